@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// orpo-swift: ORPO fine-tuning of open-weight LLMs, in Swift, on libtorch.
+// libtorch comes from the `torch` wheel, installed into .torch/ by scripts/setup.sh (`make setup`).
+import PackageDescription
+import Foundation
+
+let root = Context.packageDirectory
+let torchRoot = Context.environment["ORPO_TORCH_DIR"] ?? "\(root)/.torch/site"
+let torchLib = "\(torchRoot)/torch/lib"
+let torchInclude = "\(torchRoot)/torch/include"
+
+// Shared by every Swift target: Swift 5 language mode keeps libtorch handles simple to pass around.
+let swiftSettings: [SwiftSetting] = [
+  .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+  name: "orpo-swift",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "orpo", targets: ["orpo"]),
+    .library(name: "ORPOKit", targets: ["ORPOKit"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+  ],
+  targets: [
+    // extern "C" shim over libtorch (C++20). The only target that sees C++.
+    .target(
+      name: "CTorch",
+      cxxSettings: [
+        .unsafeFlags(["-isystem", torchInclude, "-isystem", "\(torchInclude)/torch/csrc/api/include", "-O2",
+                      "-Wno-deprecated-declarations"]),
+      ],
+      linkerSettings: [
+        .unsafeFlags(["-L\(torchLib)", "-Xlinker", "-rpath", "-Xlinker", torchLib,
+                      "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/torch",
+                      "-Xlinker", "--no-as-needed"]),
+        .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
+      ]
+    ),
+    .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+    .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
+    // Tokenizers and chat templates: pure Swift, no libtorch.
+    .target(name: "Tokenization", swiftSettings: swiftSettings),
+    // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
+    .target(name: "Data", dependencies: ["Tokenization"], swiftSettings: swiftSettings),
+    .target(name: "Models", dependencies: ["NN", "Tokenization"], swiftSettings: swiftSettings),
+    .target(name: "Training", dependencies: ["Models", "Data", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings),
+    .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
+    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "Tokenization", "Data", "Models", "Training", "Evaluation"],
+            swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "orpo",
+      dependencies: ["ORPOKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(name: "TorchTests", dependencies: ["Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: swiftSettings),
+    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")],
+                swiftSettings: swiftSettings),
+    .testTarget(name: "DataTests", dependencies: ["Data"], swiftSettings: swiftSettings),
+    .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
+    .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
+  ],
+  swiftLanguageModes: [.v5],
+  cxxLanguageStandard: .cxx20
+)

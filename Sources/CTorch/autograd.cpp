@@ -1,0 +1,162 @@
+// autograd.cpp — requires_grad, backward, torch.autograd.grad, grad mode, and gradient checkpointing.
+#include "common.h"
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+using namespace ctorch;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+// The Swift block a checkpoint recomputes; released (through the Swift callback) when the graph node dies.
+struct Block : torch::CustomClassHolder {
+  ct_block_fn fn;
+  void (*release)(void *);
+  void *context;
+  int64_t n_out;
+  at::Tensor cpu_rng_state;  // default CPU generator state at forward time, replayed in backward
+  Block(ct_block_fn f, void (*r)(void *), void *c, int64_t n) : fn(f), release(r), context(c), n_out(n) {}
+  ~Block() override {
+    if (release) release(context);
+  }
+  variable_list run(const variable_list &inputs) const {
+    std::vector<ct_tensor> in;
+    in.reserve(inputs.size());
+    for (auto &x : inputs) in.push_back(wrap(x));
+    std::vector<ct_tensor> out((size_t)n_out, nullptr);
+    int status = fn(context, in.data(), (int64_t)in.size(), out.data(), n_out);
+    for (auto h : in) delete h;
+    variable_list result;
+    for (auto h : out) {
+      if (h) {
+        result.push_back(h->t);
+        delete h;
+      }
+    }
+    if (status != 0) throw std::runtime_error(std::string("checkpointed block failed: ") + ct_last_error());
+    if ((int64_t)result.size() != n_out) throw std::runtime_error("checkpointed block returned too few outputs");
+    return result;
+  }
+};
+
+at::Tensor cpu_rng_state() {
+  auto g = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(g.mutex());
+  return g.get_state();
+}
+void set_cpu_rng_state(const at::Tensor &s) {
+  auto g = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(s);
+}
+
+// Reentrant checkpoint (torch.utils.checkpoint with use_reentrant=True): forward without a graph, backward
+// recomputes with a graph and runs a nested backward that also accumulates into the block's leaf parameters.
+struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
+  static variable_list forward(AutogradContext *ctx, c10::intrusive_ptr<Block> block, variable_list inputs) {
+    block->cpu_rng_state = cpu_rng_state();
+    ctx->saved_data["block"] = c10::IValue::make_capsule(block);
+    ctx->save_for_backward(inputs);
+    return block->run(inputs);  // grad mode is off inside Function::forward
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grad_outputs) {
+    auto block = c10::static_intrusive_pointer_cast<Block>(ctx->saved_data["block"].toCapsule());
+    variable_list saved = ctx->get_saved_variables();
+    variable_list inputs;
+    for (auto &x : saved) {
+      at::Tensor d = x.detach();
+      d.requires_grad_(x.requires_grad());
+      inputs.push_back(d);
+    }
+    at::Tensor now = cpu_rng_state();
+    set_cpu_rng_state(block->cpu_rng_state);
+    variable_list outputs;
+    {
+      at::AutoGradMode enable(true);
+      outputs = block->run(inputs);
+    }
+    set_cpu_rng_state(now);
+    variable_list outs, grads;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i].requires_grad() && i < grad_outputs.size() && grad_outputs[i].defined()) {
+        outs.push_back(outputs[i]);
+        grads.push_back(grad_outputs[i]);
+      }
+    }
+    if (!outs.empty()) torch::autograd::backward(outs, grads);
+    variable_list result{at::Tensor()};  // for the Block argument
+    for (auto &x : inputs) result.push_back(x.requires_grad() ? x.grad() : at::Tensor());
+    return result;
+  }
+};
+}  // namespace
+
+extern "C" {
+int ct_set_requires_grad(ct_tensor t, int requires_grad) {
+  CT_PROTECT({ at::Tensor x = T(t); x.requires_grad_(requires_grad != 0); })
+}
+int ct_requires_grad(ct_tensor t, int *out) { CT_PROTECT(*out = T(t).requires_grad()) }
+int ct_is_leaf(ct_tensor t, int *out) { CT_PROTECT(*out = T(t).is_leaf()) }
+int ct_backward(ct_tensor t, ct_tensor gradient, int retain_graph) {
+  CT_PROTECT({
+    std::optional<at::Tensor> g;
+    if (gradient) g = T(gradient);
+    T(t).backward(g.value_or(at::Tensor()), retain_graph != 0);
+  })
+}
+int ct_autograd_grad(const ct_tensor *outputs, int64_t n_out, const ct_tensor *grad_outputs, const ct_tensor *inputs,
+                     int64_t n_in, int retain_graph, int create_graph, ct_tensor **grads) {
+  CT_PROTECT({
+    variable_list outs, gouts, ins;
+    for (int64_t i = 0; i < n_out; ++i) outs.push_back(T(outputs[i]));
+    if (grad_outputs)
+      for (int64_t i = 0; i < n_out; ++i) gouts.push_back(grad_outputs[i] ? T(grad_outputs[i]) : at::Tensor());
+    for (int64_t i = 0; i < n_in; ++i) ins.push_back(T(inputs[i]));
+    auto gs = torch::autograd::grad(outs, ins, gouts, retain_graph != 0, create_graph != 0, /*allow_unused=*/true);
+    auto arr = (ct_tensor *)malloc(sizeof(ct_tensor) * (gs.size() ? gs.size() : 1));
+    if (!arr) throw std::bad_alloc();
+    for (size_t i = 0; i < gs.size(); ++i) arr[i] = gs[i].defined() ? wrap(gs[i]) : nullptr;
+    *grads = arr;
+  })
+}
+int ct_grad(ct_tensor t, ct_tensor *out) {
+  CT_PROTECT({
+    const at::Tensor &g = T(t).grad();
+    *out = g.defined() ? wrap(g) : nullptr;
+  })
+}
+int ct_set_grad(ct_tensor t, ct_tensor grad) {
+  CT_PROTECT({
+    at::Tensor x = T(t);
+    x.mutable_grad() = grad ? T(grad) : at::Tensor();
+  })
+}
+int ct_detach(ct_tensor t, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).detach())) }
+int ct_is_grad_enabled(int *out) { CT_PROTECT(*out = at::GradMode::is_enabled()) }
+int ct_set_grad_enabled(int enabled, int *previous) {
+  CT_PROTECT({
+    if (previous) *previous = at::GradMode::is_enabled();
+    at::GradMode::set_enabled(enabled != 0);
+  })
+}
+
+int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const ct_tensor *inputs, int64_t n_in,
+                  ct_tensor *outputs, int64_t n_out) {
+  // The Block owns `context` from here on, even if something below throws.
+  auto block = c10::make_intrusive<Block>(fn, release, context, n_out);
+  CT_PROTECT({
+    variable_list ins;
+    for (int64_t i = 0; i < n_in; ++i) ins.push_back(T(inputs[i]));
+    variable_list outs;
+    if (at::GradMode::is_enabled()) {
+      // A leaf that requires grad makes the outputs part of the graph even when no input requires grad
+      // (the first decoder layer's input comes from a frozen embedding), so parameter gradients still flow.
+      ins.push_back(at::empty({0}, at::TensorOptions().requires_grad(true)));
+      outs = CheckpointFunction::apply(block, ins);
+    } else {
+      outs = block->run(ins);
+    }
+    for (int64_t i = 0; i < n_out; ++i) outputs[i] = wrap(outs[(size_t)i]);
+  })
+}
+}

@@ -1,0 +1,2 @@
+// Data module — see CONVENTIONS layout.
+enum DataModule {}

@@ -1,0 +1,2 @@
+// Evaluation module — see CONVENTIONS layout.
+enum EvaluationModule {}

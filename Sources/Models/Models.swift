@@ -1,0 +1,2 @@
+// Models module — see CONVENTIONS layout.
+enum ModelsModule {}

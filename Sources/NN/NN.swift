@@ -1,0 +1,2 @@
+// NN module — see CONVENTIONS layout.
+enum NNModule {}

@@ -1,0 +1,2 @@
+// Tokenization module — see CONVENTIONS layout.
+enum TokenizationModule {}

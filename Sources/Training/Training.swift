@@ -1,0 +1,2 @@
+// Training module — see CONVENTIONS layout.
+enum TrainingModule {}

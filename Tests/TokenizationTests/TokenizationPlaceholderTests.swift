@@ -1,0 +1,4 @@
+import Testing
+@testable import Tokenization
+
+@Test func TokenizationModuleLinks() { #expect(Bool(true)) }

