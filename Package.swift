@@ -43,27 +43,34 @@ let package = Package(
     .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
     .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
     // Tokenizers and chat templates: pure Swift, no libtorch.
-    .target(name: "Tokenization", swiftSettings: swiftSettings),
+    // GGUF container: header, metadata, tensor infos, dequantization. Pure Swift, no libtorch.
+    .target(name: "GGUF", swiftSettings: swiftSettings),
+    // Jinja-subset interpreter and chat-template rendering. Pure Swift.
+    .target(name: "ChatTemplates", swiftSettings: swiftSettings),
+    .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
-    .target(name: "Data", dependencies: ["Tokenization"], swiftSettings: swiftSettings),
-    .target(name: "Models", dependencies: ["NN", "Tokenization"], swiftSettings: swiftSettings),
+    .target(name: "Data", dependencies: ["Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Models", dependencies: ["NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     .target(name: "Training", dependencies: ["Models", "Data", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "Tokenization", "Data", "Models", "Training", "Evaluation"],
+    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
       dependencies: ["ORPOKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
-    .testTarget(name: "TorchTests", dependencies: ["Torch"], swiftSettings: swiftSettings),
+    .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: swiftSettings),
     .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
+    .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"], resources: [.copy("Fixtures")],
+                swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], swiftSettings: swiftSettings),
-    .testTarget(name: "ModelsTests", dependencies: ["Models"], swiftSettings: swiftSettings),
-    .testTarget(name: "TrainingTests", dependencies: ["Training"], swiftSettings: swiftSettings),
+    .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

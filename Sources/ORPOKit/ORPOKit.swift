@@ -1,6 +1,8 @@
 // ORPOKit — the umbrella library: `import ORPOKit` gives the whole toolkit.
+@_exported import ChatTemplates
 @_exported import Data
 @_exported import Evaluation
+@_exported import GGUF
 @_exported import Models
 @_exported import NN
 @_exported import Tokenization

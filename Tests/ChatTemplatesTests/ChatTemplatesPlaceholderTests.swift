@@ -1,0 +1,4 @@
+import Testing
+@testable import ChatTemplates
+
+@Test func ChatTemplatesModuleLinks() { #expect(Bool(true)) }
