@@ -16,8 +16,9 @@ build: setup
 run: build
 	$(BIN) train
 
+# Serial: tests share libtorch's global RNG and its thread pool (2 cores).
 test: setup
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 # A static binary (Swift stdlib linked in) to carry to another machine; libtorch is found through
 # LD_LIBRARY_PATH there, or beside the binary in ../lib/torch.
