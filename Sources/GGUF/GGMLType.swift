@@ -8,13 +8,15 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
   case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
   case iq2_XXS = 16, iq2_XS = 17, iq3_XXS = 18, iq1_S = 19, iq4_NL = 20, iq3_S = 21, iq2_S = 22, iq4_XS = 23
   case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_M = 29, bf16 = 30
-  case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39
+  case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39, nvfp4 = 40, q1_0 = 41
 
   /// Elements per block (1 for plain types, 32 for the legacy quants, 256 for k-quants).
   public var blockSize: Int {
     switch self {
     case .f32, .f16, .bf16, .f64, .i8, .i16, .i32, .i64: return 1
     case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_NL, .mxfp4: return 32
+    case .nvfp4: return 64
+    case .q1_0: return 128
     default: return 256
     }
   }
@@ -51,6 +53,8 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
     case .tq1_0: return 2 + 4 * 13
     case .tq2_0: return 2 + 64
     case .mxfp4: return 1 + 16
+    case .nvfp4: return 36
+    case .q1_0: return 18
     }
   }
 
@@ -103,6 +107,8 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
     case .tq1_0: return "TQ1_0"
     case .tq2_0: return "TQ2_0"
     case .mxfp4: return "MXFP4"
+    case .nvfp4: return "NVFP4"
+    case .q1_0: return "Q1_0"
     }
   }
 

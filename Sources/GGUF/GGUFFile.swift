@@ -49,8 +49,14 @@ public struct GGUFFile: @unchecked Sendable {
 
   public var fileSize: Int { mapping.bytes.count }
 
+  /// Maps and parses the file at `url`.
   public init(url: URL) throws {
-    let mapping = try MappedFile(url: url)
+    try self.init(mapping: MappedFile(url: url))
+  }
+
+  /// Parses an already mapped (or in-memory) file.
+  public init(mapping: MappedFile) throws {
+    let url = mapping.url
     self.url = url
     self.mapping = mapping
     var r = ByteReader(bytes: mapping.bytes, file: url)

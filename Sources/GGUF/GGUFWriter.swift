@@ -102,19 +102,14 @@ public struct GGUFWriter {
     return out
   }
 
-  /// Writes the file through a temporary file in the same folder, renamed into place.
+  /// Writes the file through a temporary file in the same folder, flushed and renamed into place, so a reader
+  /// never sees a half-written file.
   public func write(to url: URL) throws {
-    let temporary = url.deletingLastPathComponent()
-      .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
     do {
-      try Data(serialized()).write(to: temporary)
-      if FileManager.default.fileExists(atPath: url.path) {
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-      } else {
-        try FileManager.default.moveItem(at: temporary, to: url)
-      }
+      try AtomicFile.write(to: url) { handle in try handle.write(serialized()) }
+    } catch let error as GGUFError {
+      throw error
     } catch {
-      try? FileManager.default.removeItem(at: temporary)
       throw GGUFError(.io, file: url, field: "write", message: "\(error)")
     }
   }

@@ -15,6 +15,7 @@ public final class MappedFile: @unchecked Sendable {
   /// The mapped bytes; empty (with a nil base address) for an empty file.
   public let bytes: UnsafeRawBufferPointer
   private let mapping: UnsafeMutableRawPointer?
+  private let isAllocated: Bool
 
   public init(url: URL) throws {
     self.url = url
@@ -31,6 +32,7 @@ public final class MappedFile: @unchecked Sendable {
       throw GGUFError(.io, file: url, field: "open", message: "not a regular file")
     }
     let size = Int(info.st_size)
+    isAllocated = false
     if size == 0 {
       mapping = nil
       bytes = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -45,7 +47,23 @@ public final class MappedFile: @unchecked Sendable {
     bytes = UnsafeRawBufferPointer(start: p, count: size)
   }
 
+  /// An in-memory stand-in holding a copy of `contents` (for tests and for buffers that never touched disk).
+  public init(copying contents: [UInt8], name: String = "memory") {
+    url = URL(fileURLWithPath: name)
+    isAllocated = true
+    if contents.isEmpty {
+      mapping = nil
+      bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+      return
+    }
+    let p = UnsafeMutableRawPointer.allocate(byteCount: contents.count, alignment: 64)
+    contents.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: contents.count) }
+    mapping = p
+    bytes = UnsafeRawBufferPointer(start: p, count: contents.count)
+  }
+
   deinit {
-    if let mapping { munmap(mapping, bytes.count) }
+    guard let mapping else { return }
+    if isAllocated { mapping.deallocate() } else { munmap(mapping, bytes.count) }
   }
 }
