@@ -91,27 +91,20 @@ public final class Tokenizer {
 
   // MARK: Decoding
 
-  /// Text for `ids`. Added tokens are written as they are; the model's tokens go through the decoder.
+  /// Text for `ids`: every token, added ones included, goes through the decoder, as in `tokenizers` 0.23.
+  /// Unknown ids are skipped.
   public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
-    var result = ""
-    var chunk: [String] = []
-    func flush() {
-      guard !chunk.isEmpty else { return }
-      result += decoder?.decode(chunk) ?? chunk.joined(separator: " ")
-      chunk.removeAll()
-    }
+    var tokens: [String] = []
+    tokens.reserveCapacity(ids.count)
     for id in ids {
       if let addedToken = added.token(forID: id) {
         if skipSpecialTokens && addedToken.isSpecial { continue }
-        flush()
-        if decoder == nil && !result.isEmpty { result += " " }
-        result += addedToken.content
+        tokens.append(addedToken.content)
       } else if let token = model.tokensByID[id] {
-        chunk.append(token)
+        tokens.append(token)
       }
     }
-    flush()
-    return result
+    return decoder?.decode(tokens) ?? tokens.joined(separator: " ")
   }
 
   // MARK: Changing the vocabulary
