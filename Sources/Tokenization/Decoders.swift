@@ -1,0 +1,127 @@
+// Decoders from tokenizer.json (ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace, Sequence):
+// each maps a list of token strings to a new list (`decode_chain`), and the final list is joined.
+import Foundation
+
+indirect enum TokenDecoder {
+  case byteLevel
+  case metaspace(replacement: Unicode.Scalar, prependScheme: PrependScheme)
+  case byteFallback
+  case fuse
+  case strip(content: Unicode.Scalar, start: Int, stop: Int)
+  case replace(pattern: ReplacePattern, content: String)
+  case sequence([TokenDecoder])
+
+  func decode(_ tokens: [String]) -> String { decodeChain(tokens).joined() }
+
+  func decodeChain(_ tokens: [String]) -> [String] {
+    switch self {
+    case .sequence(let steps):
+      var current = tokens
+      for step in steps { current = step.decodeChain(current) }
+      return current
+    case .byteLevel:
+      var bytes: [UInt8] = []
+      for token in tokens {
+        if let mapped = ByteLevelTables.bytes(of: token) { bytes += mapped } else { bytes += Array(token.utf8) }
+      }
+      return [String(decoding: bytes, as: UTF8.self)]
+    case .metaspace(let replacement, let scheme):
+      return tokens.enumerated().map { index, token in
+        var scalars = token.unicodeScalars.map { $0 == replacement ? " " : $0 }
+        if scheme != .never && index == 0 && token.unicodeScalars.first == replacement { scalars.removeFirst() }
+        return String(scalars: scalars)
+      }
+    case .byteFallback:
+      var out: [String] = []
+      var pending: [UInt8] = []
+      func flush() {
+        guard !pending.isEmpty else { return }
+        if let text = String(validating: pending, as: UTF8.self) {
+          out.append(text)
+        } else {
+          out += Array(repeating: "\u{FFFD}", count: pending.count)
+        }
+        pending.removeAll()
+      }
+      for token in tokens {
+        if let byte = Self.byteToken(token) { pending.append(byte) } else { flush(); out.append(token) }
+      }
+      flush()
+      return out
+    case .fuse:
+      return [tokens.joined()]
+    case .strip(let content, let start, let stop):
+      return tokens.map { token in
+        let scalars = Array(token.unicodeScalars)
+        var startCut = 0
+        for i in 0..<min(start, scalars.count) {
+          if scalars[i] == content { startCut = i + 1 } else { break }
+        }
+        var stopCut = scalars.count
+        for i in 0..<min(stop, scalars.count) {
+          let index = scalars.count - i - 1
+          if scalars[index] == content { stopCut = index } else { break }
+        }
+        return startCut < stopCut ? String(scalars: scalars[startCut..<stopCut]) : ""
+      }
+    case .replace(let pattern, let content):
+      return tokens.map { pattern.replace(in: $0, with: content) }
+    }
+  }
+
+  /// The byte of a `<0xNN>` token.
+  static func byteToken(_ token: String) -> UInt8? {
+    let u = Array(token.utf8)
+    guard u.count == 6, u[0] == UInt8(ascii: "<"), u[1] == UInt8(ascii: "0"), u[2] == UInt8(ascii: "x"),
+          u[5] == UInt8(ascii: ">") else { return nil }
+    return UInt8(String(decoding: u[3...4], as: UTF8.self), radix: 16)
+  }
+
+  static func parse(_ json: JSONValue, file: String, field: String = "decoder") throws -> TokenDecoder? {
+    if json.isNull { return nil }
+    guard let type = json["type"]?.stringValue else {
+      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
+    }
+    switch type {
+    case "ByteLevel": return .byteLevel
+    case "Metaspace":
+      let text = json["replacement"]?.stringValue ?? "▁"
+      guard text.unicodeScalars.count == 1, let replacement = text.unicodeScalars.first else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "expected one character")
+      }
+      let scheme: PrependScheme
+      if let name = json["prepend_scheme"]?.stringValue {
+        guard let parsed = PrependScheme(rawValue: name) else {
+          throw TokenizerError.unsupported(file: file, field: "\(field).prepend_scheme", value: name)
+        }
+        scheme = parsed
+      } else {
+        scheme = (json["add_prefix_space"]?.boolValue ?? true) ? .always : .never
+      }
+      return .metaspace(replacement: replacement, prependScheme: scheme)
+    case "ByteFallback": return .byteFallback
+    case "Fuse": return .fuse
+    case "Strip":
+      let text = json["content"]?.stringValue ?? " "
+      guard text.unicodeScalars.count == 1, let content = text.unicodeScalars.first else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected one character")
+      }
+      return .strip(content: content, start: json["start"]?.intValue ?? 0, stop: json["stop"]?.intValue ?? 0)
+    case "Replace":
+      let pattern = try ReplacePattern.parse(json["pattern"], file: file, field: "\(field).pattern")
+      guard let content = json["content"]?.stringValue else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected a string")
+      }
+      return .replace(pattern: pattern, content: content)
+    case "Sequence":
+      guard let items = json["decoders"]?.arrayValue else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).decoders", reason: "expected an array")
+      }
+      return .sequence(try items.enumerated().compactMap {
+        try parse($0.element, file: file, field: "\(field).decoders[\($0.offset)]")
+      })
+    default:
+      throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
+    }
+  }
+}

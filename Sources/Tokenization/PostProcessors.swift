@@ -1,0 +1,88 @@
+// Post-processors from tokenizer.json (TemplateProcessing, RobertaProcessing, BertProcessing, ByteLevel,
+// Sequence): with addSpecialTokens they wrap a single sequence's ids in BOS/EOS/CLS/SEP tokens.
+import Foundation
+
+indirect enum PostProcessor {
+  /// Template items: either the sequence itself or the ids of a named special token.
+  enum TemplateItem { case sequence, special([Int]) }
+
+  case template([TemplateItem])
+  case wrap(prefix: [Int], suffix: [Int])
+  case identity
+  case sequence([PostProcessor])
+
+  func process(_ ids: [Int], addSpecialTokens: Bool) -> [Int] {
+    guard addSpecialTokens else { return ids }
+    switch self {
+    case .identity: return ids
+    case .wrap(let prefix, let suffix): return prefix + ids + suffix
+    case .template(let items):
+      var out: [Int] = []
+      for item in items {
+        switch item {
+        case .sequence: out += ids
+        case .special(let special): out += special
+        }
+      }
+      return out
+    case .sequence(let steps):
+      var current = ids
+      for step in steps { current = step.process(current, addSpecialTokens: true) }
+      return current
+    }
+  }
+
+  /// Ids this processor adds in front of / after a single sequence (used to describe BOS/EOS rules).
+  var addedIDs: (prefix: [Int], suffix: [Int]) {
+    let marker = -1
+    let out = process([marker], addSpecialTokens: true)
+    guard let index = out.firstIndex(of: marker) else { return (out, []) }
+    return (Array(out[..<index]), Array(out[(index + 1)...]))
+  }
+
+  static func parse(_ json: JSONValue, file: String, field: String = "post_processor") throws -> PostProcessor? {
+    if json.isNull { return nil }
+    guard let type = json["type"]?.stringValue else {
+      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
+    }
+    switch type {
+    case "ByteLevel":
+      return .identity
+    case "TemplateProcessing":
+      guard let single = json["single"]?.arrayValue else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).single", reason: "expected an array")
+      }
+      var items: [TemplateItem] = []
+      for (index, piece) in single.enumerated() {
+        if piece["Sequence"] != nil {
+          items.append(.sequence)
+        } else if let name = piece["SpecialToken"]?["id"]?.stringValue {
+          guard let ids = json["special_tokens"]?[name]?["ids"]?.arrayValue?.compactMap(\.intValue) else {
+            throw TokenizerError.invalidField(file: file, field: "\(field).special_tokens.\(name)",
+                                              reason: "no ids for template token")
+          }
+          items.append(.special(ids))
+        } else {
+          throw TokenizerError.invalidField(file: file, field: "\(field).single[\(index)]",
+                                            reason: "expected Sequence or SpecialToken")
+        }
+      }
+      return .template(items)
+    case "RobertaProcessing", "BertProcessing":
+      guard let cls = json["cls"]?.arrayValue, cls.count == 2, let clsID = cls[1].intValue,
+            let sep = json["sep"]?.arrayValue, sep.count == 2, let sepID = sep[1].intValue else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).cls/sep", reason: "expected [token, id] pairs")
+      }
+      return .wrap(prefix: [clsID], suffix: [sepID])
+    case "Sequence":
+      guard let items = json["processors"]?.arrayValue else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).processors", reason: "expected an array")
+      }
+      return .sequence(try items.enumerated().compactMap {
+        try parse($0.element, file: file, field: "\(field).processors[\($0.offset)]")
+      })
+    default:
+      throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
+    }
+  }
+}

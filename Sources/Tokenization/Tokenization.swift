@@ -1,2 +1,0 @@
-// Tokenization module — see CONVENTIONS layout.
-enum TokenizationModule {}

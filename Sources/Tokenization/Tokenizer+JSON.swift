@@ -1,0 +1,154 @@
+// Loading a Tokenizer from Hugging Face files: tokenizer.json (model, normalizer, pre-tokenizer, post-processor,
+// decoder, added tokens) and tokenizer_config.json / chat_template.jinja (special tokens, BOS/EOS flags, template).
+import Foundation
+
+extension Tokenizer {
+  /// Loads `tokenizer.json`, and optionally `tokenizer_config.json` for BOS/EOS/PAD and the chat template.
+  public convenience init(tokenizerJSON url: URL, tokenizerConfig configURL: URL? = nil) throws {
+    let file = url.lastPathComponent
+    let json = try Self.readJSON(url)
+    try self.init(tokenizerJSON: json, file: file)
+    if let configURL {
+      let config = try Self.readJSON(configURL)
+      try applyConfig(config, file: configURL.lastPathComponent)
+    }
+  }
+
+  /// Loads a Hugging Face model folder: tokenizer.json, tokenizer_config.json and chat_template.jinja if present.
+  public convenience init(folder: URL) throws {
+    let configURL = folder.appendingPathComponent("tokenizer_config.json")
+    let hasConfig = FileManager.default.fileExists(atPath: configURL.path)
+    try self.init(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"),
+                  tokenizerConfig: hasConfig ? configURL : nil)
+    let jinja = folder.appendingPathComponent("chat_template.jinja")
+    if chatTemplate == nil, let text = try? String(contentsOf: jinja, encoding: .utf8) {
+      setChatTemplates(default: text, named: namedChatTemplates)
+    }
+  }
+
+  static func readJSON(_ url: URL) throws -> JSONValue {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw TokenizerError.unreadableFile(file: url.path, reason: error.localizedDescription)
+    }
+    do {
+      return try JSONValue.parse(data)
+    } catch {
+      throw TokenizerError.unreadableFile(file: url.path, reason: "\(error)")
+    }
+  }
+
+  /// Builds the pipeline from a parsed tokenizer.json.
+  convenience init(tokenizerJSON json: JSONValue, file: String) throws {
+    guard let modelJSON = json["model"], case .object = modelJSON else {
+      throw TokenizerError.invalidField(file: file, field: "model", reason: "missing")
+    }
+    let modelType = modelJSON["type"]?.stringValue ?? (modelJSON["merges"] != nil ? "BPE" : "")
+    guard modelType == "BPE" else {
+      throw TokenizerError.unsupported(file: file, field: "model.type", value: modelType.isEmpty ? "(missing)" : modelType)
+    }
+    guard let vocabPairs = modelJSON["vocab"]?.objectValue else {
+      throw TokenizerError.invalidField(file: file, field: "model.vocab", reason: "expected an object of token -> id")
+    }
+    var vocabulary: [(String, Int)] = []
+    vocabulary.reserveCapacity(vocabPairs.count)
+    for (token, value) in vocabPairs {
+      guard let id = value.intValue, id >= 0 else {
+        throw TokenizerError.invalidField(file: file, field: "model.vocab[\(token)]", reason: "id is not a non-negative integer")
+      }
+      vocabulary.append((token, id))
+    }
+    var merges: [(String, String)] = []
+    for (index, entry) in (modelJSON["merges"]?.arrayValue ?? []).enumerated() {
+      if let text = entry.stringValue {
+        guard let pair = Self.splitMerge(text) else {
+          throw TokenizerError.invalidField(file: file, field: "model.merges[\(index)]", reason: "expected \"a b\", got \"\(text)\"")
+        }
+        merges.append(pair)
+      } else if let pair = entry.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
+        merges.append((a, b))
+      } else {
+        throw TokenizerError.invalidField(file: file, field: "model.merges[\(index)]", reason: "expected \"a b\" or [a, b]")
+      }
+    }
+    if let dropout = modelJSON["dropout"]?.doubleValue, dropout > 0 {
+      throw TokenizerError.unsupported(file: file, field: "model.dropout", value: "\(dropout)")
+    }
+    func nonEmpty(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
+    let model: BPEModel
+    do {
+      model = try BPEModel(
+        vocabulary: vocabulary, merges: merges,
+        unknownToken: modelJSON["unk_token"]?.stringValue,
+        fuseUnknown: modelJSON["fuse_unk"]?.boolValue ?? false,
+        byteFallback: modelJSON["byte_fallback"]?.boolValue ?? false,
+        ignoreMerges: modelJSON["ignore_merges"]?.boolValue ?? false,
+        continuingSubwordPrefix: nonEmpty(modelJSON["continuing_subword_prefix"]?.stringValue),
+        endOfWordSuffix: nonEmpty(modelJSON["end_of_word_suffix"]?.stringValue))
+    } catch BPEModelError.mergeTokenMissing(let token) {
+      throw TokenizerError.invalidField(file: file, field: "model.merges", reason: "token \"\(token)\" is not in model.vocab")
+    }
+    let normalizer = try json["normalizer"].flatMap { try Normalizer.parse($0, file: file) }
+    let preTokenizer = try json["pre_tokenizer"].flatMap { try PreTokenizer.parse($0, file: file) }
+    let postProcessor = try json["post_processor"].flatMap { try PostProcessor.parse($0, file: file) }
+    let decoder = try json["decoder"].flatMap { try TokenDecoder.parse($0, file: file) }
+    var addedTokens: [AddedToken] = []
+    for (index, entry) in (json["added_tokens"]?.arrayValue ?? []).enumerated() {
+      guard let id = entry["id"]?.intValue, let content = entry["content"]?.stringValue else {
+        throw TokenizerError.invalidField(file: file, field: "added_tokens[\(index)]", reason: "needs id and content")
+      }
+      let special = entry["special"]?.boolValue ?? false
+      addedTokens.append(AddedToken(
+        id: id, content: content, isSpecial: special,
+        leftStrip: entry["lstrip"]?.boolValue ?? false, rightStrip: entry["rstrip"]?.boolValue ?? false,
+        singleWord: entry["single_word"]?.boolValue ?? false,
+        normalized: entry["normalized"]?.boolValue ?? !special))
+    }
+    self.init(model: model, normalizer: normalizer, preTokenizer: preTokenizer, postProcessor: postProcessor,
+              decoder: decoder, addedTokens: addedTokens)
+  }
+
+  /// "a b" -> ("a", "b"), split at the first space as `tokenizers` does.
+  static func splitMerge(_ text: String) -> (String, String)? {
+    guard let space = text.utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+    let left = String(text.utf8[..<space])!
+    let right = String(text.utf8[text.utf8.index(after: space)...])!
+    return (left, right)
+  }
+
+  /// Applies tokenizer_config.json: named special tokens, `add_bos_token`/`add_eos_token`, `chat_template`.
+  func applyConfig(_ config: JSONValue, file: String) throws {
+    func tokenText(_ key: String) throws -> String? {
+      guard let value = config[key], !value.isNull else { return nil }
+      if let s = value.stringValue { return s }
+      if let s = value["content"]?.stringValue { return s }
+      throw TokenizerError.invalidField(file: file, field: key, reason: "expected a string or {\"content\": …}")
+    }
+    setNamedSpecialTokens(bos: try tokenText("bos_token"), eos: try tokenText("eos_token"),
+                          pad: try tokenText("pad_token"), unknown: try tokenText("unk_token"))
+    registerNamedSpecialTokens()
+    let addBOS = config["add_bos_token"]?.boolValue
+    let addEOS = config["add_eos_token"]?.boolValue
+    if addBOS != nil || addEOS != nil || postProcessor == nil {
+      setBOSEOSRule(addBOS: addBOS ?? false, addEOS: addEOS ?? false)
+    }
+    if let template = config["chat_template"], !template.isNull {
+      if let text = template.stringValue {
+        setChatTemplates(default: text, named: [:])
+      } else if let list = template.arrayValue {
+        var named: [String: String] = [:]
+        for (index, item) in list.enumerated() {
+          guard let name = item["name"]?.stringValue, let text = item["template"]?.stringValue else {
+            throw TokenizerError.invalidField(file: file, field: "chat_template[\(index)]", reason: "expected {name, template}")
+          }
+          named[name] = text
+        }
+        setChatTemplates(default: named["default"] ?? list.first?["template"]?.stringValue, named: named)
+      } else {
+        throw TokenizerError.invalidField(file: file, field: "chat_template", reason: "expected a string or a list")
+      }
+    }
+  }
+}
