@@ -46,6 +46,8 @@ enum JSONValue: Equatable {
 struct JSONSyntaxError: Error {
   var offset: Int
   var message: String
+  /// The input ended before the value did (a row cut short, or the first line of a pretty-printed object).
+  var atEndOfInput = false
 }
 
 /// Recursive-descent JSON parser over UTF-8 bytes (RFC 8259; strings must be valid UTF-8).
@@ -83,7 +85,9 @@ struct JSONParser {
   var atEnd: Bool { position >= end }
   var current: UInt8? { position < end ? bytes[position] : nil }
 
-  func error(_ message: String) -> JSONSyntaxError { JSONSyntaxError(offset: position, message: message) }
+  func error(_ message: String) -> JSONSyntaxError {
+    JSONSyntaxError(offset: position, message: message, atEndOfInput: position >= end)
+  }
 
   func describeCurrent() -> String {
     guard let byte = current else { return "end of input" }
@@ -188,7 +192,8 @@ struct JSONParser {
   }
 
   mutating func parseString() throws -> String {
-    position += 1  // opening quote
+    let openingQuote = position
+    position += 1
     let start = position
     // Fast path: no escapes.
     while position < end {
@@ -206,7 +211,7 @@ struct JSONParser {
       if byte < 0x20 { throw error("unescaped control character in a string") }
       position += 1
     }
-    guard position < end else { throw error("unterminated string") }
+    guard position < end else { throw unterminated(at: openingQuote) }
     // Slow path: unescape into a byte buffer.
     var out = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<position]))
     while position < end {
@@ -251,7 +256,11 @@ struct JSONParser {
         throw error("invalid escape '\\\(Character(Unicode.Scalar(escape)))' in a string")
       }
     }
-    throw error("unterminated string")
+    throw unterminated(at: openingQuote)
+  }
+
+  private func unterminated(at openingQuote: Int) -> JSONSyntaxError {
+    JSONSyntaxError(offset: openingQuote, message: "unterminated string", atEndOfInput: true)
   }
 
   private mutating func parseHex4() throws -> UInt32 {

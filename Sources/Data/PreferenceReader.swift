@@ -86,6 +86,8 @@ struct ReadSession {
   let skipInvalid: Bool
   var records: [PreferenceRecord] = []
   var report = ReadReport()
+  /// Whether a JSON Lines read may still turn out to be one JSON object holding the rows.
+  var mayBeOneDocument = true
 
   init(sourceName: String, skipInvalid: Bool) {
     self.sourceName = sourceName
@@ -173,28 +175,34 @@ struct ReadSession {
     guard let parsed else { return false }
     let wasFirst = !isFirst
     isFirst = true
-    switch parsed {
-    case .success(let row):
-      if wasFirst, row["chosen"] == nil, row["rejected"] == nil, containerList(in: row) != nil {
-        // One object holding the rows: read the whole file as JSON.
+    if wasFirst && mayBeOneDocument {
+      // A first "row" without "chosen"/"rejected", or cut short at the line end, may be a JSON object holding the
+      // rows (compact or pretty-printed). Read the whole file; if it is one JSON value, read it as JSON.
+      let suspicious: Bool
+      switch parsed {
+      case .success(let row): suspicious = row["chosen"] == nil && row["rejected"] == nil
+      case .failure(let syntax): suspicious = syntax.atEndOfInput
+      }
+      if suspicious {
         let all = try reader.readAll(after: buffer)
-        try readJSONDocument(all)
+        mayBeOneDocument = false
+        if (try? all.withUnsafeBufferPointer({ try JSONParser.parseDocument($0) })) != nil {
+          try readJSONDocument(all)
+        } else {
+          var nothingMore = ChunkReader(chunkSize: 1) { _ in [] }
+          try readJSONLines(first: all, reader: &nothingMore)
+        }
         return true
       }
+    }
+    switch parsed {
+    case .success(let row):
       do {
         records.append(try RowDecoder.record(from: row, sourceLine: lineNumber))
       } catch let problem as RowProblem {
         try fail(DataError(source: sourceName, line: lineNumber, field: problem.field, message: problem.message))
       }
     case .failure(let syntax):
-      if wasFirst && syntax.offset >= end {
-        // The first row is cut short: perhaps a pretty-printed JSON object. Try the whole file as one document.
-        let all = try reader.readAll(after: buffer)
-        if (try? all.withUnsafeBufferPointer({ try JSONParser.parseDocument($0) })) != nil {
-          try readJSONDocument(all)
-          return true
-        }
-      }
       let column = syntax.offset - start + 1
       try fail(DataError(source: sourceName, line: lineNumber,
                          message: "invalid JSON: \(syntax.message) (column \(column))"))

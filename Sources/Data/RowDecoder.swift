@@ -77,9 +77,9 @@ enum RowDecoder {
     }
 
     if case .messages(let promptMessages) = record.prompt, let last = promptMessages.last,
-       last.role != "user" && last.role != "assistant" {
+       !["user", "tool", "assistant"].contains(last.role) {
       // TRL's apply_chat_template raises "Invalid role in the last message" here.
-      throw RowProblem(field: "prompt", message: "expected the prompt to end with a user or assistant message, "
+      throw RowProblem(field: "prompt", message: "expected the prompt to end with a user, tool or assistant message, "
         + "found \(quoted(last.role))")
     }
 
