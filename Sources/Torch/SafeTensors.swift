@@ -103,24 +103,15 @@ public final class SafeTensorsFile {
     let dataStart = 8 + headerLength
     let dataSize = bytes.count - dataStart
 
-    let root: JSONValue
-    do {
-      var parser = JSONParser(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
-      root = try parser.parseDocument()
-    } catch let e as JSONParser.Failure {
-      throw fail(.malformedJSON, "header", "\(e.message) at header byte \(e.offset)")
-    }
-    guard case .object(let members) = root else {
-      throw fail(.invalidHeader, "header", "the header must be a JSON object")
-    }
-
     var metadata = [String: String]()
     var infos = [String: TensorInfo]()
     var seenMetadata = false
-    for (name, value) in members {
+    // Members are validated as they are parsed, so a hostile header never builds a large tree first.
+    func member(_ name: String, _ value: JSONValue) throws {
       if name == "__metadata__" {
         guard !seenMetadata else { throw fail(.duplicateName, "__metadata__", "appears twice") }
         seenMetadata = true
+        if case .null = value { return }  // Option<HashMap> in the Rust library: null means none
         guard case .object(let entries) = value else {
           throw fail(.invalidHeader, "__metadata__", "must be an object of strings")
         }
@@ -132,7 +123,7 @@ public final class SafeTensorsFile {
             throw fail(.duplicateName, "__metadata__['\(key)']", "metadata key appears twice")
           }
         }
-        continue
+        return
       }
       let field = "tensor '\(name)'"
       guard infos[name] == nil else { throw fail(.duplicateName, field, "tensor name appears twice in the header") }
@@ -192,6 +183,12 @@ public final class SafeTensorsFile {
       }
       infos[name] = TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end,
                                byteRange: (dataStart + begin)..<(dataStart + end))
+    }
+    do {
+      var parser = JSONParser(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
+      try parser.parseTopLevelObject(member)
+    } catch let e as JSONParser.Failure {
+      throw fail(e.notAnObject ? .invalidHeader : .malformedJSON, "header", "\(e.message) at header byte \(e.offset)")
     }
 
     // Like the Python library: sorted by offset, the tensors must tile the data section exactly.
@@ -509,7 +506,7 @@ private let systemWrite = Darwin.write
 
 /// JSON values as the header needs them: numbers keep their text so integers can be checked exactly, and objects
 /// keep their members in order (so duplicates can be detected).
-indirect enum JSONValue: CustomStringConvertible {
+enum JSONValue: CustomStringConvertible {
   case object([(String, JSONValue)])
   case array([JSONValue])
   case string(String)
@@ -547,9 +544,12 @@ struct JSONParser {
   struct Failure: Error {
     let message: String
     let offset: Int
+    var notAnObject = false
   }
 
   static let maximumDepth = 64
+  /// No array in a valid header comes near this (shapes and offsets are short); it bounds what a hostile one costs.
+  static let maximumArrayCount = 4096
   let bytes: UnsafeRawBufferPointer
   var i = 0
 
@@ -561,11 +561,36 @@ struct JSONParser {
     return Int(text)
   }
 
-  mutating func parseDocument() throws -> JSONValue {
-    let value = try parseValue(depth: 0)
+  /// Parses `{ "key": value, … }` followed by whitespace only, handing each member to `body` as soon as it is read.
+  mutating func parseTopLevelObject(_ body: (String, JSONValue) throws -> Void) throws {
+    skipWhitespace()
+    guard peek() == UInt8(ascii: "{") else {
+      if i == bytes.count { throw Failure(message: "empty header", offset: i) }
+      _ = try parseValue(depth: 0)  // valid JSON of another kind, or a syntax error
+      throw Failure(message: "the header must be a JSON object", offset: 0, notAnObject: true)
+    }
+    i += 1
+    skipWhitespace()
+    if peek() == UInt8(ascii: "}") {
+      i += 1
+    } else {
+      while true {
+        skipWhitespace()
+        guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key", offset: i) }
+        let key = try parseString()
+        skipWhitespace()
+        guard peek() == UInt8(ascii: ":") else { throw Failure(message: "expected ':'", offset: i) }
+        i += 1
+        try body(key, try parseValue(depth: 1))
+        skipWhitespace()
+        guard let next = peek() else { throw Failure(message: "unterminated object", offset: i) }
+        i += 1
+        if next == UInt8(ascii: "}") { break }
+        guard next == UInt8(ascii: ",") else { throw Failure(message: "expected ',' or '}'", offset: i - 1) }
+      }
+    }
     skipWhitespace()
     guard i == bytes.count else { throw Failure(message: "unexpected content after the JSON value", offset: i) }
-    return value
   }
 
   private mutating func skipWhitespace() {
@@ -613,6 +638,9 @@ struct JSONParser {
       skipWhitespace()
       if peek() == UInt8(ascii: "]") { i += 1; return .array(items) }
       while true {
+        guard items.count < JSONParser.maximumArrayCount else {
+          throw Failure(message: "array longer than \(JSONParser.maximumArrayCount) items", offset: i)
+        }
         items.append(try parseValue(depth: depth + 1))
         skipWhitespace()
         guard let next = peek() else { throw Failure(message: "unterminated array", offset: i) }

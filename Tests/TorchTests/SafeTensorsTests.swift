@@ -261,6 +261,9 @@ private struct Bytes {
     try expectError(.malformedJSON, field: "header", badUTF8)
     let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
     try expectError(.malformedJSON, field: "header", Self.file(header: "{\"a\":\(deep)}", data: []))
+    let long = "[" + Array(repeating: "1", count: 5000).joined(separator: ",") + "]"  // bounded, not allocated
+    try expectError(.malformedJSON, field: "header", Self.file(header: "{\(entry("a", shape: long))}", data: zeros8))
+    try expectError(.malformedJSON, field: "header", Self.file(header: "   ", data: []))
   }
 
   @Test func wrongHeaderStructure() throws {
@@ -270,6 +273,14 @@ private struct Bytes {
     try expectError(.invalidHeader, field: "tensor 'a'", Self.file(header: "{\"a\":3}", data: []))
     try expectError(.invalidHeader, field: "tensor 'a'.dtype",
                     Self.file(header: #"{"a":{"shape":[2],"data_offsets":[0,8]}}"#, data: zeros8))
+  }
+
+  @Test func nullMetadataIsNoMetadata() throws {
+    let scratch = try Scratch()
+    let url = scratch.file("n.safetensors")
+    try Data(Self.file(header: "{\"__metadata__\":null,\(entry("a"))}", data: zeros8)).write(to: url)
+    let file = try SafeTensorsFile(url: url)
+    #expect(file.metadata.isEmpty && file.names == ["a"])
   }
 
   @Test func absurdHeaderLength() throws {
