@@ -229,6 +229,12 @@ public struct GGUFFile: @unchecked Sendable {
     }
   }
 
+  /// The tensor's bytes inside the mapping, for zero-copy use (e.g. a borrowed libtorch tensor). Valid only while
+  /// `mapping` lives: pass `mapping` as the borrower's owner. Bytes are copy-on-write; the file is never modified.
+  public func unsafeBytes(of info: GGUFTensorInfo) throws -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: mapping.bytes[try checkedRange(info)])
+  }
+
   /// A copy of the tensor's bytes as stored (F32/F16/BF16 stay in their own format).
   public func rawBytes(of info: GGUFTensorInfo) throws -> [UInt8] {
     try withBytes(of: info) { Array($0) }

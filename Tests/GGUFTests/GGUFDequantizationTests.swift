@@ -5,14 +5,12 @@ import Testing
 @testable import GGUF
 
 @Suite struct GGUFDequantizationTests {
-  static let cases: [[String: Any]] = {
-    (try? Fixtures.json("dequant_cases.json"))?["cases"] as? [[String: Any]] ?? []
-  }()
+  static let fixture = try? Fixtures.decode(DequantCases.self, "dequant_cases.json")
+  static var cases: [DequantCases.Case] { fixture?.cases ?? [] }
 
   @Test func fixtureIsPinned() throws {
-    let json = try Fixtures.json("dequant_cases.json")
-    #expect(json["gguf"] as? String == "0.19.0")
-    let types = Set(Self.cases.compactMap { $0["type"] as? String })
+    #expect(Self.fixture?.gguf == "0.19.0")
+    let types = Set(Self.cases.map(\.type))
     #expect(types == ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K",
                       "Q6_K"])
   }
@@ -20,14 +18,14 @@ import Testing
   @Test(arguments: ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K",
                     "Q6_K"])
   func matchesGGUFPy(typeName: String) throws {
-    let spec = try #require(Self.cases.first { $0["type"] as? String == typeName })
+    let spec = try #require(Self.cases.first { $0.type == typeName })
     let type = try #require(GGMLType(name: typeName))
-    let bytes = hexBytes(spec["bytes"] as! String)
-    let count = spec["count"] as! Int
-    let expected = floatsFromJSON(spec["values"])
+    let bytes = hexBytes(spec.bytes)
+    let count = spec.count
+    let expected = spec.values
     #expect(type.byteCount(elementCount: count) == bytes.count)
     let direct = try bytes.withUnsafeBytes { try GGMLDequantizer.dequantize($0, type: type, count: count) }
-    expectClose(direct, expected, typeName)
+    expectClose(direct, expected, tolerance: 0, typeName)  // same operations in the same order: exact
 
     // The same data as a tensor in a file (2 rows), whole and row by row.
     var writer = GGUFWriter()

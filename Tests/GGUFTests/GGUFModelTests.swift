@@ -8,13 +8,14 @@ import Testing
                 "models/SmolLM2-135M-Instruct.Q4_1.gguf is absent (run scripts/setup.sh or set ORPO_TEST_GGUF)"))
 struct GGUFModelTests {
   @Test func parsesSmolLM2() throws {
-    let expected = try Fixtures.json("smollm2_rows.json")
+    let expected = try Fixtures.decode(ModelFixture.self, "smollm2_rows.json")
+    #expect(expected.gguf == "0.19.0")
     let file = try GGUFFile(url: Fixtures.modelURL)
-    #expect(file.fileSize == expected["size"] as? Int)
+    #expect(file.fileSize == expected.size)
     #expect(file.version == 3)
     #expect(file.metadata.string("general.architecture") == "llama")
-    #expect(file.metadata.count == expected["kv_count"] as? Int)
-    #expect(file.tensors.count == expected["tensor_count"] as? Int)
+    #expect(file.metadata.count == expected.kv_count)
+    #expect(file.tensors.count == expected.tensor_count)
     #expect(file.tensors.count == 272)
     #expect(file.metadata.int("llama.block_count") == 30)
     #expect(file.metadata.int("llama.embedding_length") == 576)
@@ -22,8 +23,8 @@ struct GGUFModelTests {
     #expect(file.metadata.double("llama.rope.freq_base") == 100_000)
     #expect(file.metadata.string("tokenizer.ggml.model") == "gpt2")
     let tokens = try #require(file.metadata.strings("tokenizer.ggml.tokens"))
-    #expect(tokens.count == 49152)
-    #expect(Array(tokens.prefix(4)) == (expected["first_tokens"] as! [String]))
+    #expect(tokens.count == 49152 && tokens.count == expected.token_count)
+    #expect(Array(tokens.prefix(4)) == expected.first_tokens)
     #expect(file.metadata.ints("tokenizer.ggml.token_type")?.count == 49152)
     #expect(file.metadata.strings("tokenizer.ggml.merges")?.count == 48900)
     #expect(file.metadata.string("tokenizer.chat_template")?.contains("<|im_start|>") == true)
@@ -37,14 +38,13 @@ struct GGUFModelTests {
     #expect(file.tensor(named: "output_norm.weight")?.type == .f32)
     #expect(Dictionary(grouping: file.tensors, by: \.type).mapValues(\.count) == [.q4_1: 210, .f32: 61, .q8_0: 1])
 
-    let tensors = expected["tensors"] as! [String: [String: Any]]
-    for (name, spec) in tensors {
+    for (name, spec) in expected.tensors {
       let info = try #require(file.tensor(named: name))
-      #expect(info.type.description == spec["type"] as? String)
-      #expect(info.shape == (spec["shape"] as! [Int]))
-      for (row, values) in spec["rows"] as! [String: Any] {
+      #expect(info.type.description == spec.type)
+      #expect(info.shape == spec.shape)
+      for (row, values) in spec.rows {
         let r = Int(row)!
-        expectClose(try file.dequantize(info, rows: r..<(r + 1)), floatsFromJSON(values), "\(name) row \(r)")
+        expectClose(try file.dequantize(info, rows: r..<(r + 1)), values, "\(name) row \(r)")
       }
     }
   }

@@ -6,8 +6,8 @@ import Testing
 
 @Suite struct GGUFPythonCompatibilityTests {
   @Test func readsFileWrittenByGGUFPy() throws {
-    let expected = try Fixtures.json("python_writer.json")
-    #expect(expected["gguf"] as? String == "0.19.0")
+    let expected = try Fixtures.decode(PythonWriterFixture.self, "python_writer.json")
+    #expect(expected.gguf == "0.19.0")
     let file = try GGUFFile(url: Fixtures.url("python_writer.gguf"))
     #expect(file.version == 3)
     #expect(file.alignment == 32)
@@ -35,15 +35,14 @@ import Testing
     #expect(m.double("t.f32") == Double(Float(0.1)))
     #expect(file.metadataKeys.first == "general.architecture")
 
-    let tensors = expected["tensors"] as! [String: [String: Any]]
-    #expect(file.tensors.count == tensors.count)
-    for (name, spec) in tensors {
+    #expect(file.tensors.count == expected.tensors.count)
+    for (name, spec) in expected.tensors {
       let info = try #require(file.tensor(named: name), "\(name) missing")
-      #expect(info.type.description == spec["type"] as? String)
-      #expect(info.shape == (spec["shape"] as! [Int]))
-      #expect(info.rowMajorShape == Array((spec["shape"] as! [Int]).reversed()))
+      #expect(info.type.description == spec.type)
+      #expect(info.shape == spec.shape)
+      #expect(info.rowMajorShape == Array(spec.shape.reversed()))
       #expect(info.fileOffset % file.alignment == 0)
-      expectClose(try file.dequantize(info), floatsFromJSON(spec["values"]), tolerance: 0, name)
+      expectClose(try file.dequantize(info), spec.values, tolerance: 0, name)
     }
   }
 

@@ -7,9 +7,9 @@ import Testing
 enum Fixtures {
   static var folder: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }
   static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
-  static func json(_ name: String) throws -> [String: Any] {
-    let data = try Data(contentsOf: url(name))
-    return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+  /// Decodes a JSON fixture (JSONDecoder: JSONSerialization rounds long decimals through NSDecimalNumber).
+  static func decode<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(contentsOf: url(name)))
   }
 
   /// The default model, from $ORPO_TEST_GGUF or models/ at the package root.
@@ -30,7 +30,44 @@ func hexBytes(_ hex: String) -> [UInt8] {
   return out
 }
 
-func floatsFromJSON(_ any: Any?) -> [Float] { (any as! [NSNumber]).map { Float($0.doubleValue) } }
+/// dequant_cases.json
+struct DequantCases: Decodable {
+  struct Case: Decodable {
+    let type: String
+    let count: Int
+    let bytes: String
+    let values: [Float]
+  }
+  let gguf: String
+  let cases: [Case]
+}
+
+/// python_writer.json
+struct PythonWriterFixture: Decodable {
+  struct Tensor: Decodable {
+    let type: String
+    let shape: [Int]
+    let values: [Float]
+  }
+  let gguf: String
+  let tensors: [String: Tensor]
+}
+
+/// smollm2_rows.json
+struct ModelFixture: Decodable {
+  struct Tensor: Decodable {
+    let type: String
+    let shape: [Int]
+    let rows: [String: [Float]]
+  }
+  let gguf: String
+  let size: Int
+  let tensor_count: Int
+  let kv_count: Int
+  let token_count: Int
+  let first_tokens: [String]
+  let tensors: [String: Tensor]
+}
 
 /// Little-endian byte assembly for handcrafted (often hostile) GGUF files.
 struct GGUFBytes {
