@@ -27,3 +27,4 @@ import Testing
     #expect(dataset.count == repeats * 10_000)
   }
 }
+
