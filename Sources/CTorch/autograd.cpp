@@ -53,7 +53,8 @@ void set_cpu_rng_state(const at::Tensor &s) {
 // Reentrant checkpoint (torch.utils.checkpoint with use_reentrant=True): forward without a graph, backward
 // recomputes with a graph and runs a nested backward that also accumulates into the block's leaf parameters.
 struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
-  static variable_list forward(AutogradContext *ctx, c10::intrusive_ptr<Block> block, variable_list inputs) {
+  static variable_list forward(AutogradContext *ctx, c10::intrusive_ptr<Block> block, at::TensorList input_list) {
+    variable_list inputs = input_list.vec();
     block->cpu_rng_state = cpu_rng_state();
     ctx->saved_data["block"] = c10::IValue::make_capsule(block);
     ctx->save_for_backward(inputs);
@@ -151,8 +152,9 @@ int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const 
     if (at::GradMode::is_enabled()) {
       // A leaf that requires grad makes the outputs part of the graph even when no input requires grad
       // (the first decoder layer's input comes from a frozen embedding), so parameter gradients still flow.
-      ins.push_back(at::empty({0}, at::TensorOptions().requires_grad(true)));
-      outs = CheckpointFunction::apply(block, ins);
+      ins.push_back(at::empty({0}).requires_grad_(true));
+      // A TensorList (not a std::vector) so that apply() records each tensor as an input.
+      outs = CheckpointFunction::apply(block, at::TensorList(ins));
     } else {
       outs = block->run(ins);
     }

@@ -47,6 +47,10 @@ extension Tensor {
 
   public func pow(_ exponent: Double) throws -> Tensor { try binary(.pow, exponent) }
   public func pow(_ exponent: Tensor) throws -> Tensor { try binary(.pow, exponent) }
+  /// `base ** exponent`, elementwise (torch.pow(scalar, tensor)).
+  public static func pow(base: Double, _ exponent: Tensor) throws -> Tensor {
+    try produce("pow(\(base), tensor)", exponent) { ct_rbinary_scalar(Binary.pow.rawValue, base, exponent.handle, $0) }
+  }
   public func maximum(_ other: Tensor) throws -> Tensor { try binary(.maximum, other) }
   public func minimum(_ other: Tensor) throws -> Tensor { try binary(.minimum, other) }
   public func remainder(_ other: Double) throws -> Tensor { try binary(.remainder, other) }

@@ -1,0 +1,29 @@
+# Makefile — the two commands README.md opens with (`make run`, `make test`) and their building blocks.
+# Every target runs the set-up first; it is idempotent and takes well under a second once done.
+SWIFT ?= swift
+CONFIG ?= release
+BIN := .build/$(CONFIG)/orpo
+
+.PHONY: setup build run test bench static clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build -c $(CONFIG) --product orpo
+
+# The main job: the default ORPO training run (README's first command).
+run: build
+	$(BIN) train
+
+# Serial: tests share libtorch's global RNG and its thread pool (2 cores).
+test: setup
+	$(SWIFT) test --no-parallel
+
+# A static binary (Swift stdlib linked in) to carry to another machine; libtorch is found through
+# LD_LIBRARY_PATH there, or beside the binary in ../lib/torch.
+static: setup
+	$(SWIFT) build -c release --product orpo --static-swift-stdlib
+
+clean:
+	rm -rf .build

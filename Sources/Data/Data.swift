@@ -1,2 +1,0 @@
-// Data module — see CONVENTIONS layout.
-enum DataModule {}

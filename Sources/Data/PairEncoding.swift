@@ -1,0 +1,128 @@
+// PairEncoding.swift — preference rows to token ids exactly as TRL 1.16's ORPO trainer prepares them:
+// trl/data_utils.py `apply_chat_template` (prompt/chosen/rejected strings), then
+// trl/experimental/orpo/orpo_trainer.py `tokenize_row` / `build_tokenized_answer` (BOS/EOS rules, truncation of the
+// completion, labels masked over the prompt).
+import ChatTemplates
+import Foundation
+import Tokenization
+
+/// Renders a conversation to text (a chat template).
+public protocol ChatFormatting {
+  func format(_ messages: [ChatMessage], addGenerationPrompt: Bool, continueFinalMessage: Bool) throws -> String
+}
+
+/// One preference pair, tokenized. `labels` are −100 over the prompt (TRL's label masking).
+public struct EncodedPair: Equatable, Sendable {
+  public var chosenIDs: [Int]
+  public var chosenLabels: [Int]
+  public var rejectedIDs: [Int]
+  public var rejectedLabels: [Int]
+  /// Length of the prompt part of each sequence (chosen, rejected): they may differ by one when BPE merged across
+  /// the prompt/answer boundary.
+  public var chosenPromptLength: Int
+  public var rejectedPromptLength: Int
+
+  public var tokenCount: Int { chosenIDs.count + rejectedIDs.count }
+}
+
+public struct PairEncodingError: Error, CustomStringConvertible, Equatable {
+  public let description: String
+}
+
+public struct PairEncoder {
+  public let tokenizer: Tokenizer
+  public let formatter: ChatFormatting?
+  public let maxLength: Int
+
+  public init(tokenizer: Tokenizer, formatter: ChatFormatting?, maxLength: Int) {
+    self.tokenizer = tokenizer
+    self.formatter = formatter
+    self.maxLength = maxLength
+  }
+
+  /// TRL's `apply_chat_template` for a preference row: (prompt, chosen, rejected) as strings.
+  public func texts(for record: PreferenceRecord) throws -> (prompt: String, chosen: String, rejected: String) {
+    switch (record.prompt, record.chosen, record.rejected) {
+    case (.text(let p), .text(let c), .text(let r)):
+      return (p, c, r)
+    case (.messages(let p), .messages(let c), .messages(let r)):
+      guard let formatter else {
+        throw PairEncodingError(description: "\(where_(record)): conversational rows need a chat template, and this model has none (set one with --chat-template)")
+      }
+      guard let last = p.last else { throw PairEncodingError(description: "\(where_(record)): empty prompt") }
+      let generation: Bool
+      switch last.role {
+      case "user", "tool": generation = true
+      case "assistant": generation = false
+      default:
+        throw PairEncodingError(description: "\(where_(record)): the prompt's last message has role \"\(last.role)\"; expected user, tool or assistant")
+      }
+      var prompt = try formatter.format(p, addGenerationPrompt: generation, continueFinalMessage: !generation)
+      let promptChosen = try formatter.format(p + c, addGenerationPrompt: false, continueFinalMessage: false)
+      let promptRejected = try formatter.format(p + r, addGenerationPrompt: false, continueFinalMessage: false)
+      // TRL keeps the longest common (character) prefix of the three renderings as the prompt.
+      prompt = commonPrefix(commonPrefix(prompt, promptChosen), promptRejected)
+      let cut = prompt.unicodeScalars.count
+      return (prompt, String(String.UnicodeScalarView(promptChosen.unicodeScalars.dropFirst(cut))),
+              String(String.UnicodeScalarView(promptRejected.unicodeScalars.dropFirst(cut))))
+    default:
+      throw PairEncodingError(description: "\(where_(record)): prompt, chosen and rejected must all be strings or all be message lists")
+    }
+  }
+
+  /// TRL's `tokenize_row`. Returns nil when the prompt alone fills `maxLength` (TRL would train on an empty
+  /// completion and get NaN log-probs; we drop the row and the caller reports it).
+  public func encode(_ record: PreferenceRecord) throws -> EncodedPair? {
+    let (prompt, chosen, rejected) = try texts(for: record)
+    let promptIDs = tokenizer.encode(prompt, addSpecialTokens: false)
+    var (chosenPrompt, chosenAnswer) = splitAnswer(prompt: prompt, promptIDs: promptIDs, answer: chosen)
+    var (rejectedPrompt, rejectedAnswer) = splitAnswer(prompt: prompt, promptIDs: promptIDs, answer: rejected)
+    let differing = zip(chosenPrompt, rejectedPrompt).filter { $0 != $1 }.count
+    if differing > 1 || Swift.abs(chosenPrompt.count - rejectedPrompt.count) > 1 {
+      throw PairEncodingError(description: "\(where_(record)): chosen and rejected prompt tokens differ by more than the last token")
+    }
+    if let bos = tokenizer.bosTokenID {
+      if chosenPrompt.first != bos { chosenPrompt.insert(bos, at: 0) }
+      if rejectedPrompt.first != bos { rejectedPrompt.insert(bos, at: 0) }
+    }
+    if let eos = tokenizer.eosTokenID {
+      if chosenAnswer.last != eos { chosenAnswer.append(eos) }
+      if rejectedAnswer.last != eos { rejectedAnswer.append(eos) }
+    }
+    // Only the completion is truncated (TRL); a prompt that leaves no room for it is dropped.
+    if chosenPrompt.count >= maxLength || rejectedPrompt.count >= maxLength { return nil }
+    if chosenPrompt.count + chosenAnswer.count > maxLength { chosenAnswer = Array(chosenAnswer.prefix(maxLength - chosenPrompt.count)) }
+    if rejectedPrompt.count + rejectedAnswer.count > maxLength { rejectedAnswer = Array(rejectedAnswer.prefix(maxLength - rejectedPrompt.count)) }
+    return EncodedPair(
+      chosenIDs: chosenPrompt + chosenAnswer,
+      chosenLabels: Array(repeating: -100, count: chosenPrompt.count) + chosenAnswer,
+      rejectedIDs: rejectedPrompt + rejectedAnswer,
+      rejectedLabels: Array(repeating: -100, count: rejectedPrompt.count) + rejectedAnswer,
+      chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count)
+  }
+
+  /// TRL's `build_tokenized_answer`: tokenize prompt+answer jointly, split at the prompt's length, moving the split
+  /// one token left when BPE merged across the boundary.
+  func splitAnswer(prompt: String, promptIDs: [Int], answer: String) -> ([Int], [Int]) {
+    let full = tokenizer.encode(prompt + answer, addSpecialTokens: false)
+    var start = Swift.min(promptIDs.count, full.count)
+    if Array(full.prefix(start)) != promptIDs { start = Swift.max(0, start - 1) }
+    return (Array(full[..<start]), Array(full[start...]))
+  }
+
+  private func where_(_ record: PreferenceRecord) -> String {
+    record.sourceLine.map { "row at line \($0)" } ?? (record.id.map { "row \($0)" } ?? "row")
+  }
+}
+
+/// Longest common prefix in Unicode scalars (Python's str compares code points).
+func commonPrefix(_ a: String, _ b: String) -> String {
+  var end = a.startIndex
+  var i = a.unicodeScalars.startIndex, j = b.unicodeScalars.startIndex
+  while i < a.unicodeScalars.endIndex, j < b.unicodeScalars.endIndex, a.unicodeScalars[i] == b.unicodeScalars[j] {
+    i = a.unicodeScalars.index(after: i)
+    j = b.unicodeScalars.index(after: j)
+    end = i
+  }
+  return String(a.unicodeScalars[a.unicodeScalars.startIndex..<end])
+}

@@ -1,0 +1,150 @@
+// LlamaConfiguration.swift — config.json of the Llama family (Llama 2/3/3.x, Mistral, Qwen2, SmolLM2), decoded
+// with Hugging Face's own key names.
+import Foundation
+import NN
+
+public struct ModelError: Error, CustomStringConvertible, Equatable {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+public struct LlamaConfiguration: Codable, Equatable, Sendable {
+  public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"]
+
+  public var architectures: [String]?
+  public var modelType: String?
+  public var vocabSize: Int
+  public var hiddenSize: Int
+  public var intermediateSize: Int
+  public var numHiddenLayers: Int
+  public var numAttentionHeads: Int
+  public var numKeyValueHeads: Int?
+  public var headDim: Int?
+  public var rmsNormEps: Double
+  public var ropeTheta: Double?
+  public var ropeScaling: RopeScaling?
+  public var ropeParameters: RopeScaling?
+  public var maxPositionEmbeddings: Int?
+  public var tieWordEmbeddings: Bool?
+  public var attentionBias: Bool?
+  public var mlpBias: Bool?
+  public var slidingWindow: Int?
+  public var useSlidingWindow: Bool?
+  public var hiddenAct: String?
+  public var bosTokenId: Int?
+  public var eosTokenId: TokenIDs?
+  public var padTokenId: Int?
+  public var torchDtype: String?
+
+  enum CodingKeys: String, CodingKey {
+    case architectures, modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
+    case intermediateSize = "intermediate_size", numHiddenLayers = "num_hidden_layers"
+    case numAttentionHeads = "num_attention_heads", numKeyValueHeads = "num_key_value_heads", headDim = "head_dim"
+    case rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeScaling = "rope_scaling", ropeParameters = "rope_parameters"
+    case maxPositionEmbeddings = "max_position_embeddings", tieWordEmbeddings = "tie_word_embeddings"
+    case attentionBias = "attention_bias", mlpBias = "mlp_bias", slidingWindow = "sliding_window"
+    case useSlidingWindow = "use_sliding_window", hiddenAct = "hidden_act", bosTokenId = "bos_token_id"
+    case eosTokenId = "eos_token_id", padTokenId = "pad_token_id", torchDtype = "torch_dtype"
+  }
+
+  /// eos_token_id is an int or a list of ints in config.json.
+  public enum TokenIDs: Codable, Equatable, Sendable {
+    case one(Int)
+    case many([Int])
+    public init(from decoder: Decoder) throws {
+      let c = try decoder.singleValueContainer()
+      if let i = try? c.decode(Int.self) { self = .one(i) } else { self = .many(try c.decode([Int].self)) }
+    }
+    public func encode(to encoder: Encoder) throws {
+      var c = encoder.singleValueContainer()
+      switch self {
+      case .one(let i): try c.encode(i)
+      case .many(let l): try c.encode(l)
+      }
+    }
+    public var all: [Int] {
+      switch self {
+      case .one(let i): return [i]
+      case .many(let l): return l
+      }
+    }
+  }
+
+  public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
+              numKeyValueHeads: Int? = nil, headDim: Int? = nil, rmsNormEps: Double = 1e-5, ropeTheta: Double = 10000,
+              tieWordEmbeddings: Bool = false, modelType: String = "llama")
+  {
+    self.vocabSize = vocabSize
+    self.hiddenSize = hiddenSize
+    self.intermediateSize = intermediateSize
+    self.numHiddenLayers = numHiddenLayers
+    self.numAttentionHeads = numAttentionHeads
+    self.numKeyValueHeads = numKeyValueHeads
+    self.headDim = headDim
+    self.rmsNormEps = rmsNormEps
+    self.ropeTheta = ropeTheta
+    self.tieWordEmbeddings = tieWordEmbeddings
+    self.modelType = modelType
+    self.architectures = [Self.architecture(forModelType: modelType)]
+  }
+
+  static func architecture(forModelType t: String) -> String {
+    switch t {
+    case "mistral": return "MistralForCausalLM"
+    case "qwen2": return "Qwen2ForCausalLM"
+    default: return "LlamaForCausalLM"
+    }
+  }
+
+  /// Reads and validates a config.json.
+  public static func load(_ url: URL) throws -> LlamaConfiguration {
+    let data: Data
+    do { data = try Data(contentsOf: url) } catch {
+      throw ModelError("\(url.path): cannot read config.json (\(error.localizedDescription))")
+    }
+    let config: LlamaConfiguration
+    do { config = try JSONDecoder().decode(LlamaConfiguration.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+      throw ModelError("\(url.path): missing key \"\(key.stringValue)\"")
+    } catch let DecodingError.typeMismatch(_, ctx) {
+      throw ModelError("\(url.path): key \"\(ctx.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type (\(ctx.debugDescription))")
+    } catch {
+      throw ModelError("\(url.path): not a valid config.json (\(error))")
+    }
+    try config.validate(source: url.path)
+    return config
+  }
+
+  public func validate(source: String = "config") throws {
+    let arch = architectures?.first ?? modelType.map(Self.architecture(forModelType:)) ?? "?"
+    guard Self.supportedArchitectures.contains(arch) else {
+      throw ModelError("\(source): unsupported architecture \"\(arch)\" (supported: \(Self.supportedArchitectures.joined(separator: ", ")))")
+    }
+    if let act = hiddenAct, act != "silu" {
+      throw ModelError("\(source): unsupported hidden_act \"\(act)\" (the Llama family uses silu)")
+    }
+    guard hiddenSize > 0, numAttentionHeads > 0, numHiddenLayers > 0, vocabSize > 0, intermediateSize > 0 else {
+      throw ModelError("\(source): sizes must be positive")
+    }
+    guard kvHeads > 0, numAttentionHeads % kvHeads == 0 else {
+      throw ModelError("\(source): num_attention_heads (\(numAttentionHeads)) must be a multiple of num_key_value_heads (\(kvHeads))")
+    }
+    if headDim == nil, hiddenSize % numAttentionHeads != 0 {
+      throw ModelError("\(source): hidden_size (\(hiddenSize)) is not divisible by num_attention_heads (\(numAttentionHeads))")
+    }
+  }
+
+  public var resolvedRopeTheta: Double { ropeTheta ?? ropeParameters?.ropeTheta ?? 10000 }
+  public var resolvedRopeScaling: RopeScaling? { ropeScaling ?? ropeParameters }
+  public var kvHeads: Int { numKeyValueHeads ?? numAttentionHeads }
+  public var resolvedHeadDim: Int { headDim ?? hiddenSize / numAttentionHeads }
+  public var isQwen2: Bool { modelType == "qwen2" || architectures?.first == "Qwen2ForCausalLM" }
+  /// Qwen2 always has q/k/v biases; Llama has them when attention_bias is set.
+  public var qkvBias: Bool { isQwen2 || (attentionBias ?? false) }
+  public var outputBias: Bool { !isQwen2 && (attentionBias ?? false) }
+  /// The sliding-window size in force (Mistral; Qwen2 only with use_sliding_window).
+  public var effectiveSlidingWindow: Int? {
+    if isQwen2 { return (useSlidingWindow ?? false) ? slidingWindow : nil }
+    return slidingWindow
+  }
+  public var tiesEmbeddings: Bool { tieWordEmbeddings ?? false }
+}

@@ -1,2 +1,0 @@
-// Models module — see CONVENTIONS layout.
-enum ModelsModule {}

@@ -1,2 +1,0 @@
-// NN module — see CONVENTIONS layout.
-enum NNModule {}

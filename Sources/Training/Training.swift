@@ -1,2 +1,0 @@
-// Training module — see CONVENTIONS layout.
-enum TrainingModule {}

@@ -1,0 +1,17 @@
+// ORPO.swift — the `orpo` command: one subcommand type per verb (swift-argument-parser).
+import ArgumentParser
+import ORPOKit
+
+@main
+struct ORPO: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "orpo",
+    abstract: "Fine-tune open-weight LLMs with ORPO (odds ratio preference optimization) on libtorch.",
+    version: ORPOVersion.string,
+    subcommands: [Env.self, Demo.self]
+  )
+}
+
+enum ORPOVersion {
+  static let string = "0.1.0"
+}

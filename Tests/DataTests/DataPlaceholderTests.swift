@@ -1,4 +1,0 @@
-import Testing
-@testable import Data
-
-@Test func DataModuleLinks() { #expect(Bool(true)) }

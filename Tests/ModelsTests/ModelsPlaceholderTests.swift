@@ -1,4 +1,0 @@
-import Testing
-@testable import Models
-
-@Test func ModelsModuleLinks() { #expect(Bool(true)) }
