@@ -255,7 +255,7 @@ func writeFixtureEvents(_ expectation: TensorBoardExpectation, sourceWriter: Str
     #expect(snapshot.plainLine() == "step 12/200 (6%) loss=1.2340 lr=4.9e-04 tok/s=310 eta=3m51s")
 
     var withExtra = snapshot
-    withExtra.extraValues = [("rewards/accuracies", 0.75), ("logits/chosen", 3.1e-5)]
+    withExtra.extra = [("rewards/accuracies", 0.75), ("logits/chosen", 3.1e-5)]
     #expect(withExtra.plainLine()
       == "step 12/200 (6%) loss=1.2340 lr=4.9e-04 rewards/accuracies=0.7500 logits/chosen=3.100e-05 tok/s=310 eta=3m51s")
     // Narrow terminals: the bar shrinks to 10 cells, then extras, tok/s, s/step, loss, ETA go; the line never reaches the last column.

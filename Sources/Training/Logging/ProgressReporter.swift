@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// One moment of a run, everything a progress line shows. Formatting is pure so it can be tested.
-public struct ProgressSnapshot: Equatable {
+public struct ProgressSnapshot {
   public var step: Int
   public var totalSteps: Int
   public var secondsPerStep: Double?
@@ -16,8 +16,8 @@ public struct ProgressSnapshot: Equatable {
   public var tokensPerSecond: Double?
   public var loss: Double?
   public var learningRate: Double?
-  public var extra: [String: Double] { Dictionary(extraValues, uniquingKeysWith: { first, _ in first }) }
-  var extraValues: [(String, Double)]
+  /// Further metrics, shown in this order after the loss (bar) or the learning rate (plain lines).
+  public var extra: [(String, Double)]
 
   public init(step: Int, totalSteps: Int, secondsPerStep: Double? = nil, eta: Double? = nil, tokensPerSecond: Double? = nil,
               loss: Double? = nil, learningRate: Double? = nil, extra: [(String, Double)] = [])
@@ -29,13 +29,7 @@ public struct ProgressSnapshot: Equatable {
     self.tokensPerSecond = tokensPerSecond
     self.loss = loss
     self.learningRate = learningRate
-    self.extraValues = extra
-  }
-
-  public static func == (a: ProgressSnapshot, b: ProgressSnapshot) -> Bool {
-    a.step == b.step && a.totalSteps == b.totalSteps && a.secondsPerStep == b.secondsPerStep && a.eta == b.eta
-      && a.tokensPerSecond == b.tokensPerSecond && a.loss == b.loss && a.learningRate == b.learningRate
-      && a.extraValues.elementsEqual(b.extraValues, by: { $0.0 == $1.0 && $0.1 == $1.1 })
+    self.extra = extra
   }
 
   /// Whole percent done, rounded down (12/200 -> 6).
@@ -47,7 +41,7 @@ public struct ProgressSnapshot: Equatable {
     var parts = ["step \(step)/\(totalSteps) (\(percent)%)"]
     if let loss { parts.append("loss=\(formatMetric(loss))") }
     if let learningRate { parts.append("lr=\(String(format: "%.1e", learningRate))") }
-    for (name, value) in extraValues { parts.append("\(name)=\(formatMetric(value))") }
+    for (name, value) in extra { parts.append("\(name)=\(formatMetric(value))") }
     if let tokensPerSecond { parts.append("tok/s=\(String(format: "%.0f", tokensPerSecond))") }
     if let eta { parts.append("eta=\(formatDuration(eta))") }
     return parts.joined(separator: " ")
@@ -63,7 +57,7 @@ public struct ProgressSnapshot: Equatable {
     if let eta { fields.append((1, "ETA \(formatDuration(eta))")) }
     if let tokensPerSecond { fields.append((4, "\(String(format: "%.0f", tokensPerSecond)) tok/s")) }
     if let loss { fields.append((2, "loss \(formatMetric(loss))")) }
-    for (name, value) in extraValues { fields.append((5, "\(name) \(formatMetric(value))")) }
+    for (name, value) in extra { fields.append((5, "\(name) \(formatMetric(value))")) }
 
     let head = "step \(step)/\(totalSteps)"
     func compose(barWidth: Int, keeping maxPriority: Int) -> String {
