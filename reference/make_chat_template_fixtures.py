@@ -1,0 +1,287 @@
+# make_chat_template_fixtures.py — renders real chat templates with transformers' own machinery, for ChatTemplatesTests.
+#
+# Pinned: transformers==5.23.0, jinja2==3.1.6, gguf==0.19.0, trl==1.16.0 (the versions are written into the fixture).
+#   .venv-ref/bin/python reference/make_chat_template_fixtures.py            # render fixtures from committed templates
+#   .venv-ref/bin/python reference/make_chat_template_fixtures.py --extract \
+#       --llama-cpp-python-sdist /tmp/llama_cpp_python-0.3.36 --gguf models/SmolLM2-135M-Instruct.Q4_1.gguf
+#                                                                             # re-extract the template strings first
+# The sdist comes from `pip download --no-deps --no-binary llama-cpp-python llama-cpp-python==0.3.36` (not built).
+#
+# Rendering goes through `transformers.utils.chat_template_utils.render_jinja_template`, after the same input
+# clean-up that `PreTrainedTokenizerBase.apply_chat_template` does (refuse an empty conversation, drop None values,
+# special tokens passed as template kwargs). `strftime_now` is pinned to FIXED_NOW so the output is reproducible.
+
+import argparse
+import ast
+import datetime as real_datetime
+import importlib.metadata
+import json
+import pathlib
+import platform
+import re
+import sys
+
+import jinja2
+import transformers
+from transformers.utils import chat_template_utils
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "Tests" / "ChatTemplatesTests" / "Fixtures"
+TEMPLATES = FIXTURES / "templates"
+FIXED_NOW = real_datetime.datetime(2024, 7, 26, 14, 5, 9)
+
+# id -> where the template string comes from, and the special tokens its tokenizer defines.
+SOURCES = {
+    "smollm2": dict(
+        origin="GGUF metadata key tokenizer.chat_template of models/SmolLM2-135M-Instruct.Q4_1.gguf "
+        "(HuggingFaceTB/SmolLM2-135M-Instruct), read with the gguf package",
+        bos_token="<|im_start|>", eos_token="<|im_end|>"),
+    "llama3": dict(
+        origin="trl==1.16.0 trl/chat_templates/llama3.jinja ('Original Llama 3 chat template', "
+        "meta-llama/Meta-Llama-3-8B-Instruct); same text as llama-cpp-python 0.3.36 LLAMA3_INSTRUCT_CHAT_TEMPLATE",
+        bos_token="<|begin_of_text|>", eos_token="<|eot_id|>"),
+    "llama3_1": dict(
+        origin="trl==1.16.0 trl/chat_templates/llama3_1.jinja (meta-llama/Llama-3.1-8B-Instruct); byte-identical to "
+        "llama-cpp-python 0.3.36 sdist vendor/llama.cpp/models/templates/meta-llama-Llama-3.1-8B-Instruct.jinja",
+        bos_token="<|begin_of_text|>", eos_token="<|eot_id|>"),
+    "llama3_2": dict(
+        origin="trl==1.16.0 trl/chat_templates/llama3_2.jinja (meta-llama/Llama-3.2-3B-Instruct); byte-identical to "
+        "llama-cpp-python 0.3.36 sdist vendor/llama.cpp/models/templates/meta-llama-Llama-3.2-3B-Instruct.jinja",
+        bos_token="<|begin_of_text|>", eos_token="<|eot_id|>"),
+    "llama3_training": dict(
+        origin="trl==1.16.0 trl/chat_templates/llama3_training.jinja (Llama 3 with {% generation %} markers)",
+        bos_token="<|begin_of_text|>", eos_token="<|eot_id|>"),
+    "mistral_v0_1": dict(
+        origin="llama-cpp-python 0.3.36 sdist llama_cpp/llama_chat_format.py MISTRAL_INSTRUCT_CHAT_TEMPLATE "
+        "('Source: https://huggingface.co/mistralai/Mistral-7B-Instruct-v0.1/blob/main/tokenizer_config.json')",
+        bos_token="<s>", eos_token="</s>"),
+    "mistral_v0_2": dict(
+        origin="llama-cpp-python 0.3.36 sdist vendor/llama.cpp/tests/test-chat-template.cpp, case "
+        "\"mistralai/Mistral-7B-Instruct-v0.2 (mistralai 'v1' template with a system prompt)\"",
+        bos_token="<s>", eos_token="</s>"),
+    "mistral_v0_3": dict(
+        origin="llama-cpp-python 0.3.36 sdist vendor/llama.cpp/tests/test-chat-template.cpp, case "
+        "\"Mistral-Large-Instruct-2407 (mistralai 'v3' template ...)\": mistral-common's 'v3' template, the one "
+        "mistralai/Mistral-7B-Instruct-v0.3 ships",
+        bos_token="<s>", eos_token="</s>"),
+    "qwen2_5": dict(
+        origin="trl==1.16.0 trl/chat_templates/qwen2_5.jinja (Qwen/Qwen2.5-7B-Instruct); byte-identical to "
+        "llama-cpp-python 0.3.36 sdist vendor/llama.cpp/models/templates/Qwen-Qwen2.5-7B-Instruct.jinja",
+        bos_token=None, eos_token="<|im_end|>"),
+    "qwen2_5_training": dict(
+        origin="trl==1.16.0 trl/chat_templates/qwen2_5_training.jinja (Qwen2.5 with {% generation %} markers)",
+        bos_token=None, eos_token="<|im_end|>"),
+    "zephyr": dict(
+        origin="HuggingFaceH4/zephyr-7b-beta tokenizer_config.json chat_template, as copied verbatim into public "
+        "code (TRL's examples/scripts/ppo and rloo scripts, TinyLlama-1.1B-Chat GGUF), found by code search",
+        bos_token="<s>", eos_token="</s>"),
+    "chatml": dict(
+        origin="TRL setup_chat_format's ChatMlSpecialTokens.chat_template (trl/models/utils.py, trl==0.24.0; the "
+        "function was removed before trl 1.16). The '\\n' in its f-string are real newlines",
+        bos_token="<|im_start|>", eos_token="<|im_end|>"),
+}
+
+# The JSON/Python sources spell every newline, in and out of the Jinja string literals, as a real newline.
+ZEPHYR = (
+    "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ '<|user|>\n' + message['content'] + "
+    "eos_token }}\n{% elif message['role'] == 'system' %}\n{{ '<|system|>\n' + message['content'] + eos_token }}\n"
+    "{% elif message['role'] == 'assistant' %}\n{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n"
+    "{% endif %}\n{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}"
+)
+
+# trl 0.24.0 ChatMlSpecialTokens(bos_token="<|im_start|>", eos_token="<|im_end|>").chat_template, evaluated.
+CHATML = (
+    "{% for message in messages %}"
+    "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\n' }}"
+    "{% endif %}"
+)
+
+
+def cpp_test_case_template(test_cpp: str, name_prefix: str) -> str:
+    """The template_str that follows `/* .name= */ "<name_prefix>...` in llama.cpp's test-chat-template.cpp."""
+    match = re.search(r'/\* \.name= \*/ "' + re.escape(name_prefix) + r'[^\n]*\n\s*/\* \.template_str= \*/ ("(?:[^"\\]|\\.)*")', test_cpp)
+    if not match:
+        raise SystemExit(f"test case {name_prefix!r} not found")
+    return ast.literal_eval(match.group(1))  # C and Python agree on these ASCII escapes
+
+
+def extract(args) -> None:
+    import gguf
+    import trl
+
+    TEMPLATES.mkdir(parents=True, exist_ok=True)
+    texts = {}
+    reader = gguf.GGUFReader(args.gguf)
+    field = reader.fields["tokenizer.chat_template"]
+    texts["smollm2"] = bytes(field.parts[field.data[0]]).decode("utf-8")
+    trl_dir = pathlib.Path(trl.__file__).parent / "chat_templates"
+    for key, name in [("llama3", "llama3"), ("llama3_1", "llama3_1"), ("llama3_2", "llama3_2"),
+                      ("llama3_training", "llama3_training"), ("qwen2_5", "qwen2_5"),
+                      ("qwen2_5_training", "qwen2_5_training")]:
+        texts[key] = (trl_dir / f"{name}.jinja").read_text(encoding="utf-8")
+    sdist = pathlib.Path(args.llama_cpp_python_sdist)
+    module = ast.parse((sdist / "llama_cpp" / "llama_chat_format.py").read_text(encoding="utf-8"))
+    constants = {node.targets[0].id: ast.literal_eval(node.value) for node in module.body
+                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                 and node.targets[0].id.endswith("_CHAT_TEMPLATE")}
+    texts["mistral_v0_1"] = constants["MISTRAL_INSTRUCT_CHAT_TEMPLATE"]
+    if constants["LLAMA3_INSTRUCT_CHAT_TEMPLATE"] != texts["llama3"]:
+        raise SystemExit("llama-cpp-python's Llama 3 template differs from TRL's")
+    test_cpp = (sdist / "vendor" / "llama.cpp" / "tests" / "test-chat-template.cpp").read_text(encoding="utf-8")
+    texts["mistral_v0_2"] = cpp_test_case_template(
+        test_cpp, "mistralai/Mistral-7B-Instruct-v0.2 (mistralai 'v1' template with a system prompt)")
+    texts["mistral_v0_3"] = cpp_test_case_template(test_cpp, "Mistral-Large-Instruct-2407 (mistralai 'v3' template")
+    texts["zephyr"] = ZEPHYR
+    texts["chatml"] = CHATML
+    for key, text in texts.items():
+        (TEMPLATES / f"{key}.jinja").write_text(text, encoding="utf-8", newline="")
+
+
+# Conversations. Each is rendered with and without the generation prompt unless it says otherwise.
+SYSTEM = {"role": "system", "content": "You are a concise assistant."}
+U1 = {"role": "user", "content": "What is the capital of France?"}
+A1 = {"role": "assistant", "content": "Paris."}
+U2 = {"role": "user", "content": "And of Italy?"}
+A2 = {"role": "assistant", "content": "Rome."}
+U3 = {"role": "user", "content": "Thanks!"}
+
+CONVERSATIONS = {
+    "single_user": [U1],
+    "system_user": [SYSTEM, U1],
+    "user_assistant": [U1, A1],
+    "system_user_assistant": [SYSTEM, U1, A1],
+    "multi_turn": [U1, A1, U2, A2, U3],
+    "system_multi_turn": [SYSTEM, U1, A1, U2, A2],
+    "unicode": [
+        {"role": "system", "content": "Réponds en français, s'il te plaît — merci ☕"},
+        {"role": "user", "content": "日本語で？ 🙂 Ünïcödé \"quotes\" and \\backslash\\ ✓"},
+        {"role": "assistant", "content": "Bien sûr ! 👍\nNouvelle ligne\tet tabulation."},
+        {"role": "user", "content": "مرحبا 𝔘𝔫𝔦𝔠𝔬𝔡𝔢"},
+    ],
+    "empty_content": [{"role": "user", "content": ""}, {"role": "assistant", "content": ""},
+                      {"role": "user", "content": "still there?"}],
+    "whitespace_content": [{"role": "system", "content": "  padded system \n"},
+                           {"role": "user", "content": "\n\n  Hello with spaces   \n"},
+                           {"role": "assistant", "content": "   I am an assistant   "},
+                           {"role": "user", "content": "\tTabbed\t"}],
+    "template_like_text": [{"role": "user", "content": "Render {{ this }} and {% not this %} {# or this #} literally."},
+                           {"role": "assistant", "content": "<|im_end|> </s> [INST] <<SYS>> are just text here."},
+                           {"role": "user", "content": "Multi\nline\r\ncontent with 'single' and \"double\" quotes."}],
+    "assistant_first": [A1, U1],
+    "two_users": [U1, U2],
+    "system_only": [SYSTEM],
+    "long": [SYSTEM] + [m for i in range(6) for m in (
+        {"role": "user", "content": f"Question number {i + 1}?"},
+        {"role": "assistant", "content": f"Answer number {i + 1}."})] + [U3],
+}
+
+WEATHER_TOOL = {"type": "function", "function": {
+    "name": "get_weather", "description": "Get the current weather in a city.",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "The city, e.g. Paris"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}
+
+TOOL_CONVERSATION = [
+    {"role": "user", "content": "Weather in Paris?"},
+    {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {
+        "name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}}]},
+    {"role": "tool", "name": "get_weather", "content": "{\"temperature\": 21.5, \"sky\": \"clear\"}"},
+]
+
+# Extra cases: (template ids, name, messages, add_generation_prompt, extra template kwargs)
+EXTRA_CASES = [
+    (["llama3_1", "llama3_2"], "date_string", [SYSTEM, U1], True, {"date_string": "01 Jan 2025"}),
+    (["llama3_1", "llama3_2", "qwen2_5", "mistral_v0_3"], "tools", [SYSTEM, U1], True, {"tools": [WEATHER_TOOL]}),
+    (["llama3_1", "llama3_2", "qwen2_5"], "tool_call_round_trip", TOOL_CONVERSATION, True, {"tools": [WEATHER_TOOL]}),
+    (["qwen2_5"], "tool_call_no_tools", TOOL_CONVERSATION, False, {}),
+    (["llama3_1"], "builtin_tools", [U1], True, {"builtin_tools": ["code_interpreter", "brave_search"],
+                                                 "tools": [WEATHER_TOOL]}),
+    (["mistral_v0_1", "mistral_v0_2", "mistral_v0_3"], "tool_role", [U1, {"role": "tool", "content": "x"}], False, {}),
+    (["llama3", "chatml", "smollm2"], "none_content_dropped", [U1, {"role": "assistant", "content": None}], False, {}),
+]
+
+
+class FixedDatetime(real_datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return FIXED_NOW
+
+
+def render(template: str, messages, add_generation_prompt: bool, bos_token, eos_token, extra):
+    """apply_chat_template(messages, tokenize=False, ...) without a tokenizer object."""
+    if len(messages) == 0:
+        raise ValueError("Cannot apply chat template to an empty conversation. Provide at least one message.")
+    conversation = [{k: v for k, v in message.items() if v is not None} for message in messages]
+    special = {k: v for k, v in (("bos_token", bos_token), ("eos_token", eos_token)) if v is not None}
+    kwargs = {**special, **extra}
+    tools = kwargs.pop("tools", None)
+    rendered, _ = chat_template_utils.render_jinja_template(
+        conversations=[conversation], tools=tools, chat_template=template,
+        add_generation_prompt=add_generation_prompt, **kwargs)
+    return rendered[0]
+
+
+def case(template_id, template, name, messages, add_generation_prompt, extra):
+    source = SOURCES[template_id]
+    entry = {"template": template_id, "name": name, "messages": messages,
+             "add_generation_prompt": add_generation_prompt, "bos_token": source["bos_token"],
+             "eos_token": source["eos_token"], "extra_context": extra}
+    try:
+        entry["expected"] = render(template, messages, add_generation_prompt, source["bos_token"],
+                                   source["eos_token"], extra)
+    except jinja2.TemplateError as error:
+        kind = "raise_exception" if type(error) is jinja2.exceptions.TemplateError else type(error).__name__
+        entry["error"] = {"type": kind, "message": str(error)}
+    except Exception as error:  # noqa: BLE001 — a template bug is a fixture too
+        entry["error"] = {"type": type(error).__name__, "message": str(error)}
+    return entry
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--extract", action="store_true", help="re-extract template strings from their sources")
+    parser.add_argument("--gguf", default=str(ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"))
+    parser.add_argument("--llama-cpp-python-sdist", default="/tmp/llama_cpp_python-0.3.36")
+    args = parser.parse_args()
+    if transformers.__version__ != "5.23.0" or jinja2.__version__ != "3.1.6":
+        raise SystemExit(f"need transformers 5.23.0 and jinja2 3.1.6, got {transformers.__version__}, "
+                         f"{jinja2.__version__}")
+    if args.extract:
+        extract(args)
+    chat_template_utils.datetime = FixedDatetime  # strftime_now() reads the module global at call time
+
+    cases = []
+    templates = {}
+    for template_id, source in SOURCES.items():
+        template = (TEMPLATES / f"{template_id}.jinja").read_text(encoding="utf-8")
+        templates[template_id] = {"file": f"templates/{template_id}.jinja", "origin": source["origin"],
+                                  "bos_token": source["bos_token"], "eos_token": source["eos_token"]}
+        for name, messages in CONVERSATIONS.items():
+            for add_generation_prompt in (False, True):
+                cases.append(case(template_id, template, name, messages, add_generation_prompt, {}))
+        cases.append(case(template_id, template, "empty_conversation", [], True, {}))
+        for ids, name, messages, add_generation_prompt, extra in EXTRA_CASES:
+            if template_id in ids:
+                cases.append(case(template_id, template, name, messages, add_generation_prompt, extra))
+
+    fixture = {
+        "generator": "reference/make_chat_template_fixtures.py",
+        "versions": {"python": platform.python_version(), "transformers": transformers.__version__,
+                     "jinja2": jinja2.__version__, "gguf": importlib.metadata.version("gguf"),
+                     "trl": importlib.metadata.version("trl")},
+        "strftime_now": FIXED_NOW.strftime("%Y-%m-%d %H:%M:%S"),
+        "templates": templates,
+        "cases": cases,
+    }
+    out = FIXTURES / "chat_templates.json"
+    out.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    errors = sum("error" in c for c in cases)
+    print(f"wrote {out.relative_to(ROOT)}: {len(cases)} cases ({errors} raise), {len(templates)} templates",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
