@@ -204,6 +204,131 @@ EXTRA_CASES = [
 ]
 
 
+# Small templates that exercise one feature each, rendered with the same jinja2 environment and SNIPPET_CONTEXT.
+SNIPPET_CONTEXT = {
+    "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": " Hi there "},
+                 {"role": "assistant", "content": "Hello!", "tool_calls": [{"function": {"name": "f", "arguments": {"b": 1, "a": [1, 2.5, None, True]}}}]}],
+    "words": ["banana", "Apple", "cherry", "apple"],
+    "numbers": [3, 1, 2, 10, -4],
+    "user": {"name": "Ada", "age": 36, "tags": ["x", "y"], "nested": {"k": "v"}},
+    "people": [{"name": "Bo", "age": 30}, {"name": "al", "age": 25}, {"name": "Cy", "age": 30}, {"name": "Di"}],
+    "text": "Hello, World! héllo wörld",
+    "empty": "", "zero": 0, "nothing": None, "yes": True, "no": False, "pi": 3.14159, "big": 12345678901234,
+    "html": "<b>bold</b> & 'quoted' \"text\"",
+}
+SNIPPETS = [
+    # printing
+    "{{ 3/2 }}|{{ 4/2 }}|{{ 7//2 }}|{{ -7//2 }}|{{ 7%3 }}|{{ -7%3 }}|{{ 2**10 }}|{{ 2**-1 }}|{{ 2**3**2 }}",
+    "{{ 1.0 }}|{{ 0.1 + 0.2 }}|{{ 1e16 }}|{{ 1e15 }}|{{ 1.5e-7 }}|{{ 123.456 }}|{{ -0.0 }}|{{ 1e100 }}|{{ 0.0001 }}|{{ 0.00001 }}",
+    "{{ true }}|{{ false }}|{{ True }}|{{ none }}|{{ None }}|{{ nothing }}|{{ undefined_name }}|{{ big }}|{{ pi }}",
+    "{{ [1, 'a', none, true, 1.5] }}|{{ {'k': 'v', 'n': [1]} }}|{{ ('a',) }}|{{ (1, 2) }}|{{ [] }}|{{ {} }}",
+    "{{ ['it\\'s', \"say \\\"hi\\\"\", 'both \\' \"', 'tab\\there', 'nl\\n', 'bs\\\\', '\\x01', 'é', '\\u2028'] }}",
+    "{{ user }}|{{ words }}|{{ messages[2].tool_calls }}",
+    "{{ 'a' ~ 1 ~ none ~ true ~ undefined_name ~ 1.5 }}|{{ 'x' * 3 }}|{{ 3 * 'ab' }}|{{ [1] * 2 }}|{{ [1] + [2] }}",
+    # string literals and escapes
+    "{{ 'a\\nb' }}|{{ \"tab\\tend\" }}|{{ 'uni\\u00e9\\U0001F600' }}|{{ 'oct\\101' }}|{{ 'keep\\d' }}|{{ 'adjacent' 'strings' }}",
+    # whitespace control
+    "a  {{- ' b ' -}}  c\n  {%- if true %} d {% endif -%}\n e",
+    "  {% if true %}\n  yes\n  {% endif %}\n  {{- 'a' }}  {# c #}\n  b",
+    "line1\n    {% for i in [1,2] %}\n    item{{ i }}\n    {% endfor %}\nend\n",
+    "x {%+ if true %}y{% endif +%}\nz",
+    "{# comment #}\n{#- trimmed -#}\n  text\n{% raw %}{{ not parsed }}{% endraw %}\n",
+    "a\r\nb\rc\n{% if true %}\r\nd{% endif %}",
+    "{% for m in messages %}\n  {%- if m.role == 'user' %}\n    U: {{ m.content }}\n  {%- else %}\n    O: {{ m.content }}\n  {%- endif %}\n{% endfor %}",
+    # loops
+    "{% for w in words %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}",
+    "{% for w in words %}[{{ loop.previtem }}<{{ w }}>{{ loop.nextitem }}]{% endfor %}",
+    "{% for n in numbers if n > 1 %}{{ n }}:{{ loop.index }}/{{ loop.length }} {% else %}none{% endfor %}|{% for x in [] %}x{% else %}empty{% endfor %}",
+    "{% for k, v in user.items() %}{{ k }}={{ v }};{% endfor %}|{% for k in user %}{{ k }},{% endfor %}",
+    "{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }} {% endfor %}|{% for c in 'héllo' %}{{ c }}.{% endfor %}",
+    "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 5 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+    "{% for i in range(3) %}{% for j in range(2) %}{{ loop.index }}{% endfor %}{{ loop.index }}|{% endfor %}",
+    "{% for i in range(3) %}{{ loop.cycle('odd', 'even') }} {% endfor %}|{{ range(5) | list }}|{{ range(1, 10, 3) | list }}|{{ range(5, 0, -2) | list }}",
+    # scoping
+    "{% set x = 1 %}{% for i in [1,2] %}{{ x }}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}",
+    "{% set ns = namespace(total=0, items=[]) %}{% for n in numbers %}{% set ns.total = ns.total + n %}{% set ns.items = ns.items + [n] %}{% endfor %}{{ ns.total }} {{ ns.items }}",
+    "{% if true %}{% set inside = 'set in if' %}{% endif %}{{ inside }}",
+    "{% set a, b = 1, 2 %}{{ a }}{{ b }}|{% set t = 1, 2 %}{{ t }}",
+    "{% set block %}Hello {{ user.name }}!{% endset %}{{ block }}|{% set up | upper %}shout{% endset %}{{ up }}",
+    "{% with a = 5, b = 6 %}{{ a * b }}{% endwith %}{{ a }}",
+    # macros
+    "{% macro greet(name, greeting='Hello') %}{{ greeting }}, {{ name }}!{% endmacro %}{{ greet('Ada') }} {{ greet('Bo', greeting='Hi') }} {{ greet(name='Cy') }}",
+    "{% macro render(m) -%}\n<{{ m.role }}>{{ m.content | trim }}\n{%- endmacro %}{% for m in messages %}{{ render(m) }}{% endfor %}",
+    "{% macro wrap() %}[{{ caller() }}]{% endmacro %}{% call wrap() %}inner {{ user.name }}{% endcall %}",
+    "{% filter upper %}shout {{ user.name }}{% endfilter %}",
+    "{% generation %}gen {{ user.name }}{% endgeneration %}",
+    # expressions
+    "{{ message.role if message is defined else 'none' }}|{{ 'yes' if yes else 'no' }}|{{ 'x' if no }}|{{ 1 if zero else 2 }}",
+    "{{ messages[0]['content'] }}|{{ messages[0].content }}|{{ messages[-1].role }}|{{ user['name'] }}|{{ user.nested.k }}|{{ words.0 }}",
+    "{{ text[0:5] }}|{{ text[-5:] }}|{{ text[::-1] }}|{{ numbers[1:4] }}|{{ numbers[::2] }}|{{ numbers[-2:] }}|{{ numbers[:-1] }}|{{ numbers[10:] }}|{{ words[::-2] }}",
+    "{{ 1 < 2 < 3 }}|{{ 3 > 2 > 2 }}|{{ 1 == 1.0 }}|{{ true == 1 }}|{{ 'a' < 'b' }}|{{ [1, 2] < [1, 3] }}|{{ 'a' != 'b' }}|{{ none == none }}",
+    "{{ 'ell' in 'hello' }}|{{ 2 in numbers }}|{{ 'name' in user }}|{{ 'zzz' not in user }}|{{ 'x' in undefined_name }}",
+    "{{ yes and 'a' }}|{{ no and 'a' }}|{{ no or 'b' }}|{{ empty or 'fallback' }}|{{ not empty }}|{{ not 0 }}|{{ [] or {} or 'last' }}",
+    "{{ -numbers[0] }}|{{ +pi }}|{{ -1 | abs }}|{{ -(3) }}|{{ 10 - 2 - 3 }}|{{ 2 * 3 + 4 }}|{{ 2 * (3 + 4) }}|{{ 1 + 2 * 3 ** 2 }}",
+    "{% if [] %}a{% elif {} %}b{% elif '' %}c{% elif 0.0 %}d{% elif none %}e{% elif undefined_name %}f{% else %}g{% endif %}",
+    "{% if ' ' %}space{% endif %}|{% if [0] %}list{% endif %}|{% if namespace() %}ns{% endif %}|{% if 0.1 %}float{% endif %}",
+    # tests
+    "{{ x is defined }}{{ user is defined }}{{ x is undefined }}{{ nothing is none }}{{ zero is none }}{{ 'a' is string }}{{ 1 is number }}{{ 1.5 is number }}{{ true is number }}",
+    "{{ user is mapping }}{{ words is sequence }}{{ 'a' is iterable }}{{ 5 is iterable }}{{ 3 is odd }}{{ 4 is even }}{{ 9 is divisibleby 3 }}{{ 9 is divisibleby(4) }}",
+    "{{ 1 is integer }}{{ 1.0 is integer }}{{ 1.0 is float }}{{ true is boolean }}{{ true is true }}{{ 1 is true }}{{ false is false }}{{ 0 is false }}",
+    "{{ 'a' is eq 'a' }}{{ 2 is gt 1 }}{{ 2 is lt 1 }}{{ 2 is ge 2 }}{{ 2 is le 1 }}{{ 'b' is in 'abc' }}{{ 2 is ne 3 }}{{ 'abc' is lower }}{{ 'ABC' is upper }}{{ nothing is sameas none }}",
+    "{{ messages | selectattr('role', 'equalto', 'user') | list }}|{{ messages | rejectattr('role', 'eq', 'user') | map(attribute='role') | list }}",
+    "{{ numbers | select('odd') | list }}|{{ numbers | reject('odd') | list }}|{{ [0, 1, '', 'a', none] | select | list }}|{{ people | selectattr('age') | map(attribute='name') | join(',') }}",
+    "{{ messages[2].tool_calls is defined }}{{ messages[0].tool_calls is defined }}{{ messages[0].tool_calls is not defined }}{{ not messages[0].missing }}",
+    # filters
+    "{{ '  padded  ' | trim }}|{{ 'xxhixx' | trim('x') }}|{{ text | lower }}|{{ text | upper }}|{{ 'hello WORLD' | capitalize }}|{{ \"they're bob's-x (yo) [a]\" | title }}",
+    "{{ words | length }}|{{ text | length }}|{{ user | count }}|{{ undefined_name | length }}|{{ words | first }}|{{ words | last }}|{{ 'abc' | first }}|{{ text | wordcount }}",
+    "{{ undefined_name | default('dflt') }}|{{ empty | default('dflt') }}|{{ empty | default('dflt', true) }}|{{ nothing | d('x') }}|{{ nothing | default('x', boolean=true) }}",
+    "{{ words | join(', ') }}|{{ numbers | join }}|{{ people | join('; ', attribute='name') }}|{{ words | sort | join(',') }}|{{ words | sort(case_sensitive=true) | join(',') }}",
+    "{{ numbers | sort }}|{{ numbers | sort(reverse=true) }}|{{ people | sort(attribute='name') | map(attribute='name') | list }}|{{ words | unique | list }}|{{ words | unique(case_sensitive=true) | list }}",
+    "{{ numbers | max }}|{{ numbers | min }}|{{ words | max }}|{{ words | min }}|{{ numbers | sum }}|{{ people[:3] | sum(attribute='age') }}|{{ numbers | sum(start=100) }}",
+    "{{ words | reverse | list }}|{{ 'abc' | reverse }}|{{ user | list }}|{{ 'ab' | list }}|{{ user | items | list }}|{{ user | dictsort }}|{{ {'b': 1, 'A': 2, 'c': 0} | dictsort(by='value', reverse=true) }}",
+    "{{ 'a-b-c' | replace('-', '+') }}|{{ 'aaa' | replace('a', 'b', 2) }}|{{ 'abc' | replace('', '.') }}|{{ html | escape }}|{{ html | e }}|{{ html | striptags }}",
+    "{{ '42' | int }}|{{ '4.7' | int }}|{{ 'x' | int }}|{{ 'x' | int(-1) }}|{{ '0x1A' | int(0, 16) }}|{{ 3.99 | int }}|{{ '3.5' | float }}|{{ 'y' | float }}|{{ 2 | float }}|{{ true | int }}",
+    "{{ 2.5 | round }}|{{ 3.5 | round }}|{{ 2.675 | round(2) }}|{{ 1.234 | round(1, 'ceil') }}|{{ 1.289 | round(1, 'floor') }}|{{ 7 | round }}|{{ -2.5 | round }}",
+    "{{ 'line1\\nline2\\n\\nline4' | indent }}|{{ 'a\\nb' | indent(2, true) }}|{{ 'a\\n\\nb' | indent(width='> ', blank=true) }}",
+    "{{ 'x' | center(9) }}|{{ text | truncate(9) }}|{{ text | truncate(12, true) }}|{{ 'short' | truncate(3) }}|{{ text | truncate(10, false, '..', 0) }}",
+    "{{ words | batch(3) | list }}|{{ words | batch(3, 'fill') | list }}|{{ user | attr('name') }}|{{ numbers | map('abs') | list }}|{{ words | map('upper') | join }}",
+    "{{ people | map(attribute='age', default=0) | list }}|{{ people | map(attribute='age') | list }}|{{ messages | map(attribute='role') | unique | list }}",
+    "{{ 'x' | safe }}|{{ 5 | string }}|{{ none | string }}|{{ [1,'a'] | string }}|{{ 1.0 | string }}",
+    # tojson
+    "{{ user | tojson }}|{{ messages | tojson }}|{{ 'é\"\\\\\\n\\t\\x01' | tojson }}|{{ [1.0, 2.5e-8, 1e16, none, true] | tojson }}",
+    "{{ user | tojson(indent=2) }}|{{ [] | tojson(indent=2) }}|{{ {} | tojson(indent=2) }}|{{ [[]] | tojson(indent=1) }}",
+    "{{ user | tojson(sort_keys=true) }}|{{ 'é☕😀' | tojson(ensure_ascii=true) }}|{{ user | tojson(separators=(',', ':')) }}|{{ user | tojson(indent='\\t') }}",
+    "{{ messages[2].tool_calls[0].function.arguments | tojson }}|{{ {'k': pi, 'z': zero, 'n': nothing} | tojson }}",
+    # methods
+    "{{ '  x  '.strip() }}|{{ 'xxaxx'.strip('x') }}|{{ '  x  '.lstrip() }}|{{ '  x  '.rstrip() }}|{{ 'a,b,,c'.split(',') }}|{{ ' a  b c '.split() }}|{{ 'a,b,c'.split(',', 1) }}",
+    "{{ 'hello'.startswith('he') }}|{{ 'hello'.endswith(('x', 'lo')) }}|{{ 'Hello World'.upper() }}|{{ 'Hello World'.lower() }}|{{ 'hello world'.title() }}|{{ 'hELLO'.capitalize() }}",
+    "{{ 'hello'.replace('l', 'L') }}|{{ 'hello'.find('l') }}|{{ 'hello'.rfind('l') }}|{{ 'hello'.find('z') }}|{{ 'hello'.count('l') }}|{{ '-'.join(['a', 'b']) }}|{{ 'a b'.split(' ') }}",
+    "{{ '{} and {}'.format('x', 1) }}|{{ '{0}{1}{0}'.format('a', 'b') }}|{{ '{name}!'.format(name='Ada') }}|{{ 'a\\nb\\r\\nc'.splitlines() }}|{{ 'a b c'.rsplit(' ', 1) }}",
+    "{{ user.get('name') }}|{{ user.get('missing') }}|{{ user.get('missing', 'dflt') }}|{{ user.keys() | list }}|{{ user.values() | list }}|{{ words.index('cherry') }}|{{ numbers.count(1) }}",
+    "{{ text.split(',')[0].strip().lower() }}|{{ messages[1].content.strip() }}|{{ messages | length > 2 }}",
+    # globals
+    "{{ namespace(a=1) }}|{% set d = dict(a=1, b=[2]) %}{{ d }}|{{ dict([('x', 1)]) }}|{{ strftime_now('%Y-%m-%d %H:%M:%S %a %A %b %B %j %p %I %y %e') }}|{{ strftime_now('%d %b %Y') }}",
+    # raising and errors
+    "{{ raise_exception('custom ' ~ 'message') }}",
+    "{{ undefined_name.attr }}",
+    "{{ 'a' + 1 }}",
+    "{{ 1 + 'a' }}",
+    "{{ [1] + 'a' }}",
+    "{{ 1 / 0 }}",
+    "{{ 5 // 0 }}",
+    "{{ undefined_name + 1 }}",
+    "{{ 'a' < 1 }}",
+    "{{ [1].append(2) }}",
+    "{{ user.pop('name') }}",
+    "{{ 5 | length }}",
+    "{{ undefined_name | tojson }}",
+    "{{ user.name.missing.deeper }}",
+    "{{ messages[5].role }}",
+    "{% set ns = namespace() %}{% set ns._private = 1 %}",
+    "{{ range(200000) | length }}",
+    "{% for a, b in [[1, 2, 3]] %}{% endfor %}",
+    "{{ 2 in 'abc' }}",
+    "{{ foo() }}",
+]
+
+
 class FixedDatetime(real_datetime.datetime):
     @classmethod
     def now(cls, tz=None):
@@ -236,6 +361,18 @@ def case(template_id, template, name, messages, add_generation_prompt, extra):
         kind = "raise_exception" if type(error) is jinja2.exceptions.TemplateError else type(error).__name__
         entry["error"] = {"type": kind, "message": str(error)}
     except Exception as error:  # noqa: BLE001 — a template bug is a fixture too
+        entry["error"] = {"type": type(error).__name__, "message": str(error)}
+    return entry
+
+
+def snippet(template: str):
+    entry = {"template": template}
+    try:
+        entry["expected"] = chat_template_utils._compile_jinja_template(template).render(**SNIPPET_CONTEXT)
+    except jinja2.TemplateError as error:
+        kind = "raise_exception" if type(error) is jinja2.exceptions.TemplateError else type(error).__name__
+        entry["error"] = {"type": kind, "message": str(error)}
+    except Exception as error:  # noqa: BLE001
         entry["error"] = {"type": type(error).__name__, "message": str(error)}
     return entry
 
@@ -275,11 +412,14 @@ def main() -> None:
         "strftime_now": FIXED_NOW.strftime("%Y-%m-%d %H:%M:%S"),
         "templates": templates,
         "cases": cases,
+        "snippet_context": SNIPPET_CONTEXT,
+        "snippets": [snippet(template) for template in SNIPPETS],
     }
     out = FIXTURES / "chat_templates.json"
     out.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     errors = sum("error" in c for c in cases)
-    print(f"wrote {out.relative_to(ROOT)}: {len(cases)} cases ({errors} raise), {len(templates)} templates",
+    print(f"wrote {out.relative_to(ROOT)}: {len(cases)} cases ({errors} raise), {len(templates)} templates, "
+          f"{len(fixture['snippets'])} snippets",
           file=sys.stderr)
 
 

@@ -30,6 +30,8 @@ enum Filters {
       }
     case "attr":
       guard case let .string(attribute)? = try bind(["name"])[0] else { return .undefined(reason: "attr") }
+      // Python getattr only: a dict's keys are not attributes.
+      if case .dictionary = value { return try Builtins.attribute(of: .dictionary([:]), attribute) }
       return try Builtins.attribute(of: value, attribute)
     case "batch":
       let bound = try bind(["linecount", "fill_with"])
@@ -404,10 +406,11 @@ enum Filters {
     case "floor": return .double((x * scale).rounded(.down) / scale)
     default:
       if precision == 0 { return .double(x.rounded(.toNearestOrEven)) }
-      let scaled = x * scale
-      var rounded = scaled.rounded(.toNearestOrEven)
-      if abs(scaled - scaled.rounded(.towardZero)) != 0.5 { rounded = scaled.rounded() }
-      return .double(rounded / scale)
+      if precision > 0, x.isFinite {
+        // Python rounds the exact binary value half-to-even, as C's printf does: round(2.675, 2) == 2.67.
+        return .double(Double(String(format: "%.\(min(precision, 340))f", x)) ?? x)
+      }
+      return .double((x * scale).rounded(.toNearestOrEven) / scale)
     }
   }
 

@@ -117,3 +117,61 @@ func fixtureCaseRendersLikeTransformers(_ fixture: FixtureCase) throws {
   let text = try String(contentsOf: Fixture.directory.appendingPathComponent("templates/chatml.jinja"), encoding: .utf8)
   #expect(ChatTemplate.chatML == text)
 }
+
+struct SnippetCase: Sendable, CustomTestStringConvertible {
+  let index: Int
+  let template: String
+  let expected: String?
+  let errorType: String?
+  let errorMessage: String?
+
+  var testDescription: String { "snippet \(index): \(template.prefix(60))" }
+}
+
+extension Fixture {
+  static let snippetContext: [String: JinjaValue] = {
+    guard case let .dictionary(context)? = root["snippet_context"] else { return [:] }
+    return Dictionary(uniqueKeysWithValues: context.pairs)
+  }()
+
+  static let snippets: [SnippetCase] = {
+    guard case let .array(items)? = root["snippets"] else { return [] }
+    return items.enumerated().map { index, item in
+      guard case let .dictionary(entry) = item else { fatalError("snippet is not an object") }
+      var errorType: String?
+      var errorMessage: String?
+      if case let .dictionary(error)? = entry["error"] {
+        errorType = string(error["type"])
+        errorMessage = string(error["message"])
+      }
+      return SnippetCase(index: index, template: string(entry["template"])!, expected: string(entry["expected"]),
+        errorType: errorType, errorMessage: errorMessage)
+    }
+  }()
+}
+
+/// One-feature templates (printing, whitespace control, loops, scoping, filters, tests, methods, errors) rendered
+/// by jinja2 in transformers' environment.
+@Test(arguments: Fixture.snippets)
+func snippetRendersLikeJinja2(_ snippet: SnippetCase) throws {
+  var template = try ChatTemplate(snippet.template)
+  template.date = Fixture.date
+  if let expected = snippet.expected {
+    #expect(try template.render(context: Fixture.snippetContext) == expected)
+    return
+  }
+  do {
+    let output = try template.render(context: Fixture.snippetContext)
+    Issue.record("expected \(snippet.errorType ?? "?") '\(snippet.errorMessage ?? "")', rendered '\(output)'")
+  } catch let error as ChatTemplateError {
+    switch error {
+    case let .raised(message):
+      #expect(snippet.errorType == "raise_exception")
+      #expect(message == snippet.errorMessage)
+    case let .runtime(message, _), let .limitExceeded(message):
+      #expect(message == snippet.errorMessage)
+    default:
+      Issue.record("unexpected \(error)")
+    }
+  }
+}
