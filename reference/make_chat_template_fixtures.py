@@ -377,6 +377,43 @@ def snippet(template: str):
     return entry
 
 
+# Survey: every template trl==1.16.0 ships (trl/chat_templates/*.jinja, originals and training variants) on a few
+# conversations, so the interpreter meets many real templates beyond the ones above.
+SURVEY_CASES = [
+    ("single_user", [U1], True, {}),
+    ("system_multi_turn", [SYSTEM, U1, A1, U2], True, {}),
+    ("unicode", CONVERSATIONS["unicode"], False, {}),
+    ("whitespace_content", CONVERSATIONS["whitespace_content"], True, {}),
+    ("tools", TOOL_CONVERSATION, True, {"tools": [WEATHER_TOOL]}),
+]
+SURVEY_TOKENS = {"bos_token": "<bos>", "eos_token": "<eos>"}
+
+
+def survey() -> dict:
+    import trl
+
+    directory = pathlib.Path(trl.__file__).parent / "chat_templates"
+    templates = {}
+    for path in sorted(directory.glob("*.jinja")):
+        text = path.read_text(encoding="utf-8")
+        cases = []
+        for name, messages, add_generation_prompt, extra in SURVEY_CASES:
+            entry = {"name": name, "messages": messages, "add_generation_prompt": add_generation_prompt,
+                     "extra_context": extra}
+            try:
+                entry["expected"] = render(text, messages, add_generation_prompt, SURVEY_TOKENS["bos_token"],
+                                           SURVEY_TOKENS["eos_token"], extra)
+            except jinja2.TemplateError as error:
+                kind = "raise_exception" if type(error) is jinja2.exceptions.TemplateError else type(error).__name__
+                entry["error"] = {"type": kind, "message": str(error)}
+            except Exception as error:  # noqa: BLE001
+                entry["error"] = {"type": type(error).__name__, "message": str(error)}
+            cases.append(entry)
+        templates[path.stem] = {"origin": f"trl==1.16.0 trl/chat_templates/{path.name}", "source": text,
+                                "cases": cases}
+    return templates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--extract", action="store_true", help="re-extract template strings from their sources")
@@ -415,6 +452,11 @@ def main() -> None:
         "snippet_context": SNIPPET_CONTEXT,
         "snippets": [snippet(template) for template in SNIPPETS],
     }
+    survey_fixture = {"generator": fixture["generator"], "versions": fixture["versions"],
+                      "strftime_now": fixture["strftime_now"], "special_tokens": SURVEY_TOKENS,
+                      "templates": survey()}
+    survey_out = FIXTURES / "template_survey.json"
+    survey_out.write_text(json.dumps(survey_fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     out = FIXTURES / "chat_templates.json"
     out.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     errors = sum("error" in c for c in cases)
