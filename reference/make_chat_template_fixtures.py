@@ -1,7 +1,8 @@
 # make_chat_template_fixtures.py — renders real chat templates with transformers' own machinery, for ChatTemplatesTests.
 #
 # Pinned: transformers==5.23.0, jinja2==3.1.6, gguf==0.19.0, trl==1.16.0 (the versions are written into the fixture).
-#   .venv-ref/bin/python reference/make_chat_template_fixtures.py            # render fixtures from committed templates
+#   .venv-ref/bin/python reference/make_chat_template_fixtures.py --llama-cpp-python-sdist DIR
+#                                                                             # render fixtures from committed templates
 #   .venv-ref/bin/python reference/make_chat_template_fixtures.py --extract \
 #       --llama-cpp-python-sdist /tmp/llama_cpp_python-0.3.36 --gguf models/SmolLM2-135M-Instruct.Q4_1.gguf
 #                                                                             # re-extract the template strings first
@@ -306,6 +307,17 @@ SNIPPETS = [
     # globals
     "{{ namespace(a=1) }}|{% set d = dict(a=1, b=[2]) %}{{ d }}|{{ dict([('x', 1)]) }}|{{ strftime_now('%Y-%m-%d %H:%M:%S %a %A %b %B %j %p %I %y %e') }}|{{ strftime_now('%d %b %Y') }}",
     # raising and errors
+    "{{ range(3) }}|{{ range(1, 7, 2) }}|{{ range(4)[2] }}|{{ range(3) | length }}|{{ range(0) is iterable }}",
+    "{{ user.items() }}|{{ user.keys() | length }}|{{ 'age' in user.keys() }}|{% for k, v in user.items() %}{{ k }}{% endfor %}",
+    "{% if [] | select %}generator is truthy{% endif %}|{% set g = words | select %}{{ g | list }}{{ g | list }}",
+    "{{ nothing | selectattr('x') | list }}|{{ nothing | map('upper') | list }}|{{ (words | map('upper')) is iterable }}",
+    "{{ {0: 'zero', 512: 'k'}[512] }}|{{ {1: 'a', 'b': 2} }}|{{ {1: 'a'} | tojson }}|{{ 1 in {1: 'a'} }}|{{ {true: 'x'}[1] }}",
+    "{{ words | map('upper') | tojson }}",
+    "{{ 'a<b>'|safe + '<i>' + \"'&\" }}|{{ '<x>' + 'y'|safe }}|{{ ('a'|safe) ~ '<' }}|{{ html|e|e }}|{{ ('<'|safe) * 2 }}",
+    "{% set m = 'T:'|safe %}{{ m + user.name + '&' }}|{{ (m + '<') | length }}|{{ m is string }}|{{ m | tojson }}",
+    "{{ 'x'|safe + 1 }}",
+    "{{ words | select | length }}",
+    "{{ words | select | last }}",
     "{{ raise_exception('custom ' ~ 'message') }}",
     "{{ undefined_name.attr }}",
     "{{ 'a' + 1 }}",
@@ -377,8 +389,9 @@ def snippet(template: str):
     return entry
 
 
-# Survey: every template trl==1.16.0 ships (trl/chat_templates/*.jinja, originals and training variants) on a few
-# conversations, so the interpreter meets many real templates beyond the ones above.
+# Survey: every template trl==1.16.0 ships (trl/chat_templates/*.jinja, originals and training variants) and the
+# real model templates vendored in the llama-cpp-python 0.3.36 sdist (vendor/llama.cpp/models/templates/*.jinja),
+# on a few conversations, so the interpreter meets many real templates beyond the ones above.
 SURVEY_CASES = [
     ("single_user", [U1], True, {}),
     ("system_multi_turn", [SYSTEM, U1, A1, U2], True, {}),
@@ -389,12 +402,19 @@ SURVEY_CASES = [
 SURVEY_TOKENS = {"bos_token": "<bos>", "eos_token": "<eos>"}
 
 
-def survey() -> dict:
+def survey(llama_cpp_python_sdist: str) -> dict:
     import trl
 
-    directory = pathlib.Path(trl.__file__).parent / "chat_templates"
+    paths = [(path, f"trl==1.16.0 trl/chat_templates/{path.name}")
+             for path in sorted((pathlib.Path(trl.__file__).parent / "chat_templates").glob("*.jinja"))]
+    vendored = pathlib.Path(llama_cpp_python_sdist) / "vendor" / "llama.cpp" / "models" / "templates"
+    if not vendored.is_dir():
+        raise SystemExit(f"{vendored} not found: unpack the sdist from `pip download --no-deps --no-binary "
+                         "llama-cpp-python llama-cpp-python==0.3.36` and pass --llama-cpp-python-sdist")
+    paths += [(path, f"llama-cpp-python 0.3.36 sdist vendor/llama.cpp/models/templates/{path.name}")
+              for path in sorted(vendored.glob("*.jinja"))]
     templates = {}
-    for path in sorted(directory.glob("*.jinja")):
+    for path, origin in paths:
         text = path.read_text(encoding="utf-8")
         cases = []
         for name, messages, add_generation_prompt, extra in SURVEY_CASES:
@@ -409,8 +429,8 @@ def survey() -> dict:
             except Exception as error:  # noqa: BLE001
                 entry["error"] = {"type": type(error).__name__, "message": str(error)}
             cases.append(entry)
-        templates[path.stem] = {"origin": f"trl==1.16.0 trl/chat_templates/{path.name}", "source": text,
-                                "cases": cases}
+        key = path.stem if origin.startswith("trl") else "llama.cpp/" + path.stem
+        templates[key] = {"origin": origin, "source": text, "cases": cases}
     return templates
 
 
@@ -454,7 +474,7 @@ def main() -> None:
     }
     survey_fixture = {"generator": fixture["generator"], "versions": fixture["versions"],
                       "strftime_now": fixture["strftime_now"], "special_tokens": SURVEY_TOKENS,
-                      "templates": survey()}
+                      "templates": survey(args.llama_cpp_python_sdist)}
     survey_out = FIXTURES / "template_survey.json"
     survey_out.write_text(json.dumps(survey_fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     out = FIXTURES / "chat_templates.json"

@@ -96,7 +96,7 @@ public struct ChatTemplate: @unchecked Sendable {
 
   /// transformers' input clean-up: drop `None` values, alias reasoning fields.
   private static func normalize(_ message: JinjaDictionary) -> JinjaDictionary {
-    var kept = JinjaDictionary(message.pairs.filter { !$0.1.isNone })
+    var kept = JinjaDictionary(message.pairs.filter { !$0.1.isNone } as [(JinjaKey, JinjaValue)])
     let reasoning = ["reasoning_content", "thinking", "reasoning"].lazy.compactMap { kept[$0] }.first
     guard let reasoning else { return kept }
     var aliased: JinjaDictionary = ["thinking": reasoning]

@@ -40,7 +40,7 @@ enum PythonJSON {
         } else {
           out += formatPythonFloat(d)
         }
-      case let .string(s): out += quote(s)
+      case let .string(s), let .markup(s): out += quote(s)
       case let .array(items), let .tuple(items):
         if items.isEmpty {
           out += "[]"
@@ -61,14 +61,17 @@ enum PythonJSON {
         }
         var keys = dictionary.keys
         if sortKeys {
-          keys.sort { Operators.compareScalars(Array($0.unicodeScalars), Array($1.unicodeScalars)) < 0 }
+          keys.sort { a, b in
+            if case let .int(x) = a, case let .int(y) = b { return x < y }
+            return Operators.compareScalars(Array(a.description.unicodeScalars), Array(b.description.unicodeScalars)) < 0
+          }
         }
         out += "{"
         let (newline, separator) = layout(level + 1)
         out += newline
         for (index, key) in keys.enumerated() {
           if index > 0 { out += separator }
-          out += quote(key) + keySeparator
+          out += quote(key.description) + keySeparator
           try encode(dictionary[key]!, into: &out, level: level + 1)
         }
         out += layout(level).newline + "}"
@@ -78,6 +81,8 @@ enum PythonJSON {
         throw RuntimeFailure(message: "Object of type TemplateNamespace is not JSON serializable")
       case .function:
         throw RuntimeFailure(message: "Object of type function is not JSON serializable")
+      case let .iterator(iterator):
+        throw RuntimeFailure(message: "Object of type \(iterator.typeName) is not JSON serializable")
       }
     }
 

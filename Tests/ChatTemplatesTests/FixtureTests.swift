@@ -44,7 +44,7 @@ enum Fixture {
         messages = list.map { if case let .dictionary(d) = $0 { return d } else { fatalError("bad message") } }
       }
       var extra: [String: JinjaValue] = [:]
-      if case let .dictionary(d)? = entry["extra_context"] { for (k, v) in d.pairs { extra[k] = v } }
+      if case let .dictionary(d)? = entry["extra_context"] { for (k, v) in d.pairs { extra[k.description] = v } }
       var errorType: String?
       var errorMessage: String?
       if case let .dictionary(error)? = entry["error"] {
@@ -110,7 +110,7 @@ func fixtureCaseRendersLikeTransformers(_ fixture: FixtureCase) throws {
 @Test func everyFixtureTemplateParses() throws {
   guard case let .dictionary(templates)? = Fixture.root["templates"] else { return }
   #expect(templates.count == 12)
-  for id in templates.keys { _ = try Fixture.template(id) }
+  for id in templates.keys { _ = try Fixture.template(id.description) }
 }
 
 @Test func chatMLConstantMatchesFixtureTemplate() throws {
@@ -131,7 +131,7 @@ struct SnippetCase: Sendable, CustomTestStringConvertible {
 extension Fixture {
   static let snippetContext: [String: JinjaValue] = {
     guard case let .dictionary(context)? = root["snippet_context"] else { return [:] }
-    return Dictionary(uniqueKeysWithValues: context.pairs)
+    return Dictionary(uniqueKeysWithValues: context.pairs.map { ($0.0.description, $0.1) })
   }()
 
   static let snippets: [SnippetCase] = {

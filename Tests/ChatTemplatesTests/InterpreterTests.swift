@@ -234,3 +234,15 @@ private func render(_ source: String, _ context: [String: JinjaValue] = [:]) thr
   let value = try JinjaValue(json: #"{"z": 1, "a": [1.0, 2, "\u00e9\ud83d\ude00", null, false]}"#)
   #expect(value.pythonRepr == "{'z': 1, 'a': [1.0, 2, 'é😀', None, False]}")
 }
+
+@Test func unknownFilterInsideIfFailsOnlyWhenReached() throws {
+  // jinja2 defers the check inside `if` statements and inline if-expressions.
+  let template = try ChatTemplate("{% if x is string %}{{ x | from_json }}{% else %}ok{% endif %}")
+  #expect(try template.render(context: ["x": 1]) == "ok")
+  #expect(throws: ChatTemplateError.unsupported("unsupported filter 'from_json'", line: 1)) {
+    try template.render(context: ["x": "{}"])
+  }
+  #expect(throws: ChatTemplateError.unsupported("unsupported filter 'xmlattr'", line: 2)) {
+    try ChatTemplate("{% for x in y %}\n{{ x | xmlattr }}{% endfor %}")
+  }
+}

@@ -28,7 +28,7 @@ enum Survey {
       guard case let .dictionary(entry) = value, case let .string(source)? = entry["source"],
         case let .array(cases)? = entry["cases"]
       else { fatalError("bad survey entry \(name)") }
-      return SurveyTemplate(name: name, source: source,
+      return SurveyTemplate(name: name.description, source: source,
         cases: cases.map { if case let .dictionary(d) = $0 { return d } else { fatalError("bad case") } })
     }
   }()
@@ -36,7 +36,22 @@ enum Survey {
 
 @Test(arguments: Survey.templates)
 func surveyTemplateRendersLikeTransformers(_ survey: SurveyTemplate) throws {
-  var template = try ChatTemplate(survey.source)
+  let compileErrors: Set<String> = ["TemplateSyntaxError", "TemplateAssertionError"]
+  var template: ChatTemplate
+  do {
+    template = try ChatTemplate(survey.source)
+  } catch {
+    // jinja2 refused it too (e.g. a filter it does not have): every case must record a compile error.
+    for entry in survey.cases {
+      guard case let .dictionary(recorded)? = entry["error"], let kind = Fixture.string(recorded["type"]),
+        compileErrors.contains(kind)
+      else {
+        Issue.record("\(survey.name): jinja2 compiles it, ours throws \(error)")
+        return
+      }
+    }
+    return
+  }
   template.date = Fixture.date
   for entry in survey.cases {
     let name = Fixture.string(entry["name"]) ?? "?"
@@ -45,7 +60,7 @@ func surveyTemplateRendersLikeTransformers(_ survey: SurveyTemplate) throws {
       messages = list.compactMap { if case let .dictionary(d) = $0 { return d } else { return nil } }
     }
     var extra: [String: JinjaValue] = [:]
-    if case let .dictionary(d)? = entry["extra_context"] { for (k, v) in d.pairs { extra[k] = v } }
+    if case let .dictionary(d)? = entry["extra_context"] { for (k, v) in d.pairs { extra[k.description] = v } }
     let render = {
       try template.render(conversation: messages, addGenerationPrompt: entry["add_generation_prompt"] == .bool(true),
         bosToken: "<bos>", eosToken: "<eos>", extraContext: extra)
@@ -69,6 +84,10 @@ func surveyTemplateRendersLikeTransformers(_ survey: SurveyTemplate) throws {
       #expect(text == message, "\(survey.name)/\(name)")
     } catch let ChatTemplateError.runtime(text, _) {
       #expect(text == message, "\(survey.name)/\(name)")
+    } catch let ChatTemplateError.unsupported(text, _) {
+      // jinja2 lacks it too when it says "No filter named 'x' found."; otherwise this is our gap.
+      #expect(message?.hasPrefix("No filter named") == true || message?.hasPrefix("No test named") == true,
+        "\(survey.name)/\(name): \(text)")
     }
   }
 }
