@@ -48,6 +48,7 @@ final class Interpreter {
   let date: TemplateDate
   private var buffers: [String] = [""]
   private var outputBytes = 0
+  private var captureBytes: [Int] = []
   private var iterations = 0
   private var callDepth = 0
 
@@ -63,9 +64,14 @@ final class Interpreter {
 
   // MARK: - Output
 
+  /// Appends to the output, or to the text a macro or block is capturing; each is bounded by `maxOutputBytes`.
   private func write(_ text: String) throws {
-    outputBytes += text.utf8.count
-    if outputBytes > limits.maxOutputBytes {
+    if buffers.count == 1 {
+      outputBytes += text.utf8.count
+    } else {
+      captureBytes[captureBytes.count - 1] += text.utf8.count
+    }
+    if outputBytes > limits.maxOutputBytes || (captureBytes.last ?? 0) > limits.maxOutputBytes {
       throw ChatTemplateError.limitExceeded("output exceeds \(limits.maxOutputBytes) bytes")
     }
     buffers[buffers.count - 1] += text
@@ -74,7 +80,11 @@ final class Interpreter {
   /// Renders `body` into a separate buffer (macros, block `set`, `filter` blocks) and returns the text.
   private func capture(_ body: () throws -> Void) rethrows -> String {
     buffers.append("")
-    defer { buffers.removeLast() }
+    captureBytes.append(0)
+    defer {
+      buffers.removeLast()
+      captureBytes.removeLast()
+    }
     try body()
     return buffers[buffers.count - 1]
   }

@@ -206,7 +206,9 @@ extension JinjaValue: Equatable {
   public static func == (lhs: JinjaValue, rhs: JinjaValue) -> Bool {
     switch (lhs, rhs) {
     case (.undefined, .undefined), (.none, .none): return true
-    case let (.string(a), .string(b)): return a == b
+    case let (.string(a), .string(b)), let (.markup(a), .markup(b)), let (.string(a), .markup(b)),
+      let (.markup(a), .string(b)):
+      return a == b
     case let (.array(a), .array(b)), let (.tuple(a), .tuple(b)): return a == b
     case let (.dictionary(a), .dictionary(b)):
       return a.count == b.count && a.keys.allSatisfy { key in b[key].map { $0 == a[key]! } ?? false }

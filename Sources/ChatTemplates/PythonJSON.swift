@@ -137,6 +137,8 @@ extension JinjaValue {
 private struct JSONParser {
   private let scalars: [Unicode.Scalar]
   private var index = 0
+  private var depth = 0
+  private static let maxDepth = 512
   init(_ scalars: [Unicode.Scalar]) { self.scalars = scalars }
 
   private func fail(_ message: String) -> ChatTemplateError {
@@ -162,6 +164,9 @@ private struct JSONParser {
   }
 
   private mutating func parseValue() throws -> JinjaValue {
+    depth += 1
+    defer { depth -= 1 }
+    if depth > JSONParser.maxDepth { throw fail("nested deeper than \(JSONParser.maxDepth)") }
     skipSpace()
     guard index < scalars.count else { throw fail("unexpected end") }
     switch scalars[index] {

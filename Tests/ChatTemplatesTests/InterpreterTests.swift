@@ -246,3 +246,10 @@ private func render(_ source: String, _ context: [String: JinjaValue] = [:]) thr
     try ChatTemplate("{% for x in y %}\n{{ x | xmlattr }}{% endfor %}")
   }
 }
+
+@Test func macroOutputCountsOnceTowardTheOutputLimit() throws {
+  var template = try ChatTemplate("{% macro m() %}{{ 'x' * 600 }}{% endmacro %}{{ m() }}")
+  template.limits.maxOutputBytes = 1_000
+  #expect(try template.render(context: [:]).count == 600)
+  #expect(throws: ChatTemplateError.self) { try JinjaValue(json: String(repeating: "[", count: 10_000)) }
+}
