@@ -1,5 +1,5 @@
-// SurveyTests.swift — all 72 templates that trl 1.16 ships (Fixtures/template_survey.json, rendered by
-// transformers 5.23) must parse and render byte-identically on a few conversations, errors included.
+// SurveyTests.swift — 142 real templates (all 72 that trl 1.16 ships, 70 vendored in llama-cpp-python 0.3.36's
+// llama.cpp) from Fixtures/template_survey.json must render byte-identically to transformers 5.23, errors included.
 
 import Foundation
 import Testing
