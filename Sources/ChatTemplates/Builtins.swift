@@ -73,8 +73,10 @@ enum Builtins {
   static func item(of value: JinjaValue, _ key: JinjaValue) throws -> JinjaValue {
     if case let .undefined(reason) = value { throw RuntimeFailure(message: reason) }
     switch (value, key) {
-    case let (.dictionary(dictionary), .string(name)):
-      if let found = dictionary[name] { return found }
+    case let (.dictionary(dictionary), _):
+      if let found = JinjaKey(key).flatMap({ dictionary[$0] }) { return found }
+    case let (.iterator(iterator), _) where iterator.typeName == "range":
+      if case let .int(index)? = key.numericValue, let found = element(iterator.consume(), index) { return found }
     case let (.array(items), _), let (.tuple(items), _):
       if case let .int(index)? = key.numericValue, let found = element(items, index) { return found }
     case let (.string(text), _):
@@ -156,10 +158,10 @@ enum Builtins {
       return try range(arguments)
     case "namespace":
       let namespace = JinjaNamespace(try dictionary(arguments, function: name))
-      if let bad = namespace.attributes.keys.first(where: { $0.hasPrefix("_") }) {
+      if let bad = namespace.attributes.keys.first(where: { $0.description.hasPrefix("_") }) {
         throw RuntimeFailure(
           message: "Chat templates cannot store underscore-prefixed attributes on a namespace, but got "
-            + "\(pythonStringRepr(bad)). Please rename the attribute.")
+            + "\(bad.value.pythonRepr). Please rename the attribute.")
       }
       return .namespace(namespace)
     case "dict":
@@ -187,11 +189,8 @@ enum Builtins {
       case let .dictionary(dictionary): result = dictionary
       case let .namespace(namespace): result = namespace.attributes
       default:
-        guard let pairs = first.sequenceItems else {
-          throw RuntimeFailure(message: "'\(first.typeName)' object is not iterable")
-        }
-        for pair in pairs {
-          guard let items = pair.sequenceItems, items.count == 2, case let .string(key) = items[0] else {
+        for pair in try iterateValue(first) {
+          guard let items = pair.sequenceItems, items.count == 2, let key = JinjaKey(items[0]) else {
             throw RuntimeFailure(message: "dictionary update sequence element has the wrong form")
           }
           result[key] = items[1]
@@ -223,7 +222,9 @@ enum Builtins {
       throw ChatTemplateError.limitExceeded(
         "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).")
     }
-    return .array(stride(from: start, to: stop, by: step).map { .int($0) })
+    let description = numbers.count == 3 ? "range(\(start), \(stop), \(step))" : "range(\(start), \(stop))"
+    return .iterator(JinjaIterator("range", stride(from: start, to: stop, by: step).map { .int($0) }, reusable: true,
+      repr: description))
   }
 
   // MARK: - Methods
@@ -236,14 +237,15 @@ enum Builtins {
       return try StringMethods.call(name, on: text, arguments: arguments, interpreter: interpreter, line: line)
     case let .dictionary(dictionary):
       switch name {
-      case "items": return .array(dictionary.pairs.map { .tuple([.string($0.0), $0.1]) })
-      case "keys": return .array(dictionary.keys.map { .string($0) })
-      case "values": return .array(dictionary.values)
+      case "items":
+        return .iterator(JinjaIterator("dict_items", dictionary.pairs.map { .tuple([$0.0.value, $0.1]) }, reusable: true))
+      case "keys": return .iterator(JinjaIterator("dict_keys", dictionary.keys.map(\.value), reusable: true))
+      case "values": return .iterator(JinjaIterator("dict_values", dictionary.values, reusable: true))
       case "copy": return receiver
       case "get":
         let bound = try arguments.bind(["key", "default"], function: "get")
         guard let key = bound[0] else { throw RuntimeFailure(message: "get expected at least 1 argument, got 0") }
-        if case let .string(text) = key, let found = dictionary[text] { return found }
+        if let found = JinjaKey(key).flatMap({ dictionary[$0] }) { return found }
         return bound[1] ?? .none
       default: break
       }

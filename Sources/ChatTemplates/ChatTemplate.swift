@@ -85,9 +85,18 @@ public struct ChatTemplate: @unchecked Sendable {
     return try interpreter.render(statements, scope: Scope(parent: globals))
   }
 
+  /// Renders with exactly the variables given (no `messages`, special tokens or transformers defaults), as
+  /// jinja2's `Template.render(**context)` does.
+  public func render(context: [String: JinjaValue]) throws -> String {
+    let globals = Scope(parent: nil)
+    globals.variables = context
+    let interpreter = Interpreter(limits: limits, date: date ?? ChatTemplate.now())
+    return try interpreter.render(statements, scope: Scope(parent: globals))
+  }
+
   /// transformers' input clean-up: drop `None` values, alias reasoning fields.
   private static func normalize(_ message: JinjaDictionary) -> JinjaDictionary {
-    var kept = JinjaDictionary(message.pairs.filter { !$0.1.isNone })
+    var kept = JinjaDictionary(message.pairs.filter { !$0.1.isNone } as [(JinjaKey, JinjaValue)])
     let reasoning = ["reasoning_content", "thinking", "reasoning"].lazy.compactMap { kept[$0] }.first
     guard let reasoning else { return kept }
     var aliased: JinjaDictionary = ["thinking": reasoning]

@@ -11,9 +11,11 @@ enum Filters {
     "striptags", "sum", "title", "tojson", "trim", "truncate", "unique", "upper", "wordcount",
   ]
 
-  static func apply(_ name: String, to value: JinjaValue, arguments: Interpreter.EvaluatedArguments,
+  static func apply(_ name: String, to input: JinjaValue, arguments: Interpreter.EvaluatedArguments,
     interpreter: Interpreter, line: Int) throws -> JinjaValue
   {
+    if case .markup = input, ["e", "escape", "safe"].contains(name) { return input }
+    let value = input.demotingMarkup
     func bind(_ parameters: [String]) throws -> [JinjaValue?] { try arguments.bind(parameters, function: name) }
     func flag(_ value: JinjaValue?) -> Bool { value?.isTruthy ?? false }
     func text() throws -> String { value.pythonString }
@@ -30,6 +32,8 @@ enum Filters {
       }
     case "attr":
       guard case let .string(attribute)? = try bind(["name"])[0] else { return .undefined(reason: "attr") }
+      // Python getattr only: a dict's keys are not attributes.
+      if case .dictionary = value { return try Builtins.attribute(of: .dictionary([:]), attribute) }
       return try Builtins.attribute(of: value, attribute)
     case "batch":
       let bound = try bind(["linecount", "fill_with"])
@@ -51,7 +55,7 @@ enum Filters {
         }
         batches.append(.array(current))
       }
-      return .array(batches)
+      return generator(batches)
     case "capitalize":
       return .string(StringMethods.capitalize(try text()))
     case "center":
@@ -76,14 +80,17 @@ enum Filters {
       case .string("value"): byValue = true
       default: throw RuntimeFailure(message: "You can only sort by either \"key\" or \"value\"")
       }
-      let pairs = dictionary.pairs.map { JinjaValue.tuple([.string($0.0), $0.1]) }
+      let pairs = dictionary.pairs.map { JinjaValue.tuple([$0.0.value, $0.1]) }
       return .array(try stableSort(pairs, reverse: flag(bound[2])) { pair in
         let key = pair.sequenceItems![byValue ? 1 : 0]
         return flag(bound[0]) ? key : ignoringCase(key)
       })
     case "e", "escape", "forceescape":
-      return .string(htmlEscape(try text()))
+      return .markup(htmlEscape(try text()))
     case "first", "last":
+      if name == "last", case let .iterator(iterator) = value, !iterator.isReusable {
+        throw RuntimeFailure(message: "'\(iterator.typeName)' object is not reversible")
+      }
       let all = try items()
       let picked = name == "first" ? all.first : all.last
       return picked ?? .undefined(reason: "No \(name) item, sequence was empty.")
@@ -97,11 +104,11 @@ enum Filters {
       if let b = bound[1], case let .int(value)? = b.numericValue { base = value }
       return toInt(value, base: base) ?? fallback
     case "items":
-      if value.isUndefined { return .array([]) }
+      if value.isUndefined { return generator([]) }
       guard case let .dictionary(dictionary) = value else {
         throw RuntimeFailure(message: "Can only get item pairs from a mapping.")
       }
-      return .array(dictionary.pairs.map { .tuple([.string($0.0), $0.1]) })
+      return generator(dictionary.pairs.map { .tuple([$0.0.value, $0.1]) })
     case "indent":
       let bound = try bind(["width", "first", "blank"])
       let indentation: String
@@ -137,7 +144,9 @@ enum Filters {
     case "upper":
       return .string(try text().uppercased())
     case "map":
-      return .array(try map(try items(), arguments: arguments, interpreter: interpreter, line: line))
+      // jinja2's map, select and reject yield nothing for a falsy input (None included).
+      guard value.isTruthy else { return generator([]) }
+      return generator(try map(try items(), arguments: arguments, interpreter: interpreter, line: line))
     case "max", "min":
       let bound = try bind(["case_sensitive", "attribute"])
       let all = try items()
@@ -159,7 +168,8 @@ enum Filters {
       }
       return best ?? .undefined(reason: "No aggregated item, sequence was empty.")
     case "select", "reject", "selectattr", "rejectattr":
-      return .array(try select(name, try items(), arguments: arguments, interpreter: interpreter))
+      guard value.isTruthy else { return generator([]) }
+      return generator(try select(name, try items(), arguments: arguments, interpreter: interpreter))
     case "replace":
       let bound = try bind(["old", "new", "count"])
       var count = -1
@@ -167,8 +177,15 @@ enum Filters {
       return .string(try interpreter.checked(StringMethods.replace(try text(), (bound[0] ?? .none).pythonString,
         (bound[1] ?? .none).pythonString, count: count)))
     case "reverse":
-      if case let .string(s) = value { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
-      return .array(try items().reversed())
+      switch value {
+      case let .string(s): return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed())))
+      case let .array(list): return .iterator(JinjaIterator("list_reverseiterator", list.reversed()))
+      case let .tuple(list): return .iterator(JinjaIterator("reversed", list.reversed()))
+      case let .dictionary(d): return .iterator(JinjaIterator("dict_reversekeyiterator", d.keys.reversed().map(\.value)))
+      case let .iterator(iterator) where iterator.isReusable:
+        return .iterator(JinjaIterator("reversed", iterator.consume().reversed()))
+      default: return .array(try items().reversed())
+      }
     case "round":
       let bound = try bind(["precision", "method"])
       var precision = 0
@@ -179,7 +196,7 @@ enum Filters {
       }
       return try round(value, precision: precision, method: method)
     case "safe", "string":
-      return name == "safe" ? value : .string(try text())
+      return name == "safe" ? .markup(try text()) : .string(try text())
     case "sort":
       let bound = try bind(["reverse", "case_sensitive", "attribute"])
       let key = try sortKey(attribute: bound[2], caseSensitive: flag(bound[1]))
@@ -227,7 +244,7 @@ enum Filters {
           result.append(item)
         }
       }
-      return .array(result)
+      return generator(result)
     case "wordcount":
       var count = 0
       var inWord = false
@@ -244,12 +261,16 @@ enum Filters {
 
   // MARK: - Helpers
 
+  /// What jinja2's generator filters (map, select, unique, batch, items …) return: truthy, single use, no len().
+  private static func generator(_ items: [JinjaValue]) -> JinjaValue { .iterator(JinjaIterator("generator", items)) }
+
   static func length(_ value: JinjaValue) throws -> Int {
     switch value {
     case let .string(s): return s.unicodeScalars.count
     case let .array(items), let .tuple(items): return items.count
     case let .dictionary(dictionary): return dictionary.count
     case .undefined: return 0
+    case let .iterator(iterator) where iterator.count != nil: return iterator.count!
     default: throw RuntimeFailure(message: "object of type '\(value.typeName)' has no len()")
     }
   }
@@ -404,10 +425,11 @@ enum Filters {
     case "floor": return .double((x * scale).rounded(.down) / scale)
     default:
       if precision == 0 { return .double(x.rounded(.toNearestOrEven)) }
-      let scaled = x * scale
-      var rounded = scaled.rounded(.toNearestOrEven)
-      if abs(scaled - scaled.rounded(.towardZero)) != 0.5 { rounded = scaled.rounded() }
-      return .double(rounded / scale)
+      if precision > 0, x.isFinite {
+        // Python rounds the exact binary value half-to-even, as C's printf does: round(2.675, 2) == 2.67.
+        return .double(Double(String(format: "%.\(min(precision, 340))f", x)) ?? x)
+      }
+      return .double((x * scale).rounded(.toNearestOrEven) / scale)
     }
   }
 
@@ -527,6 +549,7 @@ enum Tests {
     case "iterable", "sequence":
       switch value {
       case .string, .array, .tuple, .dictionary, .undefined: return true
+      case let .iterator(iterator): return name == "iterable" || iterator.typeName == "range"
       default: return false
       }
     case "callable":

@@ -48,6 +48,7 @@ final class Interpreter {
   let date: TemplateDate
   private var buffers: [String] = [""]
   private var outputBytes = 0
+  private var captureBytes: [Int] = []
   private var iterations = 0
   private var callDepth = 0
 
@@ -63,9 +64,14 @@ final class Interpreter {
 
   // MARK: - Output
 
+  /// Appends to the output, or to the text a macro or block is capturing; each is bounded by `maxOutputBytes`.
   private func write(_ text: String) throws {
-    outputBytes += text.utf8.count
-    if outputBytes > limits.maxOutputBytes {
+    if buffers.count == 1 {
+      outputBytes += text.utf8.count
+    } else {
+      captureBytes[captureBytes.count - 1] += text.utf8.count
+    }
+    if outputBytes > limits.maxOutputBytes || (captureBytes.last ?? 0) > limits.maxOutputBytes {
       throw ChatTemplateError.limitExceeded("output exceeds \(limits.maxOutputBytes) bytes")
     }
     buffers[buffers.count - 1] += text
@@ -74,7 +80,11 @@ final class Interpreter {
   /// Renders `body` into a separate buffer (macros, block `set`, `filter` blocks) and returns the text.
   private func capture(_ body: () throws -> Void) rethrows -> String {
     buffers.append("")
-    defer { buffers.removeLast() }
+    captureBytes.append(0)
+    defer {
+      buffers.removeLast()
+      captureBytes.removeLast()
+    }
     try body()
     return buffers[buffers.count - 1]
   }
@@ -120,7 +130,7 @@ final class Interpreter {
       return try executeFor(target: target, iterable: iterable, condition: condition, body: body,
         otherwise: otherwise, scope: scope)
     case let .set(target, expression):
-      try assign(target, value: try evaluate(expression, scope: scope), scope: scope)
+      try assign(target, value: try evaluateRaw(expression, scope: scope), scope: scope)
     case let .setBlock(target, filter, body):
       var value = JinjaValue.string(try capture { _ = try execute(body, scope: scope) })
       if let filter { value = try applyFilterChain(filter, to: value, scope: scope) }
@@ -193,16 +203,7 @@ final class Interpreter {
     return .normal
   }
 
-  /// The items a `for` loop (or `list`) visits: list/tuple items, string characters, dict keys; Undefined is empty.
-  func iterate(_ value: JinjaValue) throws -> [JinjaValue] {
-    switch value {
-    case let .array(items), let .tuple(items): return items
-    case let .string(text): return text.unicodeScalars.map { .string(String($0)) }
-    case let .dictionary(dictionary): return dictionary.keys.map { .string($0) }
-    case .undefined: return []
-    default: throw RuntimeFailure(message: "'\(value.typeName)' object is not iterable")
-    }
-  }
+  func iterate(_ value: JinjaValue) throws -> [JinjaValue] { try iterateValue(value) }
 
   private func assign(_ target: AssignTarget, value: JinjaValue, scope: Scope) throws {
     switch target {
@@ -233,6 +234,11 @@ final class Interpreter {
   // MARK: - Expressions
 
   func evaluate(_ expression: Expression, scope: Scope) throws -> JinjaValue {
+    try evaluateRaw(expression, scope: scope).demotingMarkup
+  }
+
+  /// Like `evaluate`, but a Markup result stays Markup (for `+`, `set`, and/or, inline if and filters).
+  private func evaluateRaw(_ expression: Expression, scope: Scope) throws -> JinjaValue {
     do {
       return try evaluateUnchecked(expression, scope: scope)
     } catch let failure as RuntimeFailure {
@@ -256,10 +262,10 @@ final class Interpreter {
       var dictionary = JinjaDictionary()
       for pair in pairs {
         let key = try evaluate(pair.key, scope: scope)
-        guard case let .string(text) = key else {
-          throw RuntimeFailure(message: "unsupported dictionary key of type '\(key.typeName)' (only strings)")
+        guard let dictionaryKey = JinjaKey(key) else {
+          throw RuntimeFailure(message: "unsupported dictionary key of type '\(key.typeName)'")
         }
-        dictionary[text] = try evaluate(pair.value, scope: scope)
+        dictionary[dictionaryKey] = try evaluate(pair.value, scope: scope)
       }
       return .dictionary(dictionary)
     case let .attribute(base, name):
@@ -277,9 +283,12 @@ final class Interpreter {
       return try callValue(try evaluate(callee, scope: scope), arguments: arguments, scope: scope,
         line: expression.line)
     case let .filter(base, name, arguments):
-      let value = try base.map { try evaluate($0, scope: scope) } ?? .undefined(reason: "no value")
+      let value = try base.map { try evaluateRaw($0, scope: scope) } ?? .undefined(reason: "no value")
       return try applyFilter(name, to: value, arguments: arguments, scope: scope, line: expression.line)
     case let .test(base, name, arguments):
+      guard Tests.names.contains(name) else {
+        throw ChatTemplateError.unsupported("unsupported test '\(name)'", line: expression.line)
+      }
       let value = try evaluate(base, scope: scope)
       let evaluated = try evaluateArguments(arguments, scope: scope)
       return .bool(try Tests.apply(name, to: value, arguments: evaluated, interpreter: self))
@@ -295,14 +304,14 @@ final class Interpreter {
       }
       return number
     case let .binary(op, left, right):
-      return try Operators.binary(op, try evaluate(left, scope: scope), try evaluate(right, scope: scope),
+      return try Operators.binary(op, try evaluateRaw(left, scope: scope), try evaluateRaw(right, scope: scope),
         interpreter: self)
     case let .and(left, right):
-      let value = try evaluate(left, scope: scope)
-      return value.isTruthy ? try evaluate(right, scope: scope) : value
+      let value = try evaluateRaw(left, scope: scope)
+      return value.isTruthy ? try evaluateRaw(right, scope: scope) : value
     case let .or(left, right):
-      let value = try evaluate(left, scope: scope)
-      return value.isTruthy ? value : try evaluate(right, scope: scope)
+      let value = try evaluateRaw(left, scope: scope)
+      return value.isTruthy ? value : try evaluateRaw(right, scope: scope)
     case let .compare(first, operations):
       var left = try evaluate(first, scope: scope)
       for (op, rightExpression) in operations {
@@ -312,8 +321,8 @@ final class Interpreter {
       }
       return .bool(true)
     case let .conditional(condition, then, otherwise):
-      if try evaluate(condition, scope: scope).isTruthy { return try evaluate(then, scope: scope) }
-      if let otherwise { return try evaluate(otherwise, scope: scope) }
+      if try evaluate(condition, scope: scope).isTruthy { return try evaluateRaw(then, scope: scope) }
+      if let otherwise { return try evaluateRaw(otherwise, scope: scope) }
       return .undefined(reason: "the inline if-expression on line \(expression.line) evaluated to false and no "
         + "else section was defined.")
     }
@@ -420,5 +429,18 @@ final class Interpreter {
     scope.variables["kwargs"] = .dictionary(JinjaDictionary())
     let text = try capture { _ = try execute(definition.body, scope: scope) }
     return .string(text)
+  }
+}
+
+/// What a `for` loop (or `list`) visits: list/tuple items, string characters, dict keys, an iterator's items
+/// (using up a generator); Undefined is empty.
+func iterateValue(_ value: JinjaValue) throws -> [JinjaValue] {
+  switch value {
+  case let .array(items), let .tuple(items): return items
+  case let .string(text): return text.unicodeScalars.map { .string(String($0)) }
+  case let .dictionary(dictionary): return dictionary.keys.map(\.value)
+  case let .iterator(iterator): return iterator.consume()
+  case .undefined: return []
+  default: throw RuntimeFailure(message: "'\(value.typeName)' object is not iterable")
   }
 }

@@ -13,11 +13,16 @@ public enum JinjaValue: Sendable {
   case int(Int)
   case double(Double)
   case string(String)
+  /// markupsafe's `Markup`, made by the `safe` and `escape` filters: text that `+` combines with HTML-escaped text.
+  case markup(String)
   case array([JinjaValue])
   case tuple([JinjaValue])
   case dictionary(JinjaDictionary)
   case namespace(JinjaNamespace)
   case function(JinjaFunction)
+  /// A lazy Python iterable that is not a list: a filter's generator (`map`, `select` …, single use),
+  /// a dict view (`d.items()`) or a `range`.
+  case iterator(JinjaIterator)
 
   /// Builds a value from JSON-like Swift data: String, Bool, Int, Double, arrays, `[String: Any]`, nil/NSNull → none.
   /// Dictionary keys are sorted (a Swift dictionary has no order); use `JinjaDictionary` to keep an order.
@@ -50,23 +55,61 @@ public enum JinjaValue: Sendable {
 
 // MARK: - Containers
 
-/// A dictionary that keeps insertion order, like a Python dict. Keys are strings.
+/// A dictionary key: Python dicts in templates use strings, sometimes integers (`{0: 0, 512: 128}`).
+public enum JinjaKey: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+  case string(String)
+  case int(Int)
+
+  public init(stringLiteral value: String) { self = .string(value) }
+
+  /// The key as a template value.
+  public var value: JinjaValue {
+    switch self {
+    case let .string(s): return .string(s)
+    case let .int(i): return .int(i)
+    }
+  }
+
+  /// The string, or the integer in decimal (what `json.dumps` writes for it).
+  public var description: String {
+    switch self {
+    case let .string(s): return s
+    case let .int(i): return String(i)
+    }
+  }
+
+  /// Python hashing equates `1`, `1.0` and `True`; other kinds of key are not supported.
+  init?(_ value: JinjaValue) {
+    switch value {
+    case let .string(s): self = .string(s)
+    case let .int(i): self = .int(i)
+    case let .bool(b): self = .int(b ? 1 : 0)
+    case let .double(d) where d == d.rounded() && abs(d) < 9e18: self = .int(Int(d))
+    default: return nil
+    }
+  }
+}
+
+/// A dictionary that keeps insertion order, like a Python dict.
 public struct JinjaDictionary: Sendable, ExpressibleByDictionaryLiteral {
-  public private(set) var keys: [String] = []
-  private var storage: [String: JinjaValue] = [:]
+  public private(set) var keys: [JinjaKey] = []
+  private var storage: [JinjaKey: JinjaValue] = [:]
 
   public init() {}
-  public init(_ pairs: [(String, JinjaValue)]) {
+  public init(_ pairs: [(JinjaKey, JinjaValue)]) {
     for (key, value) in pairs { self[key] = value }
+  }
+  public init(_ pairs: [(String, JinjaValue)]) {
+    for (key, value) in pairs { self[.string(key)] = value }
   }
   public init(dictionaryLiteral elements: (String, JinjaValue)...) { self.init(elements) }
 
   public var count: Int { keys.count }
   public var isEmpty: Bool { keys.isEmpty }
   public var values: [JinjaValue] { keys.map { storage[$0]! } }
-  public var pairs: [(String, JinjaValue)] { keys.map { ($0, storage[$0]!) } }
+  public var pairs: [(JinjaKey, JinjaValue)] { keys.map { ($0, storage[$0]!) } }
 
-  public subscript(key: String) -> JinjaValue? {
+  public subscript(key: JinjaKey) -> JinjaValue? {
     get { storage[key] }
     set {
       if let newValue {
@@ -75,6 +118,43 @@ public struct JinjaDictionary: Sendable, ExpressibleByDictionaryLiteral {
         keys.removeAll { $0 == key }
       }
     }
+  }
+
+  public subscript(key: String) -> JinjaValue? {
+    get { self[.string(key)] }
+    set { self[.string(key)] = newValue }
+  }
+}
+
+/// A lazy iterable (see `JinjaValue.iterator`). Generators are used up by the first loop or filter that reads them.
+public final class JinjaIterator: @unchecked Sendable {
+  /// Python's type name: "generator", "dict_items", "dict_keys", "dict_values", "range", "list_reverseiterator" …
+  public let typeName: String
+  /// Views and ranges can be read again and know their length; generators cannot.
+  public let isReusable: Bool
+  private var items: [JinjaValue]
+  private let reprOverride: String?
+
+  init(_ typeName: String, _ items: [JinjaValue], reusable: Bool = false, repr: String? = nil) {
+    self.typeName = typeName
+    self.items = items
+    self.isReusable = reusable
+    self.reprOverride = repr
+  }
+
+  /// The items left; a generator is empty afterwards.
+  func consume() -> [JinjaValue] {
+    let all = items
+    if !isReusable { items = [] }
+    return all
+  }
+
+  var count: Int? { isReusable ? items.count : nil }
+
+  var repr: String {
+    if let reprOverride { return reprOverride }
+    if isReusable { return typeName + "(" + JinjaValue.array(items).pythonRepr + ")" }
+    return "<\(typeName) object>"
   }
 }
 
@@ -126,12 +206,15 @@ extension JinjaValue: Equatable {
   public static func == (lhs: JinjaValue, rhs: JinjaValue) -> Bool {
     switch (lhs, rhs) {
     case (.undefined, .undefined), (.none, .none): return true
-    case let (.string(a), .string(b)): return a == b
+    case let (.string(a), .string(b)), let (.markup(a), .markup(b)), let (.string(a), .markup(b)),
+      let (.markup(a), .string(b)):
+      return a == b
     case let (.array(a), .array(b)), let (.tuple(a), .tuple(b)): return a == b
     case let (.dictionary(a), .dictionary(b)):
       return a.count == b.count && a.keys.allSatisfy { key in b[key].map { $0 == a[key]! } ?? false }
     case let (.namespace(a), .namespace(b)): return a === b
     case let (.function(a), .function(b)): return a === b
+    case let (.iterator(a), .iterator(b)): return a === b
     default:
       if let a = lhs.numericValue, let b = rhs.numericValue {
         if case let .int(x) = a, case let .int(y) = b { return x == y }
@@ -144,7 +227,11 @@ extension JinjaValue: Equatable {
 
 extension JinjaValue {
   var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+
+  /// Markup behaves as a plain string everywhere but in `+`, `*` and the escaping filters.
+  var demotingMarkup: JinjaValue { if case let .markup(s) = self { return .string(s) } else { return self } }
   var isNone: Bool { if case .none = self { return true } else { return false } }
+  var isMarkup: Bool { if case .markup = self { return true } else { return false } }
 
   /// The value as `.int` or `.double` when it is a number (bools count, as in Python).
   var numericValue: JinjaValue? {
@@ -179,10 +266,11 @@ extension JinjaValue {
     case let .bool(b): return b
     case let .int(i): return i != 0
     case let .double(d): return d != 0
-    case let .string(s): return !s.isEmpty
+    case let .string(s), let .markup(s): return !s.isEmpty
     case let .array(a), let .tuple(a): return !a.isEmpty
     case let .dictionary(d): return !d.isEmpty
     case .namespace, .function: return true
+    case let .iterator(iterator): return iterator.count.map { $0 > 0 } ?? true
     }
   }
 
@@ -195,11 +283,13 @@ extension JinjaValue {
     case .int: return "int"
     case .double: return "float"
     case .string: return "str"
+    case .markup: return "Markup"
     case .array: return "list"
     case .tuple: return "tuple"
     case .dictionary: return "dict"
     case .namespace: return "Namespace"
     case .function: return "function"
+    case let .iterator(iterator): return iterator.typeName
     }
   }
 
@@ -207,7 +297,7 @@ extension JinjaValue {
   var pythonString: String {
     switch self {
     case .undefined: return ""
-    case let .string(s): return s
+    case let .string(s), let .markup(s): return s
     default: return pythonRepr
     }
   }
@@ -221,6 +311,7 @@ extension JinjaValue {
     case let .int(i): return String(i)
     case let .double(d): return formatPythonFloat(d)
     case let .string(s): return pythonStringRepr(s)
+    case let .markup(s): return "Markup(" + pythonStringRepr(s) + ")"
     case let .array(items): return "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
     case let .tuple(items):
       if items.count == 1 { return "(" + items[0].pythonRepr + ",)" }
@@ -228,12 +319,13 @@ extension JinjaValue {
     case let .dictionary(d): return pythonDictRepr(d)
     case let .namespace(ns): return "<Namespace " + pythonDictRepr(ns.attributes) + ">"
     case let .function(f): return "<function \(f.displayName)>"
+    case let .iterator(iterator): return iterator.repr
     }
   }
 }
 
 func pythonDictRepr(_ dictionary: JinjaDictionary) -> String {
-  "{" + dictionary.pairs.map { pythonStringRepr($0.0) + ": " + $0.1.pythonRepr }.joined(separator: ", ") + "}"
+  "{" + dictionary.pairs.map { $0.0.value.pythonRepr + ": " + $0.1.pythonRepr }.joined(separator: ", ") + "}"
 }
 
 /// Python `repr(str)`: single quotes unless the text has a `'` and no `"`; escapes like CPython's.

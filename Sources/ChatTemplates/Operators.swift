@@ -19,6 +19,8 @@ enum Operators {
     -> JinjaValue
   {
     if op == .concat { return .string(try interpreter.checked(left.pythonString + right.pythonString)) }
+    if let result = try markupOperation(op, left, right, interpreter: interpreter) { return result }
+    let (left, right) = (left.demotingMarkup, right.demotingMarkup)
     if case let .undefined(reason) = left { throw RuntimeFailure(message: reason) }
     if case let .undefined(reason) = right { throw RuntimeFailure(message: reason) }
     if let a = left.numericValue, let b = right.numericValue { return try arithmetic(op, a, b) }
@@ -58,6 +60,28 @@ enum Operators {
         return .array(repeated)
       default: return nil
       }
+    }
+  }
+
+  /// markupsafe: `Markup + str` escapes the str (either side), `Markup * int` repeats.
+  private static func markupOperation(_ op: BinaryOperator, _ left: JinjaValue, _ right: JinjaValue,
+    interpreter: Interpreter) throws -> JinjaValue?
+  {
+    switch (op, left, right) {
+    case let (.add, .markup(a), .markup(b)): return .markup(try interpreter.checked(a + b))
+    case let (.add, .markup(a), .string(b)): return .markup(try interpreter.checked(a + Filters.htmlEscape(b)))
+    case let (.add, .string(a), .markup(b)): return .markup(try interpreter.checked(Filters.htmlEscape(a) + b))
+    case (.add, .markup, _), (.add, _, .markup):
+      if case let .undefined(reason) = left { throw RuntimeFailure(message: reason) }
+      if case let .undefined(reason) = right { throw RuntimeFailure(message: reason) }
+      throw RuntimeFailure(
+        message: "unsupported operand type(s) for +: '\(left.typeName)' and '\(right.typeName)'")
+    case let (.multiply, .markup(text), _), let (.multiply, _, .markup(text)):
+      let other = left.isMarkup ? right : left
+      guard case let .int(count)? = other.numericValue else { return nil }
+      let repeated = try binary(.multiply, .string(text), .int(count), interpreter: interpreter)
+      return .markup(repeated.pythonString)
+    default: return nil
     }
   }
 
@@ -183,8 +207,8 @@ enum Operators {
       return findScalars(Array(text.unicodeScalars), Array(needle.unicodeScalars)) != nil
     case let .array(items), let .tuple(items): return items.contains(item)
     case let .dictionary(dictionary):
-      if case let .string(key) = item { return dictionary[key] != nil }
-      return false
+      return JinjaKey(item).map { dictionary[$0] != nil } ?? false
+    case let .iterator(iterator): return iterator.consume().contains(item)
     case .undefined: return false
     default: throw RuntimeFailure(message: "argument of type '\(container.typeName)' is not iterable")
     }

@@ -79,6 +79,7 @@ struct Parser {
   mutating func parseTemplate() throws -> [Statement] {
     let body = try subparse(until: [])
     guard current.kind == .eof else { throw fail("unexpected '\(describe(current))'") }
+    try FilterCheck.check(body, soft: false)
     return body
   }
 
@@ -622,9 +623,6 @@ struct Parser {
       if !inline { advance() }
       let token = current
       let name = try dottedName()
-      guard Filters.names.contains(name) else {
-        throw ChatTemplateError.unsupported("unsupported filter '\(name)'", line: token.line)
-      }
       let arguments = isOp("(") ? try parseCallArguments() : Arguments()
       node = Expression(.filter(node, name: name, arguments), line: token.line)
       inline = false
@@ -640,11 +638,7 @@ struct Parser {
       advance()
       negated = true
     }
-    let token = current
     let name = try dottedName()
-    guard Tests.names.contains(name) else {
-      throw ChatTemplateError.unsupported("unsupported test '\(name)'", line: token.line)
-    }
     var arguments = Arguments()
     if isOp("(") {
       arguments = try parseCallArguments()

@@ -40,7 +40,7 @@ enum PythonJSON {
         } else {
           out += formatPythonFloat(d)
         }
-      case let .string(s): out += quote(s)
+      case let .string(s), let .markup(s): out += quote(s)
       case let .array(items), let .tuple(items):
         if items.isEmpty {
           out += "[]"
@@ -61,14 +61,17 @@ enum PythonJSON {
         }
         var keys = dictionary.keys
         if sortKeys {
-          keys.sort { Operators.compareScalars(Array($0.unicodeScalars), Array($1.unicodeScalars)) < 0 }
+          keys.sort { a, b in
+            if case let .int(x) = a, case let .int(y) = b { return x < y }
+            return Operators.compareScalars(Array(a.description.unicodeScalars), Array(b.description.unicodeScalars)) < 0
+          }
         }
         out += "{"
         let (newline, separator) = layout(level + 1)
         out += newline
         for (index, key) in keys.enumerated() {
           if index > 0 { out += separator }
-          out += quote(key) + keySeparator
+          out += quote(key.description) + keySeparator
           try encode(dictionary[key]!, into: &out, level: level + 1)
         }
         out += layout(level).newline + "}"
@@ -78,6 +81,8 @@ enum PythonJSON {
         throw RuntimeFailure(message: "Object of type TemplateNamespace is not JSON serializable")
       case .function:
         throw RuntimeFailure(message: "Object of type function is not JSON serializable")
+      case let .iterator(iterator):
+        throw RuntimeFailure(message: "Object of type \(iterator.typeName) is not JSON serializable")
       }
     }
 
@@ -116,5 +121,165 @@ enum PythonJSON {
       }
       return out + "\""
     }
+  }
+}
+
+extension JinjaValue {
+  /// Parses JSON like Python's `json.loads`: objects keep their key order, integers stay `.int`,
+  /// other numbers become `.double`. Handy for tools schemas and messages with extra keys.
+  public init(json: String) throws {
+    var parser = JSONParser(Array(json.unicodeScalars))
+    self = try parser.parseDocument()
+  }
+}
+
+/// A small strict JSON reader producing `JinjaValue`s (ordered objects).
+private struct JSONParser {
+  private let scalars: [Unicode.Scalar]
+  private var index = 0
+  private var depth = 0
+  private static let maxDepth = 512
+  init(_ scalars: [Unicode.Scalar]) { self.scalars = scalars }
+
+  private func fail(_ message: String) -> ChatTemplateError {
+    .syntax("JSON: \(message) at offset \(index)", line: 1, column: nil)
+  }
+
+  private mutating func skipSpace() {
+    while index < scalars.count, [" ", "\n", "\r", "\t"].contains(scalars[index]) { index += 1 }
+  }
+
+  private mutating func expect(_ literal: String) throws {
+    for scalar in literal.unicodeScalars {
+      guard index < scalars.count, scalars[index] == scalar else { throw fail("expected '\(literal)'") }
+      index += 1
+    }
+  }
+
+  mutating func parseDocument() throws -> JinjaValue {
+    let value = try parseValue()
+    skipSpace()
+    guard index == scalars.count else { throw fail("extra data") }
+    return value
+  }
+
+  private mutating func parseValue() throws -> JinjaValue {
+    depth += 1
+    defer { depth -= 1 }
+    if depth > JSONParser.maxDepth { throw fail("nested deeper than \(JSONParser.maxDepth)") }
+    skipSpace()
+    guard index < scalars.count else { throw fail("unexpected end") }
+    switch scalars[index] {
+    case "{":
+      index += 1
+      var dictionary = JinjaDictionary()
+      skipSpace()
+      if index < scalars.count, scalars[index] == "}" {
+        index += 1
+        return .dictionary(dictionary)
+      }
+      while true {
+        skipSpace()
+        guard case let .string(key) = try parseString() else { throw fail("expected key") }
+        skipSpace()
+        try expect(":")
+        dictionary[key] = try parseValue()
+        skipSpace()
+        if index < scalars.count, scalars[index] == "," {
+          index += 1
+          continue
+        }
+        try expect("}")
+        return .dictionary(dictionary)
+      }
+    case "[":
+      index += 1
+      var items: [JinjaValue] = []
+      skipSpace()
+      if index < scalars.count, scalars[index] == "]" {
+        index += 1
+        return .array(items)
+      }
+      while true {
+        items.append(try parseValue())
+        skipSpace()
+        if index < scalars.count, scalars[index] == "," {
+          index += 1
+          continue
+        }
+        try expect("]")
+        return .array(items)
+      }
+    case "\"": return try parseString()
+    case "t":
+      try expect("true")
+      return .bool(true)
+    case "f":
+      try expect("false")
+      return .bool(false)
+    case "n":
+      try expect("null")
+      return .none
+    default: return try parseNumber()
+    }
+  }
+
+  private mutating func parseString() throws -> JinjaValue {
+    try expect("\"")
+    var out = String.UnicodeScalarView()
+    while true {
+      guard index < scalars.count else { throw fail("unterminated string") }
+      let scalar = scalars[index]
+      index += 1
+      if scalar == "\"" { return .string(String(out)) }
+      guard scalar == "\\" else {
+        out.append(scalar)
+        continue
+      }
+      guard index < scalars.count else { throw fail("bad escape") }
+      let escape = scalars[index]
+      index += 1
+      switch escape {
+      case "\"", "\\", "/": out.append(escape)
+      case "b": out.append("\u{08}")
+      case "f": out.append("\u{0C}")
+      case "n": out.append("\n")
+      case "r": out.append("\r")
+      case "t": out.append("\t")
+      case "u":
+        var code = try hex4()
+        if (0xD800..<0xDC00).contains(code), index + 1 < scalars.count, scalars[index] == "\\",
+          scalars[index + 1] == "u"
+        {
+          index += 2
+          let low = try hex4()
+          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        }
+        guard let decoded = Unicode.Scalar(code) else { throw fail("lone surrogate") }
+        out.append(decoded)
+      default: throw fail("bad escape")
+      }
+    }
+  }
+
+  private mutating func hex4() throws -> UInt32 {
+    guard index + 4 <= scalars.count,
+      let value = UInt32(String(String.UnicodeScalarView(scalars[index..<(index + 4)])), radix: 16)
+    else { throw fail("bad \\u escape") }
+    index += 4
+    return value
+  }
+
+  private mutating func parseNumber() throws -> JinjaValue {
+    let start = index
+    var isInteger = true
+    while index < scalars.count, "+-0123456789.eE".unicodeScalars.contains(scalars[index]) {
+      if [".", "e", "E"].contains(scalars[index]) { isInteger = false }
+      index += 1
+    }
+    let text = String(String.UnicodeScalarView(scalars[start..<index]))
+    if isInteger, let value = Int(text) { return .int(value) }
+    guard !text.isEmpty, let value = Double(text) else { throw fail("unexpected character") }
+    return .double(value)
   }
 }
