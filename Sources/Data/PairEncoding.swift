@@ -126,3 +126,33 @@ func commonPrefix(_ a: String, _ b: String) -> String {
   }
   return String(a.unicodeScalars[a.unicodeScalars.startIndex..<end])
 }
+
+/// A model's chat template as the pair encoder's formatter, with transformers' `apply_chat_template` options.
+public struct TemplateFormatter: ChatFormatting {
+  public let template: ChatTemplate
+  public let bosToken: String?
+  public let eosToken: String?
+
+  public init(template: ChatTemplate, bosToken: String?, eosToken: String?) {
+    self.template = template
+    self.bosToken = bosToken
+    self.eosToken = eosToken
+  }
+
+  public func format(_ messages: [ChatMessage], addGenerationPrompt: Bool, continueFinalMessage: Bool) throws -> String {
+    let rendered = try template.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                       bosToken: bosToken, eosToken: eosToken)
+    guard continueFinalMessage, let final = messages.last?.content else { return rendered }
+    // transformers: cut the rendering right after the final message's text, so the model continues it.
+    let stripped = final.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !stripped.isEmpty, let location = rendered.range(of: stripped, options: .backwards) else {
+      throw PairEncodingError(description: "continue_final_message: the final message's text does not occur in the rendered template")
+    }
+    let start = location.lowerBound
+    let leftStripped = String(final.drop(while: { $0.isWhitespace }))
+    if rendered[start...].hasPrefix(leftStripped) {
+      return String(rendered[..<rendered.index(start, offsetBy: leftStripped.count)])
+    }
+    return String(rendered[..<location.upperBound])
+  }
+}

@@ -69,6 +69,14 @@ public struct ORPOLoss {
 
   /// Loss and metrics from the model's logits [2B, T, V] for `batch`.
   public func callAsFunction(logits: Tensor, batch: PairBatch) throws -> (loss: Tensor, metrics: ORPOMetrics) {
+    let r = try evaluate(logits: logits, batch: batch)
+    return (r.loss, r.metrics)
+  }
+
+  /// Loss, metrics, and each pair's average log-probs (chosen [B], rejected [B], detached).
+  public func evaluate(logits: Tensor, batch: PairBatch) throws
+    -> (loss: Tensor, metrics: ORPOMetrics, chosenLogps: Tensor, rejectedLogps: Tensor)
+  {
     let b = batch.pairs
     let t = logits.size(1)
     // Shift: position i predicts token i+1.  [2B, T-1, V]
@@ -110,6 +118,6 @@ public struct ORPOLoss {
       m.logOddsRatio = try (losses / beta).mean().item()
       m.logOddsChosen = try logOdds.mean().item()
     }
-    return (loss, m)
+    return (loss, m, try chosenLogps.detached(), try rejectedLogps.detached())
   }
 }

@@ -1,0 +1,128 @@
+// TrainingRun.swift — everything between a configuration and a ready trainer: load the model, tokenizer and chat
+// template, read or generate the data, encode pairs as TRL does, attach LoRA, and build the ORPOTrainer.
+import ChatTemplates
+import Data
+import Foundation
+import Models
+import NN
+import Tokenization
+import Torch
+
+public struct PreparedRun {
+  public let config: TrainingConfiguration
+  public let modelPath: URL
+  public let model: LlamaForCausalLM
+  public let tokenizer: Tokenizer
+  public let trainer: ORPOTrainer
+  public let trainRecords: Int
+  public let evalRecords: Int
+  /// Rows dropped because their prompt alone fills max_length.
+  public let droppedForLength: Int
+  public let readReports: [String]
+  public let dataDirectory: URL?
+}
+
+public enum TrainingRun {
+  public static func dtype(_ name: String) -> DType {
+    switch name {
+    case "bfloat16", "bf16": return .bfloat16
+    case "float16", "fp16": return .float16
+    default: return .float32
+    }
+  }
+
+  /// The tokenizer for a model path: tokenizer.json (+ tokenizer_config.json) in a folder, GGUF metadata otherwise.
+  public static func tokenizer(for path: URL) throws -> Tokenizer {
+    var isDir: ObjCBool = false
+    _ = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir)
+    return isDir.boolValue ? try Tokenizer(folder: path) : try Tokenizer(ggufURL: path)
+  }
+
+  /// The chat template in force: a file named by `chat_template`, else the tokenizer's own.
+  public static func formatter(config: TrainingConfiguration, tokenizer: Tokenizer) throws -> TemplateFormatter? {
+    let source: String?
+    if let file = config.chatTemplate {
+      do { source = try String(contentsOfFile: file, encoding: .utf8) } catch {
+        throw ConfigurationError("chat_template: cannot read \(file) (\(error.localizedDescription))")
+      }
+    } else {
+      source = tokenizer.chatTemplate
+    }
+    guard let source else { return nil }
+    return TemplateFormatter(template: try ChatTemplate(source), bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken)
+  }
+
+  public static func prepare(_ config: TrainingConfiguration, log: (String) -> Void = { _ in }) throws -> PreparedRun {
+    if let threads = config.threads { Torch.threadCount = threads }
+    Torch.manualSeed(UInt64(config.seed))
+    let device = Device(parsing: config.device) ?? .cpu
+    if device.isCUDA {
+      let cuda = CUDA.load()
+      guard cuda.available else { throw ConfigurationError("device \(config.device): CUDA is not usable here (\(cuda.message))") }
+    }
+    guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
+      throw ConfigurationError("no model given and the default model is missing: run `make setup`, or pass --model PATH")
+    }
+    log("model: \(modelPath.path)")
+    let (modelConfig, parameters, _) = try Checkpoint.load(modelPath, dtype: dtype(config.torchDtype), device: device)
+    let model = try LlamaForCausalLM(config: modelConfig, parameters: parameters)
+    let tokenizer = try tokenizer(for: modelPath)
+    let formatter = try formatter(config: config, tokenizer: tokenizer)
+    guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
+      throw ConfigurationError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
+    }
+
+    // Data: a file (with an eval file or a split), or the built-in synthetic preferences.
+    var reports: [String] = []
+    var train: PreferenceDataset
+    var eval: PreferenceDataset
+    var dataDirectory: URL?
+    if config.dataset == nil || config.dataset == "synthetic" {
+      (train, eval) = SyntheticPreferences.makeSplits(trainCount: config.syntheticTrainSize, testCount: config.syntheticTestSize)
+      let dir = URL(fileURLWithPath: config.outputDir).appendingPathComponent("data")
+      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+      try train.writeJSONLines(to: dir.appendingPathComponent("train.jsonl"))
+      try eval.writeJSONLines(to: dir.appendingPathComponent("test.jsonl"))
+      dataDirectory = dir
+      log("data: built-in synthetic preferences, \(train.count) train / \(eval.count) test pairs (written to \(dir.path))")
+    } else {
+      let reader = PreferenceReader(skipInvalid: config.skipInvalid)
+      let (t, report) = try reader.read(contentsOf: URL(fileURLWithPath: config.dataset!))
+      if report.skippedCount > 0 { reports.append("\(config.dataset!): \(report)") }
+      train = t
+      if let e = config.evalDataset {
+        let (ev, r) = try reader.read(contentsOf: URL(fileURLWithPath: e))
+        if r.skippedCount > 0 { reports.append("\(e): \(r)") }
+        eval = ev
+      } else if let size = config.testSize {
+        (train, eval) = size < 1 ? try train.trainTestSplit(testFraction: size, seed: config.seed)
+                                 : try train.trainTestSplit(testCount: Int(size), seed: config.seed)
+      } else {
+        eval = PreferenceDataset(records: [])
+      }
+      log("data: \(train.count) train / \(eval.count) eval pairs from \(config.dataset!)")
+    }
+
+    let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength)
+    var dropped = 0
+    func encode(_ data: PreferenceDataset) throws -> [EncodedPair] {
+      try data.compactMap { record in
+        guard let pair = try encoder.encode(record) else { dropped += 1; return nil }
+        return pair
+      }
+    }
+    let trainPairs = try encode(train)
+    let evalPairs = try encode(eval)
+    if dropped > 0 {
+      reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
+    }
+
+    if config.finetuningType == "lora" {
+      try model.attachLoRA(config.lora.configuration, generator: try Generator(seed: UInt64(config.seed)))
+    }
+    let trainer = try ORPOTrainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs)
+    return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
+                       trainRecords: train.count, evalRecords: eval.count, droppedForLength: dropped,
+                       readReports: reports, dataDirectory: dataDirectory)
+  }
+}
