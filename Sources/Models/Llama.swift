@@ -176,15 +176,17 @@ public final class LlamaForCausalLM {
 
   /// Final hidden states (after the last norm): ids [B, T] -> [B, T, C].
   /// `attentionMask` [B, Tpast + T] (1 = real token) covers cached and new positions; nil means all real.
-  /// `positions` [B, T] default to Tpast..<Tpast+T.
+  /// `positions` [B, T] default to Tpast..<Tpast+T. `blockMask` [B, 1, T, T] (boolean, true = attend) replaces
+  /// the causal/padding mask entirely (packed sequences).
   public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, positions: Tensor? = nil,
-                           cache: KVCache? = nil) throws -> Tensor
+                           cache: KVCache? = nil, blockMask: Tensor? = nil) throws -> Tensor
   {
     let (b, t) = (inputIDs.size(0), inputIDs.size(1))
     let past = cache?.length ?? 0
     let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), dtype: .int64, device: device)
       .unsqueezed(0).expanded(to: [b, t])
-    let mask = try buildMask(batch: b, queries: t, past: past, attentionMask: attentionMask)
+    let mask = try blockMask.map { AttentionMask.explicit($0) }
+      ?? buildMask(batch: b, queries: t, past: past, attentionMask: attentionMask)
     var h = try embedTokens(inputIDs)
     let (cos, sin) = try rotary.cosSin(positions: pos, dtype: h.dtype)
     for (i, layer) in layers.enumerated() {

@@ -103,21 +103,33 @@ public struct ORPOLoss {
 
     var m = ORPOMetrics()
     try withNoGrad {
-      let rc = try chosenLogps.detached() * beta
-      let rr = try rejectedLogps.detached() * beta
-      m.loss = try loss.item()
-      m.rewardsChosen = try rc.mean().item()
-      m.rewardsRejected = try rr.mean().item()
-      m.rewardsAccuracies = try rc.gt(rr).to(dtype: .float32).mean().item()
-      m.rewardsMargins = try (rc - rr).mean().item()
-      m.logpsChosen = try chosenLogps.mean().item()
-      m.logpsRejected = try rejectedLogps.mean().item()
-      m.logitsChosen = try shifted.narrow(0, start: 0, length: b).to(dtype: .float32).mean().item()
-      m.logitsRejected = try shifted.narrow(0, start: b, length: b).to(dtype: .float32).mean().item()
-      m.nllLoss = try nll.item()
-      m.logOddsRatio = try (losses / beta).mean().item()
-      m.logOddsChosen = try logOdds.mean().item()
+      m = try metrics(loss: loss, nll: nll, chosenLogps: chosenLogps, rejectedLogps: rejectedLogps, losses: losses,
+                      logOdds: logOdds,
+                      logitsChosen: shifted.narrow(0, start: 0, length: b).to(dtype: .float32).mean().item(),
+                      logitsRejected: shifted.narrow(0, start: b, length: b).to(dtype: .float32).mean().item())
     }
     return (loss, m, try chosenLogps.detached(), try rejectedLogps.detached())
+  }
+
+  /// TRL's metrics from the per-pair values (shared by the padded and packed paths).
+  func metrics(loss: Tensor, nll: Tensor, chosenLogps: Tensor, rejectedLogps: Tensor, losses: Tensor, logOdds: Tensor,
+               logitsChosen: Double, logitsRejected: Double) throws -> ORPOMetrics
+  {
+    var m = ORPOMetrics()
+    let rc = try chosenLogps.detached() * beta
+    let rr = try rejectedLogps.detached() * beta
+    m.loss = try loss.item()
+    m.rewardsChosen = try rc.mean().item()
+    m.rewardsRejected = try rr.mean().item()
+    m.rewardsAccuracies = try rc.gt(rr).to(dtype: .float32).mean().item()
+    m.rewardsMargins = try (rc - rr).mean().item()
+    m.logpsChosen = try chosenLogps.mean().item()
+    m.logpsRejected = try rejectedLogps.mean().item()
+    m.logitsChosen = logitsChosen
+    m.logitsRejected = logitsRejected
+    m.nllLoss = try nll.item()
+    m.logOddsRatio = try logOdds.logSigmoid().mean().item()
+    m.logOddsChosen = try logOdds.mean().item()
+    return m
   }
 }

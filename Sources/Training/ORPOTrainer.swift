@@ -58,6 +58,7 @@ public final class ORPOTrainer {
   public let trainPairs: [EncodedPair]
   public let evalPairs: [EncodedPair]
   public let collator: PairCollator
+  public let packedCollator: PackedPairCollator
   public let trainable: [(key: String, tensor: Tensor)]
   public let optimizer: AdamW
   public let lrSchedule: LearningRateSchedule
@@ -81,6 +82,8 @@ public final class ORPOTrainer {
     self.trainPairs = trainPairs
     self.evalPairs = evalPairs
     collator = PairCollator(padTokenID: padTokenID, device: model.device)
+    packedCollator = PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
+                                        promptLoss: !config.disablePromptLoss)
     model.gradientCheckpointing = config.gradientCheckpointing
     if config.finetuningType == "full" {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
@@ -148,15 +151,15 @@ public final class ORPOTrainer {
       let loss = ORPOLoss(beta: betaSchedule.value(at: step, of: totalSteps), promptLoss: !config.disablePromptLoss)
       var stepLoss = 0.0
       for indices in group {
-        let batch = try collator(indices.map { trainPairs[$0] })
-        let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)
-        let (value, metrics) = try loss(logits: logits, batch: batch)
-        try (value / Double(group.count)).backward()
-        stepLoss += metrics.loss / Double(group.count)
-        accumulate(metrics)
-        tokens += batch.realTokens
-        state.windowTokens += batch.realTokens
-        pairsSeen += batch.pairs
+        let pairs = indices.map { trainPairs[$0] }
+        let r = try forward(pairs, loss: loss)
+        try (r.loss / Double(group.count)).backward()
+        stepLoss += r.metrics.loss / Double(group.count)
+        accumulate(r.metrics)
+        let real = pairs.reduce(0) { $0 + $1.tokenCount }
+        tokens += real
+        state.windowTokens += real
+        pairsSeen += pairs.count
       }
       let gradNorm = try clipGradientNorm(trainable.map(\.tensor), maxNorm: config.maxGradNorm)
       try optimizer.update()
@@ -187,6 +190,22 @@ public final class ORPOTrainer {
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),
                            tokensPerSecond: Double(tokens) / Swift.max(seconds, 1e-9),
                            secondsPerStep: seconds / Double(Swift.max(steps, 1)), finalLoss: lastLoss)
+  }
+
+  /// Loss, metrics and per-pair log-probs for a batch of pairs: packed with prompt sharing (padding_free), or
+  /// TRL's padded batch.
+  public func forward(_ pairs: [EncodedPair], loss: ORPOLoss) throws
+    -> (loss: Tensor, metrics: ORPOMetrics, chosenLogps: Tensor, rejectedLogps: Tensor)
+  {
+    if config.paddingFree {
+      let batch = try packedCollator(pairs)
+      let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
+      let logits = try model.lmHead(hidden.squeezed(0), training: model.training)  // [N, V]
+      return try loss.evaluate(packedLogits: logits, batch: batch)
+    }
+    let batch = try collator(pairs)
+    let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)
+    return try loss.evaluate(logits: logits, batch: batch)
   }
 
   /// The current epoch as a fraction, as the Hugging Face Trainer logs it.
@@ -234,9 +253,7 @@ public final class ORPOTrainer {
       var sums: [String: Double] = [:]
       for start in stride(from: 0, to: data.count, by: config.perDeviceEvalBatchSize) {
         let chunk = Array(data[start..<Swift.min(start + config.perDeviceEvalBatchSize, data.count)])
-        let batch = try collator(chunk)
-        let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)
-        let r = try loss.evaluate(logits: logits, batch: batch)
+        let r = try forward(chunk, loss: loss)
         lossSum += r.metrics.loss * Double(chunk.count)
         wins += try r.chosenLogps.gt(r.rejectedLogps).sum().itemInt()
         for (name, value) in r.metrics.named { sums[name, default: 0] += value }

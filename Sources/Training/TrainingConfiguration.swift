@@ -83,6 +83,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   public var betaSchedule: BetaSchedule.Shape = .constant
   public var maxLength: Int = 1024
   public var disablePromptLoss: Bool = false
+  /// Prompt-prefix sharing without padding (PackedPairs.swift). Same loss and gradients as TRL's padded batch;
+  /// logits/* metrics then average over real tokens only. false = TRL's padded batch exactly.
+  public var paddingFree: Bool = true
   // Optimisation
   public var finetuningType: String = "lora"      // lora | full
   public var lora: LoRASection = LoRASection()
@@ -120,7 +123,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     case syntheticTrainSize = "synthetic_train_size", syntheticTestSize = "synthetic_test_size"
     case skipInvalid = "skip_invalid", chatTemplate = "chat_template", outputDir = "output_dir"
     case torchDtype = "torch_dtype", device, beta, betaEnd = "beta_end", betaSchedule = "beta_schedule"
-    case maxLength = "max_length", disablePromptLoss = "disable_prompt_loss", finetuningType = "finetuning_type"
+    case maxLength = "max_length", disablePromptLoss = "disable_prompt_loss", paddingFree = "padding_free"
+    case finetuningType = "finetuning_type"
     case lora, learningRate = "learning_rate", perDeviceTrainBatchSize = "per_device_train_batch_size"
     case perDeviceEvalBatchSize = "per_device_eval_batch_size"
     case gradientAccumulationSteps = "gradient_accumulation_steps", numTrainEpochs = "num_train_epochs"
@@ -150,6 +154,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     try readOptional(.chatTemplate, &chatTemplate); try read(.outputDir, &outputDir); try read(.torchDtype, &torchDtype)
     try read(.device, &device); try read(.beta, &beta); try readOptional(.betaEnd, &betaEnd)
     try read(.betaSchedule, &betaSchedule); try read(.maxLength, &maxLength); try read(.disablePromptLoss, &disablePromptLoss)
+    try read(.paddingFree, &paddingFree)
     try read(.finetuningType, &finetuningType); try read(.lora, &lora); try read(.learningRate, &learningRate)
     try read(.perDeviceTrainBatchSize, &perDeviceTrainBatchSize); try read(.perDeviceEvalBatchSize, &perDeviceEvalBatchSize)
     try read(.gradientAccumulationSteps, &gradientAccumulationSteps); try read(.numTrainEpochs, &numTrainEpochs)

@@ -1,0 +1,140 @@
+// PackedPairs.swift — prompt-prefix sharing without padding. Each pair becomes one segment
+// [shared prefix | chosen tail | rejected tail] of a single packed row; RoPE positions restart per branch and a
+// block mask lets each branch see only the shared prefix and itself. The prompt is computed once per pair and no
+// pad position is computed at all. Log-probs are gathered by (source position, target token), so the loss, NLL,
+// log-probs, rewards and gradients are those of TRL's padded batch; logits/* average over real tokens only.
+import Data
+import Foundation
+import Torch
+
+public struct PackedPairBatch {
+  public var inputIDs: Tensor     // [1, N]
+  public var positions: Tensor    // [1, N]
+  public var mask: Tensor         // [1, 1, N, N] bool
+  /// One entry per predicted token of the chosen (rejected) sequences: packed source position, target id, pair,
+  /// whether it is a completion label, whether it counts in the NLL.
+  public var chosen: Predictions
+  public var rejected: Predictions
+  public var pairs: Int
+  public var realTokens: Int
+  public var packedTokens: Int
+
+  public struct Predictions {
+    public var source: Tensor   // [M] int64
+    public var flatIndex: Tensor  // [M] int64: source * V + target
+    public var pair: Tensor     // [M] int64
+    public var label: Tensor    // [M] f32, 1 = completion token
+    public var nll: Tensor      // [M] f32, 1 = counts in the NLL
+    public var labelCounts: Tensor  // [B] f32
+  }
+}
+
+public struct PackedPairCollator {
+  public let vocabularySize: Int
+  public let device: Device
+  public let promptLoss: Bool
+
+  public init(vocabularySize: Int, device: Device = .cpu, promptLoss: Bool = true) {
+    self.vocabularySize = vocabularySize
+    self.device = device
+    self.promptLoss = promptLoss
+  }
+
+  public func callAsFunction(_ pairs: [EncodedPair]) throws -> PackedPairBatch {
+    var ids: [Int64] = [], positions: [Int64] = [], pairOf: [Int64] = [], part: [Int64] = []
+    var c = PredictionBuilder(), r = PredictionBuilder()
+    for (p, pair) in pairs.enumerated() {
+      let chosen = pair.chosenIDs, rejected = pair.rejectedIDs
+      var shared = 0
+      while shared < chosen.count, shared < rejected.count, chosen[shared] == rejected[shared] { shared += 1 }
+      let base = ids.count
+      func append(_ tokens: ArraySlice<Int>, from start: Int, part kind: Int64) {
+        for (k, t) in tokens.enumerated() {
+          ids.append(Int64(t))
+          positions.append(Int64(start + k))
+          pairOf.append(Int64(p))
+          part.append(kind)
+        }
+      }
+      append(chosen[..<shared], from: 0, part: 0)
+      append(chosen[shared...], from: shared, part: 1)
+      append(rejected[shared...], from: shared, part: 2)
+      let chosenTailStart = base + shared
+      let rejectedTailStart = base + chosen.count
+      for i in 0..<(chosen.count - 1) {
+        let isLabel = pair.chosenLabels[i + 1] != -100
+        c.add(source: i < shared ? base + i : chosenTailStart + (i - shared), target: chosen[i + 1], pair: p,
+              label: isLabel, nll: promptLoss || isLabel, vocabulary: vocabularySize)
+      }
+      for i in 0..<(rejected.count - 1) {
+        let isLabel = pair.rejectedLabels[i + 1] != -100
+        r.add(source: i < shared ? base + i : rejectedTailStart + (i - shared), target: rejected[i + 1], pair: p,
+              label: isLabel, nll: false, vocabulary: vocabularySize)
+      }
+    }
+    let n = ids.count
+    // query q may see key k: same pair, k not after q, and k in the shared prefix or in q's own branch.
+    let pairT = try Tensor(pairOf), posT = try Tensor(positions), partT = try Tensor(part)
+    let samePair = try pairT.unsqueezed(1).eq(pairT.unsqueezed(0))
+    let notAfter = try posT.unsqueezed(0).le(posT.unsqueezed(1))
+    let branch = try partT.unsqueezed(0).eq(0).logicalOr(partT.unsqueezed(0).eq(partT.unsqueezed(1)))
+    let mask = try samePair.logicalAnd(notAfter).logicalAnd(branch).view([1, 1, n, n])
+    return PackedPairBatch(
+      inputIDs: try Tensor(ids, shape: [1, n]).to(device), positions: try posT.view([1, n]).to(device),
+      mask: try mask.to(device), chosen: try c.build(pairs: pairs.count, device: device),
+      rejected: try r.build(pairs: pairs.count, device: device), pairs: pairs.count,
+      realTokens: pairs.reduce(0) { $0 + $1.tokenCount }, packedTokens: n)
+  }
+}
+
+private struct PredictionBuilder {
+  var source: [Int64] = [], flat: [Int64] = [], pair: [Int64] = [], label: [Float] = [], nll: [Float] = []
+
+  mutating func add(source s: Int, target: Int, pair p: Int, label l: Bool, nll n: Bool, vocabulary: Int) {
+    source.append(Int64(s))
+    flat.append(Int64(s) * Int64(vocabulary) + Int64(target))
+    pair.append(Int64(p))
+    label.append(l ? 1 : 0)
+    nll.append(n ? 1 : 0)
+  }
+
+  func build(pairs: Int, device: Device) throws -> PackedPairBatch.Predictions {
+    var counts = [Float](repeating: 0, count: pairs)
+    for (p, l) in zip(pair, label) { counts[Int(p)] += l }
+    return .init(source: try Tensor(source).to(device), flatIndex: try Tensor(flat).to(device),
+                 pair: try Tensor(pair).to(device), label: try Tensor(label).to(device), nll: try Tensor(nll).to(device),
+                 labelCounts: try Tensor(counts).to(device))
+  }
+}
+
+extension ORPOLoss {
+  /// The ORPO loss on a packed batch: `logits` [N, V] for the packed row.
+  public func evaluate(packedLogits logits: Tensor, batch: PackedPairBatch) throws
+    -> (loss: Tensor, metrics: ORPOMetrics, chosenLogps: Tensor, rejectedLogps: Tensor)
+  {
+    let lse = try logits.to(dtype: .float32).logSumExp(dim: -1)                       // [N]
+    let flat = try logits.to(dtype: .float32).view([-1])
+    func tokenLogps(_ p: PackedPairBatch.Predictions) throws -> Tensor {
+      try flat.indexSelect(0, p.flatIndex) - lse.indexSelect(0, p.source)              // [M]
+    }
+    func average(_ p: PackedPairBatch.Predictions, _ logps: Tensor) throws -> Tensor {
+      let sums = try Tensor.zeros([batch.pairs], device: logps.device).scatterAdd(0, p.pair, logps * p.label)
+      return try sums / p.labelCounts                                                   // [B]
+    }
+    let chosenTokens = try tokenLogps(batch.chosen)
+    let rejectedTokens = try tokenLogps(batch.rejected)
+    let chosenLogps = try average(batch.chosen, chosenTokens)
+    let rejectedLogps = try average(batch.rejected, rejectedTokens)
+    let nll = try -((chosenTokens * batch.chosen.nll).sum() / batch.chosen.nll.sum())
+    let (losses, logOdds) = try oddsRatio(chosen: chosenLogps, rejected: rejectedLogps)
+    let loss = try nll - losses.mean()
+    var m = ORPOMetrics()
+    try withNoGrad {
+      let rowMeans = try logits.detached().to(dtype: .float32).mean(dim: -1)
+      m = try metrics(loss: loss, nll: nll, chosenLogps: chosenLogps, rejectedLogps: rejectedLogps, losses: losses,
+                      logOdds: logOdds, logitsChosen: rowMeans.indexSelect(0, batch.chosen.source).mean().item(),
+                      logitsRejected: rowMeans.indexSelect(0, batch.rejected.source).mean().item())
+    }
+    return (loss, m, try chosenLogps.detached(), try rejectedLogps.detached())
+  }
+}
