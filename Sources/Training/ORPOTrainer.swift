@@ -197,15 +197,8 @@ public final class ORPOTrainer {
   public func forward(_ pairs: [EncodedPair], loss: ORPOLoss) throws
     -> (loss: Tensor, metrics: ORPOMetrics, chosenLogps: Tensor, rejectedLogps: Tensor)
   {
-    if config.paddingFree {
-      let batch = try packedCollator(pairs)
-      let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
-      let logits = try model.lmHead(hidden.squeezed(0), training: model.training)  // [N, V]
-      return try loss.evaluate(packedLogits: logits, batch: batch)
-    }
-    let batch = try collator(pairs)
-    let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)
-    return try loss.evaluate(logits: logits, batch: batch)
+    try ORPOEvaluation.forward(model: model, pairs: pairs, loss: loss,
+                               collate: config.paddingFree ? .packed(packedCollator) : .padded(collator))
   }
 
   /// The current epoch as a fraction, as the Hugging Face Trainer logs it.
@@ -238,32 +231,16 @@ public final class ORPOTrainer {
 
   // MARK: Evaluation
 
-  /// TRL's evaluation over `pairs`: eval_loss is the pair-weighted mean of batch losses, the other metrics the mean
-  /// of batch means (TRL stores one value per batch). Also `eval_accuracy`: the fraction of pairs whose chosen
-  /// average log-prob beats the rejected one (held-out preference accuracy).
+  /// TRL's evaluation over `pairs` (default: the eval pairs) with the current λ; see `ORPOEvaluation`.
   public func evaluate(_ pairs: [EncodedPair]? = nil) throws -> [(String, Double)] {
-    let data = pairs ?? evalPairs
-    guard !data.isEmpty else { return [] }
     let wasTraining = model.training
     model.training = false
     defer { model.training = wasTraining }
-    let loss = ORPOLoss(beta: betaSchedule.value(at: state.globalStep, of: totalSteps), promptLoss: !config.disablePromptLoss)
-    return try withNoGrad {
-      var lossSum = 0.0, wins = 0, batches = 0
-      var sums: [String: Double] = [:]
-      for start in stride(from: 0, to: data.count, by: config.perDeviceEvalBatchSize) {
-        let chunk = Array(data[start..<Swift.min(start + config.perDeviceEvalBatchSize, data.count)])
-        let r = try forward(chunk, loss: loss)
-        lossSum += r.metrics.loss * Double(chunk.count)
-        wins += try r.chosenLogps.gt(r.rejectedLogps).sum().itemInt()
-        for (name, value) in r.metrics.named { sums[name, default: 0] += value }
-        batches += 1
-      }
-      var values: [(String, Double)] = [("eval_loss", lossSum / Double(data.count))]
-      for (name, _) in ORPOMetrics().named { values.append(("eval_\(name)", sums[name]! / Double(batches))) }
-      values.append(("eval_accuracy", Double(wins) / Double(data.count)))
-      return values
-    }
+    return try ORPOEvaluation.run(model: model, pairs: pairs ?? evalPairs,
+                                  loss: ORPOLoss(beta: betaSchedule.value(at: state.globalStep, of: totalSteps),
+                                                 promptLoss: !config.disablePromptLoss),
+                                  batchSize: config.perDeviceEvalBatchSize, paddingFree: config.paddingFree,
+                                  padTokenID: collator.padTokenID)
   }
 
   private func evaluateAndLog() throws {

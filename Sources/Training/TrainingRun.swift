@@ -78,11 +78,10 @@ public enum TrainingRun {
     var eval: PreferenceDataset
     var dataDirectory: URL?
     if config.dataset == nil || config.dataset == "synthetic" {
-      (train, eval) = SyntheticPreferences.makeSplits(trainCount: config.syntheticTrainSize, testCount: config.syntheticTestSize)
       let dir = URL(fileURLWithPath: config.outputDir).appendingPathComponent("data")
-      try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-      try train.writeJSONLines(to: dir.appendingPathComponent("train.jsonl"))
-      try eval.writeJSONLines(to: dir.appendingPathComponent("test.jsonl"))
+      try SyntheticPreferences.write(to: dir, trainCount: config.syntheticTrainSize, testCount: config.syntheticTestSize)
+      train = try PreferenceDataset(contentsOf: dir.appendingPathComponent("train.jsonl"))
+      eval = try PreferenceDataset(contentsOf: dir.appendingPathComponent("test.jsonl"))
       dataDirectory = dir
       log("data: built-in synthetic preferences, \(train.count) train / \(eval.count) test pairs (written to \(dir.path))")
     } else {
