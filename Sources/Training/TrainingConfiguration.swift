@@ -231,6 +231,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     do { config = try JSONDecoder().decode(TrainingConfiguration.self, from: json) } catch let DecodingError.typeMismatch(type, ctx) {
       throw ConfigurationError("\(source): key \"\(path(ctx))\": expected \(describe(type)), found \(value(at: ctx.codingPath, in: dict))")
     } catch let DecodingError.dataCorrupted(ctx) {
+      // Foundation reports some bad numbers (2.5 for an integer) without a key: find it by decoding key by key.
+      if ctx.codingPath.isEmpty {
+        for key in dict.keys.sorted() {
+          let single = try JSONSerialization.data(withJSONObject: coerceNumbers([key: dict[key]!]), options: [.fragmentsAllowed])
+          if (try? JSONDecoder().decode(TrainingConfiguration.self, from: single)) == nil {
+            throw ConfigurationError("\(source): key \"\(key)\": bad value \(value(at: [AnyKey(key)], in: dict)) (expected a whole number, a number, true/false or a string as the key needs)")
+          }
+        }
+      }
       throw ConfigurationError("\(source): key \"\(path(ctx))\": \(ctx.debugDescription) (found \(value(at: ctx.codingPath, in: dict)))")
     } catch let DecodingError.valueNotFound(type, ctx) {
       throw ConfigurationError("\(source): key \"\(path(ctx))\": expected \(describe(type)), found null")
@@ -288,6 +297,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 }
 
 // MARK: - helpers
+
+private struct AnyKey: CodingKey {
+  let stringValue: String
+  init(_ s: String) { stringValue = s }
+  init?(stringValue: String) { self.stringValue = stringValue }
+  var intValue: Int? { nil }
+  init?(intValue: Int) { return nil }
+}
 
 private func path(_ ctx: DecodingError.Context) -> String {
   ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
