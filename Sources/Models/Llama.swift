@@ -112,7 +112,7 @@ public enum AttentionMask {
 }
 
 public final class LlamaForCausalLM {
-  public let config: LlamaConfiguration
+  public internal(set) var config: LlamaConfiguration
   public let embedTokens: Embedding
   public let layers: [LlamaDecoderLayer]
   public let norm: RMSNorm

@@ -74,6 +74,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   public var syntheticTestSize: Int = 200
   public var skipInvalid: Bool = false
   public var chatTemplate: String? = nil          // a file holding a Jinja chat template
+  public var setupChatFormat: Bool = false        // TRL's setup_chat_format (ChatML tokens) for base models
   public var outputDir: String = "runs/orpo"
   public var torchDtype: String = "float32"
   public var device: String = "cpu"
@@ -121,7 +122,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   enum CodingKeys: String, CodingKey, CaseIterable {
     case model, dataset, evalDataset = "eval_dataset", testSize = "test_size"
     case syntheticTrainSize = "synthetic_train_size", syntheticTestSize = "synthetic_test_size"
-    case skipInvalid = "skip_invalid", chatTemplate = "chat_template", outputDir = "output_dir"
+    case skipInvalid = "skip_invalid", chatTemplate = "chat_template", setupChatFormat = "setup_chat_format"
+    case outputDir = "output_dir"
     case torchDtype = "torch_dtype", device, beta, betaEnd = "beta_end", betaSchedule = "beta_schedule"
     case maxLength = "max_length", disablePromptLoss = "disable_prompt_loss", paddingFree = "padding_free"
     case finetuningType = "finetuning_type"
@@ -151,7 +153,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     try readOptional(.model, &model); try readOptional(.dataset, &dataset); try readOptional(.evalDataset, &evalDataset)
     try readOptional(.testSize, &testSize); try read(.syntheticTrainSize, &syntheticTrainSize)
     try read(.syntheticTestSize, &syntheticTestSize); try read(.skipInvalid, &skipInvalid)
-    try readOptional(.chatTemplate, &chatTemplate); try read(.outputDir, &outputDir); try read(.torchDtype, &torchDtype)
+    try readOptional(.chatTemplate, &chatTemplate); try read(.setupChatFormat, &setupChatFormat)
+    try read(.outputDir, &outputDir); try read(.torchDtype, &torchDtype)
     try read(.device, &device); try read(.beta, &beta); try readOptional(.betaEnd, &betaEnd)
     try read(.betaSchedule, &betaSchedule); try read(.maxLength, &maxLength); try read(.disablePromptLoss, &disablePromptLoss)
     try read(.paddingFree, &paddingFree)

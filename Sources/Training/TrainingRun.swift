@@ -67,6 +67,10 @@ public enum TrainingRun {
     let (modelConfig, parameters, _) = try Checkpoint.load(modelPath, dtype: dtype(config.torchDtype), device: device)
     let model = try LlamaForCausalLM(config: modelConfig, parameters: parameters)
     let tokenizer = try tokenizer(for: modelPath)
+    if config.setupChatFormat {
+      try model.setUpChatFormat(tokenizer: tokenizer)
+      log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")
+    }
     let formatter = try formatter(config: config, tokenizer: tokenizer)
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
       throw ConfigurationError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
