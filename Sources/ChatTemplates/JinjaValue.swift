@@ -1,0 +1,333 @@
+// JinjaValue.swift — the values a chat template sees, with Python's truthiness, equality, str() and repr().
+
+/// A value inside a template: what Python/jinja2 would hold (str, int, float, bool, None, list, tuple, dict,
+/// jinja2's Undefined, a `namespace()` or a callable).
+///
+/// Printing follows Python: `.double(2)` prints `2.0`, `.bool(true)` prints `True`, `.none` prints `None`,
+/// lists and dicts print as Python `repr` (`['a', 'b']`). Equality (`==`) is Python's: `1 == 1.0 == True`.
+public enum JinjaValue: Sendable {
+  /// jinja2's default `Undefined`: prints as "", is falsy, iterates as empty; other uses throw `reason`.
+  case undefined(reason: String)
+  case none
+  case bool(Bool)
+  case int(Int)
+  case double(Double)
+  case string(String)
+  case array([JinjaValue])
+  case tuple([JinjaValue])
+  case dictionary(JinjaDictionary)
+  case namespace(JinjaNamespace)
+  case function(JinjaFunction)
+
+  /// Builds a value from JSON-like Swift data: String, Bool, Int, Double, arrays, `[String: Any]`, nil/NSNull → none.
+  /// Dictionary keys are sorted (a Swift dictionary has no order); use `JinjaDictionary` to keep an order.
+  public init?(any: Any?) {
+    guard let any else { self = .none; return }
+    switch any {
+    case let value as JinjaValue: self = value
+    case let value as String: self = .string(value)
+    case let value as Bool: self = .bool(value)
+    case let value as Int: self = .int(value)
+    case let value as Double: self = .double(value)
+    case let value as [Any?]:
+      var items: [JinjaValue] = []
+      for item in value {
+        guard let converted = JinjaValue(any: item) else { return nil }
+        items.append(converted)
+      }
+      self = .array(items)
+    case let value as [String: Any?]:
+      var dictionary = JinjaDictionary()
+      for key in value.keys.sorted() {
+        guard let converted = JinjaValue(any: value[key] ?? nil) else { return nil }
+        dictionary[key] = converted
+      }
+      self = .dictionary(dictionary)
+    default: return nil
+    }
+  }
+}
+
+// MARK: - Containers
+
+/// A dictionary that keeps insertion order, like a Python dict. Keys are strings.
+public struct JinjaDictionary: Sendable, ExpressibleByDictionaryLiteral {
+  public private(set) var keys: [String] = []
+  private var storage: [String: JinjaValue] = [:]
+
+  public init() {}
+  public init(_ pairs: [(String, JinjaValue)]) {
+    for (key, value) in pairs { self[key] = value }
+  }
+  public init(dictionaryLiteral elements: (String, JinjaValue)...) { self.init(elements) }
+
+  public var count: Int { keys.count }
+  public var isEmpty: Bool { keys.isEmpty }
+  public var values: [JinjaValue] { keys.map { storage[$0]! } }
+  public var pairs: [(String, JinjaValue)] { keys.map { ($0, storage[$0]!) } }
+
+  public subscript(key: String) -> JinjaValue? {
+    get { storage[key] }
+    set {
+      if let newValue {
+        if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
+      } else if storage.removeValue(forKey: key) != nil {
+        keys.removeAll { $0 == key }
+      }
+    }
+  }
+}
+
+/// The mutable object made by `namespace(...)`: the one thing a template may change after creating it.
+public final class JinjaNamespace: @unchecked Sendable {
+  public internal(set) var attributes: JinjaDictionary
+  public init(_ attributes: JinjaDictionary = JinjaDictionary()) { self.attributes = attributes }
+}
+
+/// A callable inside a template: a built-in global, a bound method (`'a b'.split`), a macro, or `loop.cycle`.
+public final class JinjaFunction: @unchecked Sendable {
+  enum Kind {
+    case global(String)
+    case method(receiver: JinjaValue, name: String)
+    case macro(MacroDefinition, scope: Scope)
+    case cycle(index0: Int)
+  }
+  let kind: Kind
+  init(_ kind: Kind) { self.kind = kind }
+
+  var displayName: String {
+    switch kind {
+    case let .global(name): return name
+    case let .method(_, name): return name
+    case let .macro(definition, _): return definition.name
+    case .cycle: return "cycle"
+    }
+  }
+}
+
+// MARK: - Literals
+
+extension JinjaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+  ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+{
+  public init(stringLiteral value: String) { self = .string(value) }
+  public init(integerLiteral value: Int) { self = .int(value) }
+  public init(floatLiteral value: Double) { self = .double(value) }
+  public init(booleanLiteral value: Bool) { self = .bool(value) }
+  public init(arrayLiteral elements: JinjaValue...) { self = .array(elements) }
+  public init(dictionaryLiteral elements: (String, JinjaValue)...) { self = .dictionary(JinjaDictionary(elements)) }
+  public init(nilLiteral: ()) { self = .none }
+}
+
+// MARK: - Python semantics
+
+extension JinjaValue: Equatable {
+  /// Python `==`: numbers compare by value across bool/int/float, lists and dicts element-wise.
+  public static func == (lhs: JinjaValue, rhs: JinjaValue) -> Bool {
+    switch (lhs, rhs) {
+    case (.undefined, .undefined), (.none, .none): return true
+    case let (.string(a), .string(b)): return a == b
+    case let (.array(a), .array(b)), let (.tuple(a), .tuple(b)): return a == b
+    case let (.dictionary(a), .dictionary(b)):
+      return a.count == b.count && a.keys.allSatisfy { key in b[key].map { $0 == a[key]! } ?? false }
+    case let (.namespace(a), .namespace(b)): return a === b
+    case let (.function(a), .function(b)): return a === b
+    default:
+      if let a = lhs.numericValue, let b = rhs.numericValue {
+        if case let .int(x) = a, case let .int(y) = b { return x == y }
+        return a.asDouble == b.asDouble
+      }
+      return false
+    }
+  }
+}
+
+extension JinjaValue {
+  var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+  var isNone: Bool { if case .none = self { return true } else { return false } }
+
+  /// The value as `.int` or `.double` when it is a number (bools count, as in Python).
+  var numericValue: JinjaValue? {
+    switch self {
+    case .int, .double: return self
+    case let .bool(b): return .int(b ? 1 : 0)
+    default: return nil
+    }
+  }
+
+  var asDouble: Double {
+    switch self {
+    case let .int(i): return Double(i)
+    case let .double(d): return d
+    case let .bool(b): return b ? 1 : 0
+    default: return .nan
+    }
+  }
+
+  /// Items of a list or tuple.
+  var sequenceItems: [JinjaValue]? {
+    switch self {
+    case let .array(items), let .tuple(items): return items
+    default: return nil
+    }
+  }
+
+  /// Python truthiness (`bool(x)`); jinja2's Undefined is falsy.
+  var isTruthy: Bool {
+    switch self {
+    case .undefined, .none: return false
+    case let .bool(b): return b
+    case let .int(i): return i != 0
+    case let .double(d): return d != 0
+    case let .string(s): return !s.isEmpty
+    case let .array(a), let .tuple(a): return !a.isEmpty
+    case let .dictionary(d): return !d.isEmpty
+    case .namespace, .function: return true
+    }
+  }
+
+  /// Python's type name, for error messages that match jinja2's.
+  var typeName: String {
+    switch self {
+    case .undefined: return "Undefined"
+    case .none: return "NoneType"
+    case .bool: return "bool"
+    case .int: return "int"
+    case .double: return "float"
+    case .string: return "str"
+    case .array: return "list"
+    case .tuple: return "tuple"
+    case .dictionary: return "dict"
+    case .namespace: return "Namespace"
+    case .function: return "function"
+    }
+  }
+
+  /// Python `str(x)`, which is what `{{ x }}` prints (Undefined prints as "").
+  var pythonString: String {
+    switch self {
+    case .undefined: return ""
+    case let .string(s): return s
+    default: return pythonRepr
+    }
+  }
+
+  /// Python `repr(x)`.
+  var pythonRepr: String {
+    switch self {
+    case .undefined: return "Undefined"
+    case .none: return "None"
+    case let .bool(b): return b ? "True" : "False"
+    case let .int(i): return String(i)
+    case let .double(d): return formatPythonFloat(d)
+    case let .string(s): return pythonStringRepr(s)
+    case let .array(items): return "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
+    case let .tuple(items):
+      if items.count == 1 { return "(" + items[0].pythonRepr + ",)" }
+      return "(" + items.map(\.pythonRepr).joined(separator: ", ") + ")"
+    case let .dictionary(d): return pythonDictRepr(d)
+    case let .namespace(ns): return "<Namespace " + pythonDictRepr(ns.attributes) + ">"
+    case let .function(f): return "<function \(f.displayName)>"
+    }
+  }
+}
+
+func pythonDictRepr(_ dictionary: JinjaDictionary) -> String {
+  "{" + dictionary.pairs.map { pythonStringRepr($0.0) + ": " + $0.1.pythonRepr }.joined(separator: ", ") + "}"
+}
+
+/// Python `repr(str)`: single quotes unless the text has a `'` and no `"`; escapes like CPython's.
+func pythonStringRepr(_ s: String) -> String {
+  let quote: Character = (s.contains("'") && !s.contains("\"")) ? "\"" : "'"
+  var out = String(quote)
+  for scalar in s.unicodeScalars {
+    switch scalar {
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\r": out += "\\r"
+    case "\t": out += "\\t"
+    default:
+      if Character(scalar) == quote {
+        out += "\\" + String(quote)
+      } else if isPythonPrintable(scalar) {
+        out.unicodeScalars.append(scalar)
+      } else if scalar.value < 0x100 {
+        out += "\\x" + hex(scalar.value, width: 2)
+      } else if scalar.value < 0x10000 {
+        out += "\\u" + hex(scalar.value, width: 4)
+      } else {
+        out += "\\U" + hex(scalar.value, width: 8)
+      }
+    }
+  }
+  out.append(quote)
+  return out
+}
+
+/// `str.isprintable()` for one character: everything but controls, format, surrogates, private use,
+/// unassigned and separators other than the ASCII space.
+func isPythonPrintable(_ scalar: Unicode.Scalar) -> Bool {
+  if scalar.value < 0x7F { return scalar.value >= 0x20 }
+  switch scalar.properties.generalCategory {
+  case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
+    .spaceSeparator:
+    return false
+  default: return true
+  }
+}
+
+func hex(_ value: UInt32, width: Int) -> String {
+  let digits = String(value, radix: 16)
+  return String(repeating: "0", count: max(0, width - digits.count)) + digits
+}
+
+/// Python `repr(float)`: shortest round-trip digits, fixed notation for 1e-4 <= |x| < 1e16, else `1e+16` style.
+func formatPythonFloat(_ value: Double) -> String {
+  if value.isNaN { return "nan" }
+  if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+  if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
+  // Swift's description also gives the shortest round-trip digits; re-lay them out the way CPython does.
+  var text = "\(value.magnitude)"
+  var exponent = 0
+  if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+    exponent = Int(text[text.index(after: e)...])!
+    text = String(text[..<e])
+  }
+  var digits: String
+  var pointPosition: Int  // value = 0.<digits> × 10^pointPosition
+  if let dot = text.firstIndex(of: ".") {
+    let integerPart = String(text[..<dot])
+    let fractionPart = String(text[text.index(after: dot)...])
+    digits = integerPart + fractionPart
+    pointPosition = integerPart.count + exponent
+  } else {
+    digits = text
+    pointPosition = text.count + exponent
+  }
+  while digits.hasPrefix("0") && digits.count > 1 {
+    digits.removeFirst()
+    pointPosition -= 1
+  }
+  while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
+  let sign = value < 0 ? "-" : ""
+  if pointPosition > 16 || pointPosition <= -4 {
+    let e = pointPosition - 1
+    var mantissa = String(digits.first!)
+    if digits.count > 1 { mantissa += "." + digits.dropFirst() }
+    let exponentDigits = String(abs(e))
+    return sign + mantissa + "e" + (e < 0 ? "-" : "+") + (exponentDigits.count < 2 ? "0" : "") + exponentDigits
+  }
+  if pointPosition <= 0 {
+    return sign + "0." + String(repeating: "0", count: -pointPosition) + digits
+  }
+  if pointPosition >= digits.count {
+    return sign + digits + String(repeating: "0", count: pointPosition - digits.count) + ".0"
+  }
+  let split = digits.index(digits.startIndex, offsetBy: pointPosition)
+  return sign + digits[..<split] + "." + digits[split...]
+}
+
+/// Python `str.isspace()` for one character: Unicode White_Space plus the ASCII separators 0x1C–0x1F.
+func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+  (0x1C...0x1F).contains(scalar.value) || scalar.properties.isWhitespace
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import ChatTemplates
-
-@Test func ChatTemplatesModuleLinks() { #expect(Bool(true)) }
