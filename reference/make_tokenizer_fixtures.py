@@ -345,6 +345,41 @@ def main():
         write_json(os.path.join(folder, "expected.json"), expected_for(tok, corpus))
         print(name, tok.get_vocab_size(), "tokens")
 
+    # A full model folder (tokenizer.json + tokenizer_config.json) read through transformers: named special tokens
+    # given as a string and as an AddedToken dict, add_bos_token + add_eos_token, and a list of named templates.
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": {"__type": "AddedToken", "content": "<s>", "lstrip": False, "normalized": False,
+                      "rstrip": False, "single_word": False, "special": True},
+        "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+        "add_bos_token": True, "add_eos_token": True,
+        "chat_template": [{"name": "default", "template": "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}"},
+                          {"name": "tool_use", "template": "{{ tools }}"}],
+    }
+    folder = os.path.join(OUT, "llama2")
+    write_json(os.path.join(folder, "tokenizer_config.json"), config)
+    from transformers import AutoTokenizer
+    hf = AutoTokenizer.from_pretrained(folder)
+    sample = corpus[:40]
+    plain = [hf(t, add_special_tokens=False)["input_ids"] for t in sample]
+    special = [hf(t, add_special_tokens=True)["input_ids"] for t in sample]
+    prefix, suffix = prefix_and_suffix(list(zip(plain, special)))
+    write_json(os.path.join(folder, "expected_folder.json"), {
+        "versions": versions(), "count": len(sample), "prefix": prefix, "suffix": suffix, "ids": plain,
+        "tokenizer": {"bos_token": hf.bos_token, "eos_token": hf.eos_token, "pad_token": hf.pad_token,
+                      "unk_token": hf.unk_token, "bos_token_id": hf.bos_token_id, "eos_token_id": hf.eos_token_id,
+                      "pad_token_id": hf.pad_token_id, "len": len(hf), "chat_template": hf.chat_template}})
+    print("llama2 folder", prefix, suffix, hf.pad_token_id, len(hf))
+
+    # TRL's setup_chat_format: ChatML markers appended to the vocabulary as special tokens.
+    gpt2 = Tokenizer.from_file(os.path.join(OUT, "gpt2", "tokenizer.json"))
+    gpt2.add_special_tokens(["<|im_start|>", "<|im_end|>"])
+    chat = ["<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n", "<|im_end|>", "a<|im_start|>b"]
+    write_json(os.path.join(OUT, "gpt2", "expected_chatml.json"), {
+        "versions": versions(), "added": [gpt2.token_to_id("<|im_start|>"), gpt2.token_to_id("<|im_end|>")],
+        "vocab_size": gpt2.get_vocab_size(with_added_tokens=True), "strings": chat,
+        "ids": [gpt2.encode(t, add_special_tokens=False).ids for t in chat]})
+
     # Tokenizer-only GGUF files built from two of the vocabularies, read back through transformers.
     template = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
     with tempfile.TemporaryDirectory() as tmp:

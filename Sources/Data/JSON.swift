@@ -200,9 +200,8 @@ struct JSONParser {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
         let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
-        guard let text = String(validating: slice, as: UTF8.self) else {
-          position = start
-          throw error("invalid UTF-8 in a string")
+        guard let text = validatedString(slice) else {
+          throw JSONSyntaxError(offset: openingQuote, message: "invalid UTF-8 in a string")
         }
         position += 1
         return text
@@ -218,7 +217,9 @@ struct JSONParser {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
         position += 1
-        guard let text = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+        guard let text = out.withUnsafeBufferPointer(validatedString) else {
+          throw JSONSyntaxError(offset: openingQuote, message: "invalid UTF-8 in a string")
+        }
         return text
       }
       if byte < 0x20 { throw error("unescaped control character in a string") }
@@ -261,6 +262,14 @@ struct JSONParser {
 
   private func unterminated(at openingQuote: Int) -> JSONSyntaxError {
     JSONSyntaxError(offset: openingQuote, message: "unterminated string", atEndOfInput: true)
+  }
+
+  /// The string `bytes` encode, or nil if they are not valid UTF-8.
+  private func validatedString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    if #available(macOS 15.0, *) { return String(validating: bytes, as: UTF8.self) }
+    if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+    let failed = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF32.self, stoppingOnError: true, into: { _ in })
+    return failed ? nil : String(decoding: bytes, as: UTF8.self)
   }
 
   private mutating func parseHex4() throws -> UInt32 {

@@ -267,9 +267,9 @@ enum SyntheticFamilyGenerators {
                          rejected: fill(wrongFormat, ["x": answer]))
   }
 
-  /// Unit conversion: rejected multiplies by a plausible wrong factor.
+  /// Unit conversion: rejected multiplies by a plausible wrong factor. Every 5th conversion is test-only.
   static func unitConversion(_ random: inout PythonRandom, _ split: SyntheticPreferences.Split) -> SyntheticItem {
-    let (from, to, factor, wrongFactors) = random.choice(Banks.conversions)
+    let (from, to, factor, wrongFactors) = pickFact(&random, Banks.conversions, split)
     let amount = random.integer(in: 2...9)
     let wrongFactor = random.choice(wrongFactors)
     let question = fill(random.choice(["Convert {n} {f} to {t}.", "How many {t} are in {n} {f}?",

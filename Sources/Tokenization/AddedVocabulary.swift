@@ -74,6 +74,7 @@ struct TokenTrie {
 
 final class AddedVocabulary {
   private(set) var tokens: [AddedToken] = []
+  private(set) var largestID = -1
   private var indexByID: [Int: Int] = [:]
   private var indexByContent: [ExactString: Int] = [:]
   private var rawTrie = TokenTrie()
@@ -92,6 +93,7 @@ final class AddedVocabulary {
       indexByContent[ExactString(token.content)] = tokens.count - 1
     }
     indexByID[token.id] = indexByContent[ExactString(token.content)]!
+    largestID = max(largestID, token.id)
     rebuild(normalize: normalize)
   }
 

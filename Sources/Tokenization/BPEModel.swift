@@ -7,6 +7,8 @@ final class BPEModel {
   let vocabulary: [ExactString: Int]
   /// id -> token for ids the model owns.
   let tokensByID: [Int: String]
+  /// The largest id the model owns (-1 when empty).
+  let largestID: Int
   let unknownToken: String?
   let fuseUnknown: Bool
   let byteFallback: Bool
@@ -62,6 +64,7 @@ final class BPEModel {
     }
     self.vocabulary = vocab
     self.tokensByID = byID
+    self.largestID = byID.keys.max() ?? -1
     self.merges = table
     self.scalarIDs = scalars
     self.byteIDs = bytes

@@ -20,8 +20,12 @@ extension Tokenizer {
     let hasConfig = FileManager.default.fileExists(atPath: configURL.path)
     try self.init(tokenizerJSON: folder.appendingPathComponent("tokenizer.json"),
                   tokenizerConfig: hasConfig ? configURL : nil)
+    // A chat_template.jinja file takes priority over the template in tokenizer_config.json, as in transformers.
     let jinja = folder.appendingPathComponent("chat_template.jinja")
-    if chatTemplate == nil, let text = try? String(contentsOf: jinja, encoding: .utf8) {
+    if FileManager.default.fileExists(atPath: jinja.path) {
+      guard let text = try? String(contentsOf: jinja, encoding: .utf8) else {
+        throw TokenizerError.unreadableFile(file: jinja.path, reason: "not UTF-8 text")
+      }
       setChatTemplates(default: text, named: namedChatTemplates)
     }
   }
@@ -118,7 +122,7 @@ extension Tokenizer {
     return (left, right)
   }
 
-  /// Applies tokenizer_config.json: named special tokens, `add_bos_token`/`add_eos_token`, `chat_template`.
+  /// Applies tokenizer_config.json: named special tokens (added as special tokens when missing) and `chat_template`.
   func applyConfig(_ config: JSONValue, file: String) throws {
     func tokenText(_ key: String) throws -> String? {
       guard let value = config[key], !value.isNull else { return nil }
@@ -129,11 +133,7 @@ extension Tokenizer {
     setNamedSpecialTokens(bos: try tokenText("bos_token"), eos: try tokenText("eos_token"),
                           pad: try tokenText("pad_token"), unknown: try tokenText("unk_token"))
     registerNamedSpecialTokens()
-    let addBOS = config["add_bos_token"]?.boolValue
-    let addEOS = config["add_eos_token"]?.boolValue
-    if addBOS != nil || addEOS != nil || postProcessor == nil {
-      setBOSEOSRule(addBOS: addBOS ?? false, addEOS: addEOS ?? false)
-    }
+    // transformers 5.23 drops `add_bos_token`/`add_eos_token` when a tokenizer.json exists: its post-processor rules.
     if let template = config["chat_template"], !template.isNull {
       if let text = template.stringValue {
         setChatTemplates(default: text, named: [:])

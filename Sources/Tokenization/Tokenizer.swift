@@ -39,9 +39,7 @@ public final class Tokenizer {
 
   /// Number of ids (largest id + 1), model vocabulary and added tokens together: the embedding rows needed.
   public var vocabularySize: Int {
-    let modelMax = model.tokensByID.keys.max() ?? -1
-    let addedMax = added.tokens.map(\.id).max() ?? -1
-    return max(modelMax, addedMax) + 1
+    max(model.largestID, added.largestID) + 1
   }
 
   /// The tokens matched whole in the text (special tokens and other added tokens), in the order they were added.

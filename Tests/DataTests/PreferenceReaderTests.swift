@@ -299,3 +299,14 @@ func readError(_ text: String, name: String = "prefs.jsonl") -> String? {
     #expect(readError(text) == #"prefs.jsonl:1: field "chosen": missing; expected a string or a list of messages"#)
   }
 }
+
+@Suite struct EncodingTests {
+  @Test func invalidUTF8IsAnError() throws {
+    var bytes = Array(#"{"prompt": "p", "chosen": "c"#.utf8)
+    bytes += [0xC3, 0x28]  // a broken two-byte sequence
+    bytes += Array(#"", "rejected": "r"}"#.utf8)
+    #expect(throws: DataError(source: "bad.jsonl", line: 1, message: "invalid JSON: invalid UTF-8 in a string (column 27)")) {
+      try PreferenceReader().read(bytes: bytes, sourceName: "bad.jsonl")
+    }
+  }
+}

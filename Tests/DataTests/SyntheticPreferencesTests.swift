@@ -90,6 +90,18 @@ func fnv1a(_ text: String) -> UInt64 {
     let testCountries = Set(test.records.filter { $0.family == "capitals" }.map(SyntheticPreferences.question(of:))
       .compactMap { $0.split(separator: " ").last.map { String($0.dropLast()) } })
     #expect(!testCountries.isEmpty && trainCountries.isDisjoint(with: testCountries))
+    // Unit conversions: test asks only about the test-only conversions (every 5th of the bank), train never does.
+    func conversionIndex(_ record: PreferenceRecord) -> Int {
+      let question = SyntheticPreferences.question(of: record)
+      let amount = numbers(in: question)[0]
+      return SyntheticBanks.conversions.firstIndex {
+        (question.contains("\(amount) \($0.0) ") || question.hasSuffix("\(amount) \($0.0)?")) && question.contains(" \($0.1)")
+      }!
+    }
+    let testConversions = Set(test.records.filter { $0.family == "units" }.map(conversionIndex))
+    let trainConversions = Set(train.records.filter { $0.family == "units" }.map(conversionIndex))
+    #expect(testConversions == [0, 5, 10])
+    #expect(trainConversions == Set(0..<12).subtracting([0, 5, 10]))
   }
 
   @Test func everyFamilyIsPresentAndChosenDiffersFromRejected() {

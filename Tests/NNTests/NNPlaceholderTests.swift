@@ -1,4 +1,0 @@
-import Testing
-@testable import NN
-
-@Test func NNModuleLinks() { #expect(Bool(true)) }
