@@ -8,7 +8,7 @@ struct ORPO: AsyncParsableCommand {
     commandName: "orpo",
     abstract: "Fine-tune open-weight LLMs with ORPO (odds ratio preference optimization) on libtorch.",
     version: ORPOVersion.string,
-    subcommands: [Env.self, Demo.self]
+    subcommands: [Env.self, Demo.self, Generate.self, Inspect.self]
   )
 }
 
