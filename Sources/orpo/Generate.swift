@@ -39,6 +39,9 @@ struct Generate: ParsableCommand {
   @Option(help: "Random seed for sampling.")
   var seed: UInt64 = 0
 
+  @Flag(help: "Keep going past the model's end-of-sequence token (always make --max-new-tokens tokens; for benchmarks).")
+  var ignoreEOS = false
+
   @Option(help: "A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to apply.")
   var adapter: String?
 
@@ -74,7 +77,8 @@ struct Generate: ParsableCommand {
     guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
     standardError("loaded \(url.lastPathComponent) in \(seconds(Date().timeIntervalSince(loadStart))); prompt \(ids.count) tokens")
 
-    let config = GenerationConfig(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+    let config = GenerationConfig(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP,
+                                  stopsAtEndOfSequence: !ignoreEOS, seed: seed)
     var stream = StreamingDecoder(tokenizer: loaded.tokenizer, skipSpecialTokens: true)
     var firstToken: Date?
     let start = Date()
