@@ -1,0 +1,23 @@
+// Inspect.swift — `orpo inspect PATH`: what a model folder or GGUF file holds (architecture, sizes, parameter count,
+// tensor types, tokenizer, chat template), read from headers without loading the weights.
+import ArgumentParser
+import Foundation
+import ORPOKit
+
+struct Inspect: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Describe a model: architecture, parameters, dtypes, vocabulary, special tokens, chat template, RoPE.")
+
+  @Argument(help: "A Hugging Face model folder or a .gguf file.")
+  var path: String
+
+  @Flag(help: "Print one JSON object.")
+  var json = false
+
+  func run() throws {
+    let url = URL(fileURLWithPath: path)
+    guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("\(path): no such file or folder") }
+    let report = try ModelInspector.inspect(url)
+    print(json ? try report.json() : report.text)
+  }
+}
