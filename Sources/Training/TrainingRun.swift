@@ -31,13 +31,6 @@ public enum TrainingRun {
     }
   }
 
-  /// The tokenizer for a model path: tokenizer.json (+ tokenizer_config.json) in a folder, GGUF metadata otherwise.
-  public static func tokenizer(for path: URL) throws -> Tokenizer {
-    var isDir: ObjCBool = false
-    _ = FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir)
-    return isDir.boolValue ? try Tokenizer(folder: path) : try Tokenizer(ggufURL: path)
-  }
-
   /// The chat template in force: a file named by `chat_template`, else the tokenizer's own.
   public static func formatter(config: TrainingConfiguration, tokenizer: Tokenizer) throws -> TemplateFormatter? {
     let source: String?
@@ -64,9 +57,8 @@ public enum TrainingRun {
       throw ConfigurationError("no model given and the default model is missing: run `make setup`, or pass --model PATH")
     }
     log("model: \(modelPath.path)")
-    let (modelConfig, parameters, _) = try Checkpoint.load(modelPath, dtype: dtype(config.torchDtype), device: device)
-    let model = try LlamaForCausalLM(config: modelConfig, parameters: parameters)
-    let tokenizer = try tokenizer(for: modelPath)
+    let loaded = try ModelLoader.load(modelPath, dtype: dtype(config.torchDtype), device: device)
+    let (model, tokenizer) = (loaded.model, loaded.tokenizer)
     if config.setupChatFormat {
       try model.setUpChatFormat(tokenizer: tokenizer)
       log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")

@@ -34,10 +34,9 @@ struct Evaluate: ParsableCommand {
     guard let path = model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
       throw ValidationError("no --model given and the default model is missing (run `make setup`)")
     }
-    let (modelConfig, parameters, _) = try Checkpoint.load(path)
-    let llm = try LlamaForCausalLM(config: modelConfig, parameters: parameters)
+    let loaded = try ModelLoader.load(path)
+    let (llm, tokenizer) = (loaded.model, loaded.tokenizer)
     if let adapter { try PEFTAdapter.load(URL(fileURLWithPath: adapter), into: llm, trainable: false) }
-    let tokenizer = try TrainingRun.tokenizer(for: path)
     let formatter = try TrainingRun.formatter(config: config, tokenizer: tokenizer)
     let (dataset, report) = try PreferenceReader(skipInvalid: skipInvalid).read(contentsOf: URL(fileURLWithPath: data))
     if report.skippedCount > 0 { FileHandle.standardError.write(Data("orpo: warning: \(report)\n".utf8)) }

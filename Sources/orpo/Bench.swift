@@ -1,0 +1,84 @@
+// Bench.swift — `orpo bench`: measured speed, side by side with what the reference tools do on the same machine.
+import ArgumentParser
+import Foundation
+import ORPOKit
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Benchmarks (matmul throughput through the Swift API; ORPO steps on the default workload).",
+    subcommands: [Matmul.self, Train.self])
+
+  struct Matmul: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.")
+    @Option(help: "Matrix size n (n×n · n×n).") var size = 2048
+    @Option(help: "Timed repetitions (the median is reported).") var repeats = 10
+    @Option(help: "f32, bf16 or f16.") var dtype = "f32"
+    @Option(help: "cpu or cuda[:N].") var device = "cpu"
+
+    func run() throws {
+      guard let dt = DType(name: dtype), dt.isFloatingPoint else { throw ValidationError("--dtype must be f32, bf16 or f16") }
+      guard let dev = Device(parsing: device) else { throw ValidationError("--device must be cpu or cuda[:N]") }
+      if dev.isCUDA, !CUDA.load().available { throw ValidationError("CUDA is not usable here") }
+      let g = try Generator(seed: 0)
+      let a = try Tensor.randn([size, size], generator: g).to(dtype: dt, device: dev)
+      let b = try Tensor.randn([size, size], generator: g).to(dtype: dt, device: dev)
+      _ = try withNoGrad { try a.matmul(b) }  // warm-up
+      var times: [Double] = []
+      for _ in 0..<repeats {
+        if dev.isCUDA { try CUDA.synchronize() }
+        let t = Date()
+        _ = try withNoGrad { try a.matmul(b) }
+        if dev.isCUDA { try CUDA.synchronize() }
+        times.append(Date().timeIntervalSince(t))
+      }
+      let median = times.sorted()[times.count / 2]
+      let gflops = 2 * pow(Double(size), 3) / median / 1e9
+      print(String(format: "{\"bench\": \"matmul\", \"n\": %d, \"dtype\": \"%@\", \"device\": \"%@\", \"threads\": %d, \"median_seconds\": %.6f, \"gflops\": %.1f}",
+                   size, dt.description, dev.description, Torch.threadCount, median, gflops))
+    }
+  }
+
+  struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no files).")
+    @Option(help: "Timed steps (after warm-up).") var steps = 10
+    @Option(help: "Warm-up steps excluded from the timing.") var warmup = 2
+    @Flag(name: .customLong("padded"), help: "TRL's padded batch instead of prompt sharing.") var padded = false
+    @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
+
+    func run() throws {
+      var overrides: [(String, String)] = [("max_steps", "\(steps + warmup)"), ("report_to", "none"),
+                                           ("save_steps", "null"), ("synthetic_test_size", "1"),
+                                           ("padding_free", padded ? "false" : "true"),
+                                           ("output_dir", "\"\(FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench").path)\"")]
+      for s in settings {
+        guard let eq = s.firstIndex(of: "=") else { throw ValidationError("--set expects KEY=VALUE, got \"\(s)\"") }
+        overrides.append((String(s[..<eq]), String(s[s.index(after: eq)...])))
+      }
+      let config = try TrainingConfiguration.load(yamlText: DefaultRecipe.yaml, source: "built-in default recipe", overrides: overrides)
+      let run = try TrainingRun.prepare(config)
+      var marks: [(Double, Int)] = []
+      run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }
+      let summary = try run.trainer.train()
+      guard marks.count > warmup else { throw ValidationError("too few steps") }
+      let (t0, k0) = marks[warmup - 1 < 0 ? 0 : warmup - 1]
+      let (t1, k1) = marks[marks.count - 1]
+      let timed = Double(marks.count - warmup)
+      let perStep = (t1 - t0) / timed
+      let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
+      print(String(format: "{\"bench\": \"train\", \"mode\": \"%@\", \"steps\": %d, \"seconds_per_step\": %.3f, \"pairs_per_second\": %.3f, \"tokens_per_second\": %.1f, \"threads\": %d, \"peak_rss_mib\": %.0f, \"final_loss\": %.4f}",
+                   padded ? "padded" : "padding_free", marks.count - warmup, perStep, pairs / perStep, Double(k1 - k0) / (t1 - t0),
+                   Torch.threadCount, peakRSSMiB(), summary.finalLoss ?? .nan))
+    }
+  }
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+func peakRSSMiB() -> Double {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+  for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? .nan
+    return kb / 1024
+  }
+  return .nan
+}
