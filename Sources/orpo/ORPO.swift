@@ -8,7 +8,7 @@ struct ORPO: AsyncParsableCommand {
     commandName: "orpo",
     abstract: "Fine-tune open-weight LLMs with ORPO (odds ratio preference optimization) on libtorch.",
     version: ORPOVersion.string,
-    subcommands: [Train.self, Env.self, Demo.self]
+    subcommands: [Train.self, Export.self, Env.self, Demo.self]
   )
 }
 
