@@ -254,7 +254,16 @@ public enum ModelExport {
       throw ModelError("\(folder.path): the output folder is also an input; choose another path")
     }
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else { return }
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+      var parent = folder.standardizedFileURL.deletingLastPathComponent()
+      while parent.path != "/" && !FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+        parent = parent.deletingLastPathComponent()
+      }
+      guard isDirectory.boolValue else {
+        throw ModelError("\(folder.path): \(parent.path) is a file, so the output folder cannot be created there")
+      }
+      return
+    }
     guard isDirectory.boolValue else {
       throw ModelError("\(folder.path): exists and is a file; the output must be a folder path")
     }

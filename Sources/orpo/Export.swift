@@ -35,7 +35,7 @@ struct Export: ParsableCommand {
   @Option(help: "PEFT adapter folder (adapter_config.json + adapter_model.safetensors).") var adapter: String?
   @Option(help: "Output folder.") var out: String
   @Flag(help: "Merge the adapter into the base weights and write a full model folder.") var merge = false
-  @Option(help: "Weight dtype of the output (default: float32).") var dtype: ExportDType = .float32
+  @Option(help: "Weight dtype of the output.") var dtype: ExportDType = .float32
   @Option(name: .customLong("chat-template"), help: "A Jinja chat template file to ship with a merged model.")
   var chatTemplate: String?
 
@@ -57,17 +57,17 @@ struct Export: ParsableCommand {
       let (config, parameters, format) = try Checkpoint.load(modelURL)
       let llama = try LlamaForCausalLM(config: config, parameters: parameters)
       if !merge {
-        let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapter!), model: llama, baseModel: modelURL.path,
+        // base_model_name_or_path: the model as the user named it (a path or a hub id), else the default's path.
+        let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapter!), model: llama, baseModel: model ?? modelURL.path,
                                            dtype: dtype.dtype, to: outURL)
-        say("orpo: adapter (r=\(lora.rank), alpha=\(lora.alpha), \(llama.loraParameters.count / 2) layers) written to \(outURL.path)")
+        say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(llama.loraParameters.count / 2) layers) written to \(outURL.path)")
         return
       }
       let tokenizer = try TrainingRun.tokenizer(for: modelURL)
-      var source = modelURL.lastPathComponent
+      var source = model ?? modelURL.lastPathComponent
       if let adapter {
-        let adapterURL = URL(fileURLWithPath: adapter)
-        let lora = try ModelExport.loadAdapter(from: adapterURL, into: llama)
-        source += " with the LoRA adapter \(adapterURL.lastPathComponent) (r=\(lora.rank), alpha=\(lora.alpha))"
+        let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapter), into: llama)
+        source += " with the LoRA adapter \(adapter) (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)))"
       }
       var template: String?
       if let chatTemplate {
@@ -87,6 +87,8 @@ struct Export: ParsableCommand {
       throw ExportFailure("\(error)")
     }
   }
+
+  func formatNumber(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
 
   func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 }

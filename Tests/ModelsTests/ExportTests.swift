@@ -278,6 +278,17 @@ private func message(_ body: () throws -> Void) -> String {
                                   chatTemplate: nil, dtype: .float32, to: fileOut, sourceDescription: "x")
     }
     #expect(mergedError == "\(fileOut.path): exists and is a file; the output must be a folder path")
+    let underFile = fileOut.appendingPathComponent("sub/out")
+    #expect(export(trl, to: underFile) == "\(underFile.path): \(fileOut.path) is a file, so the output folder cannot be created there")
+
+    // A chat template that does not parse stops a merged export before anything is written.
+    let templateError = message {
+      try ModelExport.mergedModel(model: try ExportFixture.loadBase(), tokenizer: try Tokenizer(folder: ExportFixture.base),
+                                  chatTemplate: "{% for m in messages %}", dtype: .float32, to: out.appendingPathComponent("merged"),
+                                  sourceDescription: "x")
+    }
+    #expect(templateError.hasPrefix("the chat template does not parse"), "\(templateError)")
+    #expect(!FileManager.default.fileExists(atPath: out.path))
 
     // A folder holding something else is not replaced; an earlier export is.
     let busy = dir.appendingPathComponent("busy")
