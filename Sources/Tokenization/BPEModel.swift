@@ -16,9 +16,9 @@ final class BPEModel {
   let continuingSubwordPrefix: String?
   let endOfWordSuffix: String?
 
-  private struct Merge { let rank: Int32; let newID: Int32 }
-  /// (left id << 32 | right id) -> rank and merged id.
-  private let merges: [UInt64: Merge]
+  struct Merge { let rank: Int32; let newID: Int32 }
+  /// (left id << 32 | right id) -> rank and merged id (read by Tokenizer+Export to write the merges back out).
+  let merges: [UInt64: Merge]
   /// Ids of single-character tokens, for the fast path.
   private let scalarIDs: [UInt32: Int32]
   /// Ids of <0x00>…<0xFF> when present.

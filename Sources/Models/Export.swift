@@ -1,0 +1,365 @@
+// Export.swift — writing what training produced in Hugging Face's formats: a checked, normalised PEFT adapter
+// folder, or a merged model folder (config.json, safetensors weights, generation_config.json, tokenizer files)
+// that transformers' `AutoModelForCausalLM`/`AutoTokenizer.from_pretrained` load as they are.
+import ChatTemplates
+import Foundation
+import NN
+import Tokenization
+import Torch
+
+public enum ModelExport {
+  /// Weights go into numbered shards (with model.safetensors.index.json) above this many bytes, as transformers'
+  /// `save_pretrained(max_shard_size="5GB")` does.
+  public static let defaultMaximumShardBytes = 5_000_000_000
+
+  /// The tokenizer files copied as they are from a Hugging Face source folder.
+  public static let tokenizerFileNames = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                          "chat_template.jinja"]
+
+  // MARK: Adapters
+
+  /// Reads the PEFT LoRA adapter in `folder`, checks that this toolkit applies it exactly as PEFT would (LoRA
+  /// only, no DoRA, per-layer rank/alpha patterns, trained biases or `modules_to_save`; every tensor matching a
+  /// layer of `model` with the right shape), and attaches it to `model` (replacing its adapters).
+  @discardableResult
+  public static func loadAdapter(from folder: URL, into model: LlamaForCausalLM) throws -> LoRAConfiguration {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+      throw ModelError("\(folder.path): no such adapter folder")
+    }
+    guard isDirectory.boolValue else {
+      throw ModelError("\(folder.path): is a file; an adapter is a folder holding adapter_config.json and adapter_model.safetensors")
+    }
+    let configURL = folder.appendingPathComponent("adapter_config.json")
+    guard FileManager.default.fileExists(atPath: configURL.path) else {
+      throw ModelError("\(folder.path): no adapter_config.json (a PEFT adapter folder holds adapter_config.json and adapter_model.safetensors)")
+    }
+    let weightsURL = folder.appendingPathComponent("adapter_model.safetensors")
+    guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+      if FileManager.default.fileExists(atPath: folder.appendingPathComponent("adapter_model.bin").path) {
+        throw ModelError("\(folder.path): only adapter_model.bin (a pickle) is there; save the adapter with safe_serialization=True to get adapter_model.safetensors")
+      }
+      throw ModelError("\(folder.path): no adapter_model.safetensors")
+    }
+    try checkSupportedFeatures(configURL)
+    let configuration = try PEFTAdapter.load(folder, into: model, trainable: false)
+    let used = Set(model.loraParameters.map(\.key))
+    for name in try SafeTensorsFile(url: weightsURL).names {
+      let key = name.replacingOccurrences(of: ".default.weight", with: ".weight")
+      guard used.contains(key) else {
+        throw ModelError("\(weightsURL.path): tensor \"\(name)\" matches no layer of the model (is the adapter for another model?)")
+      }
+    }
+    return configuration
+  }
+
+  /// Writes `model`'s LoRA adapters as a PEFT folder (adapter_config.json naming `baseModel`,
+  /// adapter_model.safetensors with PEFT's key names, weights in `dtype`), atomically.
+  public static func adapter(model: LlamaForCausalLM, configuration: LoRAConfiguration, baseModel: String,
+                             dtype: DType = .float32, to folder: URL) throws {
+    try checkDestination(folder, marker: "adapter_config.json")
+    let tensors = model.loraParameters
+    if tensors.allSatisfy({ $0.tensor.dtype == dtype }) {
+      return try wrapWriteErrors(folder) {
+        try PEFTAdapter.save(model, configuration: configuration, baseModel: baseModel, to: folder)
+      }
+    }
+    guard !tensors.isEmpty else { throw ModelError("the model has no LoRA adapters to save") }
+    try wrapWriteErrors(folder) {
+      try writeAtomically(folder) { tmp in
+        try jsonData(PEFTAdapterConfig(configuration, baseModel: baseModel))
+          .write(to: tmp.appendingPathComponent("adapter_config.json"))
+        let converted = try withNoGrad {
+          try tensors.map { ($0.key, try $0.tensor.detached().to(dtype: dtype, device: .cpu).contiguous()) }
+        }
+        try SafeTensors.write(converted, metadata: ["format": "pt"], to: tmp.appendingPathComponent("adapter_model.safetensors"))
+      }
+    }
+  }
+
+  /// Reads and checks the adapter in `source` (see `loadAdapter`), attaches it to `model`, and writes it again
+  /// normalised (our adapter_config.json, PEFT key names without ".default") into `folder`.
+  @discardableResult
+  public static func adapter(from source: URL, model: LlamaForCausalLM, baseModel: String, dtype: DType = .float32,
+                             to folder: URL) throws -> LoRAConfiguration {
+    try checkDestination(folder, marker: "adapter_config.json", sources: [source])
+    let configuration = try loadAdapter(from: source, into: model)
+    try adapter(model: model, configuration: configuration, baseModel: baseModel, dtype: dtype, to: folder)
+    return configuration
+  }
+
+  // MARK: Merged models
+
+  /// Writes a Hugging Face model folder with every LoRA adapter of `model` merged into its base weight
+  /// (W + scaling·B·A computed in float32 as new tensors; `model` itself is left as it was):
+  /// config.json (HF keys, `architectures`, `dtype`/`torch_dtype`; no `transformers_version`), model.safetensors
+  /// (HF key names; a tied lm_head is not stored; shards + model.safetensors.index.json above
+  /// `maximumShardBytes`), generation_config.json (bos/eos/pad), README.md naming `sourceDescription`, and the
+  /// tokenizer: the files of `tokenizerFolder` copied verbatim when the model came from a Hugging Face folder,
+  /// otherwise tokenizer.json + tokenizer_config.json written from `tokenizer` (e.g. one built from GGUF).
+  /// A `chatTemplate` that differs from the tokenizer's own is written to chat_template.jinja (which
+  /// transformers prefers). Everything is built in a temporary folder and renamed into place.
+  public static func mergedModel(model: LlamaForCausalLM, tokenizer: Tokenizer, chatTemplate: String?, dtype: DType,
+                                 to folder: URL, sourceDescription: String, tokenizerFolder: URL? = nil,
+                                 maximumShardBytes: Int = defaultMaximumShardBytes) throws {
+    guard dtype.isFloatingPoint, [DType.float32, .bfloat16, .float16].contains(dtype) else {
+      throw ModelError("dtype \(dtype): a merged model is written in float32, bfloat16 or float16")
+    }
+    try checkDestination(folder, marker: "config.json", sources: tokenizerFolder.map { [$0] } ?? [])
+    if let chatTemplate {
+      do { _ = try ChatTemplate(chatTemplate) } catch {
+        throw ModelError("the chat template does not parse: \(error)")
+      }
+    }
+    var sourceTokenizerFiles: [URL] = []
+    if let tokenizerFolder {
+      sourceTokenizerFiles = tokenizerFileNames.map { tokenizerFolder.appendingPathComponent($0) }
+        .filter { FileManager.default.fileExists(atPath: $0.path) }
+      guard sourceTokenizerFiles.contains(where: { $0.lastPathComponent == "tokenizer.json" }) else {
+        throw ModelError("\(tokenizerFolder.path): no tokenizer.json to copy")
+      }
+      // A tokenizer that gained tokens since it was read (e.g. ChatML markers) no longer matches the files.
+      let original = try Tokenizer(folder: tokenizerFolder)
+      if original.vocabularySize != tokenizer.vocabularySize || original.addedTokens.count != tokenizer.addedTokens.count {
+        sourceTokenizerFiles = []
+      }
+    }
+    guard tokenizer.vocabularySize <= model.config.vocabSize else {
+      throw ModelError("the tokenizer has \(tokenizer.vocabularySize) ids but the model only \(model.config.vocabSize) embedding rows")
+    }
+
+    let plan = try mergedWeights(model)
+    var config = model.config
+    config.architectures = [config.architectures?.first ?? LlamaConfiguration.architecture(forModelType: config.modelType ?? "llama")]
+    config.modelType = config.modelType ?? "llama"
+    config.tieWordEmbeddings = plan.tied
+    config.hiddenAct = config.hiddenAct ?? "silu"
+    config.bosTokenId = config.bosTokenId ?? tokenizer.bosTokenID
+    config.eosTokenId = config.eosTokenId ?? tokenizer.eosTokenID.map { .one($0) }
+    config.padTokenId = config.padTokenId ?? tokenizer.padTokenID
+    config.torchDtype = dtypeName(dtype)
+
+    try wrapWriteErrors(folder) {
+      try writeAtomically(folder) { tmp in
+        try jsonData(ExportedConfiguration(configuration: config, dtype: dtypeName(dtype)))
+          .write(to: tmp.appendingPathComponent("config.json"))
+        try jsonData(GenerationConfiguration(bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId,
+                                             padTokenId: config.padTokenId))
+          .write(to: tmp.appendingPathComponent("generation_config.json"))
+        try writeWeights(plan.entries, dtype: dtype, maximumShardBytes: maximumShardBytes, to: tmp)
+        if sourceTokenizerFiles.isEmpty {
+          try tokenizer.tokenizerJSON().write(to: tmp.appendingPathComponent("tokenizer.json"))
+          try tokenizer.tokenizerConfigJSON(modelMaxLength: config.maxPositionEmbeddings, chatTemplate: chatTemplate)
+            .write(to: tmp.appendingPathComponent("tokenizer_config.json"))
+        } else {
+          for file in sourceTokenizerFiles {
+            try FileManager.default.copyItem(at: file, to: tmp.appendingPathComponent(file.lastPathComponent))
+          }
+          if let chatTemplate, chatTemplate != tokenizer.chatTemplate {
+            try Data(chatTemplate.utf8).write(to: tmp.appendingPathComponent("chat_template.jinja"))
+          }
+        }
+        let card = """
+          ---
+          library_name: transformers
+          tags:
+          - orpo
+          - orpo-swift
+          ---
+          # Merged model
+
+          Exported by orpo-swift from \(sourceDescription): LoRA adapters merged into the base weights \
+          (W + scaling·B·A), weights in \(dtypeName(dtype)).
+
+          """
+        try Data(card.utf8).write(to: tmp.appendingPathComponent("README.md"))
+      }
+    }
+  }
+
+  // MARK: Weights
+
+  /// One tensor of the merged checkpoint, produced when its shard is written.
+  struct PlannedTensor {
+    let name: String
+    let shape: [Int]
+    let produce: () throws -> Tensor
+  }
+
+  /// The merged model's tensors by checkpoint key (lm_head left out while it stays tied to the embedding).
+  static func mergedWeights(_ model: LlamaForCausalLM) throws -> (entries: [PlannedTensor], tied: Bool) {
+    let lora = Dictionary(uniqueKeysWithValues: model.linearLayers.compactMap { path, linear in
+      linear.lora.map { ("\(path).weight", (linear.weight, $0)) }
+    })
+    var parameters = model.parameters
+    // An adapter on a tied lm_head gives it weights of its own.
+    let tied = model.config.tiesEmbeddings && lora["lm_head.weight"] == nil
+    if model.config.tiesEmbeddings && !tied { parameters["lm_head.weight"] = model.lmHead.weight }
+    return (parameters.keys.sorted().map { name in
+      let weight = parameters[name]!
+      guard let (base, adapter) = lora[name] else {
+        return PlannedTensor(name: name, shape: weight.shape) { weight }
+      }
+      return PlannedTensor(name: name, shape: base.shape) {
+        try base.detached().to(dtype: .float32) + adapter.delta().detached().to(dtype: .float32, device: base.device)
+      }
+    }, tied)
+  }
+
+  static func writeWeights(_ entries: [PlannedTensor], dtype: DType, maximumShardBytes: Int, to folder: URL) throws {
+    let bytes = { (entry: PlannedTensor) in entry.shape.reduce(1, *) * dtype.byteCount }
+    var shards: [[PlannedTensor]] = [[]]
+    var shardBytes = 0
+    for entry in entries {
+      if !shards[shards.count - 1].isEmpty && shardBytes + bytes(entry) > maximumShardBytes {
+        shards.append([])
+        shardBytes = 0
+      }
+      shards[shards.count - 1].append(entry)
+      shardBytes += bytes(entry)
+    }
+    let names = shards.count == 1 ? ["model.safetensors"]
+      : (1...shards.count).map { String(format: "model-%05d-of-%05d.safetensors", $0, shards.count) }
+    for (shard, name) in zip(shards, names) {
+      let tensors = try withNoGrad {
+        try shard.map { ($0.name, try $0.produce().detached().to(dtype: dtype, device: .cpu).contiguous()) }
+      }
+      try SafeTensors.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent(name))
+    }
+    if shards.count > 1 {
+      var weightMap: [String: String] = [:]
+      for (shard, name) in zip(shards, names) { for entry in shard { weightMap[entry.name] = name } }
+      try jsonData(ShardIndex(metadata: .init(totalSize: entries.map(bytes).reduce(0, +)), weightMap: weightMap))
+        .write(to: folder.appendingPathComponent("model.safetensors.index.json"))
+    }
+  }
+
+  // MARK: Helpers
+
+  /// transformers' name for a dtype ("float32", "bfloat16", "float16").
+  public static func dtypeName(_ dtype: DType) -> String {
+    switch dtype {
+    case .bfloat16: return "bfloat16"
+    case .float16: return "float16"
+    case .float64: return "float64"
+    default: return "float32"
+    }
+  }
+
+  /// The output may be new, an empty folder, or an earlier export of the same kind (holding `marker`), which is
+  /// replaced; never a file, a folder with other content, or one of the inputs.
+  static func checkDestination(_ folder: URL, marker: String, sources: [URL] = []) throws {
+    let path = folder.standardizedFileURL.resolvingSymlinksInPath().path
+    for source in sources where source.standardizedFileURL.resolvingSymlinksInPath().path == path {
+      throw ModelError("\(folder.path): the output folder is also an input; choose another path")
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+      var parent = folder.standardizedFileURL.deletingLastPathComponent()
+      while parent.path != "/" && !FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory) {
+        parent = parent.deletingLastPathComponent()
+      }
+      guard isDirectory.boolValue else {
+        throw ModelError("\(folder.path): \(parent.path) is a file, so the output folder cannot be created there")
+      }
+      return
+    }
+    guard isDirectory.boolValue else {
+      throw ModelError("\(folder.path): exists and is a file; the output must be a folder path")
+    }
+    let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    guard contents.isEmpty || contents.contains(marker) else {
+      throw ModelError("\(folder.path): exists and holds other files (no \(marker)); refusing to replace it, choose a new path")
+    }
+  }
+
+  /// File-system failures (a parent that is a file, no permission, a full disk) named with the output path.
+  static func wrapWriteErrors(_ folder: URL, _ body: () throws -> Void) throws {
+    do { try body() } catch let error as ModelError { throw error } catch let error as SafeTensorsError {
+      throw ModelError("\(folder.path): cannot write the export (\(error))")
+    } catch {
+      let reason = error is CocoaError || type(of: error) is NSError.Type ? error.localizedDescription : "\(error)"
+      throw ModelError("\(folder.path): cannot write the export (\(reason))")
+    }
+  }
+
+  static func jsonData<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return try encoder.encode(value) + Data("\n".utf8)
+  }
+}
+
+/// config.json: the model's configuration plus transformers 5's `dtype` key (torch_dtype is kept for 4.x).
+private struct ExportedConfiguration: Encodable {
+  let configuration: LlamaConfiguration
+  let dtype: String
+  struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+  func encode(to encoder: Encoder) throws {
+    try configuration.encode(to: encoder)
+    var container = encoder.container(keyedBy: Key.self)
+    try container.encode(dtype, forKey: Key(stringValue: "dtype"))
+  }
+}
+
+/// generation_config.json: the ids generation needs.
+private struct GenerationConfiguration: Encodable {
+  let bosTokenId: Int?
+  let eosTokenId: LlamaConfiguration.TokenIDs?
+  let padTokenId: Int?
+  enum CodingKeys: String, CodingKey { case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id" }
+}
+
+/// model.safetensors.index.json of a sharded checkpoint.
+private struct ShardIndex: Encodable {
+  struct Metadata: Encodable {
+    let totalSize: Int
+    enum CodingKeys: String, CodingKey { case totalSize = "total_size" }
+  }
+  let metadata: Metadata
+  let weightMap: [String: String]
+  enum CodingKeys: String, CodingKey { case metadata, weightMap = "weight_map" }
+}
+
+extension ModelExport {
+  /// PEFT options this toolkit does not apply; an adapter using one would load silently wrong, so it is refused.
+  static func checkSupportedFeatures(_ configURL: URL) throws {
+    let object: [String: Any]
+    do {
+      guard let o = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any] else {
+        throw ModelError("\(configURL.path): not a JSON object")
+      }
+      object = o
+    } catch let error as ModelError { throw error } catch {
+      throw ModelError("\(configURL.path): not valid JSON (\(error.localizedDescription))")
+    }
+    func isSet(_ key: String) -> Bool {
+      switch object[key] {
+      case nil, is NSNull: return false
+      case let b as Bool: return b
+      case let d as [String: Any]: return !d.isEmpty
+      case let a as [Any]: return !a.isEmpty
+      case let s as String: return key == "bias" ? s != "none" : !s.isEmpty
+      default: return true
+      }
+    }
+    if let type = object["peft_type"] as? String, type != "LORA" {
+      throw ModelError("\(configURL.path): peft_type \"\(type)\" is not supported (only LORA)")
+    }
+    let unsupported: [(String, String)] = [
+      ("use_dora", "DoRA"), ("rank_pattern", "per-layer ranks"), ("alpha_pattern", "per-layer alphas"),
+      ("modules_to_save", "fully trained extra modules"), ("bias", "trained biases"),
+      ("fan_in_fan_out", "transposed (Conv1D) weights"), ("layers_to_transform", "a subset of layers"),
+      ("layer_replication", "layer replication"), ("trainable_token_indices", "trainable token rows"),
+      ("lora_bias", "LoRA biases"),
+    ]
+    for (key, what) in unsupported where isSet(key) {
+      throw ModelError("\(configURL.path): \(key) is set (\(what)), which orpo-swift cannot apply")
+    }
+  }
+}
