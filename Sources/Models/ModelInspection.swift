@@ -59,8 +59,12 @@ public struct ModelReport: Codable, Equatable, Sendable {
   public var text: String {
     func token(_ key: String) -> String {
       guard let t = specialTokens[key], t.id != nil || t.text != nil else { return "none" }
-      let text = t.text.map { "\"\($0)\"" } ?? "?"
-      return t.id.map { "\(text) (id \($0))" } ?? text
+      switch (t.text, t.id) {
+      case let (text?, id?): return "\"\(text)\" (id \(id))"
+      case let (text?, nil): return "\"\(text)\" (not in the vocabulary)"
+      case let (nil, id?): return "id \(id)"
+      case (nil, nil): return "none"
+      }
     }
     var lines: [(String, String)] = [
       ("path", path),

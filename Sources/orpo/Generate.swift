@@ -61,7 +61,7 @@ struct Generate: ParsableCommand {
     if let adapter {
       let folder = URL(fileURLWithPath: adapter)
       guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("adapter_config.json").path) else {
-        throw ValidationError("\(adapter): not a PEFT adapter folder (no adapter_config.json)")
+        throw ModelError("\(adapter): not a PEFT adapter folder (no adapter_config.json)")
       }
       try PEFTAdapter.load(folder, into: loaded.model, trainable: false)
     }
@@ -74,7 +74,7 @@ struct Generate: ParsableCommand {
     } else {
       ids = loaded.promptIDs(prompt ?? "")
     }
-    guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
+    guard !ids.isEmpty else { throw ModelError("the prompt encodes to no tokens") }
     standardError("loaded \(url.lastPathComponent) in \(seconds(Date().timeIntervalSince(loadStart))); prompt \(ids.count) tokens")
 
     let config = GenerationConfig(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP,
@@ -101,11 +101,11 @@ struct Generate: ParsableCommand {
   func modelURL() throws -> URL {
     if let model {
       let url = URL(fileURLWithPath: model)
-      guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("\(model): no such file or folder") }
+      guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError("\(model): no such file or folder") }
       return url
     }
     guard let url = DefaultModel.locate() else {
-      throw ValidationError("the default model \(DefaultModel.fileName) was not found (run `make setup`, or pass --model PATH)")
+      throw ModelError("the default model \(DefaultModel.fileName) was not found (run `make setup`, or pass --model PATH)")
     }
     return url
   }

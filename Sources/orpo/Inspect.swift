@@ -16,7 +16,7 @@ struct Inspect: ParsableCommand {
 
   func run() throws {
     let url = URL(fileURLWithPath: path)
-    guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("\(path): no such file or folder") }
+    guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError("\(path): no such file or folder") }
     let report = try ModelInspector.inspect(url)
     print(json ? try report.json() : report.text)
   }

@@ -306,3 +306,61 @@ private let noStops = GenerationConfig(maxNewTokens: 12, stopsAtEndOfSequence: f
     #expect(report.text.contains("tensor types"))
   }
 }
+
+/// The built `orpo` executable beside the test bundle (`swift build --build-tests` builds it too).
+private func orpoExecutable() -> URL? {
+  let products = Bundle.main.bundleURL.deletingLastPathComponent()
+  let candidates = [products.appendingPathComponent("orpo"), Bundle.main.bundleURL.appendingPathComponent("orpo")]
+  return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+/// Runs `orpo` with `arguments`; returns the exit status, stdout and stderr.
+private func runOrpo(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+  let process = Process()
+  guard let executable = orpoExecutable() else { throw ModelError("the orpo executable is not built beside the tests") }
+  process.executableURL = executable
+  process.arguments = arguments
+  let output = Pipe(), errors = Pipe()
+  process.standardOutput = output
+  process.standardError = errors
+  try process.run()
+  let out = output.fileHandleForReading.readDataToEndOfFile()
+  let err = errors.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+/// The commands as a user runs them (skipped when the executable was not built beside the tests).
+@Suite(.serialized, .enabled(if: orpoExecutable() != nil, "the orpo executable is not built beside the tests"))
+struct OrpoCommandTests {
+  @Test func inspectPrintsTheFixtureFolder() throws {
+    let folder = try fixtureURL("llama3").path
+    let text = try runOrpo(["inspect", folder])
+    #expect(text.status == 0)
+    #expect(text.output.contains("architecture     LlamaForCausalLM (model_type llama)"))
+    #expect(text.output.contains("parameters       21,664 (21.7K)"))
+    let json = try runOrpo(["inspect", folder, "--json"])
+    let report = try JSONDecoder().decode(ModelReport.self, from: Data(json.output.utf8))
+    #expect(report.architecture == "LlamaForCausalLM" && report.parameters == 21_664)
+  }
+
+  @Test func badInputsAreClearErrorsWithNonZeroExit() throws {
+    let missing = try runOrpo(["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi"])
+    #expect(missing.status != 0 && missing.errors.contains("/nonexistent/model.gguf: no such file or folder"))
+    let noTokenizer = try runOrpo(["generate", "--model", try fixtureURL("llama3").path, "--prompt", "hi"])
+    #expect(noTokenizer.status != 0 && noTokenizer.errors.contains("no tokenizer.json"))
+    let both = try runOrpo(["generate", "--prompt", "a", "--chat", "b"])
+    #expect(both.status != 0 && both.errors.contains("give exactly one of --prompt TEXT or --chat TEXT"))
+    let notAModel = try runOrpo(["inspect", try fixtureURL("llama3/config.json").path])
+    #expect(notAModel.status != 0 && notAModel.errors.contains("expected a Hugging Face model folder or a .gguf file"))
+  }
+
+  @Test(.enabled(if: defaultModelURL() != nil, "the default model is missing: run `make setup`"))
+  func greedyChatAnswersTheQuestion() throws {
+    let run = try runOrpo(["generate", "--model", defaultModelURL()!.path, "--chat", "What is the capital of France?",
+                           "--temperature", "0", "--max-new-tokens", "16"])
+    #expect(run.status == 0)
+    #expect(run.output == "The capital of France is Paris.\n")
+    #expect(run.errors.contains("tokens/s"))
+  }
+}
