@@ -63,7 +63,7 @@ struct Export: ParsableCommand {
         say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(llama.loraParameters.count / 2) layers) written to \(outURL.path)")
         return
       }
-      let tokenizer = try TrainingRun.tokenizer(for: modelURL)
+      let tokenizer = try ModelLoader.loadTokenizer(modelURL)
       var source = model ?? modelURL.lastPathComponent
       if let adapter {
         let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapter), into: llama)
