@@ -22,12 +22,12 @@ public enum DefaultRecipe {
   per_device_train_batch_size: 4
   per_device_eval_batch_size: 16
   gradient_accumulation_steps: 1
-  max_steps: 60
+  max_steps: 120
   max_grad_norm: 1.0
   weight_decay: 0.0
   logging_steps: 5
   eval_strategy: "no"
-  save_steps: 30
+  save_steps: 60
   save_total_limit: 2
   report_to: [jsonl, tensorboard]
   seed: 42
