@@ -202,6 +202,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         dict = d
       }
     }
+    let known = Set(CodingKeys.allCases.map(\.rawValue))
+    let loraKeys = Set(LoRASection.CodingKeys.allCases.map(\.rawValue))
+    for (key, _) in overrides {
+      let parts = key.split(separator: ".").map(String.init)
+      let ok = parts.count == 1 ? known.contains(key) : parts.count == 2 && parts[0] == "lora" && loraKeys.contains(parts[1])
+      if !ok {
+        let hint = known.min(by: { editDistance($0, key) < editDistance($1, key) }).map { " (did you mean \"\($0)\"?)" } ?? ""
+        throw ConfigurationError("command line: unknown key \"\(key)\"\(hint)")
+      }
+    }
     for (key, value) in overrides {
       let parsedValue: Any = (try? Yams.load(yaml: value)).flatMap { $0 } ?? value
       let parts = key.split(separator: ".").map(String.init)

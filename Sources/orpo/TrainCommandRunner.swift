@@ -13,8 +13,8 @@ struct TrainCommandRunner {
   func run() throws {
     let wall = Date()
     let out = URL(fileURLWithPath: config.outputDir)
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     let prepared = try TrainingRun.prepare(config, log: { say("orpo: \($0)") })
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")

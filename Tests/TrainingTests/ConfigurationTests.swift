@@ -76,6 +76,8 @@ import Testing
     #expect(message("- a list").contains("expected a mapping"))
     #expect(message("key: [unclosed").contains("not valid YAML"))
     #expect(message("", [("max_length", "1")]).contains("key \"max_length\": must be at least 2"))
+    #expect(message("", [("learning_rat", "1")]).contains("command line: unknown key \"learning_rat\" (did you mean \"learning_rate\"?)"))
+    #expect(message("", [("lora.rank", "8")]).contains("command line: unknown key \"lora.rank\""))
   }
 
   @Test func defaultRecipeFileMatchesTheBuiltInOne() throws {
