@@ -308,14 +308,14 @@ private let noStops = GenerationConfig(maxNewTokens: 12, stopsAtEndOfSequence: f
 }
 
 /// The built `orpo` executable beside the test bundle (`swift build --build-tests` builds it too).
-private func orpoExecutable() -> URL? {
+func orpoExecutable() -> URL? {
   let products = Bundle.main.bundleURL.deletingLastPathComponent()
   let candidates = [products.appendingPathComponent("orpo"), Bundle.main.bundleURL.appendingPathComponent("orpo")]
   return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
 
 /// Runs `orpo` with `arguments`; returns the exit status, stdout and stderr.
-private func runOrpo(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+func runOrpo(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
   let process = Process()
   guard let executable = orpoExecutable() else { throw ModelError("the orpo executable is not built beside the tests") }
   process.executableURL = executable
