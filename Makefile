@@ -4,7 +4,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/orpo
 
-.PHONY: setup build run test bench static clean
+.PHONY: setup build run test static carry clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,14 @@ test: setup
 # LD_LIBRARY_PATH there, or beside the binary in ../lib/torch.
 static: setup
 	$(SWIFT) build -c release --product orpo --static-swift-stdlib
+
+# The static binary, stripped and xz-compressed into .carry/ (git-ignored): ~16 MB, small enough to carry to a GPU
+# machine with its own PyTorch (the uncompressed binary is ~62 MB). See README "GPUs".
+carry: static
+	mkdir -p .carry
+	strip -o .carry/orpo .build/release/orpo
+	xz -T2 -6 -f .carry/orpo
+	@ls -la .carry/orpo.xz
 
 clean:
 	rm -rf .build
