@@ -85,19 +85,7 @@ indirect enum TokenDecoder {
     switch type {
     case "ByteLevel": return .byteLevel
     case "Metaspace":
-      let text = json["replacement"]?.stringValue ?? "▁"
-      guard text.unicodeScalars.count == 1, let replacement = text.unicodeScalars.first else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "expected one character")
-      }
-      let scheme: PrependScheme
-      if let name = json["prepend_scheme"]?.stringValue {
-        guard let parsed = PrependScheme(rawValue: name) else {
-          throw TokenizerError.unsupported(file: file, field: "\(field).prepend_scheme", value: name)
-        }
-        scheme = parsed
-      } else {
-        scheme = (json["add_prefix_space"]?.boolValue ?? true) ? .always : .never
-      }
+      let (replacement, scheme) = try PrependScheme.metaspaceSettings(json, file: file, field: field)
       return .metaspace(replacement: replacement, prependScheme: scheme)
     case "ByteFallback": return .byteFallback
     case "Fuse": return .fuse

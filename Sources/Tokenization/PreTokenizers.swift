@@ -72,7 +72,25 @@ struct ScalarPredicatePattern: SplitPattern {
 }
 
 /// Metaspace's prepend rule.
-enum PrependScheme: String { case first, always, never }
+enum PrependScheme: String {
+  case first, always, never
+
+  /// A Metaspace pre-tokenizer's or decoder's `replacement` character and prepend scheme (older tokenizer.json
+  /// files give `add_prefix_space` instead of `prepend_scheme`).
+  static func metaspaceSettings(_ json: JSONValue, file: String, field: String) throws -> (Unicode.Scalar, PrependScheme) {
+    let text = json["replacement"]?.stringValue ?? "▁"
+    guard text.unicodeScalars.count == 1, let replacement = text.unicodeScalars.first else {
+      throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "expected one character")
+    }
+    guard let name = json["prepend_scheme"]?.stringValue else {
+      return (replacement, (json["add_prefix_space"]?.boolValue ?? true) ? .always : .never)
+    }
+    guard let scheme = PrependScheme(rawValue: name) else {
+      throw TokenizerError.unsupported(file: file, field: "\(field).prepend_scheme", value: name)
+    }
+    return (replacement, scheme)
+  }
+}
 
 indirect enum PreTokenizer {
   case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
@@ -171,19 +189,7 @@ indirect enum PreTokenizer {
     case "Digits":
       return .digits(individual: json["individual_digits"]?.boolValue ?? false)
     case "Metaspace":
-      let replacementText = json["replacement"]?.stringValue ?? "▁"
-      guard replacementText.unicodeScalars.count == 1, let replacement = replacementText.unicodeScalars.first else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "expected one character")
-      }
-      let scheme: PrependScheme
-      if let name = json["prepend_scheme"]?.stringValue {
-        guard let parsed = PrependScheme(rawValue: name) else {
-          throw TokenizerError.unsupported(file: file, field: "\(field).prepend_scheme", value: name)
-        }
-        scheme = parsed
-      } else {
-        scheme = (json["add_prefix_space"]?.boolValue ?? true) ? .always : .never
-      }
+      let (replacement, scheme) = try PrependScheme.metaspaceSettings(json, file: file, field: field)
       return .metaspace(replacement: replacement, prependScheme: scheme, split: json["split"]?.boolValue ?? true)
     case "WhitespaceSplit":
       return .whitespaceSplit
