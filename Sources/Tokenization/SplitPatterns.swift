@@ -8,6 +8,26 @@ protocol SplitPattern {
   func matchRanges(in text: [Unicode.Scalar]) -> [Range<Int>]
 }
 
+/// A hand-written pattern whose matches tile the whole text (every position starts the next match): it only says
+/// where the match starting at `i` ends.
+protocol ContiguousSplitPattern: SplitPattern {
+  func matchEnd(_ s: [Unicode.Scalar], _ i: Int) -> Int
+}
+
+extension ContiguousSplitPattern {
+  func matchRanges(in s: [Unicode.Scalar]) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    out.reserveCapacity(s.count / 3 + 1)
+    var i = 0
+    while i < s.count {
+      let end = matchEnd(s, i)
+      out.append(i..<end)
+      i = end
+    }
+    return out
+  }
+}
+
 extension SplitPattern {
   /// Hugging Face's `Pattern::find_matches`: the whole text as consecutive pieces, each flagged as match or not.
   func pieces(of text: [Unicode.Scalar]) -> [(range: Range<Int>, isMatch: Bool)] {
@@ -46,21 +66,10 @@ enum KnownPattern {
 @inline(__always) private func isLineBreak(_ s: Unicode.Scalar) -> Bool { s.value == 0x0A || s.value == 0x0D }
 
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-struct GPT2Pattern: SplitPattern {
-  func matchRanges(in s: [Unicode.Scalar]) -> [Range<Int>] {
-    var out: [Range<Int>] = []
-    out.reserveCapacity(s.count / 3 + 1)
-    var i = 0
-    while i < s.count {
-      let end = matchEnd(s, i)
-      out.append(i..<end)
-      i = end
-    }
-    return out
-  }
+struct GPT2Pattern: ContiguousSplitPattern {
 
   /// End of the match that starts at `i` (every position starts one: the alternatives cover all characters).
-  private func matchEnd(_ s: [Unicode.Scalar], _ i: Int) -> Int {
+  func matchEnd(_ s: [Unicode.Scalar], _ i: Int) -> Int {
     let n = s.count
     let c = s[i]
     if c == "'" && i + 1 < n {
@@ -106,20 +115,9 @@ private func whitespaceEnd(_ s: [Unicode.Scalar], _ i: Int) -> Int {
 
 /// Llama-3 (`\p{N}{1,3}`) and Qwen2 (`\p{N}`):
 /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-struct Llama3Pattern: SplitPattern {
+struct Llama3Pattern: ContiguousSplitPattern {
   let maximumDigits: Int
 
-  func matchRanges(in s: [Unicode.Scalar]) -> [Range<Int>] {
-    var out: [Range<Int>] = []
-    out.reserveCapacity(s.count / 3 + 1)
-    var i = 0
-    while i < s.count {
-      let end = matchEnd(s, i)
-      out.append(i..<end)
-      i = end
-    }
-    return out
-  }
 
   @inline(__always) private func lower(_ s: Unicode.Scalar) -> UInt32 {
     let v = s.value
@@ -128,7 +126,7 @@ struct Llama3Pattern: SplitPattern {
     return v
   }
 
-  private func matchEnd(_ s: [Unicode.Scalar], _ i: Int) -> Int {
+  func matchEnd(_ s: [Unicode.Scalar], _ i: Int) -> Int {
     let n = s.count
     let c = s[i]
     if c == "'" && i + 1 < n {
