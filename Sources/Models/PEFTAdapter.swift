@@ -177,8 +177,8 @@ public enum PEFTAdapter {
         try a.requiringGrad()
         try b.requiringGrad()
       }
-      let scaling = config.useRslora ? config.loraAlpha / Double(config.r).squareRoot() : config.loraAlpha / Double(config.r)
-      linear.lora = LoRAAdapter(a: a, b: b, scaling: scaling, dropout: config.loraDropout)
+      linear.lora = LoRAAdapter(a: a, b: b, scaling: LoRAAdapter.scaling(alpha: config.loraAlpha, rank: config.r, useRSLoRA: config.useRslora),
+                                dropout: config.loraDropout)
       loaded += 1
     }
     guard loaded > 0 else { throw ModelError("\(folder.path): no LoRA weight in the adapter matches this model's layers") }

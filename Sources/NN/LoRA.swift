@@ -27,8 +27,12 @@ public final class LoRAAdapter {
     let b = try Tensor.zeros([outFeatures, rank], dtype: dtype, device: device)
     try a.requiringGrad()
     try b.requiringGrad()
-    let scaling = useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
-    self.init(a: a, b: b, scaling: scaling, dropout: dropout)
+    self.init(a: a, b: b, scaling: Self.scaling(alpha: alpha, rank: rank, useRSLoRA: useRSLoRA), dropout: dropout)
+  }
+
+  /// PEFT's scaling: alpha / r, or alpha / √r with rsLoRA.
+  public static func scaling(alpha: Double, rank: Int, useRSLoRA: Bool) -> Double {
+    useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
   }
 
   public var rank: Int { a.size(0) }

@@ -51,10 +51,7 @@ struct Bench: ParsableCommand {
                                            ("save_steps", "null"), ("synthetic_test_size", "1"),
                                            ("padding_free", padded ? "false" : "true"),
                                            ("output_dir", "\"\(FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench").path)\"")]
-      for s in settings {
-        guard let eq = s.firstIndex(of: "=") else { throw ValidationError("--set expects KEY=VALUE, got \"\(s)\"") }
-        overrides.append((String(s[..<eq]), String(s[s.index(after: eq)...])))
-      }
+      overrides += try keyValueSettings(settings)
       let config = try TrainingConfiguration.load(yamlText: DefaultRecipe.yaml, source: "built-in default recipe", overrides: overrides)
       let run = try TrainingRun.prepare(config)
       var marks: [(Double, Int)] = []

@@ -40,13 +40,7 @@ struct Train: ParsableCommand {
     add("max_length", maxLength); add("seed", seed); add("logging_steps", loggingSteps); add("save_steps", saveSteps)
     add("resume_from_checkpoint", resume.map { "\"\($0)\"" }); add("device", device)
     if skipInvalid { add("skip_invalid", "true") }
-    for s in settings {
-      guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
-        throw ValidationError("--set expects KEY=VALUE, got \"\(s)\"")
-      }
-      o.append((String(s[..<eq]), String(s[s.index(after: eq)...])))
-    }
-    return o
+    return o + (try keyValueSettings(settings))
   }
 
   func run() throws {
@@ -58,5 +52,15 @@ struct Train: ParsableCommand {
                                               overrides: try overrides())
     }
     try TrainCommandRunner(config: config).run()
+  }
+}
+
+/// `--set KEY=VALUE` options as (key, YAML text) pairs.
+func keyValueSettings(_ settings: [String]) throws -> [(String, String)] {
+  try settings.map { s in
+    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
+      throw ValidationError("--set expects KEY=VALUE, got \"\(s)\"")
+    }
+    return (String(s[..<eq]), String(s[s.index(after: eq)...]))
   }
 }
