@@ -101,6 +101,17 @@ public struct PairEncoder {
       chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count)
   }
 
+  /// Every row of `data`, encoded; `dropped` counts rows whose prompt alone fills `maxLength`.
+  public func encodeAll(_ data: PreferenceDataset) throws -> (pairs: [EncodedPair], dropped: Int) {
+    var pairs: [EncodedPair] = []
+    pairs.reserveCapacity(data.count)
+    var dropped = 0
+    for record in data {
+      if let pair = try encode(record) { pairs.append(pair) } else { dropped += 1 }
+    }
+    return (pairs, dropped)
+  }
+
   /// TRL's `build_tokenized_answer`: tokenize prompt+answer jointly, split at the prompt's length, moving the split
   /// one token left when BPE merged across the boundary.
   func splitAnswer(prompt: String, promptIDs: [Int], answer: String) -> ([Int], [Int]) {

@@ -99,15 +99,9 @@ public enum TrainingRun {
     }
 
     let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength)
-    var dropped = 0
-    func encode(_ data: PreferenceDataset) throws -> [EncodedPair] {
-      try data.compactMap { record in
-        guard let pair = try encoder.encode(record) else { dropped += 1; return nil }
-        return pair
-      }
-    }
-    let trainPairs = try encode(train)
-    let evalPairs = try encode(eval)
+    let (trainPairs, droppedTrain) = try encoder.encodeAll(train)
+    let (evalPairs, droppedEval) = try encoder.encodeAll(eval)
+    let dropped = droppedTrain + droppedEval
     if dropped > 0 {
       reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
     }

@@ -41,11 +41,7 @@ struct Evaluate: ParsableCommand {
     let (dataset, report) = try PreferenceReader(skipInvalid: skipInvalid).read(contentsOf: URL(fileURLWithPath: data))
     if report.skippedCount > 0 { FileHandle.standardError.write(Data("orpo: warning: \(report)\n".utf8)) }
     let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: maxLength)
-    var dropped = 0
-    let pairs = try dataset.compactMap { r -> EncodedPair? in
-      guard let p = try encoder.encode(r) else { dropped += 1; return nil }
-      return p
-    }
+    let (pairs, dropped) = try encoder.encodeAll(dataset)
     if dropped > 0 {
       FileHandle.standardError.write(Data("orpo: warning: dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)\n".utf8))
     }
