@@ -1,6 +1,7 @@
 // ORPOEvaluation.swift — one forward of ORPO over a batch of pairs (padded like TRL, or packed with prompt
 // sharing), and TRL's evaluation loop over a data set; used by the trainer and by `orpo evaluate`.
 import Data
+import Evaluation
 import Models
 import Torch
 
@@ -26,31 +27,51 @@ public enum ORPOEvaluation {
     }
   }
 
+  /// The metrics of `run`, with the preference accuracy they end in broken down per family.
+  public struct Result {
+    public var values: [(String, Double)]
+    public var accuracy: PreferenceAccuracy
+  }
+
   /// TRL's `evaluate()`: eval_loss is the pair-weighted mean of batch losses, the other metrics the mean of batch
   /// means (TRL stores one value per batch). Adds `eval_accuracy`: the fraction of pairs whose chosen average
   /// log-prob beats the rejected one (held-out preference accuracy). Runs without a graph.
   public static func run(model: LlamaForCausalLM, pairs: [EncodedPair], loss: ORPOLoss, batchSize: Int,
                          paddingFree: Bool, padTokenID: Int) throws -> [(String, Double)]
   {
-    guard !pairs.isEmpty else { return [] }
+    try evaluate(model: model, pairs: pairs, loss: loss, batchSize: batchSize, paddingFree: paddingFree,
+                 padTokenID: padTokenID).values
+  }
+
+  /// `run`, keeping the per-pair accuracy tally (overall and per `EncodedPair.family`).
+  public static func evaluate(model: LlamaForCausalLM, pairs: [EncodedPair], loss: ORPOLoss, batchSize: Int,
+                              paddingFree: Bool, padTokenID: Int) throws -> Result
+  {
+    guard !pairs.isEmpty else { return Result(values: [], accuracy: PreferenceAccuracy()) }
     let collate: Collation = paddingFree
       ? .packed(PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device, promptLoss: loss.promptLoss))
       : .padded(PairCollator(padTokenID: padTokenID, device: model.device))
     return try withNoGrad {
-      var lossSum = 0.0, wins = 0, batches = 0
+      var lossSum = 0.0, batches = 0
+      var accuracy = PreferenceAccuracy()
       var sums: [String: Double] = [:]
       for start in stride(from: 0, to: pairs.count, by: batchSize) {
         let chunk = Array(pairs[start..<Swift.min(start + batchSize, pairs.count)])
         let r = try forward(model: model, pairs: chunk, loss: loss, collate: collate)
         lossSum += r.metrics.loss * Double(chunk.count)
-        wins += try r.chosenLogps.gt(r.rejectedLogps).sum().itemInt()
+        // [B] per-pair average log-probs; float32 -> float64 is exact, so the comparison is the tensor's.
+        let chosen = try r.chosenLogps.to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        let rejected = try r.rejectedLogps.to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        for (index, pair) in chunk.enumerated() {
+          accuracy.add(chosen: chosen[index], rejected: rejected[index], family: pair.family)
+        }
         for (name, value) in r.metrics.named { sums[name, default: 0] += value }
         batches += 1
       }
       var values: [(String, Double)] = [("eval_loss", lossSum / Double(pairs.count))]
       for (name, _) in ORPOMetrics().named { values.append(("eval_\(name)", sums[name]! / Double(batches))) }
-      values.append(("eval_accuracy", Double(wins) / Double(pairs.count)))
-      return values
+      values.append(("eval_accuracy", accuracy.accuracy))
+      return Result(values: values, accuracy: accuracy)
     }
   }
 }

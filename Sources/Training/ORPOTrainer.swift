@@ -233,10 +233,15 @@ public final class ORPOTrainer {
 
   /// TRL's evaluation over `pairs` (default: the eval pairs) with the current λ; see `ORPOEvaluation`.
   public func evaluate(_ pairs: [EncodedPair]? = nil) throws -> [(String, Double)] {
+    try evaluation(pairs).values
+  }
+
+  /// `evaluate`, keeping the preference accuracy per family.
+  public func evaluation(_ pairs: [EncodedPair]? = nil) throws -> ORPOEvaluation.Result {
     let wasTraining = model.training
     model.training = false
     defer { model.training = wasTraining }
-    return try ORPOEvaluation.run(model: model, pairs: pairs ?? evalPairs,
+    return try ORPOEvaluation.evaluate(model: model, pairs: pairs ?? evalPairs,
                                   loss: ORPOLoss(beta: betaSchedule.value(at: state.globalStep, of: totalSteps),
                                                  promptLoss: !config.disablePromptLoss),
                                   batchSize: config.perDeviceEvalBatchSize, paddingFree: config.paddingFree,
