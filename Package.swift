@@ -54,8 +54,8 @@ let package = Package(
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
     .target(name: "Metrics", swiftSettings: swiftSettings),
-    // Preference accuracy (overall, per family), run readers, SVG plots. Pure Swift, no libtorch: the trainer's
-    // evaluation loop tallies its scores here, and reports read runs without libtorch.
+    // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
+    // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
     .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
     .target(name: "Training", dependencies: ["Models", "Data", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
