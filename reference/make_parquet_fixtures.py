@@ -7,9 +7,10 @@ Tests/ParquetTests/Fixtures/
                            list<struct<content, role>>, score_chosen/score_rejected) written five ways: every
                            compression (none, snappy, gzip, zstd), data pages v1 and v2, dictionary and plain, a
                            dictionary that overflows into plain pages mid-chunk, small pages, 3 row groups
-  ultrafeedback.expected.jsonl   the rows as pyarrow's `to_pylist()` gives them
+  ultrafeedback.expected.jsonl   the rows as pyarrow's `to_pylist()` gives them, typed (see `tagged`)
   types*.parquet / types.expected.jsonl   every physical type, nulls at every level, nested lists, structs, maps,
-                           booleans (RLE-encoded in v2 pages), written as v1/snappy and v2/zstd
+                           booleans (RLE-encoded in v2 pages), written as v1/snappy, v2/zstd and plain/gzip
+  unsupported-*.parquet    LZ4 pages and DELTA_BYTE_ARRAY values, which the reader refuses by name
   manifest.json            versions, and per file: codec, page versions, encodings and row groups per column as
                            pyarrow's metadata reports them (so the tests can check the fixtures cover what they claim)
 Tests/DataTests/Fixtures/
@@ -135,26 +136,38 @@ def types_table():
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def jsonable(value):
-    """pyarrow's Python values as JSON: bytes as {"$bytes": hex}, dates as days since 1970, maps as [key, value]."""
+def tagged(value, field=None):
+    """pyarrow's Python value in a typed form the Swift test compares without guessing at JSON numbers:
+    null, {"b": bool}, {"i": "int"}, {"f": "float.hex()"}, {"s": str}, {"x": "hex bytes"}, [list], {"r": [[name,
+    value], ...]} for structs and rows (schema order), {"m": [[key, value], ...]} for maps; dates are day numbers."""
     import datetime
+    if value is None:
+        return None
+    if isinstance(field, pa.MapType):
+        return {"m": [[tagged(k, field.key_type), tagged(v, field.item_type)] for k, v in value]}
+    if isinstance(field, (pa.ListType, pa.LargeListType)):
+        return [tagged(v, field.value_type) for v in value]
+    if isinstance(field, pa.StructType):
+        return {"r": [[f.name, tagged(value[f.name], f.type)] for f in field]}
+    if isinstance(value, bool):
+        return {"b": value}
+    if isinstance(value, int):
+        return {"i": str(value)}
+    if isinstance(value, float):
+        return {"f": value.hex()}
+    if isinstance(value, str):
+        return {"s": value}
     if isinstance(value, bytes):
-        return {"$bytes": value.hex()}
+        return {"x": value.hex()}
     if isinstance(value, datetime.date):
-        return (value - datetime.date(1970, 1, 1)).days
-    if isinstance(value, tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
+        return {"i": str((value - datetime.date(1970, 1, 1)).days)}
+    raise TypeError(type(value))
 
 
 def write_expected(path, table):
     with open(path, "w", encoding="utf-8") as f:
         for row in table.to_pylist():
-            f.write(json.dumps(jsonable(row), ensure_ascii=False) + "\n")
+            f.write(json.dumps(tagged(row, pa.struct(list(table.schema))), ensure_ascii=False) + "\n")
 
 
 def describe(path):
@@ -203,6 +216,14 @@ def make_parquet_fixtures(manifest):
         pq.write_table(types, path, row_group_size=12, **options)
         assert pq.read_table(path).equals(types), name
         manifest["files"][name] = describe(path)
+
+    # What the reader refuses, by name: LZ4 pages, DELTA_BYTE_ARRAY values.
+    small = pa.table({"text": ["one", "two", "three"], "n": [1, 2, 3]})
+    pq.write_table(small, os.path.join(PARQUET_DIR, "unsupported-lz4.parquet"), compression="lz4")
+    pq.write_table(small, os.path.join(PARQUET_DIR, "unsupported-delta.parquet"), use_dictionary=False,
+                   column_encoding={"text": "DELTA_BYTE_ARRAY"})
+    for name in ["unsupported-lz4.parquet", "unsupported-delta.parquet"]:
+        manifest["files"][name] = describe(os.path.join(PARQUET_DIR, name))
 
 
 def write_jsonl(path, rows):
