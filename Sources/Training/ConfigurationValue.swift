@@ -1,6 +1,8 @@
 // ConfigurationValue.swift — how each type of recipe value is read from YAML (or `--set` text) and written back in
 // messages and docs: numbers, flags, strings, lists, the enums of the configuration, dtypes and devices.
 import Foundation
+import Metrics
+import NN
 import Torch
 import Yams
 
@@ -207,4 +209,28 @@ extension Device: ConfigurationValue {
     self = device
   }
   public var recipeText: String { description }
+}
+
+/// PEFT's `target_modules`: module names, `all-linear`, or one regular expression over module paths.
+extension LoRATargets: ConfigurationValue {
+  public static var expectation: String { "a list of module names, all-linear, or a regular expression" }
+  public init?(recipe node: RecipeNode) {
+    switch node {
+    case .list:
+      guard let names = [String](recipe: node) else { return nil }
+      self = names == ["all-linear"] ? .allLinear : .names(names)
+    case .scalar:
+      guard let text = String(recipe: node) else { return nil }
+      self = text == "all-linear" ? .allLinear : .pattern(text)
+    case .mapping:
+      return nil
+    }
+  }
+  public var recipeText: String {
+    switch self {
+    case .names(let names): return names.recipeText
+    case .pattern(let pattern): return pattern
+    case .allLinear: return "all-linear"
+    }
+  }
 }

@@ -54,7 +54,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
 
 public final class ORPOTrainer {
   public let config: TrainingConfiguration
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let trainPairs: [EncodedPair]
   public let evalPairs: [EncodedPair]
   public let collator: PairCollator
@@ -73,7 +73,7 @@ public final class ORPOTrainer {
   /// Called when a checkpoint folder was written.
   public var onCheckpoint: ((URL) -> Void)?
 
-  public init(config: TrainingConfiguration, model: LlamaForCausalLM, padTokenID: Int, trainPairs: [EncodedPair],
+  public init(config: TrainingConfiguration, model: any CausalLanguageModel, padTokenID: Int, trainPairs: [EncodedPair],
               evalPairs: [EncodedPair]) throws
   {
     guard !trainPairs.isEmpty else { throw ConfigurationError("no training pairs left after encoding the data") }
@@ -286,7 +286,7 @@ public final class ORPOTrainer {
     return folder
   }
 
-  func loraConfiguration() throws -> LoRAConfiguration { config.lora.configuration }
+  func loraConfiguration() throws -> LoRAConfiguration { config.lora }
 
   private func pruneCheckpoints() throws {
     guard let limit = config.saveTotalLimit else { return }

@@ -1,6 +1,7 @@
 // TrainingConfiguration.swift — a training run's settings under TRL / Hugging Face TrainingArguments key names, as
 // typed values, and `keys`: the one table that declares each recipe key (its type, rule, methods and meaning).
 import Foundation
+import Metrics
 import NN
 import Torch
 
@@ -17,50 +18,6 @@ public enum FinetuningType: String, ConfigurationChoice, Sendable {
 /// When to evaluate (`eval_strategy:`), as Hugging Face's IntervalStrategy.
 public enum EvalStrategy: String, ConfigurationChoice, Sendable {
   case no, steps, epoch
-}
-
-/// The `lora:` section.
-public struct LoRASection: Equatable, Sendable {
-  public var r: Int = 16
-  public var loraAlpha: Double = 32
-  public var loraDropout: Double = 0.05
-  /// Module names (`[q_proj, v_proj]`), `all-linear`, or one regular expression over module paths (a string).
-  public var targetModules: TargetModules = .names(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-  public var useRslora: Bool = false
-
-  public enum TargetModules: Equatable, Sendable, ConfigurationValue {
-    case names([String])
-    case pattern(String)
-
-    public static var expectation: String { "a list of module names, all-linear, or a regular expression" }
-    public init?(recipe node: RecipeNode) {
-      if case .list = node, let names = [String](recipe: node) { self = .names(names); return }
-      guard case .scalar = node, let text = String(recipe: node) else { return nil }
-      self = .pattern(text)
-    }
-    public var recipeText: String {
-      switch self {
-      case .names(let names): return names.recipeText
-      case .pattern(let pattern): return pattern
-      }
-    }
-  }
-
-  public init() {}
-
-  public var configuration: LoRAConfiguration {
-    var c = LoRAConfiguration()
-    c.rank = r
-    c.alpha = loraAlpha
-    c.dropout = loraDropout
-    c.useRSLoRA = useRslora
-    switch targetModules {
-    case .names(let names): c.targetModules = names
-    case .pattern(let p):
-      if p == "all-linear" { c.targetModules = ["all-linear"] } else { c.targetPattern = p }
-    }
-    return c
-  }
 }
 
 public struct TrainingConfiguration: Equatable {
@@ -89,7 +46,7 @@ public struct TrainingConfiguration: Equatable {
   public var paddingFree: Bool = true
   // Optimisation
   public var finetuningType: FinetuningType = .lora
-  public var lora: LoRASection = LoRASection()
+  public var lora = LoRAConfiguration()  // NN's, read from the `lora:` section under PEFT's key names
   public var learningRate: Double = 1e-6
   public var perDeviceTrainBatchSize: Int = 8
   public var perDeviceEvalBatchSize: Int = 8
@@ -153,11 +110,11 @@ public struct TrainingConfiguration: Equatable {
           help: "Compute each prompt once for its chosen and rejected answers, without padding (false: TRL's padded batch)."),
     // Optimisation
     .init("finetuning_type", \.finetuningType, help: "Train LoRA adapters or every weight."),
-    .init("lora.r", \.lora.r, .atLeast(1), help: "LoRA rank."),
-    .init("lora.lora_alpha", \.lora.loraAlpha, .positive, help: "LoRA scaling numerator (scaling = lora_alpha / r)."),
-    .init("lora.lora_dropout", \.lora.loraDropout, .fraction, help: "Dropout on the adapter's input."),
+    .init("lora.r", \.lora.rank, .atLeast(1), help: "LoRA rank."),
+    .init("lora.lora_alpha", \.lora.alpha, .positive, help: "LoRA scaling numerator (scaling = lora_alpha / r)."),
+    .init("lora.lora_dropout", \.lora.dropout, .fraction, help: "Dropout on the adapter's input."),
     .init("lora.target_modules", \.lora.targetModules, help: "The layers that get adapters."),
-    .init("lora.use_rslora", \.lora.useRslora, help: "Rank-stabilised scaling, lora_alpha / √r."),
+    .init("lora.use_rslora", \.lora.useRSLoRA, help: "Rank-stabilised scaling, lora_alpha / √r."),
     .init("learning_rate", \.learningRate, .positive, help: "AdamW's peak learning rate."),
     .init("per_device_train_batch_size", \.perDeviceTrainBatchSize, .atLeast(1), help: "Pairs per forward pass in training."),
     .init("per_device_eval_batch_size", \.perDeviceEvalBatchSize, .atLeast(1), help: "Pairs per forward pass in evaluation."),

@@ -11,7 +11,7 @@ import Torch
 public struct PreparedRun {
   public let config: TrainingConfiguration
   public let modelPath: URL
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let tokenizer: Tokenizer
   public let trainer: ORPOTrainer
   public let trainRecords: Int
@@ -56,7 +56,7 @@ public enum TrainingRun {
     }
     let formatter = try formatter(config: config, tokenizer: tokenizer)
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
-      throw ConfigurationError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
+      throw ModelError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
     }
 
     // Data: a file (with an eval file or a split), or the built-in synthetic preferences.
@@ -98,7 +98,7 @@ public enum TrainingRun {
     }
 
     if config.finetuningType == .lora {
-      try model.attachLoRA(config.lora.configuration, generator: try Generator(seed: UInt64(config.seed)))
+      try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
     let trainer = try ORPOTrainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs)
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,

@@ -2,6 +2,8 @@
 // bad key or value; the default recipe file equals the built-in one.
 import Foundation
 import Testing
+import Metrics
+import NN
 @testable import Training
 
 @Suite struct ConfigurationTests {
@@ -41,21 +43,21 @@ import Testing
     #expect(c.lrSchedulerType == .cosine && c.warmupRatio == 0.1 && c.maxSteps == 100)
     #expect(c.evalStrategy == .steps && c.evalSteps == 20 && c.saveSteps == 50 && c.saveTotalLimit == 2)
     #expect(c.reportTo == [.tensorboard])
-    #expect(c.lora.r == 8 && c.lora.loraAlpha == 16 && c.lora.loraDropout == 0.05)
-    #expect(c.lora.configuration.targetPattern == ".*(q|v)_proj")
+    #expect(c.lora.rank == 8 && c.lora.alpha == 16 && c.lora.dropout == 0.05)
+    #expect(c.lora.targetModules == .pattern(".*(q|v)_proj"))
     #expect(c.stepPlan(trainPairs: 100).totalSteps == 100)
   }
 
   @Test func overridesWinOverTheRecipe() throws {
     let c = try load("learning_rate: 1e-4\nlora:\n  r: 8\n", ["learning_rate=3e-4", "lora.r=4", "max_steps=7"],
                      flags: [.flag("--beta", \.beta, 0.25)])
-    #expect(c.learningRate == 3e-4 && c.lora.r == 4 && c.maxSteps == 7 && c.beta == 0.25)
+    #expect(c.learningRate == 3e-4 && c.lora.rank == 4 && c.maxSteps == 7 && c.beta == 0.25)
     #expect(c.source(of: "learning_rate") == .set("learning_rate=3e-4"))
     #expect(c.source(of: "lora.r") == .set("lora.r=4"))
     #expect(c.source(of: "beta") == .flag("--beta"))
     #expect(c.source(of: "seed") == .builtInDefault)
     let section = try load("lora:\n  r: 8\n", ["lora={r: 2, lora_alpha: 4}"])
-    #expect(section.lora.r == 2 && section.lora.loraAlpha == 4 && section.source(of: "lora.r") == .set("lora={r: 2, lora_alpha: 4}"))
+    #expect(section.lora.rank == 2 && section.lora.alpha == 4 && section.source(of: "lora.r") == .set("lora={r: 2, lora_alpha: 4}"))
     // A later override wins over an earlier one.
     #expect(try load("", ["seed=1", "seed=2"]).seed == 2)
   }
@@ -97,7 +99,8 @@ import Testing
     #expect(message("learning_rate: \"1e-4\"") == "recipe.yaml:1: key \"learning_rate\": expected a number, found \"1e-4\"")
     #expect(try load("save_steps: null").saveSteps == nil)
     #expect(message("output_dir: null") == "recipe.yaml:1: key \"output_dir\": expected a string, found null")
-    #expect(try load("lora:\n  target_modules: all-linear").lora.configuration.targetModules == ["all-linear"])
+    #expect(try load("lora:\n  target_modules: all-linear").lora.targetModules == .allLinear)
+    #expect(try load("lora:\n  target_modules: \".*proj\"").lora.targetModules == .pattern(".*proj"))
     #expect(try load("lora:\n  target_modules: [q_proj]").lora.targetModules == .names(["q_proj"]))
   }
 
@@ -171,7 +174,7 @@ import Testing
       Mirror(reflecting: value).children.flatMap { child -> [String] in
         let label = child.label ?? ""
         if label == "sources" { return [] }
-        if child.value is LoRASection { return leaves(child.value, prefix: "lora.") }
+        if child.value is LoRAConfiguration { return leaves(child.value, prefix: "lora.") }
         return [prefix + label]
       }
     }
