@@ -26,7 +26,7 @@ Tests/DataTests/Fixtures/
   data_files.json          for a set of folder layouts, the split → files mapping datasets resolves
                            (`get_data_patterns` + `DataFilesDict.from_patterns`)
 
-Usage: python3 -m venv .venv-parquet && .venv-parquet/bin/pip install pyarrow==26.0.1 datasets==5.2.0 numpy==2.4.6
+Usage: python3 -m venv .venv-parquet && .venv-parquet/bin/pip install -r reference/requirements-parquet.txt
        .venv-parquet/bin/python reference/make_parquet_fixtures.py
 """
 import json
