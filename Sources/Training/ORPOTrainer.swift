@@ -85,7 +85,7 @@ public final class ORPOTrainer {
     packedCollator = PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
                                         promptLoss: !config.disablePromptLoss)
     model.gradientCheckpointing = config.gradientCheckpointing
-    if config.finetuningType == "full" {
+    if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
         if t.dtype != .float32 {
           throw ConfigurationError("full fine-tuning needs float32 weights; \(key) is \(t.dtype) (set torch_dtype: float32)")
@@ -141,7 +141,7 @@ public final class ORPOTrainer {
         state.epoch += 1
         state.batchInEpoch = 0
         epochBatches = try batches(epoch: state.epoch)
-        if config.evalStrategy == "epoch" { try evaluateAndLog() }
+        if config.evalStrategy == .epoch { try evaluateAndLog() }
       }
       // One optimizer step: up to `gradient_accumulation_steps` batches, never across an epoch boundary.
       let group = Array(epochBatches[state.batchInEpoch..<Swift.min(state.batchInEpoch + config.gradientAccumulationSteps, epochBatches.count)])
@@ -175,7 +175,7 @@ public final class ORPOTrainer {
       if state.globalStep % config.loggingSteps == 0 || state.globalStep == totalSteps {
         try logTrainingWindow(gradNorm: gradNorm, learningRate: rate, beta: loss.beta, elapsed: elapsed, tokens: tokens)
       }
-      if config.evalStrategy == "steps", let every = config.evalSteps ?? Optional(config.loggingSteps),
+      if config.evalStrategy == .steps, let every = config.evalSteps ?? Optional(config.loggingSteps),
          state.globalStep % every == 0
       {
         try evaluateAndLog()
@@ -184,7 +184,7 @@ public final class ORPOTrainer {
         try saveCheckpoint()
       }
     }
-    if config.evalStrategy == "epoch" { try evaluateAndLog() }
+    if config.evalStrategy == .epoch { try evaluateAndLog() }
     let seconds = Date().timeIntervalSince(start)
     let steps = state.globalStep - startStep
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),
@@ -269,7 +269,7 @@ public final class ORPOTrainer {
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
     try writeAtomically(folder) { tmp in
       let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
-      try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType],
+      try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
                             to: tmp.appendingPathComponent("trainable.safetensors"))
       let opt = optimizer.state
       var moments: [(String, Tensor)] = []
@@ -282,7 +282,7 @@ public final class ORPOTrainer {
       let enc = JSONEncoder()
       enc.outputFormatting = [.prettyPrinted, .sortedKeys]
       try enc.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
-      if config.finetuningType == "lora", let lora = try? loraConfiguration() {
+      if config.finetuningType == .lora, let lora = try? loraConfiguration() {
         try PEFTAdapter.save(model, configuration: lora, baseModel: config.model, to: tmp.appendingPathComponent("adapter"))
       }
     }
