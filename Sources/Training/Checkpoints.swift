@@ -29,7 +29,7 @@ extension Trainer {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
         if config.finetuningType == "lora" {
-          try PEFTAdapter.save(model, configuration: config.lora.configuration, baseModel: config.model,
+          try PEFTAdapter.save(model, configuration: config.lora, baseModel: config.model,
                                to: tmp.appendingPathComponent("adapter"))
         }
       }

@@ -81,14 +81,14 @@ public struct PairScorer: Sendable {
   }
 
   /// One forward of `model` over `pairs` (with the graph unless called under `withNoGrad`).
-  public func scores(of pairs: [EncodedPair], model: LlamaForCausalLM) throws -> PairScores {
+  public func scores(of pairs: [EncodedPair], model: any CausalLanguageModel) throws -> PairScores {
     switch layout {
     case .packed:
       let batch = try PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
                                          promptLoss: promptLoss)(pairs)
       // [1, N] -> [1, N, C] -> [N, V]
       let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
-      let logits = try model.lmHead(hidden.squeezed(0), training: model.training)
+      let logits = try model.logits(hidden.squeezed(0))
       return try PairScores(packedLogits: logits, batch: batch)
     case .padded(let padTokenID):
       let batch = try PairCollator(padTokenID: padTokenID, device: model.device)(pairs)
@@ -100,17 +100,7 @@ public struct PairScorer: Sendable {
   /// The reference model's scores for an objective that needs them (DPO): the same forward with every LoRA
   /// adapter switched off, without a graph — the policy's base weights, never a second copy of the model
   /// (torchtune's `disable_adapter` + `no_grad`).
-  public func referenceScores(of pairs: [EncodedPair], model: LlamaForCausalLM) throws -> PairScores {
-    try withNoGrad { try model.withLoRADisabled { try scores(of: pairs, model: model) } }
-  }
-}
-
-extension LlamaForCausalLM {
-  /// Runs `body` with every LoRA adapter detached, and puts them back afterwards (also when `body` throws).
-  func withLoRADisabled<R>(_ body: () throws -> R) rethrows -> R {
-    let adapters = linearLayers.map { ($0.layer, $0.layer.lora) }
-    for (layer, _) in adapters { layer.lora = nil }
-    defer { for (layer, lora) in adapters { layer.lora = lora } }
-    return try body()
+  public func referenceScores(of pairs: [EncodedPair], model: any CausalLanguageModel) throws -> PairScores {
+    try withNoGrad { try model.withAdaptersDisabled { try scores(of: pairs, model: model) } }
   }
 }

@@ -8,7 +8,7 @@ import Torch
 public enum PreferenceEvaluation {
   /// `eval_loss`, `eval_<metric>` for each of the objective's metrics, and `eval_accuracy`: the fraction of pairs
   /// whose chosen answer has the higher average completion log-prob. Call with `model.training` off.
-  public static func run(model: LlamaForCausalLM, pairs: [EncodedPair], scorer: PairScorer,
+  public static func run(model: any CausalLanguageModel, pairs: [EncodedPair], scorer: PairScorer,
                          objective: any PreferenceObjective, batchSize: Int) throws -> [(String, Double)]
   {
     guard !pairs.isEmpty else { return [] }

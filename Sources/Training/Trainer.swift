@@ -55,7 +55,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
 
 public final class Trainer {
   public let config: TrainingConfiguration
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let trainPairs: [EncodedPair]
   public let evalPairs: [EncodedPair]
   /// The forward pass: padded like TRL or packed with prompt sharing (`padding_free`), NLL over the prompt or not.
@@ -85,7 +85,7 @@ public final class Trainer {
   public var onCheckpoint: ((URL) -> Void)?
 
   /// `sampler` defaults to the configuration's: seeded per-epoch shuffling, or the data's order with `shuffle: false`.
-  public init(config: TrainingConfiguration, model: LlamaForCausalLM, padTokenID: Int, trainPairs: [EncodedPair],
+  public init(config: TrainingConfiguration, model: any CausalLanguageModel, padTokenID: Int, trainPairs: [EncodedPair],
               evalPairs: [EncodedPair], objectives: ObjectiveSchedule, sampler: (any EpochSampler)? = nil) throws
   {
     guard !trainPairs.isEmpty else { throw TrainingError("no training pairs left after encoding the data") }

@@ -9,61 +9,6 @@ public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
   public init(_ description: String) { self.description = description }
 }
 
-public struct LoRASection: Codable, Equatable, Sendable {
-  public var r: Int = 16
-  public var loraAlpha: Double = 32
-  public var loraDropout: Double = 0.05
-  /// Module names (`[q_proj, v_proj]`), `all-linear`, or one regular expression over module paths (a string).
-  public var targetModules: TargetModules = .names(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-  public var useRslora: Bool = false
-
-  public enum TargetModules: Codable, Equatable, Sendable {
-    case names([String])
-    case pattern(String)
-    public init(from decoder: Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let list = try? c.decode([String].self) { self = .names(list) } else { self = .pattern(try c.decode(String.self)) }
-    }
-    public func encode(to encoder: Encoder) throws {
-      var c = encoder.singleValueContainer()
-      switch self {
-      case .names(let l): try c.encode(l)
-      case .pattern(let p): try c.encode(p)
-      }
-    }
-  }
-
-  enum CodingKeys: String, CodingKey, CaseIterable {
-    case r, loraAlpha = "lora_alpha", loraDropout = "lora_dropout", targetModules = "target_modules"
-    case useRslora = "use_rslora"
-  }
-
-  public init() {}
-
-  public init(from decoder: Decoder) throws {
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    r = try c.decodeIfPresent(Int.self, forKey: .r) ?? r
-    loraAlpha = try c.decodeIfPresent(Double.self, forKey: .loraAlpha) ?? loraAlpha
-    loraDropout = try c.decodeIfPresent(Double.self, forKey: .loraDropout) ?? loraDropout
-    targetModules = try c.decodeIfPresent(TargetModules.self, forKey: .targetModules) ?? targetModules
-    useRslora = try c.decodeIfPresent(Bool.self, forKey: .useRslora) ?? useRslora
-  }
-
-  public var configuration: LoRAConfiguration {
-    var c = LoRAConfiguration()
-    c.rank = r
-    c.alpha = loraAlpha
-    c.dropout = loraDropout
-    c.useRSLoRA = useRslora
-    switch targetModules {
-    case .names(let names): c.targetModules = names
-    case .pattern(let p):
-      if p == "all-linear" { c.targetModules = ["all-linear"] } else { c.targetPattern = p }
-    }
-    return c
-  }
-}
-
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
   // Model and data
   public var model: String? = nil                 // HF folder or .gguf; nil = the default SmolLM2 GGUF
@@ -89,7 +34,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   public var paddingFree: Bool = true
   // Optimisation
   public var finetuningType: String = "lora"      // lora | full
-  public var lora: LoRASection = LoRASection()
+  public var lora = LoRAConfiguration()  // NN's, with PEFT's key names
   public var learningRate: Double = 1e-6
   public var perDeviceTrainBatchSize: Int = 8
   public var perDeviceEvalBatchSize: Int = 8
@@ -203,7 +148,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
       }
     }
     let known = Set(CodingKeys.allCases.map(\.rawValue))
-    let loraKeys = Set(LoRASection.CodingKeys.allCases.map(\.rawValue))
+    let loraKeys = Set(LoRAConfiguration.CodingKeys.allCases.map(\.rawValue))
     for (key, _) in overrides {
       let parts = key.split(separator: ".").map(String.init)
       let ok = parts.count == 1 ? known.contains(key) : parts.count == 2 && parts[0] == "lora" && loraKeys.contains(parts[1])
@@ -234,7 +179,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
     if let lora = dict["lora"] {
       guard let section = lora as? [String: Any] else { throw ConfigurationError("\(source): \"lora\" must be a mapping") }
-      let loraKeys = Set(LoRASection.CodingKeys.allCases.map(\.rawValue))
+      let loraKeys = Set(LoRAConfiguration.CodingKeys.allCases.map(\.rawValue))
       for key in section.keys.sorted() where !loraKeys.contains(key) {
         throw ConfigurationError("\(source): unknown key \"lora.\(key)\" (lora takes \(loraKeys.sorted().joined(separator: ", ")))")
       }
@@ -281,8 +226,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     if let s = saveSteps, s < 1 { try fail("save_steps", "must be at least 1, got \(s)") }
     if let s = saveTotalLimit, s < 1 { try fail("save_total_limit", "must be at least 1, got \(s)") }
     if !["lora", "full"].contains(finetuningType) { try fail("finetuning_type", "must be lora or full, got \"\(finetuningType)\"") }
-    if lora.r < 1 { try fail("lora.r", "must be at least 1, got \(lora.r)") }
-    if lora.loraDropout < 0 || lora.loraDropout >= 1 { try fail("lora.lora_dropout", "must be in [0, 1), got \(lora.loraDropout)") }
+    if lora.rank < 1 { try fail("lora.r", "must be at least 1, got \(lora.rank)") }
+    if lora.dropout < 0 || lora.dropout >= 1 { try fail("lora.lora_dropout", "must be in [0, 1), got \(lora.dropout)") }
     if !["float32", "fp32", "bfloat16", "bf16", "float16", "fp16"].contains(torchDtype) {
       try fail("torch_dtype", "must be float32, bfloat16 or float16, got \"\(torchDtype)\"")
     }

@@ -11,7 +11,7 @@ import Torch
 public struct PreparedRun {
   public let config: TrainingConfiguration
   public let modelPath: URL
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let tokenizer: Tokenizer
   public let trainer: Trainer
   public let trainRecords: Int
@@ -107,7 +107,7 @@ public enum TrainingRun {
     }
 
     if config.finetuningType == "lora" {
-      try model.attachLoRA(config.lora.configuration, generator: try Generator(seed: UInt64(config.seed)))
+      try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
                               objectives: config.objectiveSchedule)

@@ -65,7 +65,7 @@ struct TrainCommandRunner {
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == "lora" ? "adapter" : "model")
     if config.finetuningType == "lora" {
-      try PEFTAdapter.save(prepared.model, configuration: config.lora.configuration, baseModel: prepared.modelPath.path, to: adapterDir)
+      try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
     } else {
       let weights = try prepared.model.parameters.map { ($0.key, try $0.value.detached().contiguous()) }
       try writeAtomically(adapterDir) { tmp in

@@ -39,14 +39,14 @@ import Testing
     #expect(c.lrSchedulerType == .cosine && c.warmupRatio == 0.1 && c.maxSteps == 100)
     #expect(c.evalStrategy == "steps" && c.evalSteps == 20 && c.saveSteps == 50 && c.saveTotalLimit == 2)
     #expect(c.reportTo == ["tensorboard"])
-    #expect(c.lora.r == 8 && c.lora.loraAlpha == 16 && c.lora.loraDropout == 0.05)
-    #expect(c.lora.configuration.targetPattern == ".*(q|v)_proj")
+    #expect(c.lora.rank == 8 && c.lora.alpha == 16 && c.lora.dropout == 0.05)
+    #expect(c.lora.targetModules == .pattern(".*(q|v)_proj"))
     #expect(c.stepPlan(trainPairs: 100).totalSteps == 100)
   }
 
   @Test func overridesWinOverTheRecipe() throws {
     let c = try load("learning_rate: 1e-4\nlora:\n  r: 8\n", [("learning_rate", "3e-4"), ("lora.r", "4"), ("max_steps", "7")])
-    #expect(c.learningRate == 3e-4 && c.lora.r == 4 && c.maxSteps == 7)
+    #expect(c.learningRate == 3e-4 && c.lora.rank == 4 && c.maxSteps == 7)
   }
 
   @Test func stepPlanFollowsHuggingFace() throws {

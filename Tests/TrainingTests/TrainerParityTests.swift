@@ -141,5 +141,5 @@ func fixtureTrainer(_ config: TrainingConfiguration) throws -> Trainer {
 
 extension TrainingConfiguration {
   /// Resume must also replay dropout randomness: turn LoRA dropout on for that test.
-  mutating func loraDropoutForTest() { lora.loraDropout = 0.1 }
+  mutating func loraDropoutForTest() { lora.dropout = 0.1 }
 }
