@@ -18,7 +18,7 @@ extension Trainer {
     try withContext("writing \(folder.path)") {
       try writeAtomically(folder) { tmp in
         let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
-        try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType],
+        try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
                               to: tmp.appendingPathComponent("trainable.safetensors"))
         let optimizerState = try optimizer.state()
         try SafeTensors.write(try optimizerState.tensors.map { ($0.name, try $0.tensor.to(device: .cpu)) },
@@ -28,7 +28,7 @@ extension Trainer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
-        if config.finetuningType == "lora" {
+        if config.finetuningType == .lora {
           try PEFTAdapter.save(model, configuration: config.lora, baseModel: config.model,
                                to: tmp.appendingPathComponent("adapter"))
         }

@@ -56,9 +56,12 @@ public struct ObjectiveSchedule {
 }
 
 extension TrainingConfiguration {
-  /// The objective a configuration trains with: ORPO, λ = `beta` (annealed to `beta_end` when set).
+  /// The objective `method:` names, with its keys: ORPO with λ = `beta` (annealed to `beta_end` when set).
   public var objectiveSchedule: ObjectiveSchedule {
-    let lambda = betaScheduleValue
-    return ObjectiveSchedule { step, totalSteps in ORPOLoss(beta: lambda.value(at: step, of: totalSteps)) }
+    switch method {
+    case .orpo:
+      let lambda = betaScheduleValue
+      return ObjectiveSchedule { step, totalSteps in ORPOLoss(beta: lambda.value(at: step, of: totalSteps)) }
+    }
   }
 }

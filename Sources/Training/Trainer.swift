@@ -98,7 +98,7 @@ public final class Trainer {
     scorer = PairScorer(layout: config.paddingFree ? .packed : .padded(padTokenID: padTokenID),
                         promptLoss: !config.disablePromptLoss)
     model.gradientCheckpointing = config.gradientCheckpointing
-    if config.finetuningType == "full" {
+    if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
         if t.dtype != .float32 {
           throw ConfigurationError("full fine-tuning needs float32 weights; \(key) is \(t.dtype) (set torch_dtype: float32)")
@@ -149,7 +149,7 @@ public final class Trainer {
         state.epoch += 1
         state.batchInEpoch = 0
         epochBatches = try batches(epoch: state.epoch)
-        if config.evalStrategy == "epoch" { try evaluateAndLog() }
+        if config.evalStrategy == .epoch { try evaluateAndLog() }
       }
       // One optimizer step: up to `gradient_accumulation_steps` batches, never across an epoch boundary.
       let group = Array(epochBatches[state.batchInEpoch..<Swift.min(state.batchInEpoch + config.gradientAccumulationSteps, epochBatches.count)])
@@ -186,7 +186,7 @@ public final class Trainer {
         try logTrainingWindow(objective: objective, gradNorm: gradNorm, learningRate: rate, elapsed: elapsed,
                               tokens: tokens)
       }
-      if config.evalStrategy == "steps", let every = config.evalSteps ?? Optional(config.loggingSteps),
+      if config.evalStrategy == .steps, let every = config.evalSteps ?? Optional(config.loggingSteps),
          state.globalStep % every == 0
       {
         try evaluateAndLog()
@@ -195,7 +195,7 @@ public final class Trainer {
         try saveCheckpoint()
       }
     }
-    if config.evalStrategy == "epoch" { try evaluateAndLog() }
+    if config.evalStrategy == .epoch { try evaluateAndLog() }
     let seconds = Date().timeIntervalSince(start)
     let steps = state.globalStep - startStep
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),

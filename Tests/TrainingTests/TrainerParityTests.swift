@@ -27,7 +27,7 @@ func fixtureConfiguration(paddingFree: Bool, outputDir: String = "/tmp/orpo-test
   c.seed = 42
   c.shuffle = false  // the fixture used a SequentialSampler
   c.paddingFree = paddingFree
-  c.reportTo = ["none"]
+  c.reportTo = [.none]
   c.outputDir = outputDir
   return c
 }
