@@ -53,7 +53,7 @@ let package = Package(
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .target(name: "Parquet", dependencies: ["CZlib", "CZstd"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
-    .target(name: "Data", dependencies: ["Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Data", dependencies: ["Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
     .target(name: "Models", dependencies: ["NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
