@@ -97,7 +97,7 @@ struct TrainCommandRunner {
         say("orpo:   \(name) " + String(format: "%.3f -> %.3f (%d pairs)", was, tally.accuracy, tally.pairs))
       }
     }
-    say("orpo: \(config.finetuningType == "lora" ? "adapter:" : "model:  ")  \(adapterDir.path)")
+    say("orpo: \(config.finetuningType == .lora ? "adapter:" : "model:  ")  \(adapterDir.path)")
     say("orpo: metrics:  \(out.appendingPathComponent("metrics.jsonl").path)")
     if kinds.contains(.tensorboard) { say("orpo: tensorboard: \(logDirectory.path)") }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")
