@@ -36,8 +36,10 @@ ROOT = os.path.join(os.path.dirname(__file__), "..")
 ORPO = os.path.join(ROOT, "Tests", "TrainingTests", "Fixtures", "orpo")
 OUT = os.path.join(ROOT, "Tests", "TrainingTests", "Fixtures", "baselines")
 MAX_LENGTH = 64
+# bf16=False: TRL 1.16's configs default to bf16 mixed precision, which on CPU autocasts the reference precompute and
+# the training runs; the fixtures are float32 throughout.
 COMMON = dict(report_to=[], use_cpu=True, dataloader_num_workers=0, save_strategy="no", seed=42,
-              max_length=MAX_LENGTH, logging_steps=1)
+              max_length=MAX_LENGTH, logging_steps=1, bf16=False)
 
 
 def sequential(cls):
