@@ -24,9 +24,11 @@ public struct EncodedPair: Equatable, Sendable {
   /// Unpaired data (KTO): whether the chosen-side completion is desirable; the rejected side then holds the
   /// mismatched completion that estimates the KL term. nil for a preference pair.
   public var desirable: Bool? = nil
+  /// The record's `family` label, carried along for per-family evaluation.
+  public var family: String? = nil
 
   public init(chosenIDs: [Int], chosenLabels: [Int], rejectedIDs: [Int], rejectedLabels: [Int], chosenPromptLength: Int,
-              rejectedPromptLength: Int, desirable: Bool? = nil)
+              rejectedPromptLength: Int, desirable: Bool? = nil, family: String? = nil)
   {
     self.chosenIDs = chosenIDs
     self.chosenLabels = chosenLabels
@@ -35,6 +37,7 @@ public struct EncodedPair: Equatable, Sendable {
     self.chosenPromptLength = chosenPromptLength
     self.rejectedPromptLength = rejectedPromptLength
     self.desirable = desirable
+    self.family = family
   }
 
   public var tokenCount: Int { chosenIDs.count + rejectedIDs.count }
@@ -141,7 +144,7 @@ public struct PairEncoder {
       chosenLabels: Array(repeating: -100, count: chosenPrompt.count) + chosenAnswer,
       rejectedIDs: rejectedPrompt + rejectedAnswer,
       rejectedLabels: Array(repeating: -100, count: rejectedPrompt.count) + rejectedAnswer,
-      chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count)
+      chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count, family: record.family)
   }
 
   /// `.dpo` and `.sft`: TRL 1.16's `tokenize_fn` and its collator's truncation. Returns nil when the prompt alone
@@ -176,7 +179,7 @@ public struct PairEncoder {
     let c = Array(chosen.prefix(maxLength)), r = Array(rejected.prefix(maxLength))
     return EncodedPair(chosenIDs: c, chosenLabels: labels(c, start: chosenStart), rejectedIDs: r,
                        rejectedLabels: labels(r, start: rejectedStart), chosenPromptLength: chosenStart,
-                       rejectedPromptLength: rejectedStart)
+                       rejectedPromptLength: rejectedStart, family: record.family)
   }
 
   /// Every row of `data`, encoded; `dropped` counts rows whose prompt alone fills `maxLength`.

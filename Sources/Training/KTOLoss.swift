@@ -92,7 +92,7 @@ public struct KTOLoss: PreferenceObjective {
   /// `batchSize` consecutive rows, each row's mismatched answer is the previous row's (the first takes the last's);
   /// sequences cut to `maxLength`. The rows must be read in this order (TRL requires sequential sampling for KTO).
   public static func unpair(_ pairs: [EncodedPair], maxLength: Int, batchSize: Int) -> (rows: [EncodedPair], dropped: Int) {
-    var examples: [(prompt: ArraySlice<Int>, answer: ArraySlice<Int>, desirable: Bool)] = []
+    var examples: [(prompt: ArraySlice<Int>, answer: ArraySlice<Int>, desirable: Bool, family: String?)] = []
     var dropped = 0
     for start in stride(from: 0, to: pairs.count, by: 1000) {
       let block = pairs[start..<Swift.min(start + 1000, pairs.count)]
@@ -101,7 +101,7 @@ public struct KTOLoss: PreferenceObjective {
           let ids = desirable ? pair.chosenIDs : pair.rejectedIDs
           let promptLength = desirable ? pair.chosenPromptLength : pair.rejectedPromptLength
           if promptLength >= maxLength { dropped += 1; continue }
-          examples.append((ids[..<promptLength], ids[promptLength...], desirable))
+          examples.append((ids[..<promptLength], ids[promptLength...], desirable, pair.family))
         }
       }
     }
@@ -118,7 +118,8 @@ public struct KTOLoss: PreferenceObjective {
         let own = sequence(example.answer), other = sequence(mismatched)
         rows.append(EncodedPair(chosenIDs: own.ids, chosenLabels: own.labels, rejectedIDs: other.ids,
                                 rejectedLabels: other.labels, chosenPromptLength: example.prompt.count,
-                                rejectedPromptLength: example.prompt.count, desirable: example.desirable))
+                                rejectedPromptLength: example.prompt.count, desirable: example.desirable,
+                                family: example.family))
       }
     }
     return (rows, dropped)

@@ -1,11 +1,19 @@
 // PreferenceEvaluation.swift — TRL's `evaluate()` for any objective: batches scored without a graph, eval_loss the
 // pair-weighted mean of batch losses, every other metric the mean of batch means (TRL stores one value per batch),
-// plus eval_accuracy (held-out preference accuracy). Used by the trainer and by `orpo evaluate`.
+// plus eval_accuracy (held-out preference accuracy, tallied per family by Evaluation's PreferenceAccuracy).
+// Used by the trainer and by `orpo evaluate`.
 import Data
+import Evaluation
 import Models
 import Torch
 
 public enum PreferenceEvaluation {
+  /// The metrics of `run`, with the preference accuracy they end in broken down per family.
+  public struct Result {
+    public var values: [(String, Double)]
+    public var accuracy: PreferenceAccuracy
+  }
+
   /// `eval_loss`, `eval_<metric>` for each of the objective's metrics, and `eval_accuracy`: the fraction of pairs
   /// whose chosen answer has the higher average completion log-prob (left out for unpaired rows, KTO's). Call with
   /// `model.training` off. `referenceModel`: the frozen reference of a fully fine-tuned model, if any.
@@ -13,10 +21,22 @@ public enum PreferenceEvaluation {
                          objective: any PreferenceObjective, batchSize: Int,
                          referenceModel: (any CausalLanguageModel)? = nil) throws -> [(String, Double)]
   {
-    guard !pairs.isEmpty else { return [] }
+    try evaluate(model: model, pairs: pairs, scorer: scorer, objective: objective, batchSize: batchSize,
+                 referenceModel: referenceModel).values
+  }
+
+  /// `run`, keeping the accuracy tally overall and per `EncodedPair.family` (Evaluation's `PreferenceAccuracy`).
+  /// A metric the objective leaves out of some batches (KTO's) is averaged over the batches that have it; a
+  /// cumulative one (`num_tokens`) is the total.
+  public static func evaluate(model: any CausalLanguageModel, pairs: [EncodedPair], scorer: PairScorer,
+                              objective: any PreferenceObjective, batchSize: Int,
+                              referenceModel: (any CausalLanguageModel)? = nil) throws -> Result
+  {
+    guard !pairs.isEmpty else { return Result(values: [], accuracy: PreferenceAccuracy()) }
     return try withNoGrad {
-      var lossSum = 0.0, wins = 0, totals: [String: Double] = [:]
+      var lossSum = 0.0, totals: [String: Double] = [:]
       var sums: [String: (sum: Double, batches: Int)] = [:]
+      var accuracy = PreferenceAccuracy()
       for start in stride(from: 0, to: pairs.count, by: batchSize) {
         let chunk = Array(pairs[start..<Swift.min(start + batchSize, pairs.count)])
         let policy = try scorer.scores(of: chunk, model: model, withStatistics: objective.needsStatistics)
@@ -35,15 +55,21 @@ public enum PreferenceEvaluation {
             sums[metric.name, default: (0, 0)].batches += 1
           }
         }
-        wins += try policy.chosenAverageLogps().gt(policy.rejectedAverageLogps()).sum().itemInt()
+        // [B] average completion log-probs; float32 -> float64 is exact, so the comparison is the tensor's.
+        let chosen = try policy.chosenAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        let rejected = try policy.rejectedAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        for (index, pair) in chunk.enumerated() {
+          accuracy.add(chosen: chosen[index], rejected: rejected[index], family: pair.family)
+        }
       }
       var values: [(String, Double)] = [("eval_loss", lossSum / Double(pairs.count))]
       for name in objective.metricNames {
         if let total = totals[name] { values.append(("eval_\(name)", total)) }
         if let (sum, batches) = sums[name] { values.append(("eval_\(name)", sum / Double(batches))) }
       }
-      if pairs.first?.desirable == nil { values.append(("eval_accuracy", Double(wins) / Double(pairs.count))) }
-      return values
+      // Unpaired rows (KTO) compare an answer with another prompt's: no preference accuracy.
+      if pairs.first?.desirable == nil { values.append(("eval_accuracy", accuracy.accuracy)) }
+      return Result(values: values, accuracy: accuracy)
     }
   }
 }
