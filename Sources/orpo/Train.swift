@@ -11,7 +11,10 @@ struct Train: ParsableCommand {
 
   @Option(name: .customLong("config"), help: "YAML recipe (default: the built-in default recipe).") var recipe: String?
   @Option(help: "Model: a Hugging Face folder or a .gguf file.") var model: String?
-  @Option(help: "Training data (.jsonl or .json), or 'synthetic'.") var data: String?
+  @Option(help: "Training data: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or 'synthetic'.")
+  var data: String?
+  @Option(help: "The split of a dataset folder (Hub file names: data/train_prefs-00000-of-00001.parquet is train_prefs).")
+  var split: String?
   @Option(name: .customLong("eval-data"), help: "Evaluation data.") var evalData: String?
   @Option(name: .customLong("output-dir")) var outputDir: String?
   @Option(name: .customLong("learning-rate")) var learningRate: Double?
@@ -37,6 +40,7 @@ struct Train: ParsableCommand {
     var o: [ConfigurationOverride] = []
     if let model { o.append(.flag("--model", \.model, model)) }
     if let data { o.append(.flag("--data", \.dataset, data)) }
+    if let split { o.append(.flag("--split", \.datasetSplit, split)) }
     if let evalData { o.append(.flag("--eval-data", \.evalDataset, evalData)) }
     if let outputDir { o.append(.flag("--output-dir", \.outputDir, outputDir)) }
     if let learningRate { o.append(.flag("--learning-rate", \.learningRate, learningRate)) }
