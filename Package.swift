@@ -5,6 +5,20 @@ import PackageDescription
 import Foundation
 
 let root = Context.packageDirectory
+
+// How CTorch finds libtorch. SwiftPM refuses unsafeFlags in a package that another package requires by version,
+// and keeps only -I, -L and -l from pkg-config, hence two ways:
+// - this checkout (the root package, or a path dependency): the install scripts/setup.sh made in .torch/ (or
+//   ORPO_TORCH_DIR), by flags: include and library paths, plus rpaths so `orpo` and the test runner find
+//   libtorch without LD_LIBRARY_PATH.
+// - a checkout SwiftPM or Xcode made for a dependent package (<scratch>/checkouts/orpo-swift), or any build with
+//   ORPO_LIBTORCH=pkg-config: the CLibTorch system-library target and pkg-config's `orpo-libtorch`, a .pc file
+//   scripts/setup.sh writes (PKG_CONFIG_PATH must name its folder); the program that links it finds libtorch at
+//   run time through LD_LIBRARY_PATH or an rpath of its own. README "ORPOKit in your own package".
+// Decided from the environment and the checkout's path, never from files on disk: SwiftPM caches the evaluated
+// manifest and would not notice a file appearing.
+let isDependencyCheckout = URL(fileURLWithPath: root).deletingLastPathComponent().lastPathComponent == "checkouts"
+let libtorchFromPkgConfig = Context.environment["ORPO_LIBTORCH"].map { $0 == "pkg-config" } ?? isDependencyCheckout
 let torchRoot = Context.environment["ORPO_TORCH_DIR"] ?? "\(root)/.torch/site"
 let torchLib = "\(torchRoot)/torch/lib"
 let torchInclude = "\(torchRoot)/torch/include"
@@ -29,23 +43,24 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
-    // extern "C" shim over libtorch (C++20), the only target that sees C++. libtorch's headers as system headers
-    // (their warnings silenced); -O2 in debug builds too, so the tests call an optimised shim; rpaths so `orpo`
-    // and the test runner find libtorch without LD_LIBRARY_PATH: the install it was built against, and
-    // ../lib/torch beside the binary (a carried binary, see README "GPUs").
-    .target(
-      name: "CTorch",
-      cxxSettings: [
-        .unsafeFlags(["-isystem", torchInclude, "-isystem", "\(torchInclude)/torch/csrc/api/include", "-O2",
-                      "-Wno-deprecated-declarations"]),
-      ],
-      linkerSettings: [
-        .unsafeFlags(["-L\(torchLib)", "-Xlinker", "-rpath", "-Xlinker", torchLib,
-                      "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/torch",
-                      "-Xlinker", "--no-as-needed"]),
-        .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
-      ]
-    ),
+    // extern "C" shim over libtorch (C++20), the only target that sees C++. Through pkg-config: the paths
+    // CLibTorch carries. From this checkout: libtorch's headers as system headers; -O2 in debug builds too, so the
+    // tests call an optimised shim; rpaths to the install it was built against and to ../lib/torch beside the
+    // binary (a carried binary, see README "GPUs").
+    libtorchFromPkgConfig
+      ? .target(
+        name: "CTorch", dependencies: ["CLibTorch"],
+        linkerSettings: [.linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl")])
+      : .target(
+        name: "CTorch",
+        cxxSettings: [
+          .unsafeFlags(["-isystem", torchInclude, "-isystem", "\(torchInclude)/torch/csrc/api/include", "-O2"]),
+        ],
+        linkerSettings: [
+          .unsafeFlags(["-L\(torchLib)", "-Xlinker", "-rpath", "-Xlinker", torchLib,
+                        "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/torch"]),
+          .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
+        ]),
     .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
     .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
     // GGUF container: header, metadata, tensor infos, dequantization. Pure Swift, no libtorch.
@@ -96,7 +111,7 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-  ],
+  ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []),
   // Swift 5 language mode: strict concurrency checking is not on, so libtorch handles pass between threads simply.
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20
