@@ -40,33 +40,38 @@ let package = Package(
         .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
       ]
     ),
-    .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+    // JSON value/parser/writer, memory-mapped files, atomic file and folder writes: the plumbing every module
+    // shares. No dependencies, no libtorch.
+    .target(name: "Support", swiftSettings: swiftSettings),
+    .target(name: "Torch", dependencies: ["CTorch", "Support"], swiftSettings: swiftSettings),
     .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
     // Tokenizers and chat templates: pure Swift, no libtorch.
     // GGUF container: header, metadata, tensor infos, dequantization. Pure Swift, no libtorch.
-    .target(name: "GGUF", swiftSettings: swiftSettings),
+    .target(name: "GGUF", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Jinja-subset interpreter and chat-template rendering. Pure Swift.
-    .target(name: "ChatTemplates", swiftSettings: swiftSettings),
-    .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+    .target(name: "ChatTemplates", dependencies: ["Support"], swiftSettings: swiftSettings),
+    .target(name: "Tokenization", dependencies: ["GGUF", "Support"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
-    .target(name: "Data", dependencies: ["Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
-    .target(name: "Models", dependencies: ["NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Models", "Data", .product(name: "Yams", package: "Yams")],
+    .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Training", dependencies: ["Support", "Models", "Data", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Training", "Evaluation"],
+    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
       dependencies: ["ORPOKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
+    .testTarget(name: "SupportTests", dependencies: ["Support"], resources: [.copy("Fixtures")],
+                swiftSettings: swiftSettings),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: swiftSettings),
-    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")],
+    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"], resources: [.copy("Fixtures")],
+    .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Support"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 // Parser.swift — turns tokens into statements and expressions, following jinja2 3.1's parser.py
 // (same precedence, same tuple/filter/test rules), and rejects filters and tests this interpreter lacks.
+import Support
 
 struct Parser {
   private let tokens: [Token]
@@ -40,7 +41,7 @@ struct Parser {
     case let .name(name): return name
     case let .string(text): return pythonStringRepr(text)
     case let .integer(value): return String(value)
-    case let .float(value): return formatPythonFloat(value)
+    case let .float(value): return pythonFloatRepr(value)
     case let .op(op): return op
     case .eof: return "end of template"
     }

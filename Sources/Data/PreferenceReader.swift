@@ -2,6 +2,7 @@
 // an object with a "train" or "data" list), tolerating a UTF-8 BOM, CRLF line ends and blank lines.
 
 import Foundation
+import Support
 
 /// Reads preference files. JSON Lines files are streamed one line at a time, so memory holds the records plus one
 /// chunk; JSON files are read whole and decoded one list element at a time.
@@ -180,7 +181,7 @@ struct ReadSession {
       // rows (compact or pretty-printed). Read the whole file; if it is one JSON value, read it as JSON.
       let suspicious: Bool
       switch parsed {
-      case .success(let row): suspicious = row["chosen"] == nil && row["rejected"] == nil
+      case .success(let row): suspicious = row[last: "chosen"] == nil && row[last: "rejected"] == nil
       case .failure(let syntax): suspicious = syntax.atEndOfInput
       }
       if suspicious {
@@ -220,7 +221,7 @@ struct ReadSession {
   /// The list of rows inside a container object: "train" if present, else "data".
   private func containerList(in value: JSONValue) -> String? {
     for key in ["train", "data"] {
-      if case .array? = value[key] { return key }
+      if case .array? = value[last: key] { return key }
     }
     return nil
   }

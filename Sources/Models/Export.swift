@@ -4,6 +4,7 @@
 import ChatTemplates
 import Foundation
 import NN
+import Support
 import Tokenization
 import Torch
 
@@ -66,7 +67,7 @@ public enum ModelExport {
     }
     guard !tensors.isEmpty else { throw ModelError("the model has no LoRA adapters to save") }
     try wrapWriteErrors(folder) {
-      try writeAtomically(folder) { tmp in
+      try AtomicFolder.write(to: folder) { tmp in
         try jsonData(PEFTAdapterConfig(configuration, baseModel: baseModel))
           .write(to: tmp.appendingPathComponent("adapter_config.json"))
         let converted = try withNoGrad {
@@ -140,7 +141,7 @@ public enum ModelExport {
     config.torchDtype = dtypeName(dtype)
 
     try wrapWriteErrors(folder) {
-      try writeAtomically(folder) { tmp in
+      try AtomicFolder.write(to: folder) { tmp in
         try jsonData(ExportedConfiguration(configuration: config, dtype: dtypeName(dtype)))
           .write(to: tmp.appendingPathComponent("config.json"))
         try jsonData(GenerationConfiguration(bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId,

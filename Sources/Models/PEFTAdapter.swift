@@ -3,6 +3,7 @@
 // and we load theirs.
 import Foundation
 import NN
+import Support
 import Torch
 
 extension LlamaForCausalLM {
@@ -136,7 +137,7 @@ public enum PEFTAdapter {
   {
     let tensors = model.loraParameters
     guard !tensors.isEmpty else { throw ModelError("the model has no LoRA adapters to save") }
-    try writeAtomically(folder) { tmp in
+    try AtomicFolder.write(to: folder) { tmp in
       let enc = JSONEncoder()
       enc.outputFormatting = [.prettyPrinted, .sortedKeys]
       try enc.encode(PEFTAdapterConfig(configuration, baseModel: baseModel))

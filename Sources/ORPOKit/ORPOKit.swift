@@ -5,6 +5,7 @@
 @_exported import GGUF
 @_exported import Models
 @_exported import NN
+@_exported import Support
 @_exported import Tokenization
 @_exported import Torch
 @_exported import Training

@@ -6,6 +6,7 @@ import Data
 import Foundation
 import Models
 import NN
+import Support
 import Torch
 
 /// One logged line: TRL's names (eval ones prefixed `eval_`), plus step and epoch.
@@ -262,7 +263,7 @@ public final class ORPOTrainer {
   @discardableResult
   public func saveCheckpoint() throws -> URL {
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
-    try writeAtomically(folder) { tmp in
+    try AtomicFolder.write(to: folder) { tmp in
       let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
       try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType],
                             to: tmp.appendingPathComponent("trainable.safetensors"))

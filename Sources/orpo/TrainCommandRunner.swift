@@ -68,7 +68,7 @@ struct TrainCommandRunner {
       try PEFTAdapter.save(prepared.model, configuration: config.lora.configuration, baseModel: prepared.modelPath.path, to: adapterDir)
     } else {
       let weights = try prepared.model.parameters.map { ($0.key, try $0.value.detached().contiguous()) }
-      try writeAtomically(adapterDir) { tmp in
+      try AtomicFolder.write(to: adapterDir) { tmp in
         try SafeTensors.write(weights, metadata: ["format": "pt"], to: tmp.appendingPathComponent("model.safetensors"))
       }
     }
