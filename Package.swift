@@ -54,10 +54,13 @@ let package = Package(
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
     .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
+    // reports and tools read and write runs without it.
+    .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
     .target(name: "Training", dependencies: ["Support", "Models", "Data", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Training", "Evaluation"],
+    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
@@ -75,7 +78,10 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
+                swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20
