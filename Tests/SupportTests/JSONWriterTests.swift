@@ -63,3 +63,60 @@ private let styles: [String: JSONStyle] = [
     #expect(try JSONValue.parse(value.formatted(style)) == value)
   }
 }
+
+private struct Configuration: Encodable {
+  enum Kind: String, Encodable { case lora = "LORA" }
+  struct Rope: Encodable {
+    let theta: Double
+    let factor: Float
+  }
+  let peftType: Kind
+  let r: Int
+  let alpha: Double
+  let rope: Rope
+  let targets: [String]
+  let revision: String?
+  let ids: [Int?]
+  enum CodingKeys: String, CodingKey { case peftType = "peft_type", r, alpha = "lora_alpha", rope, targets, revision, ids }
+}
+
+/// A type that adds a key after its wrapped value's own keys (as an export adds `dtype` to a configuration).
+private struct Extended: Encodable {
+  let base: Configuration
+  func encode(to encoder: Encoder) throws {
+    try base.encode(to: encoder)
+    var container = encoder.container(keyedBy: Configuration.CodingKeys.self)
+    try container.encode("float32", forKey: .revision)
+  }
+}
+
+@Test func encodableValuesBecomeJSONValues() throws {
+  let configuration = Configuration(peftType: .lora, r: 8, alpha: 16, rope: .init(theta: 10_000, factor: 0.1),
+                                    targets: ["q_proj", "v_proj"], revision: nil, ids: [1, nil])
+  let value = try JSONValue(encoding: configuration)
+  // The text json.dumps(d, indent=2, sort_keys=True) gives for the same dict (nil optionals are left out).
+  #expect(value.formatted(.python(indent: 2, sortKeys: true)) == """
+    {
+      "ids": [
+        1,
+        null
+      ],
+      "lora_alpha": 16.0,
+      "peft_type": "LORA",
+      "r": 8,
+      "rope": {
+        "factor": 0.1,
+        "theta": 10000.0
+      },
+      "targets": [
+        "q_proj",
+        "v_proj"
+      ]
+    }
+    """)
+  // Keys stay in encoding order until a layout sorts them; a second container on the same encoder adds to the first.
+  let extended = try JSONValue(encoding: Extended(base: configuration))
+  #expect(extended.objectValue?.map(\.key) == ["peft_type", "r", "lora_alpha", "rope", "targets", "ids", "revision"])
+  #expect(try JSONValue(encoding: ["b": 1]).formatted(.serdeCompact) == #"{"b":1}"#)
+  #expect(try JSONValue(encoding: [1.5, 2]).formatted(.serdeCompact) == "[1.5,2.0]")
+}
