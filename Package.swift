@@ -57,7 +57,7 @@ let package = Package(
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
     .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Support", "Models", "Data", .product(name: "Yams", package: "Yams")],
+    .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
     .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],

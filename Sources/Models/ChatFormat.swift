@@ -1,29 +1,12 @@
 // ChatFormat.swift — TRL's `setup_chat_format` for base models without a chat template: add ChatML's
-// <|im_start|>/<|im_end|> as special tokens, make them BOS/EOS/PAD, set the ChatML template, resize the embeddings.
+// <|im_start|>/<|im_end|> as special tokens, make them BOS/EOS/PAD, set the ChatML template, resize the embeddings
+// (each model's `resizeTokenEmbeddings`).
 import ChatTemplates
-import Torch
+import NN
 import Tokenization
+import Torch
 
-extension LlamaForCausalLM {
-  /// Grows (or shrinks) the token embedding and the output layer to `size` rows. New rows start at the mean of the
-  /// existing ones (transformers' `mean_resizing` samples around that mean; we take its centre, deterministically).
-  public func resizeTokenEmbeddings(to size: Int) throws {
-    let old = embedTokens.weight
-    let rows = old.size(0)
-    guard size != rows else { return }
-    guard size > 0 else { throw ModelError("cannot resize the embeddings to \(size) rows") }
-    func resized(_ w: Tensor) throws -> Tensor {
-      try withNoGrad {
-        if size < rows { return try w.narrow(0, start: 0, length: size).contiguous() }
-        let mean = try w.to(dtype: .float32).mean(dim: 0, keepDim: true).to(dtype: w.dtype)
-        return try Tensor.cat([w, mean.expanded(to: [size - rows, w.size(1)])], dim: 0).contiguous()
-      }
-    }
-    embedTokens.weight = try resized(old)
-    lmHead.weight = config.tiesEmbeddings ? embedTokens.weight : try resized(lmHead.weight)
-    config.vocabSize = size
-  }
-
+extension CausalLanguageModel {
   /// TRL's `setup_chat_format(model, tokenizer)` (ChatML): errors if the tokenizer already has a chat template,
   /// as TRL does. `multipleOf` pads the new vocabulary size like `resize_to_multiple_of`.
   public func setUpChatFormat(tokenizer: Tokenizer, multipleOf: Int? = nil) throws {

@@ -19,72 +19,30 @@ public enum ModelExport {
 
   // MARK: Adapters
 
-  /// Reads the PEFT LoRA adapter in `folder`, checks that this toolkit applies it exactly as PEFT would (LoRA
-  /// only, no DoRA, per-layer rank/alpha patterns, trained biases or `modules_to_save`; every tensor matching a
-  /// layer of `model` with the right shape), and attaches it to `model` (replacing its adapters).
+  /// Reads the PEFT LoRA adapter in `folder` with the one strict loader (`PEFTAdapter.load`) and attaches it to
+  /// `model` (replacing its adapters).
   @discardableResult
-  public static func loadAdapter(from folder: URL, into model: LlamaForCausalLM) throws -> LoRAConfiguration {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
-      throw ModelError("\(folder.path): no such adapter folder")
-    }
-    guard isDirectory.boolValue else {
-      throw ModelError("\(folder.path): is a file; an adapter is a folder holding adapter_config.json and adapter_model.safetensors")
-    }
-    let configURL = folder.appendingPathComponent("adapter_config.json")
-    guard FileManager.default.fileExists(atPath: configURL.path) else {
-      throw ModelError("\(folder.path): no adapter_config.json (a PEFT adapter folder holds adapter_config.json and adapter_model.safetensors)")
-    }
-    let weightsURL = folder.appendingPathComponent("adapter_model.safetensors")
-    guard FileManager.default.fileExists(atPath: weightsURL.path) else {
-      if FileManager.default.fileExists(atPath: folder.appendingPathComponent("adapter_model.bin").path) {
-        throw ModelError("\(folder.path): only adapter_model.bin (a pickle) is there; save the adapter with safe_serialization=True to get adapter_model.safetensors")
-      }
-      throw ModelError("\(folder.path): no adapter_model.safetensors")
-    }
-    try checkSupportedFeatures(configURL)
-    let configuration = try PEFTAdapter.load(folder, into: model, trainable: false)
-    let used = Set(model.loraParameters.map(\.key))
-    for name in try SafeTensorsFile(url: weightsURL).names {
-      let key = name.replacingOccurrences(of: ".default.weight", with: ".weight")
-      guard used.contains(key) else {
-        throw ModelError("\(weightsURL.path): tensor \"\(name)\" matches no layer of the model (is the adapter for another model?)")
-      }
-    }
-    return configuration
+  public static func loadAdapter(from folder: URL, into model: some CausalLanguageModel) throws -> LoRAConfiguration {
+    try PEFTAdapter.load(folder, into: model, trainable: false)
   }
 
   /// Writes `model`'s LoRA adapters as a PEFT folder (adapter_config.json naming `baseModel`,
   /// adapter_model.safetensors with PEFT's key names, weights in `dtype`), atomically.
-  public static func adapter(model: LlamaForCausalLM, configuration: LoRAConfiguration, baseModel: String,
+  public static func adapter(model: some CausalLanguageModel, configuration: LoRAConfiguration, baseModel: String,
                              dtype: DType = .float32, to folder: URL) throws {
-    try checkDestination(folder, marker: "adapter_config.json")
-    let tensors = model.loraParameters
-    if tensors.allSatisfy({ $0.tensor.dtype == dtype }) {
-      return try wrapWriteErrors(folder) {
-        try PEFTAdapter.save(model, configuration: configuration, baseModel: baseModel, to: folder)
-      }
-    }
-    guard !tensors.isEmpty else { throw ModelError("the model has no LoRA adapters to save") }
+    try checkDestination(folder, marker: PEFTAdapter.configFileName)
     try wrapWriteErrors(folder) {
-      try AtomicFolder.write(to: folder) { tmp in
-        try jsonData(PEFTAdapterConfig(configuration, baseModel: baseModel))
-          .write(to: tmp.appendingPathComponent("adapter_config.json"))
-        let converted = try withNoGrad {
-          try tensors.map { ($0.key, try $0.tensor.detached().to(dtype: dtype, device: .cpu).contiguous()) }
-        }
-        try SafeTensors.write(converted, metadata: ["format": "pt"], to: tmp.appendingPathComponent("adapter_model.safetensors"))
-      }
+      try PEFTAdapter.save(model, configuration: configuration, baseModel: baseModel, dtype: dtype, to: folder)
     }
   }
 
-  /// Reads and checks the adapter in `source` (see `loadAdapter`), attaches it to `model`, and writes it again
+  /// Reads and checks the adapter in `source` (see `PEFTAdapter.load`), attaches it to `model`, and writes it again
   /// normalised (our adapter_config.json, PEFT key names without ".default") into `folder`.
   @discardableResult
-  public static func adapter(from source: URL, model: LlamaForCausalLM, baseModel: String, dtype: DType = .float32,
-                             to folder: URL) throws -> LoRAConfiguration {
-    try checkDestination(folder, marker: "adapter_config.json", sources: [source])
-    let configuration = try loadAdapter(from: source, into: model)
+  public static func adapter(from source: URL, model: some CausalLanguageModel, baseModel: String,
+                             dtype: DType = .float32, to folder: URL) throws -> LoRAConfiguration {
+    try checkDestination(folder, marker: PEFTAdapter.configFileName, sources: [source])
+    let configuration = try PEFTAdapter.load(source, into: model, trainable: false)
     try adapter(model: model, configuration: configuration, baseModel: baseModel, dtype: dtype, to: folder)
     return configuration
   }
@@ -100,7 +58,7 @@ public enum ModelExport {
   /// otherwise tokenizer.json + tokenizer_config.json written from `tokenizer` (e.g. one built from GGUF).
   /// A `chatTemplate` that differs from the tokenizer's own is written to chat_template.jinja (which
   /// transformers prefers). Everything is built in a temporary folder and renamed into place.
-  public static func mergedModel(model: LlamaForCausalLM, tokenizer: Tokenizer, chatTemplate: String?, dtype: DType,
+  public static func mergedModel(model: some CausalLanguageModel, tokenizer: Tokenizer, chatTemplate: String?, dtype: DType,
                                  to folder: URL, sourceDescription: String, tokenizerFolder: URL? = nil,
                                  maximumShardBytes: Int = defaultMaximumShardBytes) throws {
     guard dtype.isFloatingPoint, [DType.float32, .bfloat16, .float16].contains(dtype) else {
@@ -130,15 +88,10 @@ public enum ModelExport {
     }
 
     let plan = try mergedWeights(model)
-    var config = model.config
-    config.architectures = [config.architectures?.first ?? LlamaConfiguration.architecture(forModelType: config.modelType ?? "llama")]
-    config.modelType = config.modelType ?? "llama"
-    config.tieWordEmbeddings = plan.tied
-    config.hiddenAct = config.hiddenAct ?? "silu"
+    var config = model.config.exported(tiedEmbeddings: plan.tied, dtype: dtypeName(dtype))
     config.bosTokenId = config.bosTokenId ?? tokenizer.bosTokenID
     config.eosTokenId = config.eosTokenId ?? tokenizer.eosTokenID.map { .one($0) }
     config.padTokenId = config.padTokenId ?? tokenizer.padTokenID
-    config.torchDtype = dtypeName(dtype)
 
     try wrapWriteErrors(folder) {
       try AtomicFolder.write(to: folder) { tmp in
@@ -187,23 +140,20 @@ public enum ModelExport {
     let produce: () throws -> Tensor
   }
 
-  /// The merged model's tensors by checkpoint key (lm_head left out while it stays tied to the embedding).
-  static func mergedWeights(_ model: LlamaForCausalLM) throws -> (entries: [PlannedTensor], tied: Bool) {
-    let lora = Dictionary(uniqueKeysWithValues: model.linearLayers.compactMap { path, linear in
-      linear.lora.map { ("\(path).weight", (linear.weight, $0)) }
-    })
+  /// The merged model's tensors by checkpoint key (lm_head left out while it stays tied to the embedding): each
+  /// adapted layer's weight is W + scaling·B·A computed in float32 when its shard is written.
+  static func mergedWeights(_ model: some CausalLanguageModel) throws -> (entries: [PlannedTensor], tied: Bool) {
     var parameters = model.parameters
+    var merged: [String: LoRALinear] = [:]
+    for adapter in model.loraLayers { merged["\(adapter.path).weight"] = adapter }
     // An adapter on a tied lm_head gives it weights of its own.
-    let tied = model.config.tiesEmbeddings && lora["lm_head.weight"] == nil
-    if model.config.tiesEmbeddings && !tied { parameters["lm_head.weight"] = model.lmHead.weight }
+    let tiedHead = model.config.tiesEmbeddings ? model.lmHead as? LoRALinear : nil
+    if let tiedHead { parameters["\(tiedHead.path).weight"] = try tiedHead.base.denseWeight() }
+    let tied = model.config.tiesEmbeddings && tiedHead == nil
     return (parameters.keys.sorted().map { name in
       let weight = parameters[name]!
-      guard let (base, adapter) = lora[name] else {
-        return PlannedTensor(name: name, shape: weight.shape) { weight }
-      }
-      return PlannedTensor(name: name, shape: base.shape) {
-        try base.detached().to(dtype: .float32) + adapter.delta().detached().to(dtype: .float32, device: base.device)
-      }
+      guard let adapter = merged[name] else { return PlannedTensor(name: name, shape: weight.shape) { weight } }
+      return PlannedTensor(name: name, shape: weight.shape) { try adapter.denseWeight() }
     }, tied)
   }
 
@@ -292,8 +242,8 @@ public enum ModelExport {
 }
 
 /// config.json: the model's configuration plus transformers 5's `dtype` key (torch_dtype is kept for 4.x).
-private struct ExportedConfiguration: Encodable {
-  let configuration: LlamaConfiguration
+private struct ExportedConfiguration<Configuration: ModelConfiguration>: Encodable {
+  let configuration: Configuration
   let dtype: String
   struct Key: CodingKey {
     var stringValue: String
@@ -311,7 +261,7 @@ private struct ExportedConfiguration: Encodable {
 /// generation_config.json: the ids generation needs.
 private struct GenerationConfiguration: Encodable {
   let bosTokenId: Int?
-  let eosTokenId: LlamaConfiguration.TokenIDs?
+  let eosTokenId: TokenIDs?
   let padTokenId: Int?
   enum CodingKeys: String, CodingKey { case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id" }
 }
@@ -325,42 +275,4 @@ private struct ShardIndex: Encodable {
   let metadata: Metadata
   let weightMap: [String: String]
   enum CodingKeys: String, CodingKey { case metadata, weightMap = "weight_map" }
-}
-
-extension ModelExport {
-  /// PEFT options this toolkit does not apply; an adapter using one would load silently wrong, so it is refused.
-  static func checkSupportedFeatures(_ configURL: URL) throws {
-    let object: [String: Any]
-    do {
-      guard let o = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any] else {
-        throw ModelError("\(configURL.path): not a JSON object")
-      }
-      object = o
-    } catch let error as ModelError { throw error } catch {
-      throw ModelError("\(configURL.path): not valid JSON (\(error.localizedDescription))")
-    }
-    func isSet(_ key: String) -> Bool {
-      switch object[key] {
-      case nil, is NSNull: return false
-      case let b as Bool: return b
-      case let d as [String: Any]: return !d.isEmpty
-      case let a as [Any]: return !a.isEmpty
-      case let s as String: return key == "bias" ? s != "none" : !s.isEmpty
-      default: return true
-      }
-    }
-    if let type = object["peft_type"] as? String, type != "LORA" {
-      throw ModelError("\(configURL.path): peft_type \"\(type)\" is not supported (only LORA)")
-    }
-    let unsupported: [(String, String)] = [
-      ("use_dora", "DoRA"), ("rank_pattern", "per-layer ranks"), ("alpha_pattern", "per-layer alphas"),
-      ("modules_to_save", "fully trained extra modules"), ("bias", "trained biases"),
-      ("fan_in_fan_out", "transposed (Conv1D) weights"), ("layers_to_transform", "a subset of layers"),
-      ("layer_replication", "layer replication"), ("trainable_token_indices", "trainable token rows"),
-      ("lora_bias", "LoRA biases"),
-    ]
-    for (key, what) in unsupported where isSet(key) {
-      throw ModelError("\(configURL.path): \(key) is set (\(what)), which orpo-swift cannot apply")
-    }
-  }
 }

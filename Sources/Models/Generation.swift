@@ -1,11 +1,11 @@
-// Generation.swift — autoregressive decoding for the Llama family: a left-padded batch of prompts, a KV cache,
+// Generation.swift — autoregressive decoding for any causal LM: a left-padded batch of prompts, a KV cache,
 // greedy or sampled next tokens (temperature → top-k → top-p, as transformers' logits warpers), per-row stops.
 import Foundation
 import NN
 import Tokenization
 import Torch
 
-/// How `LlamaForCausalLM.generate` picks and stops.
+/// How `CausalLanguageModel.generate` picks and stops.
 public struct GenerationConfig: Equatable, Sendable {
   /// New tokens per row, at most (the stop token included).
   public var maxNewTokens: Int
@@ -52,7 +52,7 @@ public struct GenerationConfig: Equatable, Sendable {
   }
 }
 
-extension LlamaForCausalLM {
+extension CausalLanguageModel {
   /// End-of-sequence token ids: config.json / GGUF `eos_token_id` (one or several) and the tokenizer's EOS.
   public func endOfSequenceTokenIDs(tokenizer: Tokenizer? = nil) -> Set<Int> {
     var ids = Set(config.eosTokenId?.all ?? [])
@@ -103,7 +103,7 @@ extension LlamaForCausalLM {
     var finished = Array(repeating: false, count: batch)
 
     try withNoGrad {
-      let cache = KVCache(layers: layers.count)
+      let cache = makeCache()
       var input = try Tensor(idRows, shape: [batch, longest]).to(device: device)
       var positions = try Tensor(positionRows, shape: [batch, longest]).to(device: device)
       var attentionMask = try Tensor(maskRows, shape: [batch, longest]).to(device: device)

@@ -4,33 +4,24 @@ import Foundation
 import NN
 import Torch
 
-/// Keys and values of past positions, one pair per layer ([B, Hkv, Tpast, d]); grows as generation proceeds.
-public final class KVCache {
-  public var keys: [Tensor?]
-  public var values: [Tensor?]
-  public init(layers: Int) {
-    keys = Array(repeating: nil, count: layers)
-    values = Array(repeating: nil, count: layers)
-  }
-  public var length: Int { keys.first??.size(2) ?? 0 }
-}
-
-public final class LlamaAttention {
-  public let qProj, kProj, vProj, oProj: Linear
+public final class LlamaAttention: Module {
+  public let path: String
+  @LinearSlot public var qProj: any LinearLayer
+  @LinearSlot public var kProj: any LinearLayer
+  @LinearSlot public var vProj: any LinearLayer
+  @LinearSlot public var oProj: any LinearLayer
   let heads, kvHeads, headDim: Int
 
-  init(_ p: ParameterStore, prefix: String, config: LlamaConfiguration) throws {
-    func linear(_ name: String, bias: Bool) throws -> Linear {
-      Linear(weight: try p.require("\(prefix).\(name).weight"),
-             bias: bias ? try p.require("\(prefix).\(name).bias") : nil)
-    }
-    qProj = try linear("q_proj", bias: config.qkvBias)
-    kProj = try linear("k_proj", bias: config.qkvBias)
-    vProj = try linear("v_proj", bias: config.qkvBias)
-    oProj = try linear("o_proj", bias: config.outputBias)
+  init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
+    path = weights.path
     heads = config.numAttentionHeads
     kvHeads = config.kvHeads
     headDim = config.resolvedHeadDim
+    let hidden = config.hiddenSize
+    qProj = try Linear(weights["q_proj"], shape: [heads * headDim, hidden], bias: config.qkvBias)
+    kProj = try Linear(weights["k_proj"], shape: [kvHeads * headDim, hidden], bias: config.qkvBias)
+    vProj = try Linear(weights["v_proj"], shape: [kvHeads * headDim, hidden], bias: config.qkvBias)
+    oProj = try Linear(weights["o_proj"], shape: [hidden, heads * headDim], bias: config.outputBias)
   }
 
   // x [B, T, C] -> [B, T, C]
@@ -72,15 +63,18 @@ public final class LlamaAttention {
   }
 }
 
-public final class LlamaMLP {
-  public let gateProj, upProj, downProj: Linear
-  init(_ p: ParameterStore, prefix: String, bias: Bool) throws {
-    func linear(_ name: String) throws -> Linear {
-      Linear(weight: try p.require("\(prefix).\(name).weight"), bias: bias ? try p.require("\(prefix).\(name).bias") : nil)
-    }
-    gateProj = try linear("gate_proj")
-    upProj = try linear("up_proj")
-    downProj = try linear("down_proj")
+public final class LlamaMLP: Module {
+  public let path: String
+  @LinearSlot public var gateProj: any LinearLayer
+  @LinearSlot public var upProj: any LinearLayer
+  @LinearSlot public var downProj: any LinearLayer
+
+  init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
+    path = weights.path
+    let (hidden, inner, bias) = (config.hiddenSize, config.intermediateSize, config.mlpBias ?? false)
+    gateProj = try Linear(weights["gate_proj"], shape: [inner, hidden], bias: bias)
+    upProj = try Linear(weights["up_proj"], shape: [inner, hidden], bias: bias)
+    downProj = try Linear(weights["down_proj"], shape: [hidden, inner], bias: bias)
   }
 
   // [B, T, C] -> [B, T, C]
@@ -89,97 +83,82 @@ public final class LlamaMLP {
   }
 }
 
-public final class LlamaDecoderLayer {
+public final class LlamaDecoderLayer: Module {
+  public let path: String
   public let selfAttn: LlamaAttention
   public let mlp: LlamaMLP
   public let inputLayernorm, postAttentionLayernorm: RMSNorm
 
-  init(_ p: ParameterStore, index: Int, config: LlamaConfiguration) throws {
-    let prefix = "model.layers.\(index)"
-    selfAttn = try LlamaAttention(p, prefix: "\(prefix).self_attn", config: config)
-    mlp = try LlamaMLP(p, prefix: "\(prefix).mlp", bias: config.mlpBias ?? false)
-    inputLayernorm = RMSNorm(weight: try p.require("\(prefix).input_layernorm.weight"), epsilon: config.rmsNormEps)
-    postAttentionLayernorm = RMSNorm(weight: try p.require("\(prefix).post_attention_layernorm.weight"),
-                                     epsilon: config.rmsNormEps)
+  init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
+    path = weights.path
+    selfAttn = try LlamaAttention(weights["self_attn"], config: config)
+    mlp = try LlamaMLP(weights["mlp"], config: config)
+    inputLayernorm = try RMSNorm(weights["input_layernorm"], epsilon: config.rmsNormEps)
+    postAttentionLayernorm = try RMSNorm(weights["post_attention_layernorm"], epsilon: config.rmsNormEps)
   }
 }
 
-/// How attention is masked in one forward pass.
-public enum AttentionMask {
-  case causal           // no padding, no cache: SDPA's fast causal path
-  case none             // one new token attending to the whole cache
-  case explicit(Tensor) // boolean [B, 1, Tq, Tk], true = attend
-}
-
-public final class LlamaForCausalLM {
-  public internal(set) var config: LlamaConfiguration
+public final class LlamaForCausalLM: CausalLanguageModel {
+  public let path = ""
+  public var config: LlamaConfiguration
   public let embedTokens: Embedding
   public let layers: [LlamaDecoderLayer]
   public let norm: RMSNorm
-  public let lmHead: Linear
+  @LinearSlot public var lmHead: any LinearLayer
   public let rotary: RotaryEmbedding
-  /// Recompute each decoder layer in backward instead of keeping its activations (trades compute for memory).
   public var gradientCheckpointing = false
-  /// Dropout and LoRA dropout are active only while training.
   public var training = false
 
   /// Builds the model over `parameters` (keys as in a Hugging Face checkpoint). Missing keys are an error naming
   /// the key; the tensors are used as given (no copy).
-  public init(config: LlamaConfiguration, parameters p: ParameterStore) throws {
+  public init(config: LlamaConfiguration, parameters: ParameterStore) throws {
     try config.validate()
     self.config = config
-    embedTokens = Embedding(weight: try p.require("model.embed_tokens.weight", shape: [config.vocabSize, config.hiddenSize]))
-    layers = try (0..<config.numHiddenLayers).map { try LlamaDecoderLayer(p, index: $0, config: config) }
-    norm = RMSNorm(weight: try p.require("model.norm.weight"), epsilon: config.rmsNormEps)
-    if config.tiesEmbeddings {
-      lmHead = Linear(weight: embedTokens.weight)
-    } else {
-      lmHead = Linear(weight: try p.require("lm_head.weight", shape: [config.vocabSize, config.hiddenSize]))
+    let weights = ParameterSource(parameters)
+    let (vocab, hidden) = (config.vocabSize, config.hiddenSize)
+    do {
+      embedTokens = try Embedding(weights["model"]["embed_tokens"], shape: [vocab, hidden])
+      layers = try (0..<config.numHiddenLayers).map {
+        try LlamaDecoderLayer(weights["model"]["layers"][$0], config: config)
+      }
+      norm = try RMSNorm(weights["model"]["norm"], epsilon: config.rmsNormEps)
+      lmHead = config.tiesEmbeddings ? Linear(path: weights["lm_head"].path, weight: embedTokens.weight)
+        : try Linear(weights["lm_head"], shape: [vocab, hidden])
+      rotary = try RotaryEmbedding(headDim: config.resolvedHeadDim, theta: config.resolvedRopeTheta,
+                                   scaling: config.resolvedRopeScaling)
+    } catch let error as NNError {
+      throw ModelError(error.description)
     }
-    rotary = try RotaryEmbedding(headDim: config.resolvedHeadDim, theta: config.resolvedRopeTheta,
-                                 scaling: config.resolvedRopeScaling)
   }
 
   public var dtype: DType { embedTokens.weight.dtype }
   public var device: Device { embedTokens.weight.device }
 
-  /// Every parameter by its checkpoint key (tied lm_head omitted, as in Hugging Face's safetensors).
-  public var parameters: ParameterStore {
-    var p: ParameterStore = ["model.embed_tokens.weight": embedTokens.weight, "model.norm.weight": norm.weight]
-    if !config.tiesEmbeddings { p["lm_head.weight"] = lmHead.weight }
-    for (i, layer) in layers.enumerated() {
-      let prefix = "model.layers.\(i)"
-      for (path, linear) in linearModules(of: layer, prefix: prefix) {
-        p["\(path).weight"] = linear.weight
-        if let b = linear.bias { p["\(path).bias"] = b }
-      }
-      p["\(prefix).input_layernorm.weight"] = layer.inputLayernorm.weight
-      p["\(prefix).post_attention_layernorm.weight"] = layer.postAttentionLayernorm.weight
+  /// New rows start at the mean of the existing ones (transformers' `mean_resizing` samples around that mean; we
+  /// take its centre, deterministically). A tied output layer keeps sharing the embedding.
+  public func resizeTokenEmbeddings(to size: Int) throws {
+    let old = embedTokens.weight
+    let rows = old.size(0)
+    guard size != rows else { return }
+    guard size > 0 else { throw ModelError("cannot resize the embeddings to \(size) rows") }
+    guard let head = lmHead as? Linear else {
+      throw ModelError("cannot resize the embeddings: lm_head is a \(type(of: lmHead)), resize before adding adapters")
     }
-    return p
+    func resized(_ w: Tensor) throws -> Tensor {
+      try withNoGrad {
+        if size < rows { return try w.narrow(0, start: 0, length: size).contiguous() }
+        let mean = try w.to(dtype: .float32).mean(dim: 0, keepDim: true).to(dtype: w.dtype)
+        return try Tensor.cat([w, mean.expanded(to: [size - rows, w.size(1)])], dim: 0).contiguous()
+      }
+    }
+    embedTokens.weight = try resized(old)
+    head.weight = config.tiesEmbeddings ? embedTokens.weight : try resized(head.weight)
+    config.vocabSize = size
   }
 
-  func linearModules(of layer: LlamaDecoderLayer, prefix: String) -> [(String, Linear)] {
-    [("\(prefix).self_attn.q_proj", layer.selfAttn.qProj), ("\(prefix).self_attn.k_proj", layer.selfAttn.kProj),
-     ("\(prefix).self_attn.v_proj", layer.selfAttn.vProj), ("\(prefix).self_attn.o_proj", layer.selfAttn.oProj),
-     ("\(prefix).mlp.gate_proj", layer.mlp.gateProj), ("\(prefix).mlp.up_proj", layer.mlp.upProj),
-     ("\(prefix).mlp.down_proj", layer.mlp.downProj)]
-  }
-
-  /// Every Linear layer with its module path (`model.layers.0.self_attn.q_proj`, …, and `lm_head`).
-  public var linearLayers: [(path: String, layer: Linear)] {
-    var all: [(String, Linear)] = []
-    for (i, layer) in layers.enumerated() { all += linearModules(of: layer, prefix: "model.layers.\(i)") }
-    all.append(("lm_head", lmHead))
-    return all
-  }
-
-  /// Final hidden states (after the last norm): ids [B, T] -> [B, T, C].
-  /// `attentionMask` [B, Tpast + T] (1 = real token) covers cached and new positions; nil means all real.
-  /// `positions` [B, T] default to Tpast..<Tpast+T. `blockMask` [B, 1, T, T] (boolean, true = attend) replaces
-  /// the causal/padding mask entirely (packed sequences).
-  public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, positions: Tensor? = nil,
-                           cache: KVCache? = nil, blockMask: Tensor? = nil) throws -> Tensor
+  // ids [B, T] -> [B, T, C] (see CausalLanguageModel)
+  public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, positions: Tensor?, cache: KVCache?,
+                           blockMask: Tensor?) throws -> Tensor
   {
     let (b, t) = (inputIDs.size(0), inputIDs.size(1))
     let past = cache?.length ?? 0
@@ -202,14 +181,6 @@ public final class LlamaForCausalLM {
       }
     }
     return try norm(h)
-  }
-
-  /// Logits: ids [B, T] -> [B, T, V].
-  public func callAsFunction(_ inputIDs: Tensor, attentionMask: Tensor? = nil, positions: Tensor? = nil,
-                             cache: KVCache? = nil) throws -> Tensor
-  {
-    try lmHead(hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, positions: positions, cache: cache),
-               training: training)
   }
 
   /// Causal + key-padding (+ sliding-window) mask, exactly the positions Hugging Face lets each query attend to.
@@ -236,16 +207,5 @@ public final class LlamaForCausalLM {
       m = try m.logicalOr(empty.logicalAnd(diagonal))
     }
     return .explicit(m)
-  }
-}
-
-extension Dictionary where Key == String, Value == Tensor {
-  /// The tensor stored under `key`, or an error naming the missing key (and the expected shape).
-  public func require(_ key: String, shape: [Int]? = nil) throws -> Tensor {
-    guard let t = self[key] else { throw ModelError("checkpoint has no tensor \"\(key)\"") }
-    if let shape, t.shape != shape {
-      throw ModelError("tensor \"\(key)\" has shape \(t.shape), expected \(shape)")
-    }
-    return t
   }
 }

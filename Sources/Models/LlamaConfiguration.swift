@@ -3,12 +3,7 @@
 import Foundation
 import NN
 
-public struct ModelError: Error, CustomStringConvertible, Equatable {
-  public let description: String
-  public init(_ description: String) { self.description = description }
-}
-
-public struct LlamaConfiguration: Codable, Equatable, Sendable {
+public struct LlamaConfiguration: ModelConfiguration {
   public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"]
 
   public var architectures: [String]?
@@ -47,28 +42,7 @@ public struct LlamaConfiguration: Codable, Equatable, Sendable {
     case eosTokenId = "eos_token_id", padTokenId = "pad_token_id", torchDtype = "torch_dtype"
   }
 
-  /// eos_token_id is an int or a list of ints in config.json.
-  public enum TokenIDs: Codable, Equatable, Sendable {
-    case one(Int)
-    case many([Int])
-    public init(from decoder: Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let i = try? c.decode(Int.self) { self = .one(i) } else { self = .many(try c.decode([Int].self)) }
-    }
-    public func encode(to encoder: Encoder) throws {
-      var c = encoder.singleValueContainer()
-      switch self {
-      case .one(let i): try c.encode(i)
-      case .many(let l): try c.encode(l)
-      }
-    }
-    public var all: [Int] {
-      switch self {
-      case .one(let i): return [i]
-      case .many(let l): return l
-      }
-    }
-  }
+  public typealias TokenIDs = Models.TokenIDs
 
   public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
               numKeyValueHeads: Int? = nil, headDim: Int? = nil, rmsNormEps: Double = 1e-5, ropeTheta: Double = 10000,
@@ -147,4 +121,15 @@ public struct LlamaConfiguration: Codable, Equatable, Sendable {
     return slidingWindow
   }
   public var tiesEmbeddings: Bool { tieWordEmbeddings ?? false }
+  public var architecture: String { architectures?.first ?? Self.architecture(forModelType: modelType ?? "llama") }
+
+  public func exported(tiedEmbeddings: Bool, dtype: String) -> LlamaConfiguration {
+    var config = self
+    config.architectures = [architecture]
+    config.modelType = modelType ?? "llama"
+    config.tieWordEmbeddings = tiedEmbeddings
+    config.hiddenAct = hiddenAct ?? "silu"
+    config.torchDtype = dtype
+    return config
+  }
 }

@@ -12,7 +12,7 @@ public struct LoadedModel {
   public let url: URL
   public let format: CheckpointFormat
   public let configuration: LlamaConfiguration
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let tokenizer: Tokenizer
   /// The default chat template's Jinja source (tokenizer_config.json, chat_template.jinja or GGUF metadata).
   public var chatTemplate: String? { tokenizer.chatTemplate }
@@ -46,7 +46,7 @@ public enum ModelLoader {
   public static func load(_ url: URL, dtype: DType = .float32, device: Device = .cpu) throws -> LoadedModel {
     let tokenizer = try loadTokenizer(url)
     let (configuration, parameters, format) = try Checkpoint.load(url, dtype: dtype, device: device)
-    let model = try LlamaForCausalLM(config: configuration, parameters: parameters)
+    let model = try ModelError.context(url.path) { try LlamaForCausalLM(config: configuration, parameters: parameters) }
     if tokenizer.vocabularySize > configuration.vocabSize {
       throw ModelError("\(url.path): the tokenizer has \(tokenizer.vocabularySize) ids but the model only \(configuration.vocabSize) embedding rows")
     }

@@ -1,188 +1,265 @@
-// PEFTAdapter.swift — LoRA adapters on a model: attach (PEFT's initialisation), and read/write the PEFT folder
-// format (adapter_config.json + adapter_model.safetensors with PEFT's key names) so Python peft loads our adapters
-// and we load theirs.
+// PEFTAdapter.swift — LoRA adapters in PEFT's folder format (adapter_config.json + adapter_model.safetensors with
+// PEFT's key names): the one writer, and the one strict loader every verb uses (generate, evaluate, export), which
+// refuses what it would apply differently from PEFT, naming the file and the field.
 import Foundation
 import NN
 import Support
 import Torch
 
-extension LlamaForCausalLM {
-  /// Adds LoRA adapters to every Linear layer `configuration` targets; returns their module paths.
-  @discardableResult
-  public func attachLoRA(_ configuration: LoRAConfiguration, generator: Generator? = nil) throws -> [String] {
-    var attached: [String] = []
-    for (path, linear) in linearLayers where try configuration.targets.matches(path: path) {
-      linear.lora = try LoRAAdapter(inFeatures: linear.inFeatures, outFeatures: linear.outFeatures,
-                                    rank: configuration.rank, alpha: configuration.alpha,
-                                    dropout: configuration.dropout, useRSLoRA: configuration.useRSLoRA,
-                                    device: linear.weight.device, generator: generator)
-      attached.append(path)
-    }
-    guard !attached.isEmpty else {
-      throw ModelError("LoRA target_modules \(configuration.targetPattern ?? configuration.targetModules.joined(separator: ", ")) match no Linear layer (layers are named like \(linearLayers.first?.path ?? "?"))")
-    }
-    return attached
-  }
-
-  /// The trainable adapter weights by PEFT key (`base_model.model.<path>.lora_A.weight`), in a stable order.
-  public var loraParameters: [(key: String, tensor: Tensor)] {
-    linearLayers.compactMap { path, linear in linear.lora.map { (path, $0) } }.flatMap { path, lora in
-      [("base_model.model.\(path).lora_A.weight", lora.a), ("base_model.model.\(path).lora_B.weight", lora.b)]
-    }
-  }
-
-  /// Folds every adapter into its base weight (W += scaling·B·A) and removes the adapters.
-  public func mergeLoRA() throws {
-    try withNoGrad {
-      for (_, linear) in linearLayers {
-        guard let lora = linear.lora else { continue }
-        linear.weight = try (linear.weight.to(dtype: .float32) + lora.delta().to(dtype: .float32)).to(dtype: linear.weight.dtype)
-        linear.lora = nil
-      }
-    }
-  }
-}
-
-/// adapter_config.json as PEFT writes it (the fields PEFT needs to load a LoRA adapter).
-public struct PEFTAdapterConfig: Codable, Equatable {
-  public var peftType = "LORA"
-  public var taskType: String? = "CAUSAL_LM"
-  public var r: Int
-  public var loraAlpha: Double
-  public var loraDropout: Double
-  public var targetModules: [String]?
-  public var targetModulesPattern: String?
-  public var useRslora: Bool
-  public var bias = "none"
-  public var fanInFanOut = false
-  public var inferenceMode = true
-  public var baseModelNameOrPath: String?
-  public var initLoraWeights = true
-  public var modulesToSave: [String]? = nil
-
-  enum CodingKeys: String, CodingKey {
-    case peftType = "peft_type", taskType = "task_type", r, loraAlpha = "lora_alpha", loraDropout = "lora_dropout"
-    case targetModules = "target_modules", useRslora = "use_rslora", bias, fanInFanOut = "fan_in_fan_out"
-    case inferenceMode = "inference_mode", baseModelNameOrPath = "base_model_name_or_path"
-    case initLoraWeights = "init_lora_weights", modulesToSave = "modules_to_save"
-    case targetModulesPattern = "target_modules_pattern"
-  }
-
-  public init(_ c: LoRAConfiguration, baseModel: String?) {
-    r = c.rank
-    loraAlpha = c.alpha
-    loraDropout = c.dropout
-    targetModules = c.targetPattern == nil ? c.targetModules : nil
-    targetModulesPattern = c.targetPattern
-    useRslora = c.useRSLoRA
-    baseModelNameOrPath = baseModel
-  }
-
-  public init(from decoder: Decoder) throws {
-    let k = try decoder.container(keyedBy: CodingKeys.self)
-    peftType = try k.decodeIfPresent(String.self, forKey: .peftType) ?? "LORA"
-    taskType = try k.decodeIfPresent(String.self, forKey: .taskType)
-    r = try k.decode(Int.self, forKey: .r)
-    loraAlpha = try k.decode(Double.self, forKey: .loraAlpha)
-    loraDropout = try k.decodeIfPresent(Double.self, forKey: .loraDropout) ?? 0
-    // PEFT writes target_modules as a list, or as one regex string.
-    if let list = try? k.decodeIfPresent([String].self, forKey: .targetModules) {
-      targetModules = list
-    } else if let pattern = try? k.decodeIfPresent(String.self, forKey: .targetModules) {
-      targetModulesPattern = pattern
-    }
-    useRslora = try k.decodeIfPresent(Bool.self, forKey: .useRslora) ?? false
-    bias = try k.decodeIfPresent(String.self, forKey: .bias) ?? "none"
-    fanInFanOut = try k.decodeIfPresent(Bool.self, forKey: .fanInFanOut) ?? false
-    inferenceMode = try k.decodeIfPresent(Bool.self, forKey: .inferenceMode) ?? true
-    baseModelNameOrPath = try k.decodeIfPresent(String.self, forKey: .baseModelNameOrPath)
-  }
-
-  public func encode(to encoder: Encoder) throws {
-    var k = encoder.container(keyedBy: CodingKeys.self)
-    try k.encode(peftType, forKey: .peftType)
-    try k.encode(taskType, forKey: .taskType)
-    try k.encode(r, forKey: .r)
-    try k.encode(loraAlpha, forKey: .loraAlpha)
-    try k.encode(loraDropout, forKey: .loraDropout)
-    if let targetModulesPattern { try k.encode(targetModulesPattern, forKey: .targetModules) } else {
-      try k.encode(targetModules ?? [], forKey: .targetModules)
-    }
-    try k.encode(useRslora, forKey: .useRslora)
-    try k.encode(bias, forKey: .bias)
-    try k.encode(fanInFanOut, forKey: .fanInFanOut)
-    try k.encode(inferenceMode, forKey: .inferenceMode)
-    try k.encode(baseModelNameOrPath, forKey: .baseModelNameOrPath)
-    try k.encode(initLoraWeights, forKey: .initLoraWeights)
-    try k.encode(modulesToSave, forKey: .modulesToSave)
-  }
-
-  public var loraConfiguration: LoRAConfiguration {
-    var c = LoRAConfiguration()
-    c.rank = r
-    c.alpha = loraAlpha
-    c.dropout = loraDropout
-    if let targetModules { c.targetModules = targetModules }
-    c.targetPattern = targetModulesPattern
-    c.useRSLoRA = useRslora
-    return c
-  }
-}
-
 public enum PEFTAdapter {
-  /// Writes adapter_config.json and adapter_model.safetensors into `folder` atomically (a temporary folder
-  /// renamed into place).
-  public static func save(_ model: LlamaForCausalLM, configuration: LoRAConfiguration, baseModel: String?,
-                          to folder: URL) throws
+  public static let configFileName = "adapter_config.json"
+  public static let weightsFileName = "adapter_model.safetensors"
+
+  // MARK: Writing
+
+  /// Writes `model`'s adapters as adapter_config.json (`configuration` with PEFT's envelope, naming `baseModel`)
+  /// and adapter_model.safetensors (PEFT key names, weights in `dtype`), into `folder` atomically.
+  public static func save(_ model: some CausalLanguageModel, configuration: LoRAConfiguration, baseModel: String?,
+                          dtype: DType = .float32, to folder: URL) throws
   {
     let tensors = model.loraParameters
-    guard !tensors.isEmpty else { throw ModelError("the model has no LoRA adapters to save") }
+    guard !tensors.isEmpty else { throw ModelError("\(folder.path): the model has no LoRA adapters to save") }
+    let converted = try withNoGrad {
+      try tensors.map { ($0.key, try $0.tensor.detached().to(dtype: dtype, device: .cpu).contiguous()) }
+    }
     try AtomicFolder.write(to: folder) { tmp in
-      let enc = JSONEncoder()
-      enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-      try enc.encode(PEFTAdapterConfig(configuration, baseModel: baseModel))
-        .write(to: tmp.appendingPathComponent("adapter_config.json"))
-      let cpu = try tensors.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
-      try SafeTensors.write(cpu, metadata: ["format": "pt"], to: tmp.appendingPathComponent("adapter_model.safetensors"))
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try encoder.encode(ConfigFile(lora: configuration, baseModel: baseModel))
+        .write(to: tmp.appendingPathComponent(configFileName))
+      try SafeTensors.write(converted, metadata: ["format": "pt"], to: tmp.appendingPathComponent(weightsFileName))
     }
   }
 
-  /// Reads a PEFT LoRA adapter folder and attaches it to `model` (replacing any adapters it had).
+  /// adapter_config.json as written: the LoRA keys plus the fields PEFT needs to load it.
+  struct ConfigFile: Encodable {
+    let lora: LoRAConfiguration
+    let baseModel: String?
+    enum CodingKeys: String, CodingKey {
+      case peftType = "peft_type", taskType = "task_type", bias, fanInFanOut = "fan_in_fan_out"
+      case inferenceMode = "inference_mode", baseModelNameOrPath = "base_model_name_or_path"
+      case initLoraWeights = "init_lora_weights", modulesToSave = "modules_to_save"
+    }
+    func encode(to encoder: Encoder) throws {
+      try lora.encode(to: encoder)
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode("LORA", forKey: .peftType)
+      try c.encode("CAUSAL_LM", forKey: .taskType)
+      try c.encode("none", forKey: .bias)
+      try c.encode(false, forKey: .fanInFanOut)
+      try c.encode(true, forKey: .inferenceMode)
+      try c.encode(baseModel, forKey: .baseModelNameOrPath)
+      try c.encode(true, forKey: .initLoraWeights)
+      try c.encodeNil(forKey: .modulesToSave)
+    }
+  }
+
+  // MARK: Reading
+
+  /// Reads the PEFT LoRA adapter in `folder`, checks that it applies to `model` exactly as PEFT would apply it, and
+  /// attaches it (replacing any adapters the model had). Refused, with the file and field named: a missing file,
+  /// a `peft_type` other than LORA, options that change what LoRA computes (DoRA, per-layer rank or alpha
+  /// patterns, trained biases, `modules_to_save`, …), `target_modules` that match no layer, tensors that are not
+  /// LoRA weights of a linear layer of `model`, and shapes that do not fit `r` and the layer.
+  /// `trainable` (the default) makes the weights require gradients, to train further; inference passes false.
   @discardableResult
-  public static func load(_ folder: URL, into model: LlamaForCausalLM, trainable: Bool = true) throws -> LoRAConfiguration {
-    let configURL = folder.appendingPathComponent("adapter_config.json")
-    let config: PEFTAdapterConfig
-    do { config = try JSONDecoder().decode(PEFTAdapterConfig.self, from: Data(contentsOf: configURL)) } catch {
-      throw ModelError("\(configURL.path): not a PEFT adapter config (\(error))")
+  public static func load(_ folder: URL, into model: some CausalLanguageModel, trainable: Bool = true) throws
+    -> LoRAConfiguration
+  {
+    let configURL = try checkFolder(folder)
+    let configuration = try readConfiguration(configURL)
+    let weightsURL = folder.appendingPathComponent(weightsFileName)
+    let file: SafeTensorsFile
+    do { file = try SafeTensorsFile(url: weightsURL) } catch let error as SafeTensorsError {
+      throw ModelError("\(error)")
     }
-    guard config.peftType == "LORA" else {
-      throw ModelError("\(configURL.path): peft_type \"\(config.peftType)\" is not supported (only LORA)")
-    }
-    let lora = config.loraConfiguration
-    let file = try SafeTensorsFile(url: folder.appendingPathComponent("adapter_model.safetensors"))
-    var loaded = 0
-    for (path, linear) in model.linearLayers {
-      let prefix = "base_model.model.\(path)"
-      let keysA = ["\(prefix).lora_A.weight", "\(prefix).lora_A.default.weight"]
-      let keysB = ["\(prefix).lora_B.weight", "\(prefix).lora_B.default.weight"]
-      guard let ka = keysA.first(where: file.names.contains), let kb = keysB.first(where: file.names.contains) else {
-        linear.lora = nil
-        continue
+
+    // Every tensor is lora_A or lora_B of one linear layer of the model.
+    let layers = Dictionary(model.linearLayers.map { ($0.path, $0.layer) }, uniquingKeysWith: { first, _ in first })
+    var pairs: [String: (a: String?, b: String?)] = [:]
+    for name in file.names {
+      guard let (path, matrix) = loraKey(name) else {
+        throw ModelError("\(weightsURL.path): tensor \"\(name)\" is not a LoRA weight (base_model.model.<module>.lora_A.weight or lora_B.weight); orpo-swift applies plain LoRA only")
       }
-      let a = try file.tensor(ka, copy: true).to(dtype: .float32, device: linear.weight.device)
-      let b = try file.tensor(kb, copy: true).to(dtype: .float32, device: linear.weight.device)
-      guard a.shape == [config.r, linear.inFeatures], b.shape == [linear.outFeatures, config.r] else {
-        throw ModelError("\(folder.path): \(ka) has shape \(a.shape) and \(kb) \(b.shape); the model's \(path) needs [\(config.r), \(linear.inFeatures)] and [\(linear.outFeatures), \(config.r)]")
+      guard layers[path] != nil else {
+        throw ModelError("\(weightsURL.path): tensor \"\(name)\" matches no layer of the model (is the adapter for another model?)")
+      }
+      if matrix == "A" { pairs[path, default: (nil, nil)].a = name } else { pairs[path, default: (nil, nil)].b = name }
+    }
+    guard !pairs.isEmpty else { throw ModelError("\(weightsURL.path): holds no LoRA weights") }
+
+    // target_modules and the weights name the same layers.
+    let targeted = try ModelError.context(configURL.path) {
+      try model.linearLayers.map(\.path).filter { try configuration.targetModules.matches(path: $0) }
+    }
+    guard !targeted.isEmpty else {
+      throw ModelError("\(configURL.path): target_modules \(configuration.targetModules) match no linear layer of the model (layers are named like \(model.linearLayers.first?.path ?? "?"))")
+    }
+    for path in pairs.keys.sorted() where !targeted.contains(path) {
+      throw ModelError("\(configURL.path): target_modules \(configuration.targetModules) does not name \(path), but \(weightsFileName) has weights for it")
+    }
+    for path in targeted where pairs[path] == nil {
+      throw ModelError("\(weightsURL.path): no LoRA weights for \(path), which target_modules \(configuration.targetModules) names")
+    }
+
+    var adapters: [String: LoRALinear] = [:]
+    for path in targeted {  // model order: the first bad layer is the one reported
+      let names = pairs[path]!
+      guard let nameA = names.a, let nameB = names.b else {
+        throw ModelError("\(weightsURL.path): \(path) has \(names.a == nil ? "lora_B" : "lora_A") but no \(names.a == nil ? "lora_A" : "lora_B") weight")
+      }
+      let layer = layers[path]!
+      let a = try ModelError.context(weightsURL.path) {
+        try file.tensor(nameA, copy: true).to(dtype: .float32, device: layer.device)
+      }
+      let b = try ModelError.context(weightsURL.path) {
+        try file.tensor(nameB, copy: true).to(dtype: .float32, device: layer.device)
+      }
+      let (r, inFeatures, outFeatures) = (configuration.rank, layer.inFeatures, layer.outFeatures)
+      guard a.shape == [r, inFeatures], b.shape == [outFeatures, r] else {
+        throw ModelError("\(folder.path): \(nameA) has shape \(a.shape) and \(nameB) \(b.shape); with r = \(r) (\(configFileName)) the model's \(path) needs [\(r), \(inFeatures)] and [\(outFeatures), \(r)]")
       }
       if trainable {
         try a.requiringGrad()
         try b.requiringGrad()
       }
-      linear.lora = LoRAAdapter(a: a, b: b, scaling: LoRAAdapter.scaling(alpha: config.loraAlpha, rank: config.r, useRSLoRA: config.useRslora),
-                                dropout: config.loraDropout)
-      loaded += 1
+      adapters[path] = LoRALinear(base: layer, a: a, b: b, scaling: configuration.scaling, dropout: configuration.dropout)
     }
-    guard loaded > 0 else { throw ModelError("\(folder.path): no LoRA weight in the adapter matches this model's layers") }
-    return lora
+    // Attach only once everything checked out.
+    model.removeLoRA()
+    for slot in model.linearSlots { if let adapter = adapters[slot.wrappedValue.path] { slot.wrappedValue = adapter } }
+    return configuration
+  }
+
+  /// `base_model.model.<path>.lora_A.weight` (or PEFT's older `.lora_A.default.weight`) -> (path, "A").
+  static func loraKey(_ name: String) -> (path: String, matrix: String)? {
+    let prefix = "base_model.model."
+    guard name.hasPrefix(prefix) else { return nil }
+    for matrix in ["A", "B"] {
+      for suffix in [".lora_\(matrix).weight", ".lora_\(matrix).default.weight"] where name.hasSuffix(suffix) {
+        let path = String(name.dropFirst(prefix.count).dropLast(suffix.count))
+        return path.isEmpty ? nil : (path, matrix)
+      }
+    }
+    return nil
+  }
+
+  /// The adapter folder's config URL, after checking the folder holds both files.
+  static func checkFolder(_ folder: URL) throws -> URL {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+      throw ModelError("\(folder.path): no such adapter folder")
+    }
+    guard isDirectory.boolValue else {
+      throw ModelError("\(folder.path): is a file; an adapter is a folder holding \(configFileName) and \(weightsFileName)")
+    }
+    let configURL = folder.appendingPathComponent(configFileName)
+    guard FileManager.default.fileExists(atPath: configURL.path) else {
+      throw ModelError("\(folder.path): no \(configFileName) (a PEFT adapter folder holds \(configFileName) and \(weightsFileName))")
+    }
+    guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(weightsFileName).path) else {
+      if FileManager.default.fileExists(atPath: folder.appendingPathComponent("adapter_model.bin").path) {
+        throw ModelError("\(folder.path): only adapter_model.bin (a pickle) is there; save the adapter with safe_serialization=True to get \(weightsFileName)")
+      }
+      throw ModelError("\(folder.path): no \(weightsFileName)")
+    }
+    return configURL
+  }
+
+  /// PEFT options that change what the adapter computes; an adapter using one would load silently wrong.
+  static let unsupportedOptions: [(key: String, what: String)] = [
+    ("use_dora", "DoRA"), ("rank_pattern", "per-layer ranks"), ("alpha_pattern", "per-layer alphas"),
+    ("modules_to_save", "fully trained extra modules"), ("bias", "trained biases"),
+    ("fan_in_fan_out", "transposed (Conv1D) weights"), ("layers_to_transform", "a subset of layers"),
+    ("layers_pattern", "a subset of layers"), ("exclude_modules", "excluded modules"),
+    ("layer_replication", "layer replication"), ("trainable_token_indices", "trainable token rows"),
+    ("lora_bias", "LoRA biases"), ("target_parameters", "LoRA on parameters"),
+    ("alora_invocation_tokens", "activated LoRA"), ("arrow_config", "Arrow routing"), ("use_qalora", "QALoRA"),
+    ("use_bdlora", "BD-LoRA"), ("kasa_config", "KaSA"), ("velora_config", "VeLoRA"),
+    ("monteclora_config", "MonteCLoRA"), ("megatron_config", "Megatron layers"),
+  ]
+
+  /// adapter_config.json read strictly: a LoRA adapter for a causal LM with nothing this toolkit would apply
+  /// differently from PEFT.
+  public static func readConfiguration(_ url: URL) throws -> LoRAConfiguration {
+    let data: Data
+    do { data = try Data(contentsOf: url) } catch {
+      throw ModelError("\(url.path): cannot read (\(error.localizedDescription))")
+    }
+    let parsed: Any
+    do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+      throw ModelError("\(url.path): not valid JSON (\(error.localizedDescription))")
+    }
+    guard let object = parsed as? [String: Any] else { throw ModelError("\(url.path): expected a JSON object") }
+    func fail(_ key: String, _ what: String) -> ModelError { ModelError("\(url.path): \(key): \(what)") }
+
+    guard let type = object["peft_type"] else { throw fail("peft_type", "missing (expected \"LORA\")") }
+    guard let peftType = type as? String, peftType == "LORA" else {
+      throw fail("peft_type", "\(show(type)) is not supported (only \"LORA\")")
+    }
+    if let task = object["task_type"], !(task is NSNull) {
+      guard let taskType = task as? String, taskType == "CAUSAL_LM" else {
+        throw fail("task_type", "\(show(task)) is not supported (only \"CAUSAL_LM\")")
+      }
+    }
+    for (key, what) in unsupportedOptions where isSet(key, object[key]) {
+      throw fail(key, "\(show(object[key]!)) asks for \(what), which orpo-swift cannot apply")
+    }
+    for key in ["r", "lora_alpha", "target_modules"] where object[key] == nil || object[key] is NSNull {
+      throw fail(key, "missing")
+    }
+    guard let r = object["r"] as? NSNumber, !isBool(r), Double(r.intValue) == r.doubleValue else {
+      throw fail("r", "expected a whole number, found \(show(object["r"]!))")
+    }
+    guard let alpha = object["lora_alpha"] as? NSNumber, !isBool(alpha) else {
+      throw fail("lora_alpha", "expected a number, found \(show(object["lora_alpha"]!))")
+    }
+    var configuration = LoRAConfiguration(rank: r.intValue, alpha: alpha.doubleValue)
+    switch object["lora_dropout"] {
+    case nil, is NSNull: configuration.dropout = 0
+    case let d as NSNumber where !isBool(d): configuration.dropout = d.doubleValue
+    case let other?: throw fail("lora_dropout", "expected a number, found \(show(other))")
+    }
+    switch object["target_modules"] {
+    case let list as [Any]:
+      let names = list.compactMap { $0 as? String }
+      guard names.count == list.count else { throw fail("target_modules", "expected module names, found \(show(list))") }
+      configuration.targetModules = names == ["all-linear"] ? .allLinear : .names(names)
+    case let text as String:
+      configuration.targetModules = text == "all-linear" ? .allLinear : .pattern(text)
+    case let other?: throw fail("target_modules", "expected a list of names or a regular expression, found \(show(other))")
+    case nil: break
+    }
+    switch object["use_rslora"] {
+    case nil, is NSNull: break
+    case let flag as NSNumber where isBool(flag): configuration.useRSLoRA = flag.boolValue
+    case let other?: throw fail("use_rslora", "expected true or false, found \(show(other))")
+    }
+    do { try configuration.validate() } catch let error as NNError { throw ModelError("\(url.path): \(error.description)") }
+    return configuration
+  }
+
+  /// Whether an option is in use: true, a non-empty list/object/string, a number; `bias` other than "none".
+  static func isSet(_ key: String, _ value: Any?) -> Bool {
+    switch value {
+    case nil, is NSNull: return false
+    case let n as NSNumber: return isBool(n) ? n.boolValue : true
+    case let d as [String: Any]: return !d.isEmpty
+    case let a as [Any]: return !a.isEmpty
+    case let s as String: return key == "bias" ? s != "none" : !s.isEmpty
+    default: return true
+    }
+  }
+
+  /// JSON true/false (Foundation reads them as a boolean NSNumber subclass, numbers as plain NSNumber).
+  static func isBool(_ n: NSNumber) -> Bool { type(of: n) == type(of: NSNumber(value: true)) }
+
+  static func show(_ value: Any) -> String {
+    if let s = value as? String { return "\"\(s)\"" }
+    if let n = value as? NSNumber, isBool(n) { return n.boolValue ? "true" : "false" }
+    if value is NSNull { return "null" }
+    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]),
+       let text = String(data: data, encoding: .utf8) { return text }
+    return "\(value)"
   }
 }

@@ -1,15 +1,21 @@
-// LoRA.swift — low-rank adapters (Hu et al. 2021) with PEFT's initialisation, naming and merge rule.
+// LoRA.swift — low-rank adapters (Hu et al. 2021) as a wrapper around any linear layer, with PEFT's
+// initialisation, scaling and merge rule; the one LoRA configuration (PEFT's key names) recipes and adapters share.
 import Foundation
 import Torch
 
-/// ΔW = scaling · B·A with A [r, in] and B [out, r]; `scaling = alpha / r` (or alpha/√r with rsLoRA).
-public final class LoRAAdapter {
+/// `y = base(x) + scaling · B(A(dropout(x)))` around any linear layer (dense or quantized), with A [r, in] and
+/// B [out, r]; `scaling = alpha / r` (alpha/√r with rsLoRA). With `enabled` off it is exactly the base layer.
+public final class LoRALinear: LinearLayer {
+  public let base: any LinearLayer
   public let a: Tensor  // lora_A.weight [r, in]
   public let b: Tensor  // lora_B.weight [out, r]
   public let scaling: Double
   public let dropout: Double
+  /// Off: the layer computes `base(x)` alone (a DPO reference is the policy with its adapters off).
+  public var enabled = true
 
-  public init(a: Tensor, b: Tensor, scaling: Double, dropout: Double) {
+  public init(base: any LinearLayer, a: Tensor, b: Tensor, scaling: Double, dropout: Double) {
+    self.base = base
     self.a = a
     self.b = b
     self.scaling = scaling
@@ -17,17 +23,18 @@ public final class LoRAAdapter {
   }
 
   /// PEFT's default init: A ~ kaiming_uniform(a=√5) = U(−1/√in, 1/√in), B = 0 (so the adapter starts as a no-op).
-  public convenience init(inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, dropout: Double,
-                          useRSLoRA: Bool = false, dtype: DType = .float32, device: Device = .cpu,
-                          generator: Generator? = nil) throws
+  /// Draws exactly one [r, in] uniform from `generator`, as PEFT does per layer.
+  public convenience init(base: any LinearLayer, rank: Int, alpha: Double, dropout: Double, useRSLoRA: Bool = false,
+                          dtype: DType = .float32, generator: Generator? = nil) throws
   {
-    let bound = 1.0 / Double(inFeatures).squareRoot()
-    let a = try Tensor.uniform([rank, inFeatures], low: -bound, high: bound, dtype: dtype, device: device,
+    let bound = 1.0 / Double(base.inFeatures).squareRoot()
+    let a = try Tensor.uniform([rank, base.inFeatures], low: -bound, high: bound, dtype: dtype, device: base.device,
                                generator: generator)
-    let b = try Tensor.zeros([outFeatures, rank], dtype: dtype, device: device)
+    let b = try Tensor.zeros([base.outFeatures, rank], dtype: dtype, device: base.device)
     try a.requiringGrad()
     try b.requiringGrad()
-    self.init(a: a, b: b, scaling: Self.scaling(alpha: alpha, rank: rank, useRSLoRA: useRSLoRA), dropout: dropout)
+    self.init(base: base, a: a, b: b, scaling: Self.scaling(alpha: alpha, rank: rank, useRSLoRA: useRSLoRA),
+              dropout: dropout)
   }
 
   /// PEFT's scaling: alpha / r, or alpha / √r with rsLoRA.
@@ -35,22 +42,50 @@ public final class LoRAAdapter {
     useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
   }
 
+  public var path: String { base.path }
   public var rank: Int { a.size(0) }
+  public var inFeatures: Int { base.inFeatures }
+  public var outFeatures: Int { base.outFeatures }
+  public var bias: Tensor? { base.bias }
+  public var dtype: DType { base.dtype }
+  public var device: Device { base.device }
+
+  /// The adapter's own weights under PEFT's local names (`<path>.lora_A.weight`, `<path>.lora_B.weight`).
+  public var adapterParameters: [(key: String, tensor: Tensor)] {
+    [("\(path).lora_A.weight", a), ("\(path).lora_B.weight", b)]
+  }
 
   // [*, in] -> [*, out]
   public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+    let y = try base(x, training: training)
+    guard enabled else { return y }
     let input = x.dtype == a.dtype ? x : try x.to(dtype: a.dtype)
     let dropped = try Functional.dropout(input, probability: dropout, training: training)
-    return try dropped.linear(weight: a).linear(weight: b) * scaling
+    let update = try dropped.linear(weight: a).linear(weight: b) * scaling  // [*, in] -> [*, r] -> [*, out]
+    return try y + (update.dtype == y.dtype ? update : update.to(dtype: y.dtype))
   }
 
   /// The dense update scaling · B·A, [out, in].
   public func delta() throws -> Tensor { try b.matmul(a) * scaling }
+
+  /// W + scaling·B·A in float32 (whether or not the adapter is enabled), [out, in].
+  public func denseWeight() throws -> Tensor {
+    try base.denseWeight().to(dtype: .float32) + delta().to(dtype: .float32)
+  }
+
+  /// A dense layer with the adapter folded into the base weight, in the base's dtype.
+  public func fused() throws -> Linear {
+    try withNoGrad {
+      Linear(path: path, weight: try denseWeight().to(dtype: base.dtype), bias: base.bias)
+    }
+  }
 }
 
-/// Which Linear layers get adapters: exact module names (`q_proj`), or one regular expression matched against
-/// the full module path (`model.layers.0.self_attn.q_proj`), as PEFT's `target_modules` accepts.
-public enum LoRATargets: Equatable, Sendable {
+/// Which linear layers get adapters: module names matching a path or its end after a dot (`q_proj`,
+/// `self_attn.q_proj`), one regular expression matched
+/// against the whole module path (`model.layers.0.self_attn.q_proj`), or every linear layer but the output one,
+/// as PEFT's `target_modules` accepts (a list, a string, or "all-linear").
+public enum LoRATargets: Equatable, Sendable, Codable, CustomStringConvertible {
   case names([String])
   case pattern(String)
   case allLinear
@@ -58,31 +93,136 @@ public enum LoRATargets: Equatable, Sendable {
   public func matches(path: String) throws -> Bool {
     switch self {
     case .names(let names):
-      let last = path.split(separator: ".").last.map(String.init) ?? path
-      return names.contains(last) || names.contains(path)
+      return names.contains { path == $0 || path.hasSuffix(".\($0)") }
     case .pattern(let p):
-      let re = try NSRegularExpression(pattern: "^(?:\(p))$")
+      let re: NSRegularExpression
+      do { re = try NSRegularExpression(pattern: "^(?:\(p))$") } catch {
+        throw NNError("target_modules \"\(p)\" is not a valid regular expression")
+      }
       return re.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) != nil
     case .allLinear:
       return !path.hasSuffix("lm_head")
     }
   }
+
+  /// As written in recipes and adapter_config.json.
+  public var description: String {
+    switch self {
+    case .names(let names): return names.joined(separator: ", ")
+    case .pattern(let p): return p
+    case .allLinear: return "all-linear"
+    }
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let list = try? c.decode([String].self) {
+      self = list == ["all-linear"] ? .allLinear : .names(list)
+    } else {
+      let text = try c.decode(String.self)
+      self = text == "all-linear" ? .allLinear : .pattern(text)
+    }
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.singleValueContainer()
+    switch self {
+    case .names(let names): try c.encode(names)
+    case .pattern(let p): try c.encode(p)
+    case .allLinear: try c.encode("all-linear")
+    }
+  }
 }
 
+/// The one LoRA configuration: a recipe's `lora:` section and the LoRA part of a PEFT adapter_config.json, with
+/// PEFT's key names and defaults as this toolkit's recipes set them.
 public struct LoRAConfiguration: Codable, Equatable, Sendable {
   public var rank: Int = 16
   public var alpha: Double = 32
   public var dropout: Double = 0.05
-  public var targetModules: [String] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-  /// A regular expression over module paths; overrides `targetModules` when set.
-  public var targetPattern: String? = nil
+  public var targetModules: LoRATargets = .names(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
   public var useRSLoRA: Bool = false
 
-  public init() {}
+  public enum CodingKeys: String, CodingKey, CaseIterable {
+    case rank = "r", alpha = "lora_alpha", dropout = "lora_dropout", targetModules = "target_modules"
+    case useRSLoRA = "use_rslora"
+  }
 
-  public var targets: LoRATargets {
-    if let targetPattern { return .pattern(targetPattern) }
-    if targetModules == ["all-linear"] { return .allLinear }
-    return .names(targetModules)
+  public init(rank: Int = 16, alpha: Double = 32, dropout: Double = 0.05, targetModules: LoRATargets? = nil,
+              useRSLoRA: Bool = false)
+  {
+    self.rank = rank
+    self.alpha = alpha
+    self.dropout = dropout
+    if let targetModules { self.targetModules = targetModules }
+    self.useRSLoRA = useRSLoRA
+  }
+
+  /// Keys left out keep their defaults.
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    rank = try c.decodeIfPresent(Int.self, forKey: .rank) ?? rank
+    alpha = try c.decodeIfPresent(Double.self, forKey: .alpha) ?? alpha
+    dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? dropout
+    targetModules = try c.decodeIfPresent(LoRATargets.self, forKey: .targetModules) ?? targetModules
+    useRSLoRA = try c.decodeIfPresent(Bool.self, forKey: .useRSLoRA) ?? useRSLoRA
+  }
+
+  public var scaling: Double { LoRALinear.scaling(alpha: alpha, rank: rank, useRSLoRA: useRSLoRA) }
+
+  /// The first value out of range, named by its key.
+  public func validate() throws {
+    guard rank >= 1 else { throw NNError("r must be at least 1, got \(rank)") }
+    guard alpha.isFinite else { throw NNError("lora_alpha must be a finite number, got \(alpha)") }
+    guard dropout >= 0 && dropout < 1 else { throw NNError("lora_dropout must be in [0, 1), got \(dropout)") }
+    if case .names(let names) = targetModules, names.isEmpty {
+      throw NNError("target_modules is empty")
+    }
+  }
+}
+
+extension Module {
+  /// Every LoRA wrapper under this module, in declaration order.
+  public var loraLayers: [LoRALinear] { linearSlots.compactMap { $0.wrappedValue as? LoRALinear } }
+
+  /// Wraps every linear layer `configuration` targets in a freshly initialised `LoRALinear` (PEFT's init, one
+  /// uniform draw per layer in declaration order from `generator`), replacing adapters already there; returns the
+  /// adapted paths. Targets that match nothing are an error.
+  @discardableResult
+  public func attachLoRA(_ configuration: LoRAConfiguration, generator: Generator? = nil) throws -> [String] {
+    try configuration.validate()
+    var attached: [String] = []
+    for slot in linearSlots {
+      let layer = (slot.wrappedValue as? LoRALinear)?.base ?? slot.wrappedValue
+      guard try configuration.targetModules.matches(path: layer.path) else { continue }
+      slot.wrappedValue = try LoRALinear(base: layer, rank: configuration.rank, alpha: configuration.alpha,
+                                         dropout: configuration.dropout, useRSLoRA: configuration.useRSLoRA,
+                                         generator: generator)
+      attached.append(layer.path)
+    }
+    guard !attached.isEmpty else {
+      throw NNError("LoRA target_modules \(configuration.targetModules.description) match no linear layer (layers are named like \(linearLayers.first?.path ?? "?"))")
+    }
+    return attached
+  }
+
+  /// Removes every adapter, leaving the base layers as they were.
+  public func removeLoRA() {
+    for slot in linearSlots { if let lora = slot.wrappedValue as? LoRALinear { slot.wrappedValue = lora.base } }
+  }
+
+  /// Folds every adapter into its base weight (W += scaling·B·A, computed in float32) and removes the wrappers.
+  public func mergeLoRA() throws {
+    for slot in linearSlots { if let lora = slot.wrappedValue as? LoRALinear { slot.wrappedValue = try lora.fused() } }
+  }
+
+  /// Runs `body` with every adapter switched off (the model computes as its base), then restores each adapter's
+  /// switch as it was, also when `body` throws. torchtune's `disable_adapter`: a reference model for free.
+  public func withAdaptersDisabled<R>(_ body: () throws -> R) rethrows -> R {
+    let adapters = loraLayers
+    let saved = adapters.map(\.enabled)
+    for adapter in adapters { adapter.enabled = false }
+    defer { for (adapter, enabled) in zip(adapters, saved) { adapter.enabled = enabled } }
+    return try body()
   }
 }

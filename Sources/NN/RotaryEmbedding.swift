@@ -32,10 +32,6 @@ public struct RopeScaling: Codable, Equatable, Sendable {
   public var kind: String { ropeType ?? type ?? "default" }
 }
 
-public struct RoPEError: Error, CustomStringConvertible {
-  public let description: String
-}
-
 public final class RotaryEmbedding {
   public let inverseFrequencies: Tensor  // [headDim/2] float32
 
@@ -51,7 +47,7 @@ public final class RotaryEmbedding {
     case "llama3":
       guard let s = scaling, let factor = s.factor, let low = s.lowFreqFactor, let high = s.highFreqFactor,
             let original = s.originalMaxPositionEmbeddings
-      else { throw RoPEError(description: "rope_scaling of type llama3 needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings") }
+      else { throw NNError("rope_scaling of type llama3 needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings") }
       // transformers' _compute_llama3_parameters
       let lowWavelen = Double(original) / low
       let highWavelen = Double(original) / high
@@ -63,7 +59,7 @@ public final class RotaryEmbedding {
       scaled = try Tensor.where(medium, smoothed, scaled)
       inv = scaled
     default:
-      throw RoPEError(description: "unsupported rope_scaling type '\(scaling?.kind ?? "")' (supported: default, linear, llama3)")
+      throw NNError("unsupported rope_scaling type '\(scaling?.kind ?? "")' (supported: default, linear, llama3)")
     }
     inverseFrequencies = inv
   }

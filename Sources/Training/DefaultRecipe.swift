@@ -8,6 +8,7 @@ public enum DefaultRecipe {
   dataset: synthetic
   synthetic_train_size: 2000
   synthetic_test_size: 200
+  method: orpo
   beta: 0.1
   max_length: 256
   finetuning_type: lora

@@ -10,7 +10,7 @@ public enum ORPOEvaluation {
     case packed(PackedPairCollator)
   }
 
-  public static func forward(model: LlamaForCausalLM, pairs: [EncodedPair], loss: ORPOLoss, collate: Collation) throws
+  public static func forward(model: any CausalLanguageModel, pairs: [EncodedPair], loss: ORPOLoss, collate: Collation) throws
     -> (loss: Tensor, metrics: ORPOMetrics, chosenLogps: Tensor, rejectedLogps: Tensor)
   {
     switch collate {
@@ -29,7 +29,7 @@ public enum ORPOEvaluation {
   /// TRL's `evaluate()`: eval_loss is the pair-weighted mean of batch losses, the other metrics the mean of batch
   /// means (TRL stores one value per batch). Adds `eval_accuracy`: the fraction of pairs whose chosen average
   /// log-prob beats the rejected one (held-out preference accuracy). Runs without a graph.
-  public static func run(model: LlamaForCausalLM, pairs: [EncodedPair], loss: ORPOLoss, batchSize: Int,
+  public static func run(model: any CausalLanguageModel, pairs: [EncodedPair], loss: ORPOLoss, batchSize: Int,
                          paddingFree: Bool, padTokenID: Int) throws -> [(String, Double)]
   {
     guard !pairs.isEmpty else { return [] }

@@ -55,7 +55,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
 
 public final class ORPOTrainer {
   public let config: TrainingConfiguration
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let trainPairs: [EncodedPair]
   public let evalPairs: [EncodedPair]
   public let collator: PairCollator
@@ -74,7 +74,7 @@ public final class ORPOTrainer {
   /// Called when a checkpoint folder was written.
   public var onCheckpoint: ((URL) -> Void)?
 
-  public init(config: TrainingConfiguration, model: LlamaForCausalLM, padTokenID: Int, trainPairs: [EncodedPair],
+  public init(config: TrainingConfiguration, model: any CausalLanguageModel, padTokenID: Int, trainPairs: [EncodedPair],
               evalPairs: [EncodedPair]) throws
   {
     guard !trainPairs.isEmpty else { throw ConfigurationError("no training pairs left after encoding the data") }
@@ -86,7 +86,7 @@ public final class ORPOTrainer {
     packedCollator = PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
                                         promptLoss: !config.disablePromptLoss)
     model.gradientCheckpointing = config.gradientCheckpointing
-    if config.finetuningType == "full" {
+    if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
         if t.dtype != .float32 {
           throw ConfigurationError("full fine-tuning needs float32 weights; \(key) is \(t.dtype) (set torch_dtype: float32)")
@@ -142,7 +142,7 @@ public final class ORPOTrainer {
         state.epoch += 1
         state.batchInEpoch = 0
         epochBatches = try batches(epoch: state.epoch)
-        if config.evalStrategy == "epoch" { try evaluateAndLog() }
+        if config.evalStrategy == .epoch { try evaluateAndLog() }
       }
       // One optimizer step: up to `gradient_accumulation_steps` batches, never across an epoch boundary.
       let group = Array(epochBatches[state.batchInEpoch..<Swift.min(state.batchInEpoch + config.gradientAccumulationSteps, epochBatches.count)])
@@ -176,7 +176,7 @@ public final class ORPOTrainer {
       if state.globalStep % config.loggingSteps == 0 || state.globalStep == totalSteps {
         try logTrainingWindow(gradNorm: gradNorm, learningRate: rate, beta: loss.beta, elapsed: elapsed, tokens: tokens)
       }
-      if config.evalStrategy == "steps", let every = config.evalSteps ?? Optional(config.loggingSteps),
+      if config.evalStrategy == .steps, let every = config.evalSteps ?? Optional(config.loggingSteps),
          state.globalStep % every == 0
       {
         try evaluateAndLog()
@@ -185,7 +185,7 @@ public final class ORPOTrainer {
         try saveCheckpoint()
       }
     }
-    if config.evalStrategy == "epoch" { try evaluateAndLog() }
+    if config.evalStrategy == .epoch { try evaluateAndLog() }
     let seconds = Date().timeIntervalSince(start)
     let steps = state.globalStep - startStep
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),
@@ -265,7 +265,7 @@ public final class ORPOTrainer {
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
     try AtomicFolder.write(to: folder) { tmp in
       let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
-      try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType],
+      try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
                             to: tmp.appendingPathComponent("trainable.safetensors"))
       let opt = optimizer.state
       var moments: [(String, Tensor)] = []
@@ -278,7 +278,7 @@ public final class ORPOTrainer {
       let enc = JSONEncoder()
       enc.outputFormatting = [.prettyPrinted, .sortedKeys]
       try enc.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
-      if config.finetuningType == "lora", let lora = try? loraConfiguration() {
+      if config.finetuningType == .lora, let lora = try? loraConfiguration() {
         try PEFTAdapter.save(model, configuration: lora, baseModel: config.model, to: tmp.appendingPathComponent("adapter"))
       }
     }
@@ -287,7 +287,7 @@ public final class ORPOTrainer {
     return folder
   }
 
-  func loraConfiguration() throws -> LoRAConfiguration { config.lora.configuration }
+  func loraConfiguration() throws -> LoRAConfiguration { config.lora }
 
   private func pruneCheckpoints() throws {
     guard let limit = config.saveTotalLimit else { return }

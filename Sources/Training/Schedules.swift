@@ -56,7 +56,7 @@ public struct LearningRateSchedule: Sendable {
 
 /// λ over training: constant, or annealed from `start` to `end` (linear or cosine in the training progress).
 public struct BetaSchedule: Codable, Equatable, Sendable {
-  public enum Shape: String, Codable, Sendable { case constant, linear, cosine }
+  public enum Shape: String, Codable, CaseIterable, Sendable { case constant, linear, cosine }
   public var shape: Shape
   public var start: Double
   public var end: Double

@@ -1,70 +1,26 @@
-// TrainingConfiguration.swift — a training run's settings under TRL / Hugging Face TrainingArguments key names,
-// read from YAML recipes with command-line overrides; an unknown key or a bad value is an error naming the key.
+// TrainingConfiguration.swift — a training run's settings under TRL / Hugging Face TrainingArguments key names, as
+// typed values, and `keys`: the one table that declares each recipe key (its type, rule, methods and meaning).
 import Foundation
+import Metrics
 import NN
-import Yams
+import Torch
 
-public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
-  public let description: String
-  public init(_ description: String) { self.description = description }
+/// The preference-optimisation method (`method:`). The baselines (sft, dpo, ipo, simpo, cpo, kto) come next.
+public enum TrainingMethod: String, ConfigurationChoice, Sendable {
+  case orpo
 }
 
-public struct LoRASection: Codable, Equatable, Sendable {
-  public var r: Int = 16
-  public var loraAlpha: Double = 32
-  public var loraDropout: Double = 0.05
-  /// Module names (`[q_proj, v_proj]`), `all-linear`, or one regular expression over module paths (a string).
-  public var targetModules: TargetModules = .names(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-  public var useRslora: Bool = false
-
-  public enum TargetModules: Codable, Equatable, Sendable {
-    case names([String])
-    case pattern(String)
-    public init(from decoder: Decoder) throws {
-      let c = try decoder.singleValueContainer()
-      if let list = try? c.decode([String].self) { self = .names(list) } else { self = .pattern(try c.decode(String.self)) }
-    }
-    public func encode(to encoder: Encoder) throws {
-      var c = encoder.singleValueContainer()
-      switch self {
-      case .names(let l): try c.encode(l)
-      case .pattern(let p): try c.encode(p)
-      }
-    }
-  }
-
-  enum CodingKeys: String, CodingKey, CaseIterable {
-    case r, loraAlpha = "lora_alpha", loraDropout = "lora_dropout", targetModules = "target_modules"
-    case useRslora = "use_rslora"
-  }
-
-  public init() {}
-
-  public init(from decoder: Decoder) throws {
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    r = try c.decodeIfPresent(Int.self, forKey: .r) ?? r
-    loraAlpha = try c.decodeIfPresent(Double.self, forKey: .loraAlpha) ?? loraAlpha
-    loraDropout = try c.decodeIfPresent(Double.self, forKey: .loraDropout) ?? loraDropout
-    targetModules = try c.decodeIfPresent(TargetModules.self, forKey: .targetModules) ?? targetModules
-    useRslora = try c.decodeIfPresent(Bool.self, forKey: .useRslora) ?? useRslora
-  }
-
-  public var configuration: LoRAConfiguration {
-    var c = LoRAConfiguration()
-    c.rank = r
-    c.alpha = loraAlpha
-    c.dropout = loraDropout
-    c.useRSLoRA = useRslora
-    switch targetModules {
-    case .names(let names): c.targetModules = names
-    case .pattern(let p):
-      if p == "all-linear" { c.targetModules = ["all-linear"] } else { c.targetPattern = p }
-    }
-    return c
-  }
+/// Which weights train (`finetuning_type:`).
+public enum FinetuningType: String, ConfigurationChoice, Sendable {
+  case lora, full
 }
 
-public struct TrainingConfiguration: Codable, Equatable, Sendable {
+/// When to evaluate (`eval_strategy:`), as Hugging Face's IntervalStrategy.
+public enum EvalStrategy: String, ConfigurationChoice, Sendable {
+  case no, steps, epoch
+}
+
+public struct TrainingConfiguration: Equatable {
   // Model and data
   public var model: String? = nil                 // HF folder or .gguf; nil = the default SmolLM2 GGUF
   public var dataset: String? = nil               // train file (.jsonl/.json); nil or "synthetic" = built-in data
@@ -76,9 +32,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   public var chatTemplate: String? = nil          // a file holding a Jinja chat template
   public var setupChatFormat: Bool = false        // TRL's setup_chat_format (ChatML tokens) for base models
   public var outputDir: String = "runs/orpo"
-  public var torchDtype: String = "float32"
-  public var device: String = "cpu"
-  // ORPO
+  public var torchDtype: DType = .float32
+  public var device: Device = .cpu
+  // Method
+  public var method: TrainingMethod = .orpo
   public var beta: Double = 0.1
   public var betaEnd: Double? = nil               // anneal λ from `beta` to `beta_end`
   public var betaSchedule: BetaSchedule.Shape = .constant
@@ -88,8 +45,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   /// logits/* metrics then average over real tokens only. false = TRL's padded batch exactly.
   public var paddingFree: Bool = true
   // Optimisation
-  public var finetuningType: String = "lora"      // lora | full
-  public var lora: LoRASection = LoRASection()
+  public var finetuningType: FinetuningType = .lora
+  public var lora = LoRAConfiguration()  // NN's, read from the `lora:` section under PEFT's key names
   public var learningRate: Double = 1e-6
   public var perDeviceTrainBatchSize: Int = 8
   public var perDeviceEvalBatchSize: Int = 8
@@ -109,191 +66,141 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
   public var shuffle: Bool = true
   // Output
   public var loggingSteps: Int = 10
-  public var evalStrategy: String = "no"          // no | steps | epoch
+  public var evalStrategy: EvalStrategy = .no
   public var evalSteps: Int? = nil
   public var saveSteps: Int? = nil
   public var saveTotalLimit: Int? = nil
-  public var reportTo: [String] = ["jsonl"]
+  public var reportTo: [MetricsSinkKind] = [.jsonl]
   public var resumeFromCheckpoint: String? = nil
   public var threads: Int? = nil
   // Quantised base weights (QLoRA) come in a later release.
   public var loadIn4bit: Bool = false
 
-  enum CodingKeys: String, CodingKey, CaseIterable {
-    case model, dataset, evalDataset = "eval_dataset", testSize = "test_size"
-    case syntheticTrainSize = "synthetic_train_size", syntheticTestSize = "synthetic_test_size"
-    case skipInvalid = "skip_invalid", chatTemplate = "chat_template", setupChatFormat = "setup_chat_format"
-    case outputDir = "output_dir"
-    case torchDtype = "torch_dtype", device, beta, betaEnd = "beta_end", betaSchedule = "beta_schedule"
-    case maxLength = "max_length", disablePromptLoss = "disable_prompt_loss", paddingFree = "padding_free"
-    case finetuningType = "finetuning_type"
-    case lora, learningRate = "learning_rate", perDeviceTrainBatchSize = "per_device_train_batch_size"
-    case perDeviceEvalBatchSize = "per_device_eval_batch_size"
-    case gradientAccumulationSteps = "gradient_accumulation_steps", numTrainEpochs = "num_train_epochs"
-    case maxSteps = "max_steps", lrSchedulerType = "lr_scheduler_type", warmupRatio = "warmup_ratio"
-    case warmupSteps = "warmup_steps", weightDecay = "weight_decay", adamBeta1 = "adam_beta1"
-    case adamBeta2 = "adam_beta2", adamEpsilon = "adam_epsilon", maxGradNorm = "max_grad_norm"
-    case gradientCheckpointing = "gradient_checkpointing", seed, shuffle, loggingSteps = "logging_steps"
-    case evalStrategy = "eval_strategy", evalSteps = "eval_steps", saveSteps = "save_steps"
-    case saveTotalLimit = "save_total_limit", reportTo = "report_to"
-    case resumeFromCheckpoint = "resume_from_checkpoint", threads, loadIn4bit = "load_in_4bit"
-  }
+  /// Where each key's value came from (keys set by a recipe, flag or `--set`); see `source(of:)`.
+  var sources: [String: ValueSource] = [:]
 
   public init() {}
 
-  public init(from decoder: Decoder) throws {
-    self.init()
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    func read<T: Decodable>(_ key: CodingKeys, _ into: inout T) throws {
-      if let v = try c.decodeIfPresent(T.self, forKey: key) { into = v }
-    }
-    func readOptional<T: Decodable>(_ key: CodingKeys, _ into: inout T?) throws {
-      if let v = try c.decodeIfPresent(T.self, forKey: key) { into = v }
-    }
-    try readOptional(.model, &model); try readOptional(.dataset, &dataset); try readOptional(.evalDataset, &evalDataset)
-    try readOptional(.testSize, &testSize); try read(.syntheticTrainSize, &syntheticTrainSize)
-    try read(.syntheticTestSize, &syntheticTestSize); try read(.skipInvalid, &skipInvalid)
-    try readOptional(.chatTemplate, &chatTemplate); try read(.setupChatFormat, &setupChatFormat)
-    try read(.outputDir, &outputDir); try read(.torchDtype, &torchDtype)
-    try read(.device, &device); try read(.beta, &beta); try readOptional(.betaEnd, &betaEnd)
-    try read(.betaSchedule, &betaSchedule); try read(.maxLength, &maxLength); try read(.disablePromptLoss, &disablePromptLoss)
-    try read(.paddingFree, &paddingFree)
-    try read(.finetuningType, &finetuningType); try read(.lora, &lora); try read(.learningRate, &learningRate)
-    try read(.perDeviceTrainBatchSize, &perDeviceTrainBatchSize); try read(.perDeviceEvalBatchSize, &perDeviceEvalBatchSize)
-    try read(.gradientAccumulationSteps, &gradientAccumulationSteps); try read(.numTrainEpochs, &numTrainEpochs)
-    try read(.maxSteps, &maxSteps); try read(.lrSchedulerType, &lrSchedulerType); try read(.warmupRatio, &warmupRatio)
-    try read(.warmupSteps, &warmupSteps); try read(.weightDecay, &weightDecay); try read(.adamBeta1, &adamBeta1)
-    try read(.adamBeta2, &adamBeta2); try read(.adamEpsilon, &adamEpsilon); try read(.maxGradNorm, &maxGradNorm)
-    try read(.gradientCheckpointing, &gradientCheckpointing); try read(.seed, &seed); try read(.shuffle, &shuffle)
-    try read(.loggingSteps, &loggingSteps); try read(.evalStrategy, &evalStrategy); try readOptional(.evalSteps, &evalSteps)
-    try readOptional(.saveSteps, &saveSteps); try readOptional(.saveTotalLimit, &saveTotalLimit)
-    if let one = try? c.decodeIfPresent(String.self, forKey: .reportTo) { reportTo = [one] } else { try read(.reportTo, &reportTo) }
-    try readOptional(.resumeFromCheckpoint, &resumeFromCheckpoint); try readOptional(.threads, &threads)
-    try read(.loadIn4bit, &loadIn4bit)
-  }
+  /// Every recipe key, in the order `orpo train --list-keys` prints them. A key is a stored property above and one
+  /// row here: reading recipes and overrides, the checks, "did you mean" and the key reference all come from it.
+  public static let keys: [ConfigurationKey] = [
+    // Model and data
+    .init("model", \.model, help: "A Hugging Face model folder or a .gguf file (null: the default SmolLM2-135M-Instruct GGUF)."),
+    .init("dataset", \.dataset, help: "Training preferences (.jsonl or .json), or synthetic for the built-in set."),
+    .init("eval_dataset", \.evalDataset, help: "Held-out preferences for evaluation."),
+    .init("test_size", \.testSize, .positive,
+          help: "Split off the training data for evaluation: a fraction (< 1) or a number of pairs (>= 1)."),
+    .init("synthetic_train_size", \.syntheticTrainSize, .atLeast(1), help: "Built-in synthetic training pairs."),
+    .init("synthetic_test_size", \.syntheticTestSize, .atLeast(0), help: "Built-in synthetic held-out pairs."),
+    .init("skip_invalid", \.skipInvalid, help: "Skip bad data rows (reported) instead of stopping at the first."),
+    .init("chat_template", \.chatTemplate, help: "A file holding a Jinja chat template (default: the tokenizer's)."),
+    .init("setup_chat_format", \.setupChatFormat, help: "Add ChatML tokens and template to a base model (TRL's setup_chat_format)."),
+    .init("output_dir", \.outputDir, help: "Where the run writes adapter, metrics, checkpoints and summary."),
+    .init("torch_dtype", \.torchDtype, help: "The dtype the base weights are loaded in."),
+    .init("device", \.device, help: "Where to compute."),
+    // Method
+    .init("method", \.method, help: "The preference-optimisation method."),
+    .init("beta", \.beta, .nonNegative, methods: [.orpo], help: "ORPO's λ: the weight of the odds-ratio term."),
+    .init("beta_end", \.betaEnd, .nonNegative, methods: [.orpo], help: "Anneal λ from beta to this value (needs beta_schedule)."),
+    .init("beta_schedule", \.betaSchedule, methods: [.orpo], help: "How λ moves from beta to beta_end over training."),
+    .init("disable_prompt_loss", \.disablePromptLoss, methods: [.orpo],
+          help: "Restrict the NLL term to the completion (the paper's option; TRL's covers prompt + completion)."),
+    .init("max_length", \.maxLength, .atLeast(2), help: "Tokens per prompt + completion; longer completions are cut."),
+    .init("padding_free", \.paddingFree,
+          help: "Compute each prompt once for its chosen and rejected answers, without padding (false: TRL's padded batch)."),
+    // Optimisation
+    .init("finetuning_type", \.finetuningType, help: "Train LoRA adapters or every weight."),
+    .init("lora.r", \.lora.rank, .atLeast(1), help: "LoRA rank."),
+    .init("lora.lora_alpha", \.lora.alpha, .positive, help: "LoRA scaling numerator (scaling = lora_alpha / r)."),
+    .init("lora.lora_dropout", \.lora.dropout, .fraction, help: "Dropout on the adapter's input."),
+    .init("lora.target_modules", \.lora.targetModules, help: "The layers that get adapters."),
+    .init("lora.use_rslora", \.lora.useRSLoRA, help: "Rank-stabilised scaling, lora_alpha / √r."),
+    .init("learning_rate", \.learningRate, .positive, help: "AdamW's peak learning rate."),
+    .init("per_device_train_batch_size", \.perDeviceTrainBatchSize, .atLeast(1), help: "Pairs per forward pass in training."),
+    .init("per_device_eval_batch_size", \.perDeviceEvalBatchSize, .atLeast(1), help: "Pairs per forward pass in evaluation."),
+    .init("gradient_accumulation_steps", \.gradientAccumulationSteps, .atLeast(1), help: "Batches per optimizer step."),
+    .init("num_train_epochs", \.numTrainEpochs, .positive, help: "Passes over the training data (when max_steps is -1)."),
+    .init("max_steps", \.maxSteps, Rule("-1 (use num_train_epochs) or at least 1") { $0 == -1 || $0 >= 1 },
+          help: "Optimizer steps; -1 runs num_train_epochs."),
+    .init("lr_scheduler_type", \.lrSchedulerType, help: "The learning-rate schedule after warm-up."),
+    .init("warmup_ratio", \.warmupRatio, .fraction, help: "Warm-up as a fraction of the steps (warmup_steps wins when set)."),
+    .init("warmup_steps", \.warmupSteps, .atLeast(0), help: "Warm-up steps."),
+    .init("weight_decay", \.weightDecay, .nonNegative, help: "AdamW's decoupled weight decay."),
+    .init("adam_beta1", \.adamBeta1, .fraction, help: "AdamW's β1."),
+    .init("adam_beta2", \.adamBeta2, .fraction, help: "AdamW's β2."),
+    .init("adam_epsilon", \.adamEpsilon, .positive, help: "AdamW's ε."),
+    .init("max_grad_norm", \.maxGradNorm, .positive, help: "Clip the gradients' global norm to this."),
+    .init("gradient_checkpointing", \.gradientCheckpointing, help: "Recompute activations in backward to save memory."),
+    .init("seed", \.seed, .atLeast(0), help: "Seed of LoRA's initialisation, the data order and the split."),
+    .init("shuffle", \.shuffle, help: "Shuffle the training pairs every epoch (false: file order)."),
+    // Output
+    .init("logging_steps", \.loggingSteps, .atLeast(1), help: "Log averaged metrics every this many steps."),
+    .init("eval_strategy", \.evalStrategy, help: "When to evaluate during training."),
+    .init("eval_steps", \.evalSteps, .atLeast(1), help: "Evaluate every this many steps (eval_strategy steps; default logging_steps)."),
+    .init("save_steps", \.saveSteps, .atLeast(1), help: "Write a resumable checkpoint every this many steps."),
+    .init("save_total_limit", \.saveTotalLimit, .atLeast(1), help: "Keep at most this many checkpoints."),
+    .init("report_to", \.reportTo, help: "Where metrics go (one name or a list)."),
+    .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for the newest in output_dir."),
+    .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
+    .init("load_in_4bit", \.loadIn4bit, help: "4-bit base weights (QLoRA): not available yet in this version."),
+  ]
 
-  // MARK: Reading
-
-  /// Reads a YAML recipe (or none), applies `overrides` (key → YAML scalar text, e.g. "learning_rate" → "5e-4";
-  /// dotted keys reach into `lora`), and validates. Errors name the file and the key.
-  public static func load(yaml url: URL?, overrides: [(String, String)] = []) throws -> TrainingConfiguration {
-    guard let url else { return try load(yamlText: nil, source: "command line", overrides: overrides) }
-    let text: String
-    do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-      throw ConfigurationError("\(url.path): cannot read the recipe (\(error.localizedDescription))")
+  /// Checks that involve more than one key, or that no single rule says; each blames the key at fault.
+  func crossKeyProblem() -> (key: String, problem: String)? {
+    if maxSteps == -1 && numTrainEpochs <= 0 { return ("num_train_epochs", "must be positive when max_steps is -1") }
+    if betaEnd != nil && betaSchedule == .constant {
+      return ("beta_end", "needs beta_schedule linear or cosine (beta_schedule is constant, so beta_end would be ignored)")
     }
-    return try load(yamlText: text, source: url.path, overrides: overrides)
-  }
-
-  /// The same from YAML text; `source` names it in errors.
-  public static func load(yamlText text: String?, source: String, overrides: [(String, String)] = []) throws
-    -> TrainingConfiguration
-  {
-    var dict: [String: Any] = [:]
-    if let text {
-      let parsed: Any?
-      do { parsed = try Yams.load(yaml: text) } catch {
-        throw ConfigurationError("\(source): not valid YAML (\(error))")
-      }
-      if let parsed {
-        guard let d = parsed as? [String: Any] else {
-          throw ConfigurationError("\(source): expected a mapping of TrainingArguments keys at the top level")
-        }
-        dict = d
-      }
+    if betaEnd == nil && betaSchedule != .constant {
+      return ("beta_schedule", "\(betaSchedule.rawValue) needs beta_end, the λ to anneal to")
     }
-    let known = Set(CodingKeys.allCases.map(\.rawValue))
-    let loraKeys = Set(LoRASection.CodingKeys.allCases.map(\.rawValue))
-    for (key, _) in overrides {
-      let parts = key.split(separator: ".").map(String.init)
-      let ok = parts.count == 1 ? known.contains(key) : parts.count == 2 && parts[0] == "lora" && loraKeys.contains(parts[1])
-      if !ok {
-        let hint = known.min(by: { editDistance($0, key) < editDistance($1, key) }).map { " (did you mean \"\($0)\"?)" } ?? ""
-        throw ConfigurationError("command line: unknown key \"\(key)\"\(hint)")
-      }
+    if evalDataset != nil && testSize != nil {
+      return ("test_size", "eval_dataset is also set; give one of them")
     }
-    for (key, value) in overrides {
-      let parsedValue: Any = (try? Yams.load(yaml: value)).flatMap { $0 } ?? value
-      let parts = key.split(separator: ".").map(String.init)
-      if parts.count == 2 {
-        var section = dict[parts[0]] as? [String: Any] ?? [:]
-        section[parts[1]] = parsedValue
-        dict[parts[0]] = section
-      } else {
-        dict[key] = parsedValue
-      }
-    }
-    return try decode(dict, source: source)
-  }
-
-  static func decode(_ dict: [String: Any], source: String) throws -> TrainingConfiguration {
-    let known = Set(CodingKeys.allCases.map(\.rawValue))
-    for key in dict.keys.sorted() where !known.contains(key) {
-      let hint = known.min(by: { editDistance($0, key) < editDistance($1, key) }).map { " (did you mean \"\($0)\"?)" } ?? ""
-      throw ConfigurationError("\(source): unknown key \"\(key)\"\(hint)")
-    }
-    if let lora = dict["lora"] {
-      guard let section = lora as? [String: Any] else { throw ConfigurationError("\(source): \"lora\" must be a mapping") }
-      let loraKeys = Set(LoRASection.CodingKeys.allCases.map(\.rawValue))
-      for key in section.keys.sorted() where !loraKeys.contains(key) {
-        throw ConfigurationError("\(source): unknown key \"lora.\(key)\" (lora takes \(loraKeys.sorted().joined(separator: ", ")))")
-      }
-    }
-    let json = try JSONSerialization.data(withJSONObject: coerceNumbers(dict), options: [.fragmentsAllowed])
-    let config: TrainingConfiguration
-    do { config = try JSONDecoder().decode(TrainingConfiguration.self, from: json) } catch let DecodingError.typeMismatch(type, ctx) {
-      throw ConfigurationError("\(source): key \"\(path(ctx))\": expected \(describe(type)), found \(value(at: ctx.codingPath, in: dict))")
-    } catch let DecodingError.dataCorrupted(ctx) {
-      // Foundation reports some bad numbers (2.5 for an integer) without a key: find it by decoding key by key.
-      if ctx.codingPath.isEmpty {
-        for key in dict.keys.sorted() {
-          let single = try JSONSerialization.data(withJSONObject: coerceNumbers([key: dict[key]!]), options: [.fragmentsAllowed])
-          if (try? JSONDecoder().decode(TrainingConfiguration.self, from: single)) == nil {
-            throw ConfigurationError("\(source): key \"\(key)\": bad value \(value(at: [AnyKey(key)], in: dict)) (expected a whole number, a number, true/false or a string as the key needs)")
-          }
-        }
-      }
-      throw ConfigurationError("\(source): key \"\(path(ctx))\": \(ctx.debugDescription) (found \(value(at: ctx.codingPath, in: dict)))")
-    } catch let DecodingError.valueNotFound(type, ctx) {
-      throw ConfigurationError("\(source): key \"\(path(ctx))\": expected \(describe(type)), found null")
-    } catch {
-      throw ConfigurationError("\(source): \(error)")
-    }
-    try config.validate(source: source)
-    return config
-  }
-
-  public func validate(source: String = "configuration") throws {
-    func fail(_ key: String, _ what: String) throws -> Never { throw ConfigurationError("\(source): key \"\(key)\": \(what)") }
-    if learningRate <= 0 || !learningRate.isFinite { try fail("learning_rate", "must be a positive number, got \(learningRate)") }
-    if beta < 0 || !beta.isFinite { try fail("beta", "must be >= 0, got \(beta)") }
-    if maxLength < 2 { try fail("max_length", "must be at least 2, got \(maxLength)") }
-    if perDeviceTrainBatchSize < 1 { try fail("per_device_train_batch_size", "must be at least 1, got \(perDeviceTrainBatchSize)") }
-    if perDeviceEvalBatchSize < 1 { try fail("per_device_eval_batch_size", "must be at least 1, got \(perDeviceEvalBatchSize)") }
-    if gradientAccumulationSteps < 1 { try fail("gradient_accumulation_steps", "must be at least 1, got \(gradientAccumulationSteps)") }
-    if maxSteps == 0 || maxSteps < -1 { try fail("max_steps", "must be positive (or -1 to use num_train_epochs), got \(maxSteps)") }
-    if maxSteps < 0 && numTrainEpochs <= 0 { try fail("num_train_epochs", "must be positive when max_steps is not set") }
-    if warmupRatio < 0 || warmupRatio >= 1 { try fail("warmup_ratio", "must be in [0, 1), got \(warmupRatio)") }
-    if warmupSteps < 0 { try fail("warmup_steps", "must be >= 0, got \(warmupSteps)") }
-    if loggingSteps < 1 { try fail("logging_steps", "must be at least 1, got \(loggingSteps)") }
-    if !["no", "steps", "epoch"].contains(evalStrategy) { try fail("eval_strategy", "must be no, steps or epoch, got \"\(evalStrategy)\"") }
-    if evalStrategy == "steps", let e = evalSteps, e < 1 { try fail("eval_steps", "must be at least 1, got \(e)") }
-    if let s = saveSteps, s < 1 { try fail("save_steps", "must be at least 1, got \(s)") }
-    if let s = saveTotalLimit, s < 1 { try fail("save_total_limit", "must be at least 1, got \(s)") }
-    if !["lora", "full"].contains(finetuningType) { try fail("finetuning_type", "must be lora or full, got \"\(finetuningType)\"") }
-    if lora.r < 1 { try fail("lora.r", "must be at least 1, got \(lora.r)") }
-    if lora.loraDropout < 0 || lora.loraDropout >= 1 { try fail("lora.lora_dropout", "must be in [0, 1), got \(lora.loraDropout)") }
-    if !["float32", "fp32", "bfloat16", "bf16", "float16", "fp16"].contains(torchDtype) {
-      try fail("torch_dtype", "must be float32, bfloat16 or float16, got \"\(torchDtype)\"")
-    }
-    for r in reportTo where !["jsonl", "tensorboard", "all", "none"].contains(r) {
-      try fail("report_to", "unknown sink \"\(r)\" (jsonl, tensorboard, all, none)")
-    }
-    if let t = testSize, t <= 0 { try fail("test_size", "must be positive, got \(t)") }
     if loadIn4bit {
-      try fail("load_in_4bit", "QLoRA (4-bit base weights) is not available yet in this version; train LoRA on a bf16 or float32 base instead (remove load_in_4bit)")
+      return ("load_in_4bit", "QLoRA (4-bit base weights) is not available yet in this version; train LoRA on a bf16 or float32 base instead (remove load_in_4bit)")
     }
+    return nil
   }
+
+  // MARK: Checking
+
+  /// Where the value of `key` came from: the recipe, flag or `--set` that set it, else the built-in default (or
+  /// `.code` when a program changed it after loading).
+  public func source(of key: String) -> ValueSource {
+    if let source = sources[key] { return source }
+    guard let row = Self.keys.first(where: { $0.name == key }) else { return .code }
+    return row.equal(self, TrainingConfiguration()) ? .builtInDefault : .code
+  }
+
+  /// An error about `key`'s value, blaming the place that set it.
+  public func error(_ key: String, _ problem: String) -> ConfigurationError {
+    ConfigurationError(problem, key: key, source: source(of: key))
+  }
+
+  /// Every key's rule, that each key applies to `method`, then the checks across keys.
+  public func validate() throws {
+    try validate(keys: Self.keys)
+  }
+
+  func validate(keys: [ConfigurationKey]) throws {
+    for key in keys {
+      if let problem = key.problem(self) { throw error(key.name, problem) }
+    }
+    for key in keys {
+      guard let methods = key.methods, !methods.contains(method), source(of: key.name) != .builtInDefault else { continue }
+      let takes = keys.filter { $0.methods?.contains(method) == true }.map(\.name)
+      throw error(key.name, "does not apply to method \(method.rawValue) (\(method.rawValue) takes "
+                    + (takes.isEmpty ? "no method keys" : takes.joined(separator: ", ")) + ")")
+    }
+    if let (key, problem) = crossKeyProblem() { throw error(key, problem) }
+  }
+
+  public static func == (a: TrainingConfiguration, b: TrainingConfiguration) -> Bool {
+    keys.allSatisfy { $0.equal(a, b) }
+  }
+
+  // MARK: Derived values
 
   /// Steps per epoch and total optimizer steps (Hugging Face: batches per epoch / accumulation, rounded up).
   public func stepPlan(trainPairs: Int) -> (stepsPerEpoch: Int, totalSteps: Int) {
@@ -307,61 +214,16 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     guard let end = betaEnd, betaSchedule != .constant else { return BetaSchedule(constant: beta) }
     return BetaSchedule(shape: betaSchedule, start: beta, end: end)
   }
-}
 
-// MARK: - helpers
-
-private struct AnyKey: CodingKey {
-  let stringValue: String
-  init(_ s: String) { stringValue = s }
-  init?(stringValue: String) { self.stringValue = stringValue }
-  var intValue: Int? { nil }
-  init?(intValue: Int) { return nil }
-}
-
-private func path(_ ctx: DecodingError.Context) -> String {
-  ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-}
-
-private func describe(_ type: Any.Type) -> String {
-  switch type {
-  case is Int.Type: return "an integer"
-  case is Double.Type: return "a number"
-  case is Bool.Type: return "true or false"
-  case is String.Type: return "a string"
-  default: return "\(type)"
+  /// The key reference: one line per key with what it takes, its default and what it means.
+  public static var keyReference: String {
+    let defaults = TrainingConfiguration()
+    let width = keys.map(\.name.count).max() ?? 0
+    return keys.map { key in
+      let methods = key.methods.map { " (" + $0.map(\.rawValue).joined(separator: ", ") + ")" } ?? ""
+      return key.name.padding(toLength: width, withPad: " ", startingAt: 0)
+        + "  \(key.help)\(methods)\n" + String(repeating: " ", count: width + 2)
+        + key.expectation + (key.rule.map { "; must be \($0)" } ?? "") + "; default \(key.text(defaults))"
+    }.joined(separator: "\n") + "\n"
   }
-}
-
-private func value(at path: [CodingKey], in dict: [String: Any]) -> String {
-  var current: Any? = dict
-  for key in path {
-    if let d = current as? [String: Any] { current = d[key.stringValue] } else if let a = current as? [Any], let i = key.intValue, i < a.count { current = a[i] } else { current = nil }
-  }
-  guard let v = current else { return "nothing" }
-  if let s = v as? String { return "\"\(s)\"" }
-  return "\(v)"
-}
-
-/// YAML 1.1 reads `5e-4` as a string (no dot); Hugging Face users write it anyway, so numeric strings become numbers.
-private func coerceNumbers(_ value: Any) -> Any {
-  if let d = value as? [String: Any] { return d.mapValues(coerceNumbers) }
-  if let a = value as? [Any] { return a.map(coerceNumbers) }
-  if let s = value as? String, let n = Double(s), s.contains(where: { $0 == "e" || $0 == "E" }) { return n }
-  return value
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-  let a = Array(a), b = Array(b)
-  var row = Array(0...b.count)
-  for i in 1...Swift.max(1, a.count) where !a.isEmpty {
-    var previous = row[0]
-    row[0] = i
-    for j in 1...Swift.max(1, b.count) where !b.isEmpty {
-      let saved = row[j]
-      row[j] = Swift.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-      previous = saved
-    }
-  }
-  return row[b.count]
 }

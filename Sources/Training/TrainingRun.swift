@@ -11,7 +11,7 @@ import Torch
 public struct PreparedRun {
   public let config: TrainingConfiguration
   public let modelPath: URL
-  public let model: LlamaForCausalLM
+  public let model: any CausalLanguageModel
   public let tokenizer: Tokenizer
   public let trainer: ORPOTrainer
   public let trainRecords: Int
@@ -23,20 +23,12 @@ public struct PreparedRun {
 }
 
 public enum TrainingRun {
-  public static func dtype(_ name: String) -> DType {
-    switch name {
-    case "bfloat16", "bf16": return .bfloat16
-    case "float16", "fp16": return .float16
-    default: return .float32
-    }
-  }
-
   /// The chat template in force: a file named by `chat_template`, else the tokenizer's own.
   public static func formatter(config: TrainingConfiguration, tokenizer: Tokenizer) throws -> TemplateFormatter? {
     let source: String?
     if let file = config.chatTemplate {
       do { source = try String(contentsOfFile: file, encoding: .utf8) } catch {
-        throw ConfigurationError("chat_template: cannot read \(file) (\(error.localizedDescription))")
+        throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")
       }
     } else {
       source = tokenizer.chatTemplate
@@ -48,16 +40,15 @@ public enum TrainingRun {
   public static func prepare(_ config: TrainingConfiguration, log: (String) -> Void = { _ in }) throws -> PreparedRun {
     if let threads = config.threads { Torch.threadCount = threads }
     Torch.manualSeed(UInt64(config.seed))
-    let device = Device(parsing: config.device) ?? .cpu
-    if device.isCUDA {
+    if config.device.isCUDA {
       let cuda = CUDA.load()
-      guard cuda.available else { throw ConfigurationError("device \(config.device): CUDA is not usable here (\(cuda.message))") }
+      guard cuda.available else { throw config.error("device", "CUDA is not usable here (\(cuda.message))") }
     }
     guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
-      throw ConfigurationError("no model given and the default model is missing: run `make setup`, or pass --model PATH")
+      throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
     log("model: \(modelPath.path)")
-    let loaded = try ModelLoader.load(modelPath, dtype: dtype(config.torchDtype), device: device)
+    let loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device)
     let (model, tokenizer) = (loaded.model, loaded.tokenizer)
     if config.setupChatFormat {
       try model.setUpChatFormat(tokenizer: tokenizer)
@@ -65,7 +56,7 @@ public enum TrainingRun {
     }
     let formatter = try formatter(config: config, tokenizer: tokenizer)
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
-      throw ConfigurationError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
+      throw ModelError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
     }
 
     // Data: a file (with an eval file or a split), or the built-in synthetic preferences.
@@ -106,8 +97,8 @@ public enum TrainingRun {
       reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
     }
 
-    if config.finetuningType == "lora" {
-      try model.attachLoRA(config.lora.configuration, generator: try Generator(seed: UInt64(config.seed)))
+    if config.finetuningType == .lora {
+      try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
     let trainer = try ORPOTrainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs)
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,

@@ -46,13 +46,19 @@ struct Bench: ParsableCommand {
     @Flag(name: .customLong("padded"), help: "TRL's padded batch instead of prompt sharing.") var padded = false
     @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
 
+    func validate() throws {
+      guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
+    }
+
     func run() throws {
-      var overrides: [(String, String)] = [("max_steps", "\(steps + warmup)"), ("report_to", "none"),
-                                           ("save_steps", "null"), ("synthetic_test_size", "1"),
-                                           ("padding_free", padded ? "false" : "true"),
-                                           ("output_dir", "\"\(FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench").path)\"")]
-      overrides += try keyValueSettings(settings)
-      let config = try TrainingConfiguration.load(yamlText: DefaultRecipe.yaml, source: "built-in default recipe", overrides: overrides)
+      let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench").path
+      let verb = "orpo bench train"  // the settings the benchmark itself makes
+      let overrides: [ConfigurationOverride] = [
+        .flag("--steps", \.maxSteps, steps + warmup), .flag(verb, \.reportTo, [.none]), .flag(verb, \.saveSteps, nil),
+        .flag(verb, \.syntheticTestSize, 1), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
+      ] + (try settings.map(ConfigurationOverride.init(setting:)))
+      let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
+                                                  overrides: overrides)
       let run = try TrainingRun.prepare(config)
       var marks: [(Double, Int)] = []
       run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }

@@ -58,13 +58,7 @@ struct Generate: ParsableCommand {
     let url = try modelURL()
     let loadStart = Date()
     let loaded = try ModelLoader.load(url)
-    if let adapter {
-      let folder = URL(fileURLWithPath: adapter)
-      guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("adapter_config.json").path) else {
-        throw ModelError("\(adapter): not a PEFT adapter folder (no adapter_config.json)")
-      }
-      try PEFTAdapter.load(folder, into: loaded.model, trainable: false)
-    }
+    if let adapter { try PEFTAdapter.load(URL(fileURLWithPath: adapter), into: loaded.model, trainable: false) }
     let ids: [Int]
     if let chat {
       var messages: [ChatMessage] = []

@@ -26,41 +26,50 @@ struct Train: ParsableCommand {
   @Option(name: .customLong("save-steps")) var saveSteps: Int?
   @Option(name: .customLong("resume-from-checkpoint"), help: "A checkpoint folder, or 'latest' for the newest in output_dir.")
   var resume: String?
-  @Option(help: "Compute device: cpu or cuda[:N].") var device: String?
+  @Option(help: "Compute device: cpu or cuda[:N].") var device: Device?
   @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
   @Flag(name: .customLong("skip-invalid"), help: "Skip bad data rows (reported) instead of stopping.") var skipInvalid = false
+  @Flag(name: .customLong("list-keys"), help: "Print every recipe key with its type, default and meaning, and exit.")
+  var listKeys = false
 
-  func overrides() throws -> [(String, String)] {
-    var o: [(String, String)] = []
-    func add(_ key: String, _ value: CustomStringConvertible?) { if let value { o.append((key, "\(value)")) } }
-    add("model", model.map { "\"\($0)\"" }); add("dataset", data.map { "\"\($0)\"" })
-    add("eval_dataset", evalData.map { "\"\($0)\"" }); add("output_dir", outputDir.map { "\"\($0)\"" })
-    add("learning_rate", learningRate); add("beta", beta); add("max_steps", maxSteps); add("num_train_epochs", epochs)
-    add("per_device_train_batch_size", batchSize); add("gradient_accumulation_steps", accumulation)
-    add("max_length", maxLength); add("seed", seed); add("logging_steps", loggingSteps); add("save_steps", saveSteps)
-    add("resume_from_checkpoint", resume.map { "\"\($0)\"" }); add("device", device)
-    if skipInvalid { add("skip_invalid", "true") }
-    return o + (try keyValueSettings(settings))
+  func overrides() throws -> [ConfigurationOverride] {
+    var o: [ConfigurationOverride] = []
+    if let model { o.append(.flag("--model", \.model, model)) }
+    if let data { o.append(.flag("--data", \.dataset, data)) }
+    if let evalData { o.append(.flag("--eval-data", \.evalDataset, evalData)) }
+    if let outputDir { o.append(.flag("--output-dir", \.outputDir, outputDir)) }
+    if let learningRate { o.append(.flag("--learning-rate", \.learningRate, learningRate)) }
+    if let beta { o.append(.flag("--beta", \.beta, beta)) }
+    if let maxSteps { o.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
+    if let epochs { o.append(.flag("--num-train-epochs", \.numTrainEpochs, epochs)) }
+    if let batchSize { o.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, batchSize)) }
+    if let accumulation { o.append(.flag("--gradient-accumulation-steps", \.gradientAccumulationSteps, accumulation)) }
+    if let maxLength { o.append(.flag("--max-length", \.maxLength, maxLength)) }
+    if let seed { o.append(.flag("--seed", \.seed, seed)) }
+    if let loggingSteps { o.append(.flag("--logging-steps", \.loggingSteps, loggingSteps)) }
+    if let saveSteps { o.append(.flag("--save-steps", \.saveSteps, saveSteps)) }
+    if let resume { o.append(.flag("--resume-from-checkpoint", \.resumeFromCheckpoint, resume)) }
+    if let device { o.append(.flag("--device", \.device, device)) }
+    if skipInvalid { o.append(.flag("--skip-invalid", \.skipInvalid, true)) }
+    return o + (try settings.map(ConfigurationOverride.init(setting:)))
   }
 
   func run() throws {
+    if listKeys {
+      print(TrainingConfiguration.keyReference, terminator: "")
+      return
+    }
     let config: TrainingConfiguration
     if let recipe {
-      config = try TrainingConfiguration.load(yaml: URL(fileURLWithPath: recipe), overrides: try overrides())
+      config = try TrainingConfiguration.load(recipe: URL(fileURLWithPath: recipe), overrides: try overrides())
     } else {
-      config = try TrainingConfiguration.load(yamlText: DefaultRecipe.yaml, source: "built-in default recipe",
+      config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                               overrides: try overrides())
     }
     try TrainCommandRunner(config: config).run()
   }
 }
 
-/// `--set KEY=VALUE` options as (key, YAML text) pairs.
-func keyValueSettings(_ settings: [String]) throws -> [(String, String)] {
-  try settings.map { s in
-    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
-      throw ValidationError("--set expects KEY=VALUE, got \"\(s)\"")
-    }
-    return (String(s[..<eq]), String(s[s.index(after: eq)...]))
-  }
+extension Device: ExpressibleByArgument {
+  public init?(argument: String) { self.init(parsing: argument) }
 }

@@ -19,7 +19,7 @@ struct TrainCommandRunner {
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
 
-    let kinds = try MetricsSinkKind.resolve(config.reportTo)
+    let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
     let sinks = try CompositeSink(reportTo: kinds, outputDirectory: out, loggingDirectory: logDirectory)
     defer { try? sinks.close() }
@@ -44,7 +44,7 @@ struct TrainCommandRunner {
     var resume: URL?
     if let r = config.resumeFromCheckpoint {
       resume = r == "latest" ? ORPOTrainer.latestCheckpoint(in: out) : URL(fileURLWithPath: r)
-      guard resume != nil else { throw ConfigurationError("resume_from_checkpoint latest: no checkpoint-* folder in \(out.path)") }
+      guard resume != nil else { throw config.error("resume_from_checkpoint", "latest: no checkpoint-* folder in \(out.path)") }
       say("orpo: resuming from \(resume!.path)")
     }
     var before: Double?
@@ -63,9 +63,9 @@ struct TrainCommandRunner {
                            epoch: Double(trainer.state.globalStep) / Double(trainer.stepsPerEpoch),
                            values: after, isEvaluation: true))
     }
-    let adapterDir = out.appendingPathComponent(config.finetuningType == "lora" ? "adapter" : "model")
-    if config.finetuningType == "lora" {
-      try PEFTAdapter.save(prepared.model, configuration: config.lora.configuration, baseModel: prepared.modelPath.path, to: adapterDir)
+    let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
+    if config.finetuningType == .lora {
+      try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
     } else {
       let weights = try prepared.model.parameters.map { ($0.key, try $0.value.detached().contiguous()) }
       try AtomicFolder.write(to: adapterDir) { tmp in

@@ -153,7 +153,8 @@ private func message(_ body: () throws -> Void) -> String {
       // The caller's model still has its adapters and its own base weights.
       #expect(model.loraParameters.count == 28)
       let base = try ExportFixture.loadBase()
-      #expect(try maxAbsDifference(model.layers[0].selfAttn.qProj.weight, base.layers[0].selfAttn.qProj.weight) == 0)
+      #expect(try maxAbsDifference(#require(model.layers[0].selfAttn.qProj as? LoRALinear).base.denseWeight(),
+                                   base.layers[0].selfAttn.qProj.denseWeight()) == 0)
       let adapterLogits = try model(ids)
       let (config, parameters, _) = try Checkpoint.load(dir.appendingPathComponent("merged"))
       let merged = try LlamaForCausalLM(config: config, parameters: parameters)
@@ -258,7 +259,7 @@ private func message(_ body: () throws -> Void) -> String {
     let configURL = dora.appendingPathComponent("adapter_config.json")
     let text = try String(contentsOf: configURL, encoding: .utf8).replacingOccurrences(of: "\"use_dora\": false", with: "\"use_dora\": true")
     try text.write(to: configURL, atomically: true, encoding: .utf8)
-    #expect(export(dora) == "\(configURL.path): use_dora is set (DoRA), which orpo-swift cannot apply")
+    #expect(export(dora) == "\(configURL.path): use_dora: true asks for DoRA, which orpo-swift cannot apply")
 
     // No adapter folder at all.
     #expect(export(dir.appendingPathComponent("missing")) == "\(dir.appendingPathComponent("missing").path): no such adapter folder")

@@ -2,15 +2,19 @@
 // bad key or value; the default recipe file equals the built-in one.
 import Foundation
 import Testing
+import Metrics
+import NN
 @testable import Training
 
 @Suite struct ConfigurationTests {
-  func load(_ yaml: String, _ overrides: [(String, String)] = []) throws -> TrainingConfiguration {
-    try TrainingConfiguration.load(yamlText: yaml, source: "recipe.yaml", overrides: overrides)
+  func load(_ yaml: String, _ settings: [String] = [], flags: [ConfigurationOverride] = []) throws -> TrainingConfiguration {
+    try TrainingConfiguration.load(recipeText: yaml, name: "recipe.yaml",
+                                   overrides: try settings.map(ConfigurationOverride.init(setting:)) + flags)
   }
 
-  func message(_ yaml: String, _ overrides: [(String, String)] = []) -> String {
-    do { _ = try load(yaml, overrides); return "" } catch { return "\(error)" }
+  /// The error `load` throws, as printed.
+  func message(_ yaml: String, _ settings: [String] = [], flags: [ConfigurationOverride] = []) -> String {
+    do { _ = try load(yaml, settings, flags: flags); return "" } catch { return "\(error)" }
   }
 
   @Test func readsTRLKeys() throws {
@@ -37,16 +41,149 @@ import Testing
     #expect(c.learningRate == 5e-4)  // YAML 1.1 reads 5e-4 as text; accepted as a number like HF users expect
     #expect(c.beta == 0.2 && c.perDeviceTrainBatchSize == 4 && c.gradientAccumulationSteps == 2)
     #expect(c.lrSchedulerType == .cosine && c.warmupRatio == 0.1 && c.maxSteps == 100)
-    #expect(c.evalStrategy == "steps" && c.evalSteps == 20 && c.saveSteps == 50 && c.saveTotalLimit == 2)
-    #expect(c.reportTo == ["tensorboard"])
-    #expect(c.lora.r == 8 && c.lora.loraAlpha == 16 && c.lora.loraDropout == 0.05)
-    #expect(c.lora.configuration.targetPattern == ".*(q|v)_proj")
+    #expect(c.evalStrategy == .steps && c.evalSteps == 20 && c.saveSteps == 50 && c.saveTotalLimit == 2)
+    #expect(c.reportTo == [.tensorboard])
+    #expect(c.lora.rank == 8 && c.lora.alpha == 16 && c.lora.dropout == 0.05)
+    #expect(c.lora.targetModules == .pattern(".*(q|v)_proj"))
     #expect(c.stepPlan(trainPairs: 100).totalSteps == 100)
   }
 
   @Test func overridesWinOverTheRecipe() throws {
-    let c = try load("learning_rate: 1e-4\nlora:\n  r: 8\n", [("learning_rate", "3e-4"), ("lora.r", "4"), ("max_steps", "7")])
-    #expect(c.learningRate == 3e-4 && c.lora.r == 4 && c.maxSteps == 7)
+    let c = try load("learning_rate: 1e-4\nlora:\n  r: 8\n", ["learning_rate=3e-4", "lora.r=4", "max_steps=7"],
+                     flags: [.flag("--beta", \.beta, 0.25)])
+    #expect(c.learningRate == 3e-4 && c.lora.rank == 4 && c.maxSteps == 7 && c.beta == 0.25)
+    #expect(c.source(of: "learning_rate") == .set("learning_rate=3e-4"))
+    #expect(c.source(of: "lora.r") == .set("lora.r=4"))
+    #expect(c.source(of: "beta") == .flag("--beta"))
+    #expect(c.source(of: "seed") == .builtInDefault)
+    let section = try load("lora:\n  r: 8\n", ["lora={r: 2, lora_alpha: 4}"])
+    #expect(section.lora.rank == 2 && section.lora.alpha == 4 && section.source(of: "lora.r") == .set("lora={r: 2, lora_alpha: 4}"))
+    // A later override wins over an earlier one.
+    #expect(try load("", ["seed=1", "seed=2"]).seed == 2)
+  }
+
+  /// Each typed key: a good value read as its type, and a bad one named with what was expected.
+  @Test func typedKeysReadGoodValuesAndNameBadOnes() throws {
+    #expect(try load("method: orpo").method == .orpo)
+    #expect(message("method: dpo") == "recipe.yaml:1: key \"method\": expected one of orpo, found \"dpo\"")
+    #expect(try load("finetuning_type: full").finetuningType == .full)
+    #expect(message("finetuning_type: prefix")
+      == "recipe.yaml:1: key \"finetuning_type\": expected one of lora, full, found \"prefix\"")
+    #expect(try load("eval_strategy: no").evalStrategy == .no)  // YAML 1.1's `no` is a word here, not false
+    #expect(try load("eval_strategy: epoch").evalStrategy == .epoch)
+    #expect(message("eval_strategy: sometimes")
+      == "recipe.yaml:1: key \"eval_strategy\": expected one of no, steps, epoch, found \"sometimes\"")
+    #expect(try load("lr_scheduler_type: inverse_sqrt").lrSchedulerType == .inverseSqrt)
+    #expect(message("lr_scheduler_type: exponential") == "recipe.yaml:1: key \"lr_scheduler_type\": expected one of "
+      + "linear, cosine, constant, constant_with_warmup, inverse_sqrt, found \"exponential\"")
+    #expect(try load("report_to: [jsonl, tensorboard]").reportTo == [.jsonl, .tensorboard])
+    #expect(try load("report_to: none").reportTo == [MetricsSinkKind.none])
+    #expect(message("report_to: wandb") == "recipe.yaml:1: key \"report_to\": expected one of tensorboard, jsonl, none, all, "
+      + "or a list of them, found \"wandb\"")
+    #expect(message("report_to: [jsonl, mlflow]").contains("key \"report_to\": expected one of tensorboard, jsonl, none, all"))
+    #expect(try load("torch_dtype: bf16").torchDtype == .bfloat16)
+    #expect(try load("torch_dtype: float16").torchDtype == .float16)
+    #expect(message("torch_dtype: int8")
+      == "recipe.yaml:1: key \"torch_dtype\": expected one of float32, bfloat16, float16, found \"int8\"")
+    #expect(try load("device: cuda:1").device == .cuda(1))
+    #expect(try load("device: cpu").device == .cpu)
+    #expect(message("device: cuda:O") == "recipe.yaml:1: key \"device\": expected cpu, cuda or cuda:N, found \"cuda:O\"")
+    #expect(try load("beta_schedule: cosine\nbeta_end: 0.0").betaScheduleValue.shape == .cosine)
+    #expect(message("beta_schedule: step")
+      == "recipe.yaml:1: key \"beta_schedule\": expected one of constant, linear, cosine, found \"step\"")
+    #expect(try load("disable_prompt_loss: true").disablePromptLoss)
+    #expect(message("disable_prompt_loss: maybe")
+      == "recipe.yaml:1: key \"disable_prompt_loss\": expected true or false, found \"maybe\"")
+    #expect(message("max_steps: 2.5") == "recipe.yaml:1: key \"max_steps\": expected a whole number, found 2.5")
+    #expect(message("learning_rate: fast") == "recipe.yaml:1: key \"learning_rate\": expected a number, found \"fast\"")
+    #expect(message("learning_rate: \"1e-4\"") == "recipe.yaml:1: key \"learning_rate\": expected a number, found \"1e-4\"")
+    #expect(try load("save_steps: null").saveSteps == nil)
+    #expect(message("output_dir: null") == "recipe.yaml:1: key \"output_dir\": expected a string, found null")
+    #expect(try load("lora:\n  target_modules: all-linear").lora.targetModules == .allLinear)
+    #expect(try load("lora:\n  target_modules: \".*proj\"").lora.targetModules == .pattern(".*proj"))
+    #expect(try load("lora:\n  target_modules: [q_proj]").lora.targetModules == .names(["q_proj"]))
+  }
+
+  @Test func everyBadKeyOrValueIsNamed() {
+    #expect(message("learning_rat: 1e-4") == "recipe.yaml:1: unknown key \"learning_rat\" (did you mean \"learning_rate\"?)")
+    #expect(message("lora:\n  rank: 8\n") == "recipe.yaml:2: unknown key \"lora.rank\" (did you mean \"lora.r\"?)")
+    #expect(message("lora:\n  fan_in_fan_out: true\n") == "recipe.yaml:2: unknown key \"lora.fan_in_fan_out\" "
+      + "(lora takes r, lora_alpha, lora_dropout, target_modules, use_rslora)")
+    #expect(message("completely_unrelated: 1") == "recipe.yaml:1: unknown key \"completely_unrelated\"")
+    #expect(message("lora: 8") == "recipe.yaml:1: key \"lora\": expected a mapping of r, lora_alpha, lora_dropout, "
+      + "target_modules, use_rslora, found 8")
+    #expect(message("seed: 1\nbeta: 0.1\nseed: 2") == "recipe.yaml:3: key \"seed\": given twice (first on line 1)")
+    #expect(message("learning_rate: -1") == "recipe.yaml:1: key \"learning_rate\": must be a positive number, got -1")
+    #expect(message("per_device_train_batch_size: 0")
+      == "recipe.yaml:1: key \"per_device_train_batch_size\": must be at least 1, got 0")
+    #expect(message("warmup_ratio: 1.5") == "recipe.yaml:1: key \"warmup_ratio\": must be in [0, 1), got 1.5")
+    #expect(message("lora:\n  lora_dropout: 1.0\n") == "recipe.yaml:2: key \"lora.lora_dropout\": must be in [0, 1), got 1")
+    #expect(message("max_steps: 0") == "recipe.yaml:1: key \"max_steps\": must be -1 (use num_train_epochs) or at least 1, got 0")
+    #expect(message("eval_steps: 0") == "recipe.yaml:1: key \"eval_steps\": must be at least 1, got 0")
+    #expect(message("load_in_4bit: true").hasPrefix("recipe.yaml:1: key \"load_in_4bit\": QLoRA"))
+    #expect(message("beta_end: 0.0") == "recipe.yaml:1: key \"beta_end\": needs beta_schedule linear or cosine "
+      + "(beta_schedule is constant, so beta_end would be ignored)")
+    #expect(message("beta_schedule: linear") == "recipe.yaml:1: key \"beta_schedule\": linear needs beta_end, the λ to anneal to")
+    #expect(message("eval_dataset: a.jsonl\ntest_size: 0.1")
+      == "recipe.yaml:2: key \"test_size\": eval_dataset is also set; give one of them")
+    #expect(message("- a list") == "recipe.yaml:1: expected a mapping of TrainingArguments keys at the top level")
+    #expect(message("key: [unclosed").hasPrefix("recipe.yaml:2: not valid YAML ("))
+  }
+
+  /// The error names the place that set the bad value: the recipe line, a flag, `--set`, the built-in default, code.
+  @Test func errorsBlameWhereTheValueCameFrom() throws {
+    #expect(message("seed: 1\nbeta: -1\n") == "recipe.yaml:2: key \"beta\": must be >= 0, got -1")
+    #expect(message("beta: 0.1", flags: [.flag("--beta", \.beta, -1)]) == "--beta: must be >= 0, got -1")
+    #expect(message("beta: 0.1", ["beta=-1"]) == "--set beta=-1: must be >= 0, got -1")
+    #expect(message("", ["max_length=1"]) == "--set max_length=1: must be at least 2, got 1")
+    #expect(message("", ["learning_rat=1"]) == "--set learning_rat=1: unknown key \"learning_rat\" (did you mean \"learning_rate\"?)")
+    #expect(message("", ["lora.rank=8"]) == "--set lora.rank=8: unknown key \"lora.rank\" (did you mean \"lora.r\"?)")
+    #expect(message("", ["device=cuda:O"]) == "--set device=cuda:O: expected cpu, cuda or cuda:N, found \"cuda:O\"")
+    #expect(throws: ConfigurationError("expected KEY=VALUE", source: .set("beta"))) { try ConfigurationOverride(setting: "beta") }
+    // A cross-key check blames the key at fault where it was set: here the flag, there the recipe.
+    #expect(message("seed: 1", flags: [.flag("--beta-end", \.betaEnd, 0.05)])
+      == "--beta-end: needs beta_schedule linear or cosine (beta_schedule is constant, so beta_end would be ignored)")
+    #expect(message("beta_schedule: linear\nbeta_end: 0.0", ["beta_end=null"])
+      == "recipe.yaml:1: key \"beta_schedule\": linear needs beta_end, the λ to anneal to")
+    var c = try load("")
+    #expect(c.error("model", "the default model is missing").description
+      == "built-in default: key \"model\": the default model is missing")
+    c.beta = -1
+    #expect(throws: ConfigurationError("must be >= 0, got -1", key: "beta", source: .code)) { try c.validate() }
+    #expect("\(ConfigurationError("must be >= 0, got -1", key: "beta", source: .code))" == "set in code: key \"beta\": must be >= 0, got -1")
+  }
+
+  /// A key that belongs to other methods is refused with the keys the chosen method takes.
+  @Test func methodKeysApplyOnlyToTheirMethod() throws {
+    let c = try load("beta: 0.3")
+    #expect(c.source(of: "beta") == .recipe("recipe.yaml", line: 1))
+    let keys = TrainingConfiguration.keys.map { key in
+      key.name == "beta" ? ConfigurationKey("beta", \.beta, methods: [], help: "for a method other than the one chosen") : key
+    }
+    #expect(throws: ConfigurationError("does not apply to method orpo (orpo takes beta_end, beta_schedule, disable_prompt_loss)",
+                                       key: "beta", source: .recipe("recipe.yaml", line: 1))) { try c.validate(keys: keys) }
+    // At its default the key is simply unused.
+    try TrainingConfiguration().validate(keys: keys)
+    #expect(TrainingConfiguration.keys.filter { $0.methods == [.orpo] }.map(\.name)
+      == ["beta", "beta_end", "beta_schedule", "disable_prompt_loss"])
+  }
+
+  /// The key table covers every stored setting, and the key reference lists every key with its default.
+  @Test func keyTableCoversEverySetting() throws {
+    func leaves(_ value: Any, prefix: String) -> [String] {
+      Mirror(reflecting: value).children.flatMap { child -> [String] in
+        let label = child.label ?? ""
+        if label == "sources" { return [] }
+        if child.value is LoRAConfiguration { return leaves(child.value, prefix: "lora.") }
+        return [prefix + label]
+      }
+    }
+    #expect(leaves(TrainingConfiguration(), prefix: "").count == TrainingConfiguration.keys.count)
+    #expect(Set(TrainingConfiguration.keys.map(\.name)).count == TrainingConfiguration.keys.count)
+    let reference = TrainingConfiguration.keyReference
+    for key in TrainingConfiguration.keys { #expect(reference.contains("\n" + key.name + " ") || reference.hasPrefix(key.name)) }
+    #expect(reference.contains("a number; must be a positive number; default 1e-06"))
+    #expect(reference.contains("ORPO's λ: the weight of the odds-ratio term. (orpo)"))
   }
 
   @Test func stepPlanFollowsHuggingFace() throws {
@@ -58,38 +195,16 @@ import Testing
     #expect(c.stepPlan(trainPairs: 50).totalSteps == 3)
   }
 
-  @Test func everyBadKeyOrValueIsNamed() {
-    #expect(message("learning_rat: 1e-4").contains("unknown key \"learning_rat\" (did you mean \"learning_rate\"?)"))
-    #expect(message("lora:\n  rank: 8\n").contains("unknown key \"lora.rank\""))
-    #expect(message("learning_rate: fast").contains("key \"learning_rate\": expected a number, found \"fast\""))
-    #expect(message("max_steps: 2.5").contains("key \"max_steps\""))
-    #expect(message("learning_rate: -1").contains("key \"learning_rate\": must be a positive number"))
-    #expect(message("per_device_train_batch_size: 0").contains("key \"per_device_train_batch_size\": must be at least 1"))
-    #expect(message("lr_scheduler_type: exponential").contains("key \"lr_scheduler_type\""))
-    #expect(message("eval_strategy: sometimes").contains("key \"eval_strategy\": must be no, steps or epoch"))
-    #expect(message("warmup_ratio: 1.5").contains("key \"warmup_ratio\""))
-    #expect(message("report_to: wandb").contains("key \"report_to\": unknown sink \"wandb\""))
-    #expect(message("lora:\n  lora_dropout: 1.0\n").contains("key \"lora.lora_dropout\""))
-    #expect(message("torch_dtype: int8").contains("key \"torch_dtype\""))
-    #expect(message("finetuning_type: prefix").contains("key \"finetuning_type\": must be lora or full"))
-    #expect(message("load_in_4bit: true").contains("QLoRA"))
-    #expect(message("- a list").contains("expected a mapping"))
-    #expect(message("key: [unclosed").contains("not valid YAML"))
-    #expect(message("", [("max_length", "1")]).contains("key \"max_length\": must be at least 2"))
-    #expect(message("", [("learning_rat", "1")]).contains("command line: unknown key \"learning_rat\" (did you mean \"learning_rate\"?)"))
-    #expect(message("", [("lora.rank", "8")]).contains("command line: unknown key \"lora.rank\""))
-  }
-
   @Test func defaultRecipeFileMatchesTheBuiltInOne() throws {
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("configs/default.yaml").path) {
       dir = dir.deletingLastPathComponent()
       try #require(dir.path != "/", "configs/default.yaml not found")
     }
-    let file = try TrainingConfiguration.load(yaml: dir.appendingPathComponent("configs/default.yaml"))
-    let builtIn = try TrainingConfiguration.load(yamlText: DefaultRecipe.yaml, source: "built-in")
+    let file = try TrainingConfiguration.load(recipe: dir.appendingPathComponent("configs/default.yaml"))
+    let builtIn = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in")
     #expect(file == builtIn)
-    #expect(builtIn.model == nil && builtIn.dataset == "synthetic" && builtIn.finetuningType == "lora")
+    #expect(builtIn.model == nil && builtIn.dataset == "synthetic" && builtIn.finetuningType == .lora && builtIn.method == .orpo)
   }
 
   @Test func seedRecipesParse() throws {
@@ -100,8 +215,8 @@ import Testing
     for name in recipes {
       let url = dir.appendingPathComponent("configs").appendingPathComponent(name)
       do {
-        _ = try TrainingConfiguration.load(yaml: url)
-      } catch let e as ConfigurationError where e.description.contains("QLoRA") {
+        _ = try TrainingConfiguration.load(recipe: url)
+      } catch let e as ConfigurationError where e.key == "load_in_4bit" {
         // QLoRA recipes say so when run, until quantised base weights land.
       }
     }

@@ -27,7 +27,7 @@ func fixtureConfiguration(paddingFree: Bool, outputDir: String = "/tmp/orpo-test
   c.seed = 42
   c.shuffle = false  // the fixture used a SequentialSampler
   c.paddingFree = paddingFree
-  c.reportTo = ["none"]
+  c.reportTo = [.none]
   c.outputDir = outputDir
   return c
 }
@@ -141,5 +141,5 @@ func fixtureTrainer(_ config: TrainingConfiguration) throws -> ORPOTrainer {
 
 extension TrainingConfiguration {
   /// Resume must also replay dropout randomness: turn LoRA dropout on for that test.
-  mutating func loraDropoutForTest() { lora.loraDropout = 0.1 }
+  mutating func loraDropoutForTest() { lora.dropout = 0.1 }
 }

@@ -1,0 +1,236 @@
+// ConfigurationValue.swift — how each type of recipe value is read from YAML (or `--set` text) and written back in
+// messages and docs: numbers, flags, strings, lists, the enums of the configuration, dtypes and devices.
+import Foundation
+import Metrics
+import NN
+import Torch
+import Yams
+
+/// A value as a recipe wrote it: a YAML scalar, list or mapping, with the line it starts on.
+public indirect enum RecipeNode: Sendable {
+  /// `plain` is false for a quoted scalar: `"0.1"` is text, not a number.
+  case scalar(String, plain: Bool, line: Int?)
+  case list([RecipeNode], line: Int?)
+  case mapping([(key: String, keyLine: Int?, value: RecipeNode)], line: Int?)
+
+  /// YAML's null: `null`, `~` or nothing, unquoted.
+  public var isNull: Bool {
+    if case .scalar(let text, true, _) = self { return ["", "~", "null", "Null", "NULL"].contains(text) }
+    return false
+  }
+
+  /// The text of a scalar (plain or quoted).
+  public var text: String? {
+    if case .scalar(let text, _, _) = self { return text }
+    return nil
+  }
+
+  /// The text of an unquoted scalar: where numbers and true/false may stand.
+  public var plainText: String? {
+    if case .scalar(let text, true, _) = self { return text }
+    return nil
+  }
+
+  public var line: Int? {
+    switch self {
+    case .scalar(_, _, let line), .list(_, let line), .mapping(_, let line): return line
+    }
+  }
+
+  /// What was found, for "expected …, found …": `2.5`, `"fast"`, `null`, `a list`, `a mapping`.
+  public var found: String {
+    switch self {
+    case .scalar(let text, let plain, _):
+      if isNull { return "null" }
+      if plain, Double(text) != nil || Bool(recipeText: text) != nil { return text }
+      return "\"\(text)\""
+    case .list: return "a list"
+    case .mapping: return "a mapping"
+    }
+  }
+
+  /// Parses YAML text (a recipe, or the value of `--set key=value`).
+  public static func parse(yaml text: String) throws -> RecipeNode? {
+    try Yams.compose(yaml: text).map(RecipeNode.init)
+  }
+
+  init(_ node: Node) {
+    switch node {
+    case .scalar(let s):
+      self = .scalar(s.string, plain: s.style == .plain || s.style == .any, line: s.mark?.line)
+    case .sequence(let s):
+      self = .list(s.map(RecipeNode.init), line: s.mark?.line)
+    case .mapping(let m):
+      self = .mapping(m.map { (key: $0.key.string ?? "\($0.key)", keyLine: $0.key.mark?.line, value: RecipeNode($0.value)) },
+                      line: m.mark?.line)
+    }
+  }
+}
+
+/// A type a configuration key can hold. `expectation` reads in messages: "expected a whole number, found 2.5".
+public protocol ConfigurationValue: Equatable {
+  /// What a recipe must write: "a whole number", "true or false", "one of lora, full".
+  static var expectation: String { get }
+  /// The value the node holds, or nil when it holds none of this type.
+  init?(recipe node: RecipeNode)
+  /// The value as a recipe would write it (in messages and docs).
+  var recipeText: String { get }
+}
+
+extension Int: ConfigurationValue {
+  public static var expectation: String { "a whole number" }
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.plainText, let value = Int(text.replacingOccurrences(of: "_", with: "")) else { return nil }
+    self = value
+  }
+  public var recipeText: String { String(self) }
+}
+
+extension Double: ConfigurationValue {
+  public static var expectation: String { "a number" }
+  /// YAML 1.1 reads `5e-4` as text (no dot); Hugging Face recipes write it anyway, so it is a number here.
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.plainText else { return nil }
+    switch text {
+    case ".inf", ".Inf", ".INF", "+.inf": self = .infinity
+    case "-.inf", "-.Inf", "-.INF": self = -.infinity
+    case ".nan", ".NaN", ".NAN": self = .nan
+    default:
+      guard text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true,
+            let value = Double(text.replacingOccurrences(of: "_", with: "")) else { return nil }
+      self = value
+    }
+  }
+  /// `0.1`, `5e-04`, `2`: what a person would write.
+  public var recipeText: String {
+    if self == rounded() && Swift.abs(self) < 1e15 { return String(Int(self)) }
+    return "\(self)"
+  }
+}
+
+extension Bool: ConfigurationValue {
+  public static var expectation: String { "true or false" }
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.plainText, let value = Bool(recipeText: text) else { return nil }
+    self = value
+  }
+  /// YAML 1.1's spellings, as Yams reads them.
+  init?(recipeText text: String) {
+    switch text.lowercased() {
+    case "true", "yes", "on": self = true
+    case "false", "no", "off": self = false
+    default: return nil
+    }
+  }
+  public var recipeText: String { self ? "true" : "false" }
+}
+
+extension String: ConfigurationValue {
+  public static var expectation: String { "a string" }
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.text, !node.isNull else { return nil }
+    self = text
+  }
+  public var recipeText: String { self }
+}
+
+/// `null` (or `~`) leaves an optional key unset.
+extension Optional: ConfigurationValue where Wrapped: ConfigurationValue {
+  public static var expectation: String { "\(Wrapped.expectation) or null" }
+  public init?(recipe node: RecipeNode) {
+    if node.isNull { self = .none; return }
+    guard let value = Wrapped(recipe: node) else { return nil }
+    self = .some(value)
+  }
+  public var recipeText: String { map(\.recipeText) ?? "null" }
+}
+
+/// A list; one scalar counts as a list of one (`report_to: tensorboard`, as Hugging Face accepts).
+extension Array: ConfigurationValue where Element: ConfigurationValue {
+  public static var expectation: String { "\(Element.expectation), or a list of them" }
+  public init?(recipe node: RecipeNode) {
+    switch node {
+    case .list(let items, _):
+      var values: [Element] = []
+      for item in items {
+        guard let value = Element(recipe: item) else { return nil }
+        values.append(value)
+      }
+      self = values
+    case .scalar:
+      guard let value = Element(recipe: node) else { return nil }
+      self = [value]
+    case .mapping:
+      return nil
+    }
+  }
+  public var recipeText: String { "[" + map(\.recipeText).joined(separator: ", ") + "]" }
+}
+
+/// An enum whose raw values are the words a recipe writes.
+public protocol ConfigurationChoice: ConfigurationValue, RawRepresentable, CaseIterable where RawValue == String {}
+
+extension ConfigurationChoice {
+  public static var expectation: String { "one of " + allCases.map(\.rawValue).joined(separator: ", ") }
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.text, let value = Self(rawValue: text) else { return nil }
+    self = value
+  }
+  public var recipeText: String { rawValue }
+}
+
+extension LRSchedulerType: ConfigurationChoice {}
+extension BetaSchedule.Shape: ConfigurationChoice {}
+extension MetricsSinkKind: ConfigurationChoice {}
+
+/// Weights' dtype under Hugging Face's `torch_dtype` names (and their short forms).
+extension DType: ConfigurationValue {
+  public static var expectation: String { "one of float32, bfloat16, float16" }
+  static let recipeNames: [String: DType] = [
+    "float32": .float32, "fp32": .float32, "bfloat16": .bfloat16, "bf16": .bfloat16, "float16": .float16, "fp16": .float16,
+  ]
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.text, let dtype = DType.recipeNames[text.lowercased()] else { return nil }
+    self = dtype
+  }
+  public var recipeText: String {
+    switch self {
+    case .bfloat16: return "bfloat16"
+    case .float16: return "float16"
+    default: return "float32"
+    }
+  }
+}
+
+extension Device: ConfigurationValue {
+  public static var expectation: String { "cpu, cuda or cuda:N" }
+  public init?(recipe node: RecipeNode) {
+    guard let text = node.text, let device = Device(parsing: text) else { return nil }
+    self = device
+  }
+  public var recipeText: String { description }
+}
+
+/// PEFT's `target_modules`: module names, `all-linear`, or one regular expression over module paths.
+extension LoRATargets: ConfigurationValue {
+  public static var expectation: String { "a list of module names, all-linear, or a regular expression" }
+  public init?(recipe node: RecipeNode) {
+    switch node {
+    case .list:
+      guard let names = [String](recipe: node) else { return nil }
+      self = names == ["all-linear"] ? .allLinear : .names(names)
+    case .scalar:
+      guard let text = String(recipe: node) else { return nil }
+      self = text == "all-linear" ? .allLinear : .pattern(text)
+    case .mapping:
+      return nil
+    }
+  }
+  public var recipeText: String {
+    switch self {
+    case .names(let names): return names.recipeText
+    case .pattern(let pattern): return pattern
+    case .allLinear: return "all-linear"
+    }
+  }
+}
