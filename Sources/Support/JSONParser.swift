@@ -135,10 +135,13 @@ public struct JSONParser {
     switch byte {
     case UInt8(ascii: "{"):
       var members: [JSONMember] = []
-      try parseObject { members.append(($0, $1)) }
+      try readObject { members.append(($0, $1)) }
       return .object(members)
-    case UInt8(ascii: "["): return try parseArray()
-    case UInt8(ascii: "\""): return .string(try parseString())
+    case UInt8(ascii: "["):
+      var elements: [JSONValue] = []
+      try readArray({ elements.append($0) }, elementStart: nil)
+      return .array(elements)
+    case UInt8(ascii: "\""): return .string(try readString())
     case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
     case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
     case UInt8(ascii: "n"): try parseLiteral("null"); return .null
@@ -150,38 +153,61 @@ public struct JSONParser {
   /// Reads the object at the cursor (which must be at `{`), handing each member to `body` as soon as its value is
   /// read: a reader can check members as they come, or keep only what it needs.
   public mutating func parseObject(_ body: (String, JSONValue) throws -> Void) throws {
+    guard current == UInt8(ascii: "{") else { throw error("expected '{', found \(describeCurrent())") }
+    try readObject(body)
+  }
+
+  /// Reads the list at the cursor (which must be at `[`).
+  public mutating func parseArray() throws -> JSONValue {
+    guard current == UInt8(ascii: "[") else { throw error("expected '[', found \(describeCurrent())") }
+    return try parseValue()
+  }
+
+  /// Reads the list at the cursor (which must be at `[`), handing each element to `body` as soon as it is read,
+  /// and the offset each element starts at to `elementStart`.
+  public mutating func parseArray(_ body: (JSONValue) throws -> Void, elementStart: ((Int) -> Void)? = nil) throws {
+    guard current == UInt8(ascii: "[") else { throw error("expected '[', found \(describeCurrent())") }
+    try readArray(body, elementStart: elementStart)
+  }
+
+  /// Reads the string at the cursor (which must be at `"`). Errors about the string as a whole (unterminated,
+  /// invalid UTF-8) point at its opening quote.
+  public mutating func parseString() throws -> String {
+    guard current == UInt8(ascii: "\"") else { throw error("expected '\"', found \(describeCurrent())") }
+    return try readString()
+  }
+
+  /// The object at the cursor, which is at `{` (inlined into its callers, so the closure costs no call).
+  @inline(__always) private mutating func readObject(_ body: (String, JSONValue) throws -> Void) throws {
     try enterContainer()
     defer { depth -= 1 }
-    try expect(UInt8(ascii: "{"), "'{'")
+    position += 1  // "{"
     skipWhitespace()
     if current == UInt8(ascii: "}") { position += 1; return }
     while true {
       skipWhitespace()
       guard current == UInt8(ascii: "\"") else { throw error("expected a string key, found \(describeCurrent())") }
-      let key = try parseString()
+      let key = try readString()
       skipWhitespace()
-      try expect(UInt8(ascii: ":"), "':' after an object key")
+      guard current == UInt8(ascii: ":") else {
+        throw error("expected ':' after an object key, found \(describeCurrent())")
+      }
+      position += 1
       try body(key, try parseValue())
       skipWhitespace()
       if current == UInt8(ascii: ",") { position += 1; continue }
-      try expect(UInt8(ascii: "}"), "',' or '}' in an object")
+      guard current == UInt8(ascii: "}") else { throw error("expected ',' or '}' in an object, found \(describeCurrent())") }
+      position += 1
       return
     }
   }
 
-  /// Reads the list at the cursor (which must be at `[`).
-  public mutating func parseArray() throws -> JSONValue {
-    var elements: [JSONValue] = []
-    try parseArray { elements.append($0) }
-    return .array(elements)
-  }
-
-  /// Reads the list at the cursor (which must be at `[`), handing each element to `body` with the offset it
-  /// starts at, as soon as it is read.
-  public mutating func parseArray(_ body: (JSONValue) throws -> Void, elementStart: ((Int) -> Void)? = nil) throws {
+  /// The list at the cursor, which is at `[` (inlined into its callers, so the closures cost no call).
+  @inline(__always) private mutating func readArray(_ body: (JSONValue) throws -> Void,
+                                                    elementStart: ((Int) -> Void)?) throws {
     try enterContainer()
     defer { depth -= 1 }
-    try expect(UInt8(ascii: "["), "'['")
+    position += 1  // "["
     skipWhitespace()
     if current == UInt8(ascii: "]") { position += 1; return }
     var count = 0
@@ -195,7 +221,8 @@ public struct JSONParser {
       count += 1
       skipWhitespace()
       if current == UInt8(ascii: ",") { position += 1; continue }
-      try expect(UInt8(ascii: "]"), "',' or ']' in a list")
+      guard current == UInt8(ascii: "]") else { throw error("expected ',' or ']' in a list, found \(describeCurrent())") }
+      position += 1
       return
     }
   }
@@ -238,41 +265,46 @@ public struct JSONParser {
     while position < end, bytes[position] >= 0x30 && bytes[position] <= 0x39 { position += 1 }
   }
 
-  /// Reads the string at the cursor (which must be at `"`). Errors about the string as a whole (unterminated,
-  /// invalid UTF-8) point at its opening quote.
-  public mutating func parseString() throws -> String {
+  /// The string at the cursor, which is at `"`.
+  private mutating func readString() throws -> String {
     let openingQuote = position
-    try expect(UInt8(ascii: "\""), "'\"'")
+    position += 1
     let start = position
-    var ascii = true
-    // Fast path: no escapes.
+    // Fast path: no escapes; UTF-8 checked as it is scanned.
     while position < end {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
-        let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
-        let text = ascii ? String(decoding: slice, as: UTF8.self) : validatedString(slice)
-        guard let text else { throw JSONSyntaxError(offset: openingQuote, message: "invalid UTF-8 in a string") }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         position += 1
         return text
       }
       if byte == UInt8(ascii: "\\") { break }
       if byte < 0x20 { throw error("unescaped control character in a string") }
-      if byte >= 0x80 { ascii = false }
-      position += 1
+      if byte < 0x80 {
+        position += 1
+      } else {
+        let length = utf8SequenceLength(at: position)
+        guard length > 0 else { throw JSONSyntaxError(offset: openingQuote, message: "invalid UTF-8 in a string") }
+        position += length
+      }
     }
     guard position < end else { throw unterminated(at: openingQuote) }
-    // Slow path: unescape into a byte buffer.
+    // Slow path: unescape into a byte buffer (of well-formed UTF-8: checked bytes and encoded escapes).
     var out = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<position]))
     while position < end {
       let byte = bytes[position]
       if byte == UInt8(ascii: "\"") {
         position += 1
-        guard let text = out.withUnsafeBufferPointer(validatedString) else {
-          throw JSONSyntaxError(offset: openingQuote, message: "invalid UTF-8 in a string")
-        }
-        return text
+        return String(decoding: out, as: UTF8.self)
       }
       if byte < 0x20 { throw error("unescaped control character in a string") }
+      if byte >= 0x80 {
+        let length = utf8SequenceLength(at: position)
+        guard length > 0 else { throw JSONSyntaxError(offset: openingQuote, message: "invalid UTF-8 in a string") }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<(position + length)]))
+        position += length
+        continue
+      }
       if byte != UInt8(ascii: "\\") { out.append(byte); position += 1; continue }
       position += 1
       guard let escape = current else { break }
@@ -317,6 +349,27 @@ public struct JSONParser {
     throw unterminated(at: openingQuote)
   }
 
+  /// The length of the well-formed UTF-8 sequence (a non-ASCII lead byte and its continuation bytes) at `index`,
+  /// or 0 if it is not one: no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629).
+  @inline(__always) private func utf8SequenceLength(at index: Int) -> Int {
+    let lead = bytes[index]
+    let length: Int
+    var low: UInt8 = 0x80, high: UInt8 = 0xBF  // the range of the first continuation byte
+    switch lead {
+    case 0xC2...0xDF: length = 2
+    case 0xE0: length = 3; low = 0xA0
+    case 0xE1...0xEC, 0xEE...0xEF: length = 3
+    case 0xED: length = 3; high = 0x9F
+    case 0xF0: length = 4; low = 0x90
+    case 0xF1...0xF3: length = 4
+    case 0xF4: length = 4; high = 0x8F
+    default: return 0
+    }
+    guard end - index >= length, bytes[index + 1] >= low, bytes[index + 1] <= high else { return 0 }
+    for k in 2..<length where bytes[index + k] & 0xC0 != 0x80 { return 0 }
+    return length
+  }
+
   private func unterminated(at openingQuote: Int) -> JSONSyntaxError {
     JSONSyntaxError(offset: openingQuote, message: "unterminated string", atEndOfInput: true)
   }
@@ -338,13 +391,6 @@ public struct JSONParser {
     }
     return value
   }
-}
-
-/// The string `bytes` encode, or nil if they are not valid UTF-8.
-func validatedString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-  if #available(macOS 15.0, *) { return String(validating: bytes, as: UTF8.self) }
-  let failed = transcode(bytes.makeIterator(), from: UTF8.self, to: UTF32.self, stoppingOnError: true, into: { _ in })
-  return failed ? nil : String(decoding: bytes, as: UTF8.self)
 }
 
 @inline(__always) func appendUTF8(_ scalar: Unicode.Scalar, to out: inout [UInt8]) {
