@@ -48,8 +48,9 @@ struct Evaluate: ParsableCommand {
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
       throw ValidationError("the tokenizer has neither a pad nor an eos token")
     }
-    let values = try ORPOEvaluation.run(model: llm, pairs: pairs, loss: ORPOLoss(beta: beta), batchSize: batchSize,
-                                        paddingFree: paddingFree, padTokenID: pad)
+    let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
+    let values = try PreferenceEvaluation.run(model: llm, pairs: pairs, scorer: scorer, objective: ORPOLoss(beta: beta),
+                                              batchSize: batchSize)
     var line = "{"
     for (k, (name, value)) in values.enumerated() {
       line += (k == 0 ? "" : ", ") + "\"\(name)\": " + (value.isFinite ? "\(value)" : "\"\(value)\"")
