@@ -344,21 +344,21 @@ struct Parser {
   }
 
   private mutating func parseOr() throws -> Expression {
-    let line = current.line
-    var left = try parseAnd()
-    while isName("or") {
-      advance()
-      left = Expression(.or(left, try parseAnd()), line: line)
-    }
-    return left
+    try parseChain("or", operand: { try $0.parseAnd() }, Expression.Kind.or)
   }
 
   private mutating func parseAnd() throws -> Expression {
+    try parseChain("and", operand: { try $0.parseNot() }, Expression.Kind.and)
+  }
+
+  /// `operand (keyword operand)*`, grouped from the left (`a or b or c` is `(a or b) or c`).
+  private mutating func parseChain(_ keyword: String, operand: (inout Parser) throws -> Expression,
+                                   _ combine: (Expression, Expression) -> Expression.Kind) throws -> Expression {
     let line = current.line
-    var left = try parseNot()
-    while isName("and") {
+    var left = try operand(&self)
+    while isName(keyword) {
       advance()
-      left = Expression(.and(left, try parseNot()), line: line)
+      left = Expression(combine(left, try operand(&self)), line: line)
     }
     return left
   }

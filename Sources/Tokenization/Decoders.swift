@@ -3,7 +3,7 @@
 import Foundation
 import Support
 
-indirect enum TokenDecoder {
+indirect enum TokenDecoder: PipelinePart {
   case byteLevel
   case metaspace(replacement: Unicode.Scalar, prependScheme: PrependScheme)
   case byteFallback
@@ -78,11 +78,11 @@ indirect enum TokenDecoder {
     return UInt8(String(decoding: u[3...4], as: UTF8.self), radix: 16)
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "decoder") throws -> TokenDecoder? {
-    if json.isNull { return nil }
-    guard let type = json[first: "type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "decoder"
+  static let sequenceKey = "decoders"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> TokenDecoder {
     switch type {
     case "ByteLevel": return .byteLevel
     case "Metaspace":
@@ -102,13 +102,6 @@ indirect enum TokenDecoder {
         throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected a string")
       }
       return .replace(pattern: pattern, content: content)
-    case "Sequence":
-      guard let items = json[first: "decoders"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).decoders", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).decoders[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

@@ -3,7 +3,7 @@
 import Foundation
 import Support
 
-indirect enum Normalizer {
+indirect enum Normalizer: PipelinePart {
   case nfc, nfd, nfkc, nfkd
   case lowercase
   case prepend(String)
@@ -42,11 +42,11 @@ indirect enum Normalizer {
     }
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "normalizer") throws -> Normalizer? {
-    if json.isNull { return nil }
-    guard let type = json[first: "type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "normalizer"
+  static let sequenceKey = "normalizers"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> Normalizer {
     switch type {
     case "NFC": return .nfc
     case "NFD": return .nfd
@@ -66,13 +66,6 @@ indirect enum Normalizer {
       return .replace(pattern: pattern, content: content)
     case "Strip":
       return .strip(left: json[first: "strip_left"]?.boolValue ?? true, right: json[first: "strip_right"]?.boolValue ?? true)
-    case "Sequence":
-      guard let items = json[first: "normalizers"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).normalizers", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).normalizers[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

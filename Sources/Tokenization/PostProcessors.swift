@@ -3,7 +3,7 @@
 import Foundation
 import Support
 
-indirect enum PostProcessor {
+indirect enum PostProcessor: PipelinePart {
   /// Template items: either the sequence itself or the ids of a named special token.
   enum TemplateItem { case sequence, special([Int]) }
 
@@ -41,11 +41,11 @@ indirect enum PostProcessor {
     return (Array(out[..<index]), Array(out[(index + 1)...]))
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "post_processor") throws -> PostProcessor? {
-    if json.isNull { return nil }
-    guard let type = json[first: "type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "post_processor"
+  static let sequenceKey = "processors"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> PostProcessor {
     switch type {
     case "ByteLevel":
       return .identity
@@ -75,13 +75,6 @@ indirect enum PostProcessor {
         throw TokenizerError.invalidField(file: file, field: "\(field).cls/sep", reason: "expected [token, id] pairs")
       }
       return .wrap(prefix: [clsID], suffix: [sepID])
-    case "Sequence":
-      guard let items = json[first: "processors"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).processors", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).processors[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

@@ -23,42 +23,30 @@ enum SplitBehavior: String {
     case .removed:
       return pieces.filter { !$0.isMatch }.map(\.range)
     case .contiguous:
-      var out: [Range<Int>] = []
-      var previousMatch = false
-      for piece in pieces {
-        if piece.isMatch == previousMatch, let last = out.last {
-          out[out.count - 1] = last.lowerBound..<piece.range.upperBound
-        } else {
-          out.append(piece.range)
-        }
-        previousMatch = piece.isMatch
-      }
-      return out
+      return Self.joined(pieces) { isMatch, previousWasMatch in isMatch == previousWasMatch }
     case .mergedWithPrevious:
-      var out: [Range<Int>] = []
-      var previousMatch = false
-      for piece in pieces {
-        if piece.isMatch && !previousMatch, let last = out.last {
-          out[out.count - 1] = last.lowerBound..<piece.range.upperBound
-        } else {
-          out.append(piece.range)
-        }
-        previousMatch = piece.isMatch
-      }
-      return out
+      return Self.joined(pieces) { isMatch, previousWasMatch in isMatch && !previousWasMatch }
     case .mergedWithNext:
-      var out: [Range<Int>] = []
-      var previousMatch = false
-      for piece in pieces.reversed() {
-        if piece.isMatch && !previousMatch, let last = out.last {
-          out[out.count - 1] = piece.range.lowerBound..<last.upperBound
-        } else {
-          out.append(piece.range)
-        }
-        previousMatch = piece.isMatch
-      }
-      return out.reversed()
+      return Self.joined(pieces.reversed()) { isMatch, previousWasMatch in isMatch && !previousWasMatch }.reversed()
     }
+  }
+
+  /// The pieces' ranges in the given order, each joined onto the range before it when `joins(isMatch,
+  /// previousWasMatch)` (for a reversed walk, "before" is the piece after, and ranges join at its start).
+  private static func joined<Pieces: Collection>(_ pieces: Pieces, joins: (Bool, Bool) -> Bool) -> [Range<Int>]
+    where Pieces.Element == (range: Range<Int>, isMatch: Bool)
+  {
+    var out: [Range<Int>] = []
+    var previousMatch = false
+    for piece in pieces {
+      if joins(piece.isMatch, previousMatch), let last = out.last {
+        out[out.count - 1] = min(last.lowerBound, piece.range.lowerBound)..<max(last.upperBound, piece.range.upperBound)
+      } else {
+        out.append(piece.range)
+      }
+      previousMatch = piece.isMatch
+    }
+    return out
   }
 }
 
@@ -93,7 +81,7 @@ enum PrependScheme: String {
   }
 }
 
-indirect enum PreTokenizer {
+indirect enum PreTokenizer: PipelinePart {
   case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
   case split(pattern: SplitPattern, behavior: SplitBehavior, invert: Bool)
   case digits(individual: Bool)
@@ -171,11 +159,11 @@ indirect enum PreTokenizer {
     return out
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "pre_tokenizer") throws -> PreTokenizer? {
-    if json.isNull { return nil }
-    guard let type = json[first: "type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "pre_tokenizer"
+  static let sequenceKey = "pretokenizers"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> PreTokenizer {
     switch type {
     case "ByteLevel":
       return .byteLevel(addPrefixSpace: json[first: "add_prefix_space"]?.boolValue ?? true,
@@ -196,13 +184,6 @@ indirect enum PreTokenizer {
       return .whitespaceSplit
     case "Whitespace":
       return .whitespace
-    case "Sequence":
-      guard let items = json[first: "pretokenizers"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).pretokenizers", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).pretokenizers[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

@@ -151,3 +151,34 @@ extension Tokenizer {
     }
   }
 }
+
+/// A part of tokenizer.json's pipeline (normalizer, pre-tokenizer, post-processor, decoder): `null` for none, an
+/// object with a "type", or `{"type": "Sequence", "<sequenceKey>": [parts]}`.
+protocol PipelinePart {
+  /// The part's key in tokenizer.json ("normalizer", …), which errors name.
+  static var field: String { get }
+  /// The key of a Sequence's parts ("normalizers", …).
+  static var sequenceKey: String { get }
+  static func sequence(_ parts: [Self]) -> Self
+  /// A part of a type other than "Sequence"; throws `unsupported` for a type it does not know.
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> Self
+}
+
+extension PipelinePart {
+  static func parse(_ json: JSONValue, file: String) throws -> Self? { try parse(json, file: file, field: field) }
+
+  /// The part `json` describes at `field` (nil for `null`).
+  static func parse(_ json: JSONValue, file: String, field: String) throws -> Self? {
+    if json.isNull { return nil }
+    guard let type = json[first: "type"]?.stringValue else {
+      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
+    }
+    guard type == "Sequence" else { return try part(type: type, json: json, file: file, field: field) }
+    guard let items = json[first: sequenceKey]?.arrayValue else {
+      throw TokenizerError.invalidField(file: file, field: "\(field).\(sequenceKey)", reason: "expected an array")
+    }
+    return .sequence(try items.enumerated().compactMap {
+      try parse($0.element, file: file, field: "\(field).\(sequenceKey)[\($0.offset)]")
+    })
+  }
+}
