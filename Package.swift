@@ -56,14 +56,16 @@ let package = Package(
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .target(name: "Parquet", dependencies: ["CZlib", "CZstd"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
-    .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
     .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
     .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", .product(name: "Yams", package: "Yams")],
+    // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
+    // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
+    .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
+    .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
-    .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
     .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     .executableTarget(
@@ -84,9 +86,9 @@ let package = Package(
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
+    .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

@@ -1,5 +1,5 @@
 // Evaluate.swift — `orpo evaluate`: ORPO loss and every TRL metric over a data set without training, as one JSON
-// object with TRL's evaluation names, plus held-out preference accuracy.
+// object with TRL's evaluation names, plus held-out preference accuracy (overall and per family).
 import ArgumentParser
 import Foundation
 import ORPOKit
@@ -49,13 +49,20 @@ struct Evaluate: ParsableCommand {
       throw ValidationError("the tokenizer has neither a pad nor an eos token")
     }
     let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
-    let values = try PreferenceEvaluation.run(model: llm, pairs: pairs, scorer: scorer, objective: ORPOLoss(beta: beta),
-                                              batchSize: batchSize)
+    let result = try PreferenceEvaluation.evaluate(model: llm, pairs: pairs, scorer: scorer,
+                                                   objective: ORPOLoss(beta: beta), batchSize: batchSize)
     var line = "{"
-    for (k, (name, value)) in values.enumerated() {
+    for (k, (name, value)) in result.values.enumerated() {
       line += (k == 0 ? "" : ", ") + "\"\(name)\": " + (value.isFinite ? "\(value)" : "\"\(value)\"")
     }
-    line += ", \"eval_pairs\": \(pairs.count)}"
-    print(line)
+    line += ", \"eval_pairs\": \(pairs.count)"
+    if !result.accuracy.families.isEmpty {
+      // {"arithmetic": {"accuracy": 0.92, "pairs": 25, "wins": 23}, ...}, keys sorted, as in summary.json.
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+      line += ", \"eval_accuracy_by_family\": " + String(decoding: try encoder.encode(result.accuracy.families), as: UTF8.self)
+    }
+    print(line + "}")
   }
 }
