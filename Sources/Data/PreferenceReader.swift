@@ -1,12 +1,14 @@
-// PreferenceReader.swift — reads preference rows from JSON Lines (streamed in chunks) or JSON (a list of rows, or
-// an object with a "train" or "data" list), tolerating a UTF-8 BOM, CRLF line ends and blank lines.
+// PreferenceReader.swift — reads preference rows from JSON Lines (streamed in chunks), JSON (a list of rows, or
+// an object with a "train" or "data" list) or Parquet, tolerating a UTF-8 BOM, CRLF line ends and blank lines.
 
 import Foundation
+import Parquet
 
 /// Reads preference files. JSON Lines files are streamed one line at a time, so memory holds the records plus one
 /// chunk; JSON files are read whole and decoded one list element at a time.
 ///
-/// The format follows the content, not the extension: a file whose first non-blank character is `[` is a JSON list;
+/// The format follows the content, not the extension: a file starting with Parquet's magic "PAR1" (or named
+/// `.parquet`) is Parquet (ParquetPreferences.swift); a file whose first non-blank character is `[` is a JSON list;
 /// one starting with `{` is JSON Lines, unless it is a single object holding a "train" (or else "data") list.
 public struct PreferenceReader: Sendable {
   /// Skip malformed rows (and report them) instead of stopping at the first one. Syntax errors inside a JSON
@@ -14,14 +16,18 @@ public struct PreferenceReader: Sendable {
   public var skipInvalid: Bool
   /// Bytes read per chunk when streaming JSON Lines.
   public var chunkSize: Int
+  /// Column renames applied to every row before it is read (datasets' `rename_columns`).
+  public var columnMapping: ColumnMapping
 
-  public init(skipInvalid: Bool = false, chunkSize: Int = 1 << 20) {
+  public init(skipInvalid: Bool = false, chunkSize: Int = 1 << 20, columnMapping: ColumnMapping = ColumnMapping.none) {
     self.skipInvalid = skipInvalid
     self.chunkSize = max(chunkSize, 16)
+    self.columnMapping = columnMapping
   }
 
   /// Reads the file at `url`. Its name (last path component) is the dataset's `sourceName` and appears in errors.
   public func read(contentsOf url: URL) throws -> (dataset: PreferenceDataset, report: ReadReport) {
+    if url.pathExtension.lowercased() == "parquet" || ParquetFile.hasMagic(url) { return try readParquet(url) }
     let name = url.lastPathComponent
     let handle: FileHandle
     do {
@@ -30,7 +36,7 @@ public struct PreferenceReader: Sendable {
       throw DataError(source: name, message: "cannot open the file: \(error.localizedDescription)")
     }
     defer { try? handle.close() }
-    var session = ReadSession(sourceName: name, skipInvalid: skipInvalid)
+    var session = ReadSession(sourceName: name, skipInvalid: skipInvalid, columnMapping: columnMapping)
     var chunkReader = ChunkReader(chunkSize: chunkSize) {
       do {
         return try handle.read(upToCount: $0).map { [UInt8]($0) } ?? []
@@ -49,7 +55,7 @@ public struct PreferenceReader: Sendable {
 
   /// Reads rows from UTF-8 bytes held in memory; `sourceName` names them in errors.
   public func read(bytes: [UInt8], sourceName: String) throws -> (dataset: PreferenceDataset, report: ReadReport) {
-    var session = ReadSession(sourceName: sourceName, skipInvalid: skipInvalid)
+    var session = ReadSession(sourceName: sourceName, skipInvalid: skipInvalid, columnMapping: columnMapping)
     var offset = 0
     var chunkReader = ChunkReader(chunkSize: chunkSize) { count in
       let end = min(bytes.count, offset + count)
@@ -84,14 +90,16 @@ struct ChunkReader {
 struct ReadSession {
   let sourceName: String
   let skipInvalid: Bool
+  let columnMapping: ColumnMapping
   var records: [PreferenceRecord] = []
   var report = ReadReport()
   /// Whether a JSON Lines read may still turn out to be one JSON object holding the rows.
   var mayBeOneDocument = true
 
-  init(sourceName: String, skipInvalid: Bool) {
+  init(sourceName: String, skipInvalid: Bool, columnMapping: ColumnMapping) {
     self.sourceName = sourceName
     self.skipInvalid = skipInvalid
+    self.columnMapping = columnMapping
   }
 
   mutating func run(_ reader: inout ChunkReader) throws {
@@ -180,7 +188,9 @@ struct ReadSession {
       // rows (compact or pretty-printed). Read the whole file; if it is one JSON value, read it as JSON.
       let suspicious: Bool
       switch parsed {
-      case .success(let row): suspicious = row["chosen"] == nil && row["rejected"] == nil
+      case .success(let row):
+        let mapped = (try? columnMapping.apply(to: row)) ?? row
+        suspicious = mapped["chosen"] == nil && mapped["rejected"] == nil
       case .failure(let syntax): suspicious = syntax.atEndOfInput
       }
       if suspicious {
@@ -198,9 +208,10 @@ struct ReadSession {
     switch parsed {
     case .success(let row):
       do {
-        records.append(try RowDecoder.record(from: row, sourceLine: lineNumber))
+        records.append(try RowDecoder.record(from: try columnMapping.apply(to: row), sourceLine: lineNumber))
       } catch let problem as RowProblem {
-        try fail(DataError(source: sourceName, line: lineNumber, field: problem.field, message: problem.message))
+        try fail(DataError(source: sourceName, line: lineNumber, field: columnMapping.sourceField(problem.field),
+                           message: problem.message))
       }
     case .failure(let syntax):
       let column = syntax.offset - start + 1
@@ -284,9 +295,9 @@ struct ReadSession {
       let row = try parser.parseValue()
       let line = lines.line(at: rowStart)
       do {
-        records.append(try RowDecoder.record(from: row, sourceLine: line))
+        records.append(try RowDecoder.record(from: try columnMapping.apply(to: row), sourceLine: line))
       } catch let problem as RowProblem {
-        try fail(DataError(source: sourceName, line: line, element: element, field: problem.field,
+        try fail(DataError(source: sourceName, line: line, element: element, field: columnMapping.sourceField(problem.field),
                            message: problem.message))
       }
       element += 1

@@ -1,76 +1,50 @@
-// Optimizer.swift — AdamW with PyTorch's semantics (torch.optim.AdamW, decoupled weight decay) and
-// gradient-norm clipping as torch.nn.utils.clip_grad_norm_ does it.
-import Foundation
+// Optimizer.swift — what the trainer needs from an optimizer: one update from the parameters' gradients, a learning
+// rate set before each step, and a state that a checkpoint saves and restores bit for bit (AdamW.swift is the first);
+// and gradient-norm clipping as torch.nn.utils.clip_grad_norm_ computes it.
 import Torch
 
-public final class AdamW {
-  public var learningRate: Double
-  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
-  public let parameters: [Tensor]
-  public private(set) var step = 0
-  var firstMoments: [Tensor]
-  var secondMoments: [Tensor]
-
-  public init(parameters: [Tensor], learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
-              epsilon: Double = 1e-8, weightDecay: Double = 0) throws
-  {
-    self.parameters = parameters
-    self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    self.weightDecay = weightDecay
-    firstMoments = try parameters.map { try Tensor.zeros($0.shape, dtype: $0.dtype, device: $0.device) }
-    secondMoments = try parameters.map { try Tensor.zeros($0.shape, dtype: $0.dtype, device: $0.device) }
-  }
-
+public protocol Optimizer: AnyObject {
+  /// The parameters it updates, in a fixed order (state tensors are numbered by it).
+  var parameters: [Tensor] { get }
+  /// Set by the trainer before every step (the schedule's rate for that step).
+  var learningRate: Double { get set }
   /// One update from the parameters' `.grad` (parameters without a gradient are skipped, as in PyTorch).
-  public func update() throws {
-    step += 1
-    let bias1 = 1 - Foundation.pow(beta1, Double(step))
-    let bias2Sqrt = (1 - Foundation.pow(beta2, Double(step))).squareRoot()
-    let stepSize = learningRate / bias1
-    try withNoGrad {
-      for (k, p) in parameters.enumerated() {
-        guard let g = p.grad else { continue }
-        if weightDecay != 0 { try p.mul_(1 - learningRate * weightDecay) }
-        let m = firstMoments[k], v = secondMoments[k]
-        try m.lerp_(g, weight: 1 - beta1)
-        try v.mul_(beta2)
-        try v.addcmul_(g, g, value: 1 - beta2)
-        let denom = try v.sqrt() / bias2Sqrt + epsilon
-        try p.addcdiv_(m, denom, value: -stepSize)
-      }
-    }
-  }
+  func update() throws
+  func zeroGradients() throws
+  /// Everything a resumed run needs to continue bit-identically.
+  func state() throws -> OptimizerState
+  /// Puts back a state taken from an optimizer over the same parameters; wrong names or shapes are an error.
+  func restore(_ state: OptimizerState) throws
+}
 
+extension Optimizer {
   public func zeroGradients() throws {
     for p in parameters { try p.setGrad(nil) }
   }
+}
 
-  /// Optimizer state for checkpoints: step and both moments, by parameter index.
-  public var state: (step: Int, first: [Tensor], second: [Tensor]) { (step, firstMoments, secondMoments) }
+/// Named tensors and string metadata: what `optimizer.safetensors` holds in a checkpoint.
+public struct OptimizerState {
+  public var tensors: [(name: String, tensor: Tensor)]
+  public var metadata: [String: String]
 
-  public func restore(step: Int, first: [Tensor], second: [Tensor]) throws {
-    guard first.count == parameters.count, second.count == parameters.count else {
-      throw TorchError(operation: "AdamW.restore", message: "optimizer state holds \(first.count) tensors, the model has \(parameters.count) trainable parameters")
+  public init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+    self.tensors = tensors
+    self.metadata = metadata
+  }
+
+  /// The tensor saved under `name`, or an error naming it.
+  public func tensor(_ name: String) throws -> Tensor {
+    guard let t = tensors.first(where: { $0.name == name })?.tensor else {
+      throw TrainingError("optimizer state has no tensor \"\(name)\"")
     }
-    for (k, p) in parameters.enumerated() where first[k].shape != p.shape || second[k].shape != p.shape {
-      throw TorchError(operation: "AdamW.restore", message: "optimizer state for parameter \(k) has shape \(first[k].shape), expected \(p.shape)")
-    }
-    self.step = step
-    try withNoGrad {
-      for k in parameters.indices {
-        try firstMoments[k].copy_(first[k])
-        try secondMoments[k].copy_(second[k])
-      }
-    }
+    return t
   }
 }
 
 /// Scales gradients so that their global L2 norm is at most `maxNorm`; returns the norm before clipping
-/// (what the Hugging Face Trainer logs as grad_norm). Same arithmetic as clip_grad_norm_: coef = max/(norm+1e-6),
-/// clamped to 1, multiplied in unconditionally.
+/// (what the Hugging Face Trainer logs as grad_norm). Same arithmetic as clip_grad_norm_: the norm of the
+/// per-tensor norms, coef = maxNorm / (norm + 1e-6) clamped to 1, multiplied in unconditionally.
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) throws -> Double {
   try withNoGrad {
@@ -79,6 +53,7 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) throws -> 
     let norms = try Tensor.stack(grads.map { try $0.norm() })
     let total = try norms.norm()
     if maxNorm > 0, maxNorm.isFinite {
+      // PyTorch's `max_norm / t` is `t.reciprocal() * max_norm`.
       let coef = try (1.0 / (total + 1e-6) * maxNorm).clamped(max: 1.0)
       for g in grads { try g.mul_(coef) }
     }

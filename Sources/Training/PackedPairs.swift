@@ -1,8 +1,8 @@
 // PackedPairs.swift — prompt-prefix sharing without padding. Each pair becomes one segment
 // [shared prefix | chosen tail | rejected tail] of a single packed row; RoPE positions restart per branch and a
 // block mask lets each branch see only the shared prefix and itself. The prompt is computed once per pair and no
-// pad position is computed at all. Log-probs are gathered by (source position, target token), so the loss, NLL,
-// log-probs, rewards and gradients are those of TRL's padded batch; logits/* average over real tokens only.
+// pad position is computed at all. Log-probs are gathered by (source position, target token), so the scores (and
+// every loss, NLL and gradient built on them) are those of TRL's padded batch; logits/* average over real tokens only.
 import Data
 import Foundation
 import Torch
@@ -26,12 +26,15 @@ public struct PackedPairBatch {
     public var label: Tensor    // [M] f32, 1 = completion token
     public var nll: Tensor      // [M] f32, 1 = counts in the NLL
     public var labelCounts: Tensor  // [B] f32
+    /// Predicted tokens (M).
+    public var count: Int
   }
 }
 
 public struct PackedPairCollator {
   public let vocabularySize: Int
   public let device: Device
+  /// Which chosen tokens count in the NLL: every predicted one (TRL) or the completion only.
   public let promptLoss: Bool
 
   public init(vocabularySize: Int, device: Device = .cpu, promptLoss: Bool = true) {
@@ -103,38 +106,35 @@ private struct PredictionBuilder {
     for (p, l) in zip(pair, label) { counts[Int(p)] += l }
     return .init(source: try Tensor(source).to(device), flatIndex: try Tensor(flat).to(device),
                  pair: try Tensor(pair).to(device), label: try Tensor(label).to(device), nll: try Tensor(nll).to(device),
-                 labelCounts: try Tensor(counts).to(device))
+                 labelCounts: try Tensor(counts).to(device), count: source.count)
   }
 }
 
-extension ORPOLoss {
-  /// The ORPO loss on a packed batch: `logits` [N, V] for the packed row.
-  public func evaluate(packedLogits logits: Tensor, batch: PackedPairBatch) throws
-    -> (loss: Tensor, metrics: ORPOMetrics, chosenLogps: Tensor, rejectedLogps: Tensor)
-  {
+extension PairScores {
+  /// Scores from the packed row's logits [N, V]. The NLL tokens were chosen by the collator (`promptLoss`).
+  public init(packedLogits logits: Tensor, batch: PackedPairBatch) throws {
     let lse = try logits.to(dtype: .float32).logSumExp(dim: -1)                       // [N]
     let flat = try logits.to(dtype: .float32).view([-1])
     func tokenLogps(_ p: PackedPairBatch.Predictions) throws -> Tensor {
       try flat.indexSelect(0, p.flatIndex) - lse.indexSelect(0, p.source)              // [M]
     }
-    func average(_ p: PackedPairBatch.Predictions, _ logps: Tensor) throws -> Tensor {
-      let sums = try Tensor.zeros([batch.pairs], device: logps.device).scatterAdd(0, p.pair, logps * p.label)
-      return try sums / p.labelCounts                                                   // [B]
+    func completionSums(_ p: PackedPairBatch.Predictions, _ logps: Tensor) throws -> Tensor {
+      try Tensor.zeros([batch.pairs], device: logps.device).scatterAdd(0, p.pair, logps * p.label)  // [B]
     }
     let chosenTokens = try tokenLogps(batch.chosen)
     let rejectedTokens = try tokenLogps(batch.rejected)
-    let chosenLogps = try average(batch.chosen, chosenTokens)
-    let rejectedLogps = try average(batch.rejected, rejectedTokens)
-    let nll = try -((chosenTokens * batch.chosen.nll).sum() / batch.chosen.nll.sum())
-    let (losses, logOdds) = try oddsRatio(chosen: chosenLogps, rejected: rejectedLogps)
-    let loss = try nll - losses.mean()
-    var m = ORPOMetrics()
-    try withNoGrad {
-      let rowMeans = try logits.detached().to(dtype: .float32).mean(dim: -1)
-      m = try metrics(loss: loss, nll: nll, chosenLogps: chosenLogps, rejectedLogps: rejectedLogps, losses: losses,
-                      logOdds: logOdds, logitsChosen: rowMeans.indexSelect(0, batch.chosen.source).mean().item(),
-                      logitsRejected: rowMeans.indexSelect(0, batch.rejected.source).mean().item())
+    // logits/*: the mean over predicting positions of each position's mean logit (real positions only).
+    let (chosenLogitSum, rejectedLogitSum) = try withNoGrad {
+      let rowMeans = try logits.detached().to(dtype: .float32).mean(dim: -1)           // [N]
+      return (try rowMeans.indexSelect(0, batch.chosen.source).sum(),
+              try rowMeans.indexSelect(0, batch.rejected.source).sum())
     }
-    return (loss, m, try chosenLogps.detached(), try rejectedLogps.detached())
+    self.init(chosenLogpSums: try completionSums(batch.chosen, chosenTokens),
+              rejectedLogpSums: try completionSums(batch.rejected, rejectedTokens),
+              chosenTokenCounts: batch.chosen.labelCounts, rejectedTokenCounts: batch.rejected.labelCounts,
+              chosenNLLLogpSum: try (chosenTokens * batch.chosen.nll).sum(),
+              chosenNLLTokenCount: try batch.chosen.nll.sum(),
+              chosenLogitSum: chosenLogitSum, rejectedLogitSum: rejectedLogitSum,
+              chosenLogitCount: batch.chosen.count, rejectedLogitCount: batch.rejected.count, pairs: batch.pairs)
   }
 }

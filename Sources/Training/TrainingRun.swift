@@ -1,5 +1,5 @@
 // TrainingRun.swift — everything between a configuration and a ready trainer: load the model, tokenizer and chat
-// template, read or generate the data, encode pairs as TRL does, attach LoRA, and build the ORPOTrainer.
+// template, read or generate the data, encode pairs as TRL does, attach LoRA, and build the Trainer.
 import ChatTemplates
 import Data
 import Foundation
@@ -13,7 +13,7 @@ public struct PreparedRun {
   public let modelPath: URL
   public let model: any CausalLanguageModel
   public let tokenizer: Tokenizer
-  public let trainer: ORPOTrainer
+  public let trainer: Trainer
   public let trainRecords: Int
   public let evalRecords: Int
   /// Rows dropped because their prompt alone fills max_length.
@@ -97,7 +97,8 @@ public enum TrainingRun {
     if config.finetuningType == .lora {
       try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
-    let trainer = try ORPOTrainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs)
+    let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
+                              objectives: config.objectiveSchedule)
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)

@@ -42,8 +42,9 @@ struct Evaluate: ParsableCommand {
                               maxLength: maxLength)
     let (pairs, dropped) = try encoder.encodeAll(dataset)
     if dropped > 0 { warn("dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)") }
-    let values = try ORPOEvaluation.run(model: loaded.model, pairs: pairs, loss: ORPOLoss(beta: beta),
-                                        batchSize: perDeviceEvalBatchSize, paddingFree: paddingFree, padTokenID: pad)
+    let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
+    let values = try PreferenceEvaluation.run(model: loaded.model, pairs: pairs, scorer: scorer,
+                                              objective: ORPOLoss(beta: beta), batchSize: perDeviceEvalBatchSize)
     printJSON(.object(values.map { ($0.0, .double($0.1)) } + [("eval_pairs", .int(pairs.count))]))
   }
 

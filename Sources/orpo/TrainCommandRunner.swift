@@ -43,7 +43,7 @@ struct TrainCommandRunner {
 
     var resume: URL?
     if let r = config.resumeFromCheckpoint {
-      resume = r == "latest" ? ORPOTrainer.latestCheckpoint(in: out) : URL(fileURLWithPath: r)
+      resume = r == "latest" ? Trainer.latestCheckpoint(in: out) : URL(fileURLWithPath: r)
       guard resume != nil else { throw config.error("resume_from_checkpoint", "latest: no checkpoint-* folder in \(out.path)") }
       say("orpo: resuming from \(resume!.path)")
     }

@@ -42,8 +42,7 @@ func fnv1a(_ text: String) -> UInt64 {
 
   /// Runs the reference script itself when python3 and make_prefs.py are at hand (set ORPO_MAKE_PREFS to its path).
   static var makePrefsScript: String? {
-    let candidates = [ProcessInfo.processInfo.environment["ORPO_MAKE_PREFS"], "reference/make_prefs.py",
-                      "/work/shared/reference/make_prefs.py"].compactMap { $0 }
+    let candidates = [ProcessInfo.processInfo.environment["ORPO_MAKE_PREFS"], "reference/make_prefs.py"].compactMap { $0 }
     return candidates.first { FileManager.default.fileExists(atPath: $0) }
   }
 

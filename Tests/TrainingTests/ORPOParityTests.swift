@@ -73,9 +73,11 @@ func fixtureSetup() throws -> (LlamaForCausalLM, Tokenizer, PreferenceDataset) {
     let pairs = try expected.batch.rows.map { try #require(try encoder.encode(data[$0])) }
     let batch = try PairCollator(padTokenID: try #require(tokenizer.padTokenID))(pairs)
     let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)
-    let (loss, metrics) = try ORPOLoss(beta: 0.1)(logits: logits, batch: batch)
+    let scores = try PairScores(paddedLogits: logits, batch: batch, promptLoss: true)
+    let output = try ORPOLoss(beta: 0.1).loss(policy: scores, reference: nil)
+    let loss = output.loss
     #expect(close(try loss.item(), expected.batch.loss))
-    for (name, value) in metrics.named {
+    for (name, value) in try output.values().metrics {
       let want = try #require(expected.batch.metrics[name], "TRL logs \(name)")
       #expect(close(value, want), "\(name): ours \(value), TRL \(want)")
     }

@@ -32,12 +32,12 @@ func fixtureConfiguration(paddingFree: Bool, outputDir: String = "/tmp/orpo-test
   return c
 }
 
-func fixtureTrainer(_ config: TrainingConfiguration) throws -> ORPOTrainer {
+func fixtureTrainer(_ config: TrainingConfiguration) throws -> Trainer {
   let (model, tokenizer, data) = try fixtureSetup()
   let encoder = PairEncoder(tokenizer: tokenizer, formatter: nil, maxLength: config.maxLength)
   let pairs = try data.map { try #require(try encoder.encode($0)) }
-  return try ORPOTrainer(config: config, model: model, padTokenID: tokenizer.padTokenID!, trainPairs: pairs,
-                         evalPairs: Array(pairs.prefix(8)))
+  return try Trainer(config: config, model: model, padTokenID: tokenizer.padTokenID!, trainPairs: pairs,
+                     evalPairs: Array(pairs.prefix(8)), objectives: config.objectiveSchedule)
 }
 
 @Suite(.serialized) struct TrainerParityTests {
@@ -45,9 +45,9 @@ func fixtureTrainer(_ config: TrainingConfiguration) throws -> ORPOTrainer {
     let trainer = try fixtureTrainer(fixtureConfiguration(paddingFree: true))
     let expected = try loadExpectation()
     let pairs = expected.batch.rows.map { trainer.trainPairs[$0] }
-    let r = try trainer.forward(pairs, loss: ORPOLoss(beta: 0.1))
+    let r = try trainer.forward(pairs, objective: ORPOLoss(beta: 0.1))
     #expect(close(try r.loss.item(), expected.batch.loss))
-    for (name, value) in r.metrics.named where !name.hasPrefix("logits/") {
+    for (name, value) in try r.values().metrics where !name.hasPrefix("logits/") {
       #expect(close(value, expected.batch.metrics[name]!), "\(name): ours \(value), TRL \(expected.batch.metrics[name]!)")
     }
     try r.loss.backward()
@@ -117,7 +117,7 @@ func fixtureTrainer(_ config: TrainingConfiguration) throws -> ORPOTrainer {
   @Test func resumeContinuesBitIdentically() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-resume-\(UInt32.random(in: 0...UInt32.max))")
     defer { try? FileManager.default.removeItem(at: root) }
-    func run(_ name: String, steps: Int, saveSteps: Int?, resume: URL? = nil) throws -> (ORPOTrainer, [UInt8]) {
+    func run(_ name: String, steps: Int, saveSteps: Int?, resume: URL? = nil) throws -> (Trainer, [UInt8]) {
       var config = fixtureConfiguration(paddingFree: true, outputDir: root.appendingPathComponent(name).path)
       config.maxSteps = steps
       config.saveSteps = saveSteps
@@ -131,7 +131,7 @@ func fixtureTrainer(_ config: TrainingConfiguration) throws -> ORPOTrainer {
     }
     let (_, uninterrupted) = try run("full", steps: 12, saveSteps: nil)
     let (first, _) = try run("split", steps: 12, saveSteps: 5)  // writes checkpoint-5 and checkpoint-10
-    let checkpoint = try #require(ORPOTrainer.latestCheckpoint(in: first.outputDirectory))
+    let checkpoint = try #require(Trainer.latestCheckpoint(in: first.outputDirectory))
     #expect(checkpoint.lastPathComponent == "checkpoint-10")
     let five = first.outputDirectory.appendingPathComponent("checkpoint-5")
     let (_, resumed) = try run("split", steps: 12, saveSteps: nil, resume: five)

@@ -1,0 +1,79 @@
+// AdamW.swift — torch.optim.AdamW (Loshchilov & Hutter 2019, decoupled weight decay) with PyTorch's single-tensor
+// arithmetic, op for op (torch/optim/adam.py `_single_tensor_adam`), so that runs match TRL's step for step.
+import Foundation
+import Torch
+
+public final class AdamW: Optimizer {
+  public var learningRate: Double
+  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+  public let parameters: [Tensor]
+  public private(set) var step = 0
+  var firstMoments: [Tensor]   // exp_avg
+  var secondMoments: [Tensor]  // exp_avg_sq
+
+  public init(parameters: [Tensor], learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
+              epsilon: Double = 1e-8, weightDecay: Double = 0) throws
+  {
+    self.parameters = parameters
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    firstMoments = try parameters.map { try Tensor.zeros($0.shape, dtype: $0.dtype, device: $0.device) }
+    secondMoments = try parameters.map { try Tensor.zeros($0.shape, dtype: $0.dtype, device: $0.device) }
+  }
+
+  public func update() throws {
+    step += 1
+    let bias1 = 1 - Foundation.pow(beta1, Double(step))
+    let bias2Sqrt = (1 - Foundation.pow(beta2, Double(step))).squareRoot()
+    let stepSize = learningRate / bias1
+    try withNoGrad {
+      for (k, p) in parameters.enumerated() {
+        guard let g = p.grad else { continue }
+        if weightDecay != 0 { try p.mul_(1 - learningRate * weightDecay) }  // θ ← θ(1 − ηλ)
+        let m = firstMoments[k], v = secondMoments[k]
+        try m.lerp_(g, weight: 1 - beta1)                                     // m ← β₁m + (1 − β₁)g
+        try v.mul_(beta2)
+        try v.addcmul_(g, g, value: 1 - beta2)                                // v ← β₂v + (1 − β₂)g²
+        let denom = try v.sqrt() / bias2Sqrt + epsilon                        // √v̂ + ε
+        try p.addcdiv_(m, denom, value: -stepSize)                            // θ ← θ − η m̂ / (√v̂ + ε)
+      }
+    }
+  }
+
+  /// `exp_avg.<k>` and `exp_avg_sq.<k>` for parameter k, and the step count as metadata.
+  public func state() throws -> OptimizerState {
+    var tensors: [(name: String, tensor: Tensor)] = []
+    for k in parameters.indices {
+      tensors.append(("exp_avg.\(k)", firstMoments[k]))
+      tensors.append(("exp_avg_sq.\(k)", secondMoments[k]))
+    }
+    return OptimizerState(tensors: tensors, metadata: ["step": String(step)])
+  }
+
+  public func restore(_ state: OptimizerState) throws {
+    guard let stepText = state.metadata["step"], let savedStep = Int(stepText), savedStep >= 0 else {
+      throw TrainingError("AdamW state: metadata \"step\" is \(state.metadata["step"].map { "\"\($0)\"" } ?? "missing"), expected a whole number")
+    }
+    let first = try parameters.indices.map { try state.tensor("exp_avg.\($0)") }
+    let second = try parameters.indices.map { try state.tensor("exp_avg_sq.\($0)") }
+    let expected = 2 * parameters.count
+    guard state.tensors.count == expected else {
+      throw TrainingError("AdamW state holds \(state.tensors.count) tensors, expected \(expected) (2 for each of \(parameters.count) trainable parameters)")
+    }
+    for (k, p) in parameters.enumerated() {
+      for (name, t) in [("exp_avg", first[k]), ("exp_avg_sq", second[k])] where t.shape != p.shape {
+        throw TrainingError("AdamW state: \(name).\(k) has shape \(t.shape), parameter \(k) has \(p.shape)")
+      }
+    }
+    step = savedStep
+    try withNoGrad {
+      for k in parameters.indices {
+        try firstMoments[k].copy_(first[k])
+        try secondMoments[k].copy_(second[k])
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// Checkpoints.swift — output_dir/checkpoint-<step>/, written atomically by the main process and read back for a
+// bit-identical resume: trainable.safetensors (weights), optimizer.safetensors (the optimizer's state),
+// rng_state.safetensors (libtorch's CPU generator), trainer_state.json (TrainerState), and adapter/ (PEFT) for LoRA.
+import Foundation
+import Models
+import NN
+import Torch
+
+extension Trainer {
+  public var outputDirectory: URL { URL(fileURLWithPath: config.outputDir) }
+
+  /// Writes checkpoint-<step>/ and removes older checkpoints beyond save_total_limit. Other processes than the main
+  /// one write nothing (and get nil).
+  @discardableResult
+  public func saveCheckpoint() throws -> URL? {
+    guard isMainProcess else { return nil }
+    let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
+    try withContext("writing \(folder.path)") {
+      try writeAtomically(folder) { tmp in
+        let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
+        try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
+                              to: tmp.appendingPathComponent("trainable.safetensors"))
+        let optimizerState = try optimizer.state()
+        try SafeTensors.write(try optimizerState.tensors.map { ($0.name, try $0.tensor.to(device: .cpu)) },
+                              metadata: optimizerState.metadata, to: tmp.appendingPathComponent("optimizer.safetensors"))
+        try SafeTensors.write([("cpu", try Torch.rngState())], metadata: nil,
+                              to: tmp.appendingPathComponent("rng_state.safetensors"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
+        if config.finetuningType == .lora {
+          try PEFTAdapter.save(model, configuration: config.lora, baseModel: config.model,
+                               to: tmp.appendingPathComponent("adapter"))
+        }
+      }
+    }
+    try pruneCheckpoints()
+    onCheckpoint?(folder)
+    return folder
+  }
+
+  private func pruneCheckpoints() throws {
+    guard let limit = config.saveTotalLimit else { return }
+    for step in Self.checkpointSteps(in: outputDirectory).dropLast(limit) {
+      try? FileManager.default.removeItem(at: outputDirectory.appendingPathComponent("checkpoint-\(step)"))
+    }
+  }
+
+  /// The steps of the checkpoint-<step> folders in `outputDir`, ascending.
+  static func checkpointSteps(in outputDir: URL) -> [Int] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: outputDir.path)) ?? []
+    return names.compactMap { $0.hasPrefix("checkpoint-") ? Int($0.dropFirst("checkpoint-".count)) : nil }.sorted()
+  }
+
+  /// The newest checkpoint-<step> folder in output_dir, if any.
+  public static func latestCheckpoint(in outputDir: URL) -> URL? {
+    checkpointSteps(in: outputDir).last.map { outputDir.appendingPathComponent("checkpoint-\($0)") }
+  }
+
+  /// Restores weights, optimizer, RNG and loop position from a checkpoint folder. Errors name the folder, the file
+  /// and what did not fit.
+  public func restore(from folder: URL) throws {
+    try withContext("resuming from \(folder.path)") {
+      func file(_ name: String) throws -> URL {
+        let f = folder.appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: f.path) else {
+          throw TrainingError("not a checkpoint (no \(name))")
+        }
+        return f
+      }
+      let weights = try SafeTensorsFile(url: try file("trainable.safetensors"))
+      try withNoGrad {
+        for (key, tensor) in trainable {
+          guard weights.names.contains(key) else {
+            throw TrainingError("trainable.safetensors has no weight \"\(key)\" (was it written with another finetuning_type or LoRA configuration?)")
+          }
+          let saved = try weights.tensor(key, copy: true)
+          guard saved.shape == tensor.shape else {
+            throw TrainingError("trainable.safetensors: \"\(key)\" has shape \(saved.shape), the model needs \(tensor.shape)")
+          }
+          try tensor.copy_(saved)
+        }
+      }
+      let saved = try SafeTensorsFile(url: try file("optimizer.safetensors"))
+      try withContext("optimizer.safetensors") {
+        try optimizer.restore(OptimizerState(tensors: try saved.names.map { ($0, try saved.tensor($0, copy: true)) },
+                                             metadata: saved.metadata))
+      }
+      try Torch.setRNGState(try SafeTensorsFile(url: try file("rng_state.safetensors")).tensor("cpu", copy: true))
+      state = try withContext("trainer_state.json") {
+        try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
+      }
+    }
+  }
+}

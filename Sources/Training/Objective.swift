@@ -1,0 +1,67 @@
+// Objective.swift — what a training objective is: arithmetic on a batch's PairScores giving a loss and metrics under
+// TRL's names (in the spirit of torchtune's PreferenceLoss). The trainer and the evaluation loop know objectives only
+// through this protocol; ORPO is one file (ORPOLoss.swift), and SFT, DPO, SimPO or CPO are one file each.
+import Torch
+
+public protocol PreferenceObjective {
+  /// Metric names in TRL's logging order and spelling, without the `eval_` prefix.
+  var metricNames: [String] { get }
+  /// Whether `loss` needs the reference model's scores too (DPO does; ORPO, SimPO, CPO and SFT are reference-free).
+  /// The caller then scores the batch a second time with every adapter disabled and without a graph
+  /// (`PairScorer.referenceScores`).
+  var needsReference: Bool { get }
+  /// Hyperparameters logged with each training window, under their TRL names (ORPO: `beta`).
+  var loggedHyperparameters: [(name: String, value: Double)] { get }
+  /// The batch's loss (with the graph) and its metrics, in `metricNames` order. `reference` is non-nil exactly
+  /// when `needsReference`.
+  func loss(policy: PairScores, reference: PairScores?) throws -> ObjectiveOutput
+}
+
+public struct ObjectiveOutput {
+  /// Scalar, with the graph: what `backward()` runs on.
+  public var loss: Tensor
+  /// Scalars without a graph, in the objective's `metricNames` order.
+  public var metrics: [(name: String, value: Tensor)]
+
+  public init(loss: Tensor, metrics: [(name: String, value: Tensor)]) {
+    self.loss = loss
+    self.metrics = metrics
+  }
+
+  /// The loss and every metric as numbers, read from the device in one copy.
+  public func values() throws -> (loss: Double, metrics: [(name: String, value: Double)]) {
+    let numbers = try withNoGrad {
+      try Tensor.stack([loss.detached()] + metrics.map(\.value)).to(dtype: .float64).scalars(as: Double.self)
+    }
+    return (numbers[0], zip(metrics, numbers.dropFirst()).map { ($0.name, $1) })
+  }
+}
+
+/// The objective in force at each optimizer step: its hyperparameters may change over training (ORPO's λ annealed
+/// by `beta_schedule`).
+public struct ObjectiveSchedule {
+  private let make: (_ step: Int, _ totalSteps: Int) -> any PreferenceObjective
+
+  public init(_ make: @escaping (_ step: Int, _ totalSteps: Int) -> any PreferenceObjective) {
+    self.make = make
+  }
+
+  /// The same objective at every step.
+  public static func constant(_ objective: any PreferenceObjective) -> ObjectiveSchedule {
+    ObjectiveSchedule { _, _ in objective }
+  }
+
+  /// The objective for optimizer step `step` (0-based) of `totalSteps`.
+  public func objective(at step: Int, of totalSteps: Int) -> any PreferenceObjective { make(step, totalSteps) }
+}
+
+extension TrainingConfiguration {
+  /// The objective `method:` names, with its keys: ORPO with λ = `beta` (annealed to `beta_end` when set).
+  public var objectiveSchedule: ObjectiveSchedule {
+    switch method {
+    case .orpo:
+      let lambda = betaScheduleValue
+      return ObjectiveSchedule { step, totalSteps in ORPOLoss(beta: lambda.value(at: step, of: totalSteps)) }
+    }
+  }
+}

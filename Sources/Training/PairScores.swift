@@ -1,0 +1,106 @@
+// PairScores.swift — what one forward over a batch of preference pairs yields, whatever the layout (TRL's padded
+// batch in PaddedPairs.swift, prompt sharing in PackedPairs.swift), and the scorer that runs that forward.
+// Objectives (Objective.swift) are arithmetic on these numbers; nothing downstream sees logits or masks.
+import Data
+import Models
+import Torch
+
+/// Per-pair completion log-likelihoods and the chosen sequences' NLL terms of one batch, in float32.
+/// Sums and counts are kept apart so that each objective picks its own normalisation (ORPO and SimPO average per
+/// token, DPO sums); TRL's `get_batch_logps(average_log_prob=True)` is `logpSums / tokenCounts`.
+public struct PairScores {
+  /// Σ log p(token) over each pair's completion tokens (labels != -100; template suffix and appended EOS included).
+  /// [B] float32, with the graph.
+  public var chosenLogpSums: Tensor
+  public var rejectedLogpSums: Tensor
+  /// How many completion tokens each pair has. [B] float32.
+  public var chosenTokenCounts: Tensor
+  public var rejectedTokenCounts: Tensor
+  /// Σ log p over the chosen sequences' NLL tokens — prompt + completion (TRL), or the completion only (the
+  /// paper's `disable_prompt_loss`): the scorer decides which. Scalar float32, with the graph.
+  public var chosenNLLLogpSum: Tensor
+  /// How many tokens that sum covers. Scalar float32.
+  public var chosenNLLTokenCount: Tensor
+  /// Σ of the raw logits over the chosen (rejected) rows' predicting positions and the whole vocabulary, and how
+  /// many values that is: TRL's `logits/chosen` and `logits/rejected` are `sum / count`. Scalar float32, detached.
+  public var chosenLogitSum: Tensor
+  public var rejectedLogitSum: Tensor
+  public var chosenLogitCount: Int
+  public var rejectedLogitCount: Int
+  /// Pairs in the batch (B).
+  public var pairs: Int
+
+  public init(chosenLogpSums: Tensor, rejectedLogpSums: Tensor, chosenTokenCounts: Tensor, rejectedTokenCounts: Tensor,
+              chosenNLLLogpSum: Tensor, chosenNLLTokenCount: Tensor, chosenLogitSum: Tensor, rejectedLogitSum: Tensor,
+              chosenLogitCount: Int, rejectedLogitCount: Int, pairs: Int)
+  {
+    self.chosenLogpSums = chosenLogpSums
+    self.rejectedLogpSums = rejectedLogpSums
+    self.chosenTokenCounts = chosenTokenCounts
+    self.rejectedTokenCounts = rejectedTokenCounts
+    self.chosenNLLLogpSum = chosenNLLLogpSum
+    self.chosenNLLTokenCount = chosenNLLTokenCount
+    self.chosenLogitSum = chosenLogitSum
+    self.rejectedLogitSum = rejectedLogitSum
+    self.chosenLogitCount = chosenLogitCount
+    self.rejectedLogitCount = rejectedLogitCount
+    self.pairs = pairs
+  }
+
+  /// Mean log-prob per completion token of each chosen answer (TRL's `chosen_logps`). [B]
+  public func chosenAverageLogps() throws -> Tensor { try chosenLogpSums / chosenTokenCounts }
+  /// The same for the rejected answers. [B]
+  public func rejectedAverageLogps() throws -> Tensor { try rejectedLogpSums / rejectedTokenCounts }
+  /// Token-mean cross-entropy of the chosen sequences (TRL's `chosen_nll_loss`). Scalar, with the graph.
+  public func chosenNLL() throws -> Tensor { try -(chosenNLLLogpSum / chosenNLLTokenCount) }
+  /// Mean raw logit over the chosen rows (TRL's `logits/chosen`). Scalar, detached.
+  public func chosenMeanLogit() throws -> Tensor { try chosenLogitSum / Double(chosenLogitCount) }
+  /// Mean raw logit over the rejected rows (TRL's `logits/rejected`). Scalar, detached.
+  public func rejectedMeanLogit() throws -> Tensor { try rejectedLogitSum / Double(rejectedLogitCount) }
+}
+
+/// How a batch of pairs is laid out for the forward pass.
+public enum PairLayout: Sendable {
+  /// TRL's batch: chosen and rejected rows right-padded to one length and stacked (PaddedPairs.swift).
+  case padded(padTokenID: Int)
+  /// One row without padding, each prompt computed once for both answers (PackedPairs.swift). Same log-probs and
+  /// gradients as `.padded`; the logits sums then cover real tokens only.
+  case packed
+}
+
+/// Runs the model over a batch of pairs and scores it. The one owner of the prompt-loss switch.
+public struct PairScorer: Sendable {
+  public var layout: PairLayout
+  /// The chosen NLL covers prompt + completion (TRL) when true, the completion only (`disable_prompt_loss`) when
+  /// false.
+  public var promptLoss: Bool
+
+  public init(layout: PairLayout, promptLoss: Bool = true) {
+    self.layout = layout
+    self.promptLoss = promptLoss
+  }
+
+  /// One forward of `model` over `pairs` (with the graph unless called under `withNoGrad`).
+  public func scores(of pairs: [EncodedPair], model: any CausalLanguageModel) throws -> PairScores {
+    switch layout {
+    case .packed:
+      let batch = try PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
+                                         promptLoss: promptLoss)(pairs)
+      // [1, N] -> [1, N, C] -> [N, V]
+      let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
+      let logits = try model.logits(hidden.squeezed(0))
+      return try PairScores(packedLogits: logits, batch: batch)
+    case .padded(let padTokenID):
+      let batch = try PairCollator(padTokenID: padTokenID, device: model.device)(pairs)
+      let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)  // [2B, T] -> [2B, T, V]
+      return try PairScores(paddedLogits: logits, batch: batch, promptLoss: promptLoss)
+    }
+  }
+
+  /// The reference model's scores for an objective that needs them (DPO): the same forward with every LoRA
+  /// adapter switched off, without a graph — the policy's base weights, never a second copy of the model
+  /// (torchtune's `disable_adapter` + `no_grad`).
+  public func referenceScores(of pairs: [EncodedPair], model: any CausalLanguageModel) throws -> PairScores {
+    try withNoGrad { try model.withAdaptersDisabled { try scores(of: pairs, model: model) } }
+  }
+}
