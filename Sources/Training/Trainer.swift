@@ -101,7 +101,7 @@ public final class Trainer {
     if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
         if t.dtype != .float32 {
-          throw ConfigurationError("full fine-tuning needs float32 weights; \(key) is \(t.dtype) (set torch_dtype: float32)")
+          throw config.error("torch_dtype", "full fine-tuning needs float32 weights; \(key) is \(t.dtype) (set torch_dtype: float32)")
         }
         return (key, try t.requiringGrad())
       }
