@@ -58,9 +58,11 @@ let package = Package(
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
     .target(name: "Metrics", swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Models", "Data", "Metrics", .product(name: "Yams", package: "Yams")],
+    // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
+    // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
+    .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
+    .target(name: "Training", dependencies: ["Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
-    .target(name: "Evaluation", dependencies: ["Training"], swiftSettings: swiftSettings),
     .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     .executableTarget(
@@ -79,11 +81,11 @@ let package = Package(
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
-    .testTarget(name: "CLITests", swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
+    .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
+    .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

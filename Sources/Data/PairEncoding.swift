@@ -21,6 +21,8 @@ public struct EncodedPair: Equatable, Sendable {
   /// the prompt/answer boundary.
   public var chosenPromptLength: Int
   public var rejectedPromptLength: Int
+  /// The record's `family` label, carried along for per-family evaluation.
+  public var family: String? = nil
 
   public var tokenCount: Int { chosenIDs.count + rejectedIDs.count }
 }
@@ -98,7 +100,7 @@ public struct PairEncoder {
       chosenLabels: Array(repeating: -100, count: chosenPrompt.count) + chosenAnswer,
       rejectedIDs: rejectedPrompt + rejectedAnswer,
       rejectedLabels: Array(repeating: -100, count: rejectedPrompt.count) + rejectedAnswer,
-      chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count)
+      chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count, family: record.family)
   }
 
   /// Every row of `data`, encoded; `dropped` counts rows whose prompt alone fills `maxLength`.

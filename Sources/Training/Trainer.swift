@@ -251,12 +251,17 @@ public final class Trainer {
   /// TRL's evaluation over `pairs` (default: the eval pairs) with the objective of the current step; see
   /// `PreferenceEvaluation`.
   public func evaluate(_ pairs: [EncodedPair]? = nil) throws -> [(String, Double)] {
+    try evaluation(pairs).values
+  }
+
+  /// `evaluate`, keeping the preference accuracy per family.
+  public func evaluation(_ pairs: [EncodedPair]? = nil) throws -> PreferenceEvaluation.Result {
     let wasTraining = model.training
     model.training = false
     defer { model.training = wasTraining }
-    return try PreferenceEvaluation.run(model: model, pairs: pairs ?? evalPairs, scorer: scorer,
-                                        objective: objective(at: state.globalStep),
-                                        batchSize: config.perDeviceEvalBatchSize)
+    return try PreferenceEvaluation.evaluate(model: model, pairs: pairs ?? evalPairs, scorer: scorer,
+                                             objective: objective(at: state.globalStep),
+                                             batchSize: config.perDeviceEvalBatchSize)
   }
 
   private func evaluateAndLog() throws {

@@ -1,5 +1,6 @@
 // TrainingConfiguration.swift — a training run's settings under TRL / Hugging Face TrainingArguments key names, as
 // typed values, and `keys`: the one table that declares each recipe key (its type, rule, methods and meaning).
+import Data
 import Foundation
 import Metrics
 import NN
@@ -23,8 +24,14 @@ public enum EvalStrategy: String, ConfigurationChoice, Sendable {
 public struct TrainingConfiguration: Equatable {
   // Model and data
   public var model: String? = nil                 // HF folder or .gguf; nil = the default SmolLM2 GGUF
-  public var dataset: String? = nil               // train file (.jsonl/.json); nil or "synthetic" = built-in data
+  public var dataset: String? = nil               // train file or dataset folder; nil or "synthetic" = built-in data
+  public var datasetSplit: String? = nil          // the folder's split (Hub file names); nil = train
+  public var datasetShuffleSeed: Int? = nil       // datasets' shuffle(seed) before dataset_num_rows
+  public var datasetNumRows: Int? = nil           // datasets' select(range(n)); with `datasets`, the mixture's size
+  public var columnMapping: ColumnMapping = .none // datasets' rename_columns({old: new})
+  public var datasets: [DatasetSource] = []       // several sets mixed, instead of `dataset`
   public var evalDataset: String? = nil
+  public var evalDatasetSplit: String? = nil
   public var testSize: Double? = nil              // fraction (< 1) or count (>= 1) split off the train data
   public var syntheticTrainSize: Int = 2000
   public var syntheticTestSize: Int = 200
@@ -86,8 +93,19 @@ public struct TrainingConfiguration: Equatable {
   public static let keys: [ConfigurationKey] = [
     // Model and data
     .init("model", \.model, help: "A Hugging Face model folder or a .gguf file (null: the default SmolLM2-135M-Instruct GGUF)."),
-    .init("dataset", \.dataset, help: "Training preferences (.jsonl or .json), or synthetic for the built-in set."),
-    .init("eval_dataset", \.evalDataset, help: "Held-out preferences for evaluation."),
+    .init("dataset", \.dataset,
+          help: "Training preferences: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or synthetic for the built-in set."),
+    .init("dataset_split", \.datasetSplit,
+          help: "The split of a dataset folder, named as the Hub names files (data/train_prefs-00000-of-00001.parquet: train_prefs); default train."),
+    .init("dataset_shuffle_seed", \.datasetShuffleSeed, .atLeast(0),
+          help: "Shuffle the training set first, as datasets' shuffle(seed=...) (numpy's PCG64)."),
+    .init("dataset_num_rows", \.datasetNumRows, .atLeast(1),
+          help: "Take this many rows of the training set (datasets' select(range(n)), after the shuffle); with datasets, the mixture's size."),
+    .init("column_mapping", \.columnMapping, help: "Rename the data's columns before reading rows, {old: new} (datasets' rename_columns)."),
+    .init("datasets", \.datasets,
+          help: "Several training sets mixed instead of dataset: each {path, split, column_mapping, shuffle_seed, num_rows or weight}."),
+    .init("eval_dataset", \.evalDataset, help: "Held-out preferences for evaluation (a file or a dataset folder)."),
+    .init("eval_dataset_split", \.evalDatasetSplit, help: "The split of an eval_dataset folder; default test."),
     .init("test_size", \.testSize, .positive,
           help: "Split off the training data for evaluation: a fraction (< 1) or a number of pairs (>= 1)."),
     .init("synthetic_train_size", \.syntheticTrainSize, .atLeast(1), help: "Built-in synthetic training pairs."),
@@ -156,6 +174,18 @@ public struct TrainingConfiguration: Equatable {
     }
     if evalDataset != nil && testSize != nil {
       return ("test_size", "eval_dataset is also set; give one of them")
+    }
+    if !datasets.isEmpty, let dataset, dataset != "synthetic" {
+      return ("datasets", "dataset (\(dataset)) is also set; give one of them")
+    }
+    let usesBuiltInData = datasets.isEmpty && (dataset == nil || dataset == "synthetic")
+    for key in ["dataset_split", "dataset_shuffle_seed", "column_mapping"] + (datasets.isEmpty ? ["dataset_num_rows"] : [])
+    where source(of: key) != .builtInDefault && (usesBuiltInData || !datasets.isEmpty) {
+      return (key, usesBuiltInData ? "applies to a dataset file or folder, not the built-in synthetic data"
+                                   : "applies to dataset; give each entry of datasets its own")
+    }
+    if evalDatasetSplit != nil && evalDataset == nil {
+      return ("eval_dataset_split", "needs eval_dataset, a dataset folder")
     }
     if loadIn4bit {
       return ("load_in_4bit", "QLoRA (4-bit base weights) is not available yet in this version; train LoRA on a bf16 or float32 base instead (remove load_in_4bit)")

@@ -61,7 +61,7 @@ public enum TrainingRun {
     var train: PreferenceDataset
     var eval: PreferenceDataset
     var dataDirectory: URL?
-    if config.dataset == nil || config.dataset == "synthetic" {
+    if config.datasets.isEmpty && (config.dataset == nil || config.dataset == "synthetic") {
       let dir = URL(fileURLWithPath: config.outputDir).appendingPathComponent("data")
       try SyntheticPreferences.write(to: dir, trainCount: config.syntheticTrainSize, testCount: config.syntheticTestSize)
       train = try PreferenceDataset(contentsOf: dir.appendingPathComponent("train.jsonl"))
@@ -69,13 +69,11 @@ public enum TrainingRun {
       dataDirectory = dir
       log("data: built-in synthetic preferences, \(train.count) train / \(eval.count) test pairs (written to \(dir.path))")
     } else {
-      let reader = PreferenceReader(skipInvalid: config.skipInvalid)
-      let (t, report) = try reader.read(contentsOf: URL(fileURLWithPath: config.dataset!))
-      if report.skippedCount > 0 { reports.append("\(config.dataset!): \(report)") }
-      train = t
+      (train, reports) = try Self.trainingData(config)
       if let e = config.evalDataset {
-        let (ev, r) = try reader.read(contentsOf: URL(fileURLWithPath: e))
-        if r.skippedCount > 0 { reports.append("\(e): \(r)") }
+        let source = DatasetSource(path: e, split: config.evalDatasetSplit, columnMapping: config.columnMapping)
+        let (ev, r) = try source.readAll(skipInvalid: config.skipInvalid, defaultSplit: "test")
+        if r.skippedCount > 0 { reports.append("\(ev.sourceName): \(r)") }
         eval = ev
       } else if let size = config.testSize {
         (train, eval) = size < 1 ? try train.trainTestSplit(testFraction: size, seed: config.seed)
@@ -83,7 +81,7 @@ public enum TrainingRun {
       } else {
         eval = PreferenceDataset(records: [])
       }
-      log("data: \(train.count) train / \(eval.count) eval pairs from \(config.dataset!)")
+      log("data: \(train.count) train / \(eval.count) eval pairs from \(train.sourceName)")
     }
 
     let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength)
@@ -102,5 +100,20 @@ public enum TrainingRun {
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)
+  }
+
+  /// The training rows a recipe names: `dataset` (a file or folder split, optionally shuffled and cut to
+  /// `dataset_num_rows`, as datasets' `shuffle(seed).select(range(n))`), or the `datasets` mixture; with the read
+  /// reports of sets that had rows skipped.
+  static func trainingData(_ config: TrainingConfiguration) throws -> (PreferenceDataset, [String]) {
+    if !config.datasets.isEmpty {
+      let (mixed, reports) = try DatasetSource.mix(config.datasets, total: config.datasetNumRows,
+                                                   skipInvalid: config.skipInvalid)
+      return (mixed, reports.filter { $0.report.skippedCount > 0 }.map { "\($0.source): \($0.report)" })
+    }
+    let source = DatasetSource(path: config.dataset!, split: config.datasetSplit, columnMapping: config.columnMapping,
+                               shuffleSeed: config.datasetShuffleSeed, rowCount: config.datasetNumRows)
+    let (dataset, report) = try source.load(skipInvalid: config.skipInvalid)
+    return (dataset, report.skippedCount > 0 ? ["\(dataset.sourceName): \(report)"] : [])
   }
 }

@@ -1,5 +1,5 @@
 // Evaluate.swift — `orpo evaluate`: ORPO loss and every TRL metric over a data set without training, as one JSON
-// object with TRL's evaluation names, plus held-out preference accuracy.
+// object with TRL's evaluation names, plus held-out preference accuracy (overall and per family).
 import ArgumentParser
 import Foundation
 import ORPOKit
@@ -43,9 +43,16 @@ struct Evaluate: ParsableCommand {
     let (pairs, dropped) = try encoder.encodeAll(dataset)
     if dropped > 0 { warn("dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)") }
     let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
-    let values = try PreferenceEvaluation.run(model: loaded.model, pairs: pairs, scorer: scorer,
-                                              objective: ORPOLoss(beta: beta), batchSize: perDeviceEvalBatchSize)
-    printJSON(.object(values.map { ($0.0, .double($0.1)) } + [("eval_pairs", .int(pairs.count))]))
+    let result = try PreferenceEvaluation.evaluate(model: loaded.model, pairs: pairs, scorer: scorer,
+                                                   objective: ORPOLoss(beta: beta), batchSize: perDeviceEvalBatchSize)
+    var members: [JSONMember] = result.values.map { ($0.0, .double($0.1)) } + [("eval_pairs", .int(pairs.count))]
+    if !result.accuracy.families.isEmpty {
+      // {"arithmetic": {"accuracy": 0.92, "pairs": 25, "wins": 23}, ...}, families sorted, as in summary.json.
+      members.append(("eval_accuracy_by_family", .object(result.accuracy.families.sorted { $0.key < $1.key }.map { family, tally in
+        (family, .object([("accuracy", .double(tally.accuracy)), ("pairs", .int(tally.pairs)), ("wins", .int(tally.wins))]))
+      })))
+    }
+    printJSON(.object(members))
   }
 
   func warn(_ message: String) { FileHandle.standardError.write(Data("orpo: warning: \(message)\n".utf8)) }

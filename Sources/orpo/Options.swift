@@ -68,8 +68,14 @@ struct AdapterOptions: ParsableArguments {
 
 /// The preference data a verb reads and how each pair is cut.
 struct DataOptions: ParsableArguments {
-  @Option(help: "Preference data (.jsonl or .json), or synthetic for the built-in set (the default).")
+  @Option(help: """
+    Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or synthetic for the \
+    built-in set (the default).
+    """)
   var data: String?
+
+  @Option(help: "The split of a dataset folder (Hub file names: data/train_prefs-00000-of-00001.parquet is train_prefs).")
+  var split: String?
 
   @Flag(help: "Skip bad data rows (reported) instead of stopping at the first.")
   var skipInvalid = false
@@ -83,14 +89,16 @@ struct DataOptions: ParsableArguments {
 
   var isSynthetic: Bool { data == nil || data == "synthetic" }
 
-  /// The pairs to evaluate on: the file, or the built-in held-out split (questions never seen in training).
+  /// The pairs to evaluate on: the file or folder split (test unless --split says), or the built-in held-out split
+  /// (questions never seen in training).
   /// A report of skipped rows goes to `warn`.
   func read(warn: (String) -> Void) throws -> PreferenceDataset {
     guard let data, data != "synthetic" else {
       return SyntheticPreferences.makeSplits().test
     }
-    let (dataset, report) = try PreferenceReader(skipInvalid: skipInvalid).read(contentsOf: URL(fileURLWithPath: data))
-    if report.skippedCount > 0 { warn("\(data): \(report)") }
+    let source = DatasetSource(path: data, split: split)
+    let (dataset, report) = try source.readAll(skipInvalid: skipInvalid, defaultSplit: "test")
+    if report.skippedCount > 0 { warn("\(dataset.sourceName): \(report)") }
     return dataset
   }
 
@@ -98,6 +106,7 @@ struct DataOptions: ParsableArguments {
   var overrides: [ConfigurationOverride] {
     var o: [ConfigurationOverride] = []
     if let data { o.append(.flag("--data", \.dataset, data)) }
+    if let split { o.append(.flag("--split", \.datasetSplit, split)) }
     if skipInvalid { o.append(.flag("--skip-invalid", \.skipInvalid, true)) }
     if let maxLength { o.append(.flag("--max-length", \.maxLength, maxLength)) }
     return o

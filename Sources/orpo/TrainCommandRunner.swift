@@ -47,18 +47,20 @@ struct TrainCommandRunner {
       guard resume != nil else { throw config.error("resume_from_checkpoint", "latest: no checkpoint-* folder in \(out.path)") }
       say("orpo: resuming from \(resume!.path)")
     }
-    var before: Double?
+    var before: PreferenceAccuracy?
     if !trainer.evalPairs.isEmpty && resume == nil {
       let t = Date()
-      before = try trainer.evaluate().first { $0.0 == "eval_accuracy" }?.1
-      say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!, trainer.evalPairs.count, Date().timeIntervalSince(t)))
+      before = try trainer.evaluation().accuracy
+      say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!.accuracy, trainer.evalPairs.count, Date().timeIntervalSince(t)))
     }
     progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps)
     let summary = try trainer.train(resumingFrom: resume)
     progress.finish()
     var after: [(String, Double)] = []
+    var accuracyAfter: PreferenceAccuracy?
     if !trainer.evalPairs.isEmpty {
-      after = try trainer.evaluate()
+      let result = try trainer.evaluation()
+      (after, accuracyAfter) = (result.values, result.accuracy)
       try write(TrainerLog(step: trainer.state.globalStep,
                            epoch: Double(trainer.state.globalStep) / Double(trainer.stepsPerEpoch),
                            values: after, isEvaluation: true))
@@ -67,32 +69,35 @@ struct TrainCommandRunner {
     if config.finetuningType == .lora {
       try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
     } else {
-      let weights = try prepared.model.parameters.map { ($0.key, try $0.value.detached().contiguous()) }
-      try writeAtomically(adapterDir) { tmp in
-        try SafeTensors.write(weights, metadata: ["format": "pt"], to: tmp.appendingPathComponent("model.safetensors"))
-      }
+      // A Hugging Face folder (config, weights, generation config, tokenizer) that from_pretrained loads.
+      var isFolder: ObjCBool = false
+      let fromFolder = FileManager.default.fileExists(atPath: prepared.modelPath.path, isDirectory: &isFolder) && isFolder.boolValue
+      let template = try config.chatTemplate.map { try String(contentsOfFile: $0, encoding: .utf8) }
+      try ModelExport.mergedModel(model: prepared.model, tokenizer: prepared.tokenizer, chatTemplate: template,
+                                  dtype: prepared.model.dtype, to: adapterDir,
+                                  sourceDescription: "a full ORPO fine-tune of \(prepared.modelPath.lastPathComponent) (\(summary.steps) steps)",
+                                  tokenizerFolder: fromFolder ? prepared.modelPath : nil)
     }
-    let accuracyAfter = after.first { $0.0 == "eval_accuracy" }?.1
-    var report: [String: Any] = [
-      "steps": summary.steps, "seconds": summary.seconds, "seconds_per_step": summary.secondsPerStep,
-      "pairs_per_second": summary.pairsPerSecond, "tokens_per_second": summary.tokensPerSecond,
-      "final_loss": summary.finalLoss ?? Double.nan, "output": adapterDir.path, "wall_seconds": Date().timeIntervalSince(wall),
-    ]
-    if let before { report["eval_accuracy_before"] = before }
-    if let accuracyAfter { report["eval_accuracy_after"] = accuracyAfter }
-    for (k, v) in after { report[k] = v }
-    let json = try JSONSerialization.data(withJSONObject: report.mapValues { v -> Any in
-      if let d = v as? Double, !d.isFinite { return "\(d)" }
-      return v
-    }, options: [.prettyPrinted, .sortedKeys])
-    try json.write(to: out.appendingPathComponent("summary.json"), options: .atomic)
+    try RunSummary(
+      steps: summary.steps, seconds: summary.seconds, secondsPerStep: summary.secondsPerStep,
+      pairsPerSecond: summary.pairsPerSecond, tokensPerSecond: summary.tokensPerSecond,
+      finalLoss: summary.finalLoss ?? .nan, output: adapterDir.path, wallSeconds: Date().timeIntervalSince(wall),
+      accuracyBefore: before?.accuracy, accuracyAfter: accuracyAfter?.accuracy,
+      familiesBefore: before?.families ?? [:], familiesAfter: accuracyAfter?.families ?? [:],
+      evaluation: Dictionary(after, uniquingKeysWith: { first, _ in first })
+    ).write(to: out.appendingPathComponent("summary.json"))
 
     say("")
     say("orpo: done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.2f", summary.secondsPerStep)) s/step, \(String(format: "%.2f", summary.pairsPerSecond)) pairs/s, \(String(format: "%.0f", summary.tokensPerSecond)) tokens/s)")
     if let before, let accuracyAfter {
-      say(String(format: "orpo: held-out preference accuracy: %.3f before -> %.3f after", before, accuracyAfter))
+      say(String(format: "orpo: held-out preference accuracy: %.3f before -> %.3f after", before.accuracy, accuracyAfter.accuracy))
+      for (family, tally) in accuracyAfter.byFamily {
+        let was = before.families[family]?.accuracy ?? .nan
+        let name = family.padding(toLength: max(12, family.count), withPad: " ", startingAt: 0)
+        say("orpo:   \(name) " + String(format: "%.3f -> %.3f (%d pairs)", was, tally.accuracy, tally.pairs))
+      }
     }
-    say("orpo: adapter:  \(adapterDir.path)")
+    say("orpo: \(config.finetuningType == .lora ? "adapter:" : "model:  ")  \(adapterDir.path)")
     say("orpo: metrics:  \(out.appendingPathComponent("metrics.jsonl").path)")
     if kinds.contains(.tensorboard) { say("orpo: tensorboard: \(logDirectory.path)") }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")

@@ -62,15 +62,18 @@ struct HelpTests {
       --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
 
     DATA:
-      --data <data>           Preference data (.jsonl or .json), or synthetic for the built-in set (the
-                              default).
+      --data <data>           Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub
+                              layout), or synthetic for the built-in set (the default).
+      --split <split>         The split of a dataset folder (Hub file names:
+                              data/train_prefs-00000-of-00001.parquet is train_prefs).
       --skip-invalid          Skip bad data rows (reported) instead of stopping at the first.
       --max-length <max-length>
                               Tokens per prompt + completion (default 1024; longer completions are cut).
 
     OPTIONS:
       --config <config>       A YAML recipe (default: the built-in default recipe).
-      --eval-data <eval-data> Held-out preferences for evaluation. (eval_dataset)
+      --eval-data <eval-data> Held-out preferences for evaluation (a file or a dataset folder).
+                              (eval_dataset)
       --output-dir <output-dir>
                               Where the run writes adapter, metrics, checkpoints and summary.
                               (output_dir)
@@ -122,8 +125,10 @@ struct HelpTests {
                               adapter_model.safetensors).
 
     DATA:
-      --data <data>           Preference data (.jsonl or .json), or synthetic for the built-in set (the
-                              default).
+      --data <data>           Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub
+                              layout), or synthetic for the built-in set (the default).
+      --split <split>         The split of a dataset folder (Hub file names:
+                              data/train_prefs-00000-of-00001.parquet is train_prefs).
       --skip-invalid          Skip bad data rows (reported) instead of stopping at the first.
       --max-length <max-length>
                               Tokens per prompt + completion (default 1024; longer completions are cut).
@@ -253,7 +258,8 @@ struct HelpTests {
     SUBCOMMANDS:
       synth                   Write the built-in synthetic preference data (train.jsonl, test.jsonl,
                               manifest, README).
-      check                   Read a preference file and report its rows and any errors.
+      check                   Read a preference file (or a dataset folder's split) and report its rows
+                              and any errors.
 
       See 'orpo help data <subcommand>' for detailed help.
 
@@ -280,14 +286,15 @@ struct HelpTests {
 
   @Test func dataCheck() throws {
     try expectHelp(["data", "check"], """
-    OVERVIEW: Read a preference file and report its rows and any errors.
+    OVERVIEW: Read a preference file (or a dataset folder's split) and report its rows and any errors.
 
-    USAGE: orpo data check <file> [--skip-invalid]
+    USAGE: orpo data check <file> [--split <split>] [--skip-invalid]
 
     ARGUMENTS:
-      <file>                  A .jsonl or .json file.
+      <file>                  A .jsonl, .json or .parquet file, or a dataset folder (Hub layout).
 
     OPTIONS:
+      --split <split>         The split of a dataset folder (default: train).
       --skip-invalid          Report every bad row instead of stopping at the first.
       --version               Show the version.
       -h, --help              Show help information.

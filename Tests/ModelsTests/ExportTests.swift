@@ -20,7 +20,10 @@ enum ExportFixture {
     "adapter": ["adapter_config.json", "adapter_model.safetensors"],
     "merged": ["README.md", "chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
                "tokenizer.json", "tokenizer_config.json"],
+    "full": ["README.md", "config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+             "tokenizer_config.json"],
   ]
+  static let fullSourceDescription = "a full fine-tune (Tests/TrainingTests/Fixtures/orpo with tied embeddings and adapter_final.safetensors folded into its weights)"
 
   static func temporaryFolder(_ name: String) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-\(name)-\(UInt32.random(in: 0...UInt32.max))")
@@ -44,7 +47,9 @@ enum ExportFixture {
     return folder
   }
 
-  /// Writes adapter/ and merged/ into `dir`, as `orpo export` does without and with --merge.
+  /// Writes adapter/ and merged/ into `dir`, as `orpo export` does without and with --merge, and full/, as
+  /// `orpo train` saves a full fine-tune (a model without adapters whose weights changed: here the base, its
+  /// output layer tied to the embedding as in SmolLM2, with the adapter folded in).
   static func export(into dir: URL) throws -> LlamaForCausalLM {
     let model = try loadBase()
     try ModelExport.adapter(from: try trlAdapter(in: dir), model: model, baseModel: baseModelName,
@@ -52,6 +57,16 @@ enum ExportFixture {
     let tokenizer = try Tokenizer(folder: base)
     try ModelExport.mergedModel(model: model, tokenizer: tokenizer, chatTemplate: ChatTemplate.chatML, dtype: .float32,
                                 to: dir.appendingPathComponent("merged"), sourceDescription: sourceDescription,
+                                tokenizerFolder: base)
+    // The full fine-tune ties its output layer to the embedding, as SmolLM2 (the default model) does.
+    var (config, parameters, _) = try Checkpoint.load(base)
+    config.tieWordEmbeddings = true
+    parameters["lm_head.weight"] = nil
+    let full = try LlamaForCausalLM(config: config, parameters: parameters)
+    try PEFTAdapter.load(dir.appendingPathComponent("adapter"), into: full, trainable: false)
+    try full.mergeLoRA()
+    try ModelExport.mergedModel(model: full, tokenizer: tokenizer, chatTemplate: nil, dtype: .float32,
+                                to: dir.appendingPathComponent("full"), sourceDescription: fullSourceDescription,
                                 tokenizerFolder: base)
     return model
   }
@@ -67,6 +82,7 @@ struct ExpectedExport: Decodable {
   let input_ids: [[Int64]]
   let logits_adapter: [[[Double]]]
   let logits_merged: [[[Double]]]
+  let logits_full: [[[Double]]]
   let messages: [[String: String]]
   let chat: [Chat]
 }
@@ -107,7 +123,7 @@ private func message(_ body: () throws -> Void) -> String {
       let target = ExportFixture.testsFolder.appendingPathComponent("Fixtures/export")
       fixture = target
       try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-      for kind in ["adapter", "merged"] {
+      for kind in ["adapter", "merged", "full"] {
         try? FileManager.default.removeItem(at: target.appendingPathComponent(kind))
         try FileManager.default.copyItem(at: dir.appendingPathComponent(kind), to: target.appendingPathComponent(kind))
       }
@@ -141,6 +157,12 @@ private func message(_ body: () throws -> Void) -> String {
       #expect(parameters["lm_head.weight"] != nil && !config.tiesEmbeddings)
       let merged = try LlamaForCausalLM(config: config, parameters: parameters)
       #expect(try maxAbsDifference(merged(ids), tensor(expected.logits_merged)) < 1e-5, "merged vs AutoModelForCausalLM")
+
+      // The full fine-tune's folder, as transformers loads it.
+      let loaded = try ModelLoader.load(fixture.appendingPathComponent("full"))
+      #expect(loaded.format == .huggingFace && loaded.model.loraLayers.isEmpty && loaded.configuration.tiesEmbeddings)
+      #expect(loaded.model.parameters["lm_head.weight"] == nil)
+      #expect(try maxAbsDifference(loaded.model(ids), tensor(expected.logits_full)) < 1e-5, "full vs AutoModelForCausalLM")
     }
   }
 

@@ -4,7 +4,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
-@testable import Training
+@testable import Evaluation
 
 @Suite struct MetricsPlotTests {
   @Test func svgPlotIsWellFormedWithOnePolylinePerSeries() throws {
