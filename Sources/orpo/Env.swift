@@ -2,7 +2,7 @@
 import ArgumentParser
 import Foundation
 import ORPOKit
-//import Support
+// import Support  (with Support on main; TempJSON.swift stands in until then)
 
 struct Env: ParsableCommand {
   static let configuration = CommandConfiguration(
