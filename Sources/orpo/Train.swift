@@ -6,7 +6,7 @@ import ORPOKit
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Fine-tune with ORPO (the default run when given no arguments).",
+    abstract: "Fine-tune with ORPO, or a baseline (--method), the default run when given no arguments.",
     discussion: """
       Recipe keys follow TRL / Hugging Face TrainingArguments; --list-keys prints them all. Flags override the \
       recipe, and --set KEY=VALUE (applied last, in order) reaches any key: --set lora.r=8.
@@ -21,6 +21,7 @@ struct Train: ParsableCommand {
   @Option(help: .key("eval_dataset")) var evalData: String?
   @Option(help: .key("output_dir")) var outputDir: String?
   @Option(help: .key("learning_rate")) var learningRate: Double?
+  @Option(help: .key("method")) var method: TrainingMethod?
   @Option(help: .key("beta")) var beta: Double?
   @Option(help: .key("max_steps")) var maxSteps: Int?
   @Option(help: .key("num_train_epochs")) var numTrainEpochs: Double?
@@ -49,6 +50,7 @@ struct Train: ParsableCommand {
     if let evalData { o.append(.flag("--eval-data", \.evalDataset, evalData)) }
     if let outputDir { o.append(.flag("--output-dir", \.outputDir, outputDir)) }
     if let learningRate { o.append(.flag("--learning-rate", \.learningRate, learningRate)) }
+    if let method { o.append(.flag("--method", \.method, method)) }
     if let beta { o.append(.flag("--beta", \.beta, beta)) }
     if let maxSteps { o.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
     if let numTrainEpochs { o.append(.flag("--num-train-epochs", \.numTrainEpochs, numTrainEpochs)) }
@@ -90,3 +92,5 @@ extension ArgumentHelp {
     return ArgumentHelp("\(key.help) (\(name))")
   }
 }
+
+extension TrainingMethod: ExpressibleByArgument {}

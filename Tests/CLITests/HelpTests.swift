@@ -22,7 +22,8 @@ struct HelpTests {
       -h, --help              Show help information.
 
     SUBCOMMANDS:
-      train                   Fine-tune with ORPO (the default run when given no arguments).
+      train                   Fine-tune with ORPO, or a baseline (--method), the default run when given
+                              no arguments.
       evaluate                ORPO loss, TRL's metrics and preference accuracy over a data set (no
                               training).
       generate                Generate text with a model, printing it as it is produced.
@@ -31,6 +32,8 @@ struct HelpTests {
       inspect                 Describe a model: architecture, parameters, dtypes, vocabulary, special
                               tokens, chat template, RoPE.
       data                    Preference data: generate the built-in set, or check a file.
+      curate                  Curate preference data: import prompts, generate candidates, annotate in
+                              a browser, export.
       bench                   Benchmarks (matmul throughput through the Swift API; ORPO steps on the
                               default workload).
       rouge                   Mean ROUGE-1/2/L F-measures of predictions against references
@@ -46,7 +49,7 @@ struct HelpTests {
 
   @Test func train() throws {
     try expectHelp(["train"], """
-    OVERVIEW: Fine-tune with ORPO (the default run when given no arguments).
+    OVERVIEW: Fine-tune with ORPO, or a baseline (--method), the default run when given no arguments.
 
     Recipe keys follow TRL / Hugging Face TrainingArguments; --list-keys prints them all. Flags
     override the recipe, and --set KEY=VALUE (applied last, in order) reaches any key: --set lora.r=8.
@@ -79,7 +82,10 @@ struct HelpTests {
                               (output_dir)
       --learning-rate <learning-rate>
                               AdamW's peak learning rate. (learning_rate)
-      --beta <beta>           ORPO's λ: the weight of the odds-ratio term. (beta)
+      --method <method>       The preference-optimisation method. (method) (values: orpo, sft, dpo,
+                              ipo, simpo, cpo, kto)
+      --beta <beta>           ORPO's λ (the weight of the odds-ratio term); the β of DPO, IPO, SimPO,
+                              CPO and KTO (reward scale). (beta)
       --max-steps <max-steps> Optimizer steps; -1 runs num_train_epochs. (max_steps)
       --num-train-epochs <num-train-epochs>
                               Passes over the training data (when max_steps is -1). (num_train_epochs)
@@ -299,6 +305,45 @@ struct HelpTests {
       --version               Show the version.
       -h, --help              Show help information.
 
+
+    """)
+  }
+
+  @Test func curate() throws {
+    try expectHelp(["curate"], """
+    OVERVIEW: Curate preference data: import prompts, generate candidates, annotate in a browser,
+    export.
+
+    A typical loop, one SQLite database per project:
+      orpo curate import --db prefs.db --data prompts.jsonl
+      orpo curate generate --db prefs.db --candidates 2 --temperature 0.8
+      orpo curate add-annotator --db prefs.db alice          (optional: per-annotator tokens)
+      orpo curate serve --db prefs.db                        (open the printed address)
+      orpo curate stats --db prefs.db
+      orpo curate export --db prefs.db --out prefs.jsonl --min-annotations 2
+      orpo train --data prefs.jsonl
+
+    USAGE: orpo curate <subcommand>
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    SUBCOMMANDS:
+      import                  Add prompts (and candidates made elsewhere) to a curation database,
+                              creating it if needed.
+      generate                Sample candidate responses for every prompt that has fewer than
+                              --candidates from this model.
+      serve                   Serve the comparison page and its JSON API (Ctrl-C stops).
+      add-annotator           Create an annotator with their own token (printed once).
+      judge                   Let a local model answer every pair it has not seen, as one more
+                              annotator.
+      stats                   Per-annotator counts, pairwise agreement, Cohen's kappa (two annotators)
+                              or Fleiss' kappa (more).
+      export                  Write the agreed pairs as conversational preference rows (JSON Lines)
+                              that `orpo train --data` reads.
+
+      See 'orpo help curate <subcommand>' for detailed help.
 
     """)
   }
