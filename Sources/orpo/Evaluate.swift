@@ -11,7 +11,8 @@ struct Evaluate: ParsableCommand {
 
   @Option(help: "Model: a Hugging Face folder or a .gguf file (default: the default model).") var model: String?
   @Option(help: "A PEFT LoRA adapter folder to apply.") var adapter: String?
-  @Option(help: "Preference data (.jsonl or .json).") var data: String
+  @Option(help: "Preference data: a .jsonl, .json or .parquet file, or a dataset folder (Hub layout).") var data: String
+  @Option(help: "The split of a dataset folder (default: test).") var split: String?
   @Option(help: "ORPO's λ.") var beta: Double = 0.1
   @Option(name: .customLong("max-length")) var maxLength: Int = 1024
   @Option(name: .customLong("per-device-eval-batch-size")) var batchSize: Int = 8
@@ -38,7 +39,7 @@ struct Evaluate: ParsableCommand {
     let (llm, tokenizer) = (loaded.model, loaded.tokenizer)
     if let adapter { try PEFTAdapter.load(URL(fileURLWithPath: adapter), into: llm, trainable: false) }
     let formatter = try TrainingRun.formatter(config: config, tokenizer: tokenizer)
-    let (dataset, report) = try PreferenceReader(skipInvalid: skipInvalid).read(contentsOf: URL(fileURLWithPath: data))
+    let (dataset, report) = try DatasetSource(path: data, split: split).readAll(skipInvalid: skipInvalid, defaultSplit: "test")
     if report.skippedCount > 0 { FileHandle.standardError.write(Data("orpo: warning: \(report)\n".utf8)) }
     let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: maxLength)
     let (pairs, dropped) = try encoder.encodeAll(dataset)
