@@ -87,19 +87,50 @@ public enum TrainingRun {
       log("data: \(train.count) train / \(eval.count) eval pairs from \(train.sourceName)")
     }
 
-    let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength)
-    let (trainPairs, droppedTrain) = try encoder.encodeAll(train)
-    let (evalPairs, droppedEval) = try encoder.encodeAll(eval)
-    let dropped = droppedTrain + droppedEval
+    // Each method tokenizes as the TRL trainer it is pinned to; KTO unpairs the pairs into desirable and undesirable
+    // rows (read in order: the KL term pairs each row with its batch neighbour's answer).
+    var (trainPairs, evalPairs, dropped) = ([EncodedPair](), [EncodedPair](), 0)
+    var sampler: (any EpochSampler)? = nil
+    if config.method == .kto {
+      let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: Int.max, tokenization: .sft)
+      let t = KTOLoss.unpair(try encoder.encodeAll(train).pairs, maxLength: config.maxLength,
+                             batchSize: config.perDeviceTrainBatchSize)
+      let e = KTOLoss.unpair(try encoder.encodeAll(eval).pairs, maxLength: config.maxLength,
+                             batchSize: config.perDeviceEvalBatchSize)
+      (trainPairs, evalPairs, dropped) = (t.rows, e.rows, t.dropped + e.dropped)
+      sampler = SequentialSampler()
+      log("kto: \(trainPairs.count) unpaired training rows (desirable, then undesirable), read in order")
+    } else {
+      let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength,
+                                tokenization: config.method.tokenization)
+      let (t, droppedTrain) = try encoder.encodeAll(train)
+      let (e, droppedEval) = try encoder.encodeAll(eval)
+      (trainPairs, evalPairs, dropped) = (t, e, droppedTrain + droppedEval)
+    }
     if dropped > 0 {
       reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
+    }
+
+    // The reference of DPO, IPO and KTO: the policy with its adapters disabled (LoRA), or — full fine-tuning — a
+    // frozen copy of the starting weights, a second model in memory, unless the reference is precomputed.
+    var referenceModel: (any CausalLanguageModel)? = nil
+    if config.method.needsReference && config.finetuningType == .full && !config.precomputeRefLogProbs {
+      let copy = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device).model
+      if copy.config.vocabSize != model.config.vocabSize { try copy.resizeTokenEmbeddings(to: model.config.vocabSize) }
+      let weights = model.parameters
+      try withNoGrad { for (key, tensor) in copy.parameters { if let w = weights[key] { try tensor.copy_(w) } } }
+      referenceModel = copy
+      let bytes = copy.parameters.values.reduce(0) { $0 + $1.elementCount * $1.dtype.byteCount }
+      log(String(format: "reference model: a frozen copy of the base weights (%.0f MiB more memory; precompute_ref_log_probs: true avoids it)",
+                 Double(bytes) / 1_048_576))
     }
 
     if config.finetuningType == .lora {
       try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
-                              objectives: config.objectiveSchedule)
+                              objectives: config.objectiveSchedule, sampler: sampler)
+    trainer.referenceModel = referenceModel
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)
