@@ -33,8 +33,11 @@ struct Bench: ParsableCommand {
       }
       let median = times.sorted()[times.count / 2]
       let gflops = 2 * pow(Double(size), 3) / median / 1e9
-      print(String(format: "{\"bench\": \"matmul\", \"n\": %d, \"dtype\": \"%@\", \"device\": \"%@\", \"threads\": %d, \"median_seconds\": %.6f, \"gflops\": %.1f}",
-                   size, dt.description, dev.description, Torch.threadCount, median, gflops))
+      print(JSONValue.object([
+        ("bench", .string("matmul")), ("n", .int(size)), ("dtype", .string(dt.description)),
+        ("device", .string(dev.description)), ("threads", .int(Torch.threadCount)),
+        ("median_seconds", fixed(median, 6)), ("gflops", fixed(gflops, 1)),
+      ]).formatted(.python(ensureASCII: false)))
     }
   }
 
@@ -69,9 +72,13 @@ struct Bench: ParsableCommand {
       let timed = Double(marks.count - warmup)
       let perStep = (t1 - t0) / timed
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
-      print(String(format: "{\"bench\": \"train\", \"mode\": \"%@\", \"steps\": %d, \"seconds_per_step\": %.3f, \"pairs_per_second\": %.3f, \"tokens_per_second\": %.1f, \"threads\": %d, \"peak_rss_mib\": %.0f, \"final_loss\": %.4f}",
-                   padded ? "padded" : "padding_free", marks.count - warmup, perStep, pairs / perStep, Double(k1 - k0) / (t1 - t0),
-                   Torch.threadCount, peakRSSMiB(), summary.finalLoss ?? .nan))
+      print(JSONValue.object([
+        ("bench", .string("train")), ("mode", .string(padded ? "padded" : "padding_free")),
+        ("steps", .int(marks.count - warmup)), ("seconds_per_step", fixed(perStep, 3)),
+        ("pairs_per_second", fixed(pairs / perStep, 3)), ("tokens_per_second", fixed(Double(k1 - k0) / (t1 - t0), 1)),
+        ("threads", .int(Torch.threadCount)), ("peak_rss_mib", fixed(peakRSSMiB(), 0)),
+        ("final_loss", fixed(summary.finalLoss ?? .nan, 4)),
+      ]).formatted(.python(ensureASCII: false)))
     }
   }
 }
@@ -84,4 +91,10 @@ func peakRSSMiB() -> Double {
     return kb / 1024
   }
   return .nan
+}
+
+/// `value` with `digits` decimals (as "%.Nf" prints it); NaN and ±infinity as strings, as in metrics.jsonl.
+private func fixed(_ value: Double, _ digits: Int) -> JSONValue {
+  guard value.isFinite else { return .string(JSONNumber(value).text) }
+  return .number(JSONNumber(text: String(format: "%.\(digits)f", value))!)
 }

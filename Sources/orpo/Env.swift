@@ -24,9 +24,7 @@ struct Env: ParsableCommand {
     ]
     if let model { info.append(("default_model_verified", String(DefaultModel.isVerified(model)))) }
     if json {
-      let object = Dictionary(uniqueKeysWithValues: info)
-      let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-      print(String(decoding: data, as: UTF8.self))
+      print(JSONValue.object(info.map { ($0.0, .string($0.1)) }).formatted(.python(ensureASCII: false, sortKeys: true)))
     } else {
       let width = info.map(\.0.count).max() ?? 0
       for (k, v) in info { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }

@@ -51,18 +51,13 @@ struct Evaluate: ParsableCommand {
     let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
     let result = try PreferenceEvaluation.evaluate(model: llm, pairs: pairs, scorer: scorer,
                                                    objective: ORPOLoss(beta: beta), batchSize: batchSize)
-    var line = "{"
-    for (k, (name, value)) in result.values.enumerated() {
-      line += (k == 0 ? "" : ", ") + "\"\(name)\": " + (value.isFinite ? "\(value)" : "\"\(value)\"")
-    }
-    line += ", \"eval_pairs\": \(pairs.count)"
+    // One JSON line, as metrics.jsonl rows are written: TRL's metric names in order, then the pair count and
+    // (when the data has families) the per-family tallies, keys sorted.
+    var line: [JSONMember] = try result.values.map { ($0.0, try JSONValue(encoding: $0.1, nonFiniteAsStrings: true)) }
+    line.append(("eval_pairs", .int(pairs.count)))
     if !result.accuracy.families.isEmpty {
-      // {"arithmetic": {"accuracy": 0.92, "pairs": 25, "wins": 23}, ...}, keys sorted, as in summary.json.
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-      encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-      line += ", \"eval_accuracy_by_family\": " + String(decoding: try encoder.encode(result.accuracy.families), as: UTF8.self)
+      line.append(("eval_accuracy_by_family", try JSONValue(encoding: result.accuracy.families, nonFiniteAsStrings: true)))
     }
-    print(line + "}")
+    print(JSONValue.object(line).formatted(.python(ensureASCII: false)))
   }
 }
