@@ -98,6 +98,8 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
+    .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

@@ -24,7 +24,6 @@ struct Rouge: ParsableCommand {
                                         references: references, referenceCount: reference.count)
     }
     let mean = ROUGEScorer().meanFMeasures(predictions: predicted, references: reference)
-    print(JSONValue.object([("rouge1", .double(mean.rouge1)), ("rouge2", .double(mean.rouge2)),
-                            ("rougeL", .double(mean.rougeL))]).formatted(.python(ensureASCII: false)))
+    printJSON(.object([("rouge1", .double(mean.rouge1)), ("rouge2", .double(mean.rouge2)), ("rougeL", .double(mean.rougeL))]))
   }
 }
