@@ -63,7 +63,9 @@ let package = Package(
     .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
     .target(name: "Training", dependencies: ["Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
+    // orpo compare and the generation side of orpo evaluate: pipelines of training stages, measured alike.
+    .target(name: "Comparison", dependencies: ["Training", "Evaluation", "Metrics", "Models"], swiftSettings: swiftSettings),
+    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation", "Comparison"],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
@@ -81,6 +83,8 @@ let package = Package(
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "ComparisonTests", dependencies: ["Comparison", "Evaluation", "Training", "CZlib"],
+                swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

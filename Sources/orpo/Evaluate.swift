@@ -1,5 +1,6 @@
 // Evaluate.swift — `orpo evaluate`: ORPO loss and every TRL metric over a data set without training, as one JSON
-// object with TRL's evaluation names, plus held-out preference accuracy (overall and per family).
+// object with TRL's evaluation names, plus held-out preference accuracy (overall and per family), margins, NLL and
+// perplexity of the chosen answers, and with --generations ROUGE of greedy answers (--samples prints some).
 import ArgumentParser
 import Foundation
 import ORPOKit
@@ -19,11 +20,17 @@ struct Evaluate: ParsableCommand {
   @Flag(name: .customLong("padding-free"), help: "Share each prompt between chosen and rejected, no padding (faster; logits/* over real tokens only).")
   var paddingFree = false
   @Flag(name: .customLong("skip-invalid"), help: "Skip bad data rows (reported) instead of stopping.") var skipInvalid = false
+  @Option(help: "Answer this many held-out prompts greedily and score them with ROUGE against the chosen answers.")
+  var generations = 0
+  @Option(name: .customLong("max-new-tokens"), help: "Longest generated answer, in tokens.") var maxNewTokens = 48
+  @Option(help: "Print this many of the generations beside their reference answers.") var samples = 0
 
   func validate() throws {
     guard beta >= 0 else { throw ValidationError("--beta must be >= 0") }
     guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
     guard batchSize >= 1 else { throw ValidationError("--per-device-eval-batch-size must be at least 1") }
+    guard generations >= 0, samples >= 0 else { throw ValidationError("--generations and --samples must be 0 or more") }
+    guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
   }
 
   func run() throws {
@@ -63,6 +70,36 @@ struct Evaluate: ParsableCommand {
       encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
       line += ", \"eval_accuracy_by_family\": " + String(decoding: try encoder.encode(result.accuracy.families), as: UTF8.self)
     }
+    // The measurements `orpo compare` reports: margin, NLL and perplexity of the chosen answers, ROUGE of greedy
+    // answers (with --generations), per family, and sample generations beside their references (--samples).
+    var settings = ModelEvaluationSettings()
+    settings.maxLength = maxLength
+    settings.batchSize = batchSize
+    settings.generations = Swift.max(generations, samples)
+    settings.maxNewTokens = maxNewTokens
+    let measured = try ModelEvaluation.run(model: llm, tokenizer: tokenizer, formatter: formatter, records: Array(dataset),
+                                           settings: settings)
+    let s = measured.scores
+    var extra: [String: Any] = ["reward_margin": s.rewardMargin, "nll": s.nll, "perplexity": s.perplexity]
+    if generations > 0 {
+      extra["rouge1"] = s.rouge1
+      extra["rouge2"] = s.rouge2
+      extra["rougeL"] = s.rougeL
+      extra["generations"] = generations
+    }
+    if !s.families.isEmpty {
+      extra["margin_by_family"] = s.families.mapValues { $0.rewardMargin }
+    }
+    if samples > 0 {
+      extra["samples"] = (0..<Swift.min(samples, measured.generations.count)).map {
+        ["prompt": measured.prompts[$0], "reference": measured.references[$0], "generation": measured.generations[$0]]
+      }
+    }
+    let json = try JSONSerialization.data(withJSONObject: extra.mapValues { value -> Any in
+      if let d = value as? Double, !d.isFinite { return "\(d)" }
+      return value
+    }, options: [.sortedKeys, .withoutEscapingSlashes])
+    line += ", " + String(decoding: json, as: UTF8.self).dropFirst().dropLast()
     print(line + "}")
   }
 }
