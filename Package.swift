@@ -24,6 +24,9 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    // Curation: SQLite (WAL, migrations) for the annotation store, an HTTP server for the comparison page.
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
     // extern "C" shim over libtorch (C++20). The only target that sees C++.
@@ -67,9 +70,14 @@ let package = Package(
     .target(name: "Comparison", dependencies: ["Training", "Evaluation", "Metrics", "Models"], swiftSettings: swiftSettings),
     .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation", "Comparison"],
             swiftSettings: swiftSettings),
+    // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
+    .target(name: "Curation",
+            dependencies: ["Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"])],
+            swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
-      dependencies: ["ORPOKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["ORPOKit", "Curation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
@@ -82,6 +90,7 @@ let package = Package(
     .testTarget(name: "ParquetTests", dependencies: ["Parquet"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "CurationTests", dependencies: ["Curation", .product(name: "GRDB", package: "GRDB.swift")], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ComparisonTests", dependencies: ["Comparison", "Evaluation", "Training", "CZlib"],
                 swiftSettings: swiftSettings),
