@@ -9,6 +9,7 @@ import Foundation
 import Metrics
 import Models
 import NN
+import Support
 import Tokenization
 import Torch
 import Training
@@ -44,7 +45,7 @@ public enum ComparePipeline {
       let start = Date()
       log("compare: evaluating \(CompareReport.label(name)) on \(evalRecords.count) held-out pairs, "
             + "\(Swift.min(options.evaluation.generations, evalRecords.count)) greedy answers")
-      let formatter = try TrainingRun.formatter(config: options.recipe, tokenizer: tokenizer)
+      let formatter = try TrainingRun.formatter(tokenizer: tokenizer)
       let result = try ModelEvaluation.run(model: model, tokenizer: tokenizer, formatter: formatter, records: evalRecords,
                                            settings: options.evaluation)
       answers[name] = result
@@ -141,8 +142,8 @@ public enum ComparePipeline {
 
   /// report.json, report.md and report.html in `directory`, each written atomically.
   public static func write(_ report: CompareReport, to directory: URL) throws {
-    try report.json().write(to: directory.appendingPathComponent("report.json"), options: .atomic)
-    try Foundation.Data(ReportPage.markdown(report).utf8).write(to: directory.appendingPathComponent("report.md"), options: .atomic)
-    try Foundation.Data(ReportPage.html(report).utf8).write(to: directory.appendingPathComponent("report.html"), options: .atomic)
+    try AtomicFile.write(report.json(), to: directory.appendingPathComponent("report.json"))
+    try AtomicFile.write(ReportPage.markdown(report), to: directory.appendingPathComponent("report.md"))
+    try AtomicFile.write(ReportPage.html(report), to: directory.appendingPathComponent("report.html"))
   }
 }

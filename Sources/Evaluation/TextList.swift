@@ -1,5 +1,6 @@
 // TextList.swift — a file of texts for `orpo rouge`: one text per line, or JSONL with a "text" field per row.
 import Foundation
+import Support
 
 public enum TextListError: Error, CustomStringConvertible {
   case unreadable(path: String, reason: String)
@@ -34,18 +35,18 @@ public enum TextList {
     guard path.lowercased().hasSuffix(".jsonl") else { return lines.map(String.init) }
     var texts: [String] = []
     for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
-      let object: Any
-      do { object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed]) } catch {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "not valid JSON")
+      let value: JSONValue
+      do { value = try JSONValue.parse(String(line)) } catch {
+        throw TextListError.badRow(path: path, line: index + 1, reason: "not valid JSON (\(error))")
       }
-      guard let row = object as? [String: Any] else {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "expected a JSON object with a \"text\" field")
+      guard value.objectValue != nil else {
+        throw TextListError.badRow(path: path, line: index + 1, reason: "expected a JSON object with a \"text\" field, found a \(value.kindName)")
       }
-      guard let value = row["text"] else {
+      guard let text = value[last: "text"] else {
         throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\" is missing")
       }
-      guard let string = value as? String else {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\": expected a string")
+      guard let string = text.stringValue else {
+        throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\": expected a string, found a \(text.kindName)")
       }
       texts.append(string)
     }

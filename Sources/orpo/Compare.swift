@@ -7,6 +7,7 @@ import ORPOKit
 struct Compare: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compare the base model, SFT, ORPO and SFT → DPO: accuracy, NLL, ROUGE and training cost.",
+    usage: "orpo compare --output-dir <output-dir> [<options>]",
     discussion: """
       Every training stage starts from the same recipe (default: the built-in default recipe; --config FILE) with \
       the same step budget (--max-steps); SFT → DPO trains DPO's adapter on the SFT-merged weights. All models are \

@@ -41,14 +41,10 @@ struct Plot: ParsableCommand {
       }
       guard !series.isEmpty else { continue }
       let file = out.appendingPathComponent(metric.replacingOccurrences(of: "/", with: "_") + ".svg")
-      try Data(MetricsPlot.svg(series: series, title: metric).utf8).write(to: file, options: .atomic)
+      try AtomicFile.write(MetricsPlot.svg(series: series, title: metric), to: file)
       print(file.path)
       written += 1
     }
-    if written == 0 { throw PlotError(description: "none of \(wanted.joined(separator: ", ")) is in the runs' metrics.jsonl") }
+    if written == 0 { throw CLIError("none of \(wanted.joined(separator: ", ")) is in the runs' metrics.jsonl") }
   }
-}
-
-struct PlotError: Error, CustomStringConvertible {
-  let description: String
 }
