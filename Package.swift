@@ -80,7 +80,7 @@ let package = Package(
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
-      dependencies: ["ORPOKit", "Curation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["ORPOKit", "Curation", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
     .testTarget(name: "SupportTests", dependencies: ["Support"], resources: [.copy("Fixtures")],

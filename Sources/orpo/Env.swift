@@ -2,7 +2,7 @@
 import ArgumentParser
 import Foundation
 import ORPOKit
-// import Support  (with Support on main; TempJSON.swift stands in until then)
+import Support
 
 struct Env: ParsableCommand {
   static let configuration = CommandConfiguration(

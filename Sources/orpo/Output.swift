@@ -1,7 +1,7 @@
 // Output.swift — every JSON value a verb prints goes through `printJSON`: Support's one writer in one style (Python's
 // json.dumps spacing, non-ASCII text kept as it is), one value per line on stdout.
 import Foundation
-// import Support  (with Support on main; TempJSON.swift stands in until then)
+import Support
 
 func printJSON(_ value: JSONValue) {
   print(value.formatted(.python(ensureASCII: false)))
