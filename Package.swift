@@ -75,7 +75,7 @@ let package = Package(
             swiftSettings: swiftSettings),
     // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
     .target(name: "Curation",
-            dependencies: ["Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Support", "Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"])],
             swiftSettings: swiftSettings),
     .executableTarget(

@@ -35,18 +35,20 @@ public enum TextList {
     guard path.lowercased().hasSuffix(".jsonl") else { return lines.map(String.init) }
     var texts: [String] = []
     for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
-      let value: JSONValue
-      do { value = try JSONValue.parse(String(line)) } catch {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "not valid JSON (\(error))")
+      let row: JSONValue
+      do { row = try JSONValue.parse(String(line)) } catch let error as JSONSyntaxError {
+        throw TextListError.badRow(path: path, line: index + 1,
+                                   reason: "not valid JSON (\(error.message), column \(error.offset + 1))")
       }
-      guard value.objectValue != nil else {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "expected a JSON object with a \"text\" field, found a \(value.kindName)")
+      guard case .object = row else {
+        throw TextListError.badRow(path: path, line: index + 1, reason: "expected a JSON object with a \"text\" field")
       }
-      guard let text = value[last: "text"] else {
+      // As Python's json.loads reads a row: a repeated key keeps its last value.
+      guard let value = row[last: "text"] else {
         throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\" is missing")
       }
-      guard let string = text.stringValue else {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\": expected a string, found a \(text.kindName)")
+      guard let string = value.stringValue else {
+        throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\": expected a string")
       }
       texts.append(string)
     }
