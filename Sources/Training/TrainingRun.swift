@@ -16,6 +16,8 @@ public struct PreparedRun {
   public let trainer: Trainer
   public let trainRecords: Int
   public let evalRecords: Int
+  /// The held-out records, as read (before encoding).
+  public let evalData: PreferenceDataset
   /// Rows dropped because their prompt alone fills max_length.
   public let droppedForLength: Int
   public let readReports: [String]
@@ -23,21 +25,18 @@ public struct PreparedRun {
 }
 
 public enum TrainingRun {
-  /// The chat template in force: a file named by `chat_template`, else the tokenizer's own.
-  public static func formatter(config: TrainingConfiguration, tokenizer: Tokenizer) throws -> TemplateFormatter? {
-    let source: String?
-    if let file = config.chatTemplate {
-      do { source = try String(contentsOfFile: file, encoding: .utf8) } catch {
-        throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")
-      }
-    } else {
-      source = tokenizer.chatTemplate
-    }
-    guard let source else { return nil }
+  /// The encoder's formatter for the tokenizer's chat template (nil when it has none: plain-text pairs only).
+  public static func formatter(tokenizer: Tokenizer) throws -> TemplateFormatter? {
+    guard let source = tokenizer.chatTemplate else { return nil }
     return TemplateFormatter(template: try ChatTemplate(source), bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken)
   }
 
-  public static func prepare(_ config: TrainingConfiguration, log: (String) -> Void = { _ in }) throws -> PreparedRun {
+  /// `reusing`: a model already in memory (with its tokenizer) to train further instead of loading `config.model`
+  /// — SFT → DPO trains DPO's adapter on the SFT-merged weights. It must not carry adapters.
+  public static func prepare(_ config: TrainingConfiguration,
+                             reusing loadedModel: (model: any CausalLanguageModel, tokenizer: Tokenizer)? = nil,
+                             log: (String) -> Void = { _ in }) throws -> PreparedRun
+  {
     if let threads = config.threads { Torch.threadCount = threads }
     Torch.manualSeed(UInt64(config.seed))
     if config.device.isCUDA {
@@ -47,14 +46,25 @@ public enum TrainingRun {
     guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
-    log("model: \(modelPath.path)")
-    let loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device)
-    let (model, tokenizer) = (loaded.model, loaded.tokenizer)
-    if config.setupChatFormat {
+    let model: any CausalLanguageModel, tokenizer: Tokenizer
+    if let loadedModel {
+      (model, tokenizer) = loadedModel
+      log("model: \(modelPath.path), as trained so far")
+    } else {
+      log("model: \(modelPath.path)")
+      let loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device)
+      (model, tokenizer) = (loaded.model, loaded.tokenizer)
+    }
+    if config.setupChatFormat && loadedModel == nil {
       try model.setUpChatFormat(tokenizer: tokenizer)
       log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")
     }
-    let formatter = try formatter(config: config, tokenizer: tokenizer)
+    if let file = config.chatTemplate {
+      do { tokenizer.setChatTemplate(try String(contentsOfFile: file, encoding: .utf8)) } catch {
+        throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")
+      }
+    }
+    let formatter = try formatter(tokenizer: tokenizer)
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
       throw ModelError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
     }
@@ -132,7 +142,7 @@ public enum TrainingRun {
                               objectives: config.objectiveSchedule, sampler: sampler)
     trainer.referenceModel = referenceModel
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
-                       trainRecords: train.count, evalRecords: eval.count, droppedForLength: dropped,
+                       trainRecords: train.count, evalRecords: eval.count, evalData: eval, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)
   }
 
