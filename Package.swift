@@ -43,7 +43,6 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
-<<<<<<< HEAD
     // extern "C" shim over libtorch (C++20), the only target that sees C++. Through pkg-config: the paths
     // CLibTorch carries. From this checkout: libtorch's headers as system headers; -O2 in debug builds too, so the
     // tests call an optimised shim; rpaths to the install it was built against and to ../lib/torch beside the
@@ -62,39 +61,17 @@ let package = Package(
                         "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/torch"]),
           .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
         ]),
-    .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
-=======
-    // extern "C" shim over libtorch (C++20). The only target that sees C++.
-    .target(
-      name: "CTorch",
-      cxxSettings: [
-        .unsafeFlags(["-isystem", torchInclude, "-isystem", "\(torchInclude)/torch/csrc/api/include", "-O2",
-                      "-Wno-deprecated-declarations"]),
-      ],
-      linkerSettings: [
-        .unsafeFlags(["-L\(torchLib)", "-Xlinker", "-rpath", "-Xlinker", torchLib,
-                      "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN/../lib/torch",
-                      "-Xlinker", "--no-as-needed"]),
-        .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
-      ]
-    ),
     // JSON value/parser/writer, memory-mapped files, atomic file and folder writes: the plumbing every module
     // shares. No dependencies, no libtorch.
     .target(name: "Support", swiftSettings: swiftSettings),
     .target(name: "Torch", dependencies: ["CTorch", "Support"], swiftSettings: swiftSettings),
->>>>>>> main
     .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
     // GGUF container: header, metadata, tensor infos, dequantization. Pure Swift, no libtorch.
     .target(name: "GGUF", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Jinja-subset interpreter and chat-template rendering. Pure Swift.
-<<<<<<< HEAD
-    .target(name: "ChatTemplates", swiftSettings: swiftSettings),
-    // Byte-level and SentencePiece BPE from tokenizer.json or GGUF metadata. Pure Swift.
-    .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
-=======
     .target(name: "ChatTemplates", dependencies: ["Support"], swiftSettings: swiftSettings),
+    // Byte-level and SentencePiece BPE from tokenizer.json or GGUF metadata. Pure Swift.
     .target(name: "Tokenization", dependencies: ["GGUF", "Support"], swiftSettings: swiftSettings),
->>>>>>> main
     // Parquet reading (footer, pages, encodings, snappy; gzip and zstd from the system libraries). Pure Swift, no libtorch.
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -104,20 +81,20 @@ let package = Package(
     .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
-    .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
+    .target(name: "RunMetrics", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
     // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
-    .target(name: "Evaluation", dependencies: ["Support", "Metrics"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
+    .target(name: "Evaluation", dependencies: ["Support", "RunMetrics"], swiftSettings: swiftSettings),
+    .target(name: "Training", dependencies: ["Support", "Models", "Data", "RunMetrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     // orpo compare and the generation side of orpo evaluate: pipelines of training stages, measured alike.
-    .target(name: "Comparison", dependencies: ["Support", "Training", "Evaluation", "Metrics", "Models"], swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation", "Comparison"],
+    .target(name: "Comparison", dependencies: ["Support", "Training", "Evaluation", "RunMetrics", "Models"], swiftSettings: swiftSettings),
+    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "RunMetrics", "Training", "Evaluation", "Comparison"],
             swiftSettings: swiftSettings),
     // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
     .target(name: "Curation",
             dependencies: ["Support", "Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"])],
+                           .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
@@ -137,20 +114,16 @@ let package = Package(
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "CurationTests", dependencies: ["Curation", .product(name: "GRDB", package: "GRDB.swift")], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "RunMetricsTests", dependencies: ["RunMetrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ComparisonTests", dependencies: ["Comparison", "Evaluation", "Training", "CZlib"],
                 swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-<<<<<<< HEAD
-  ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []),
-  // Swift 5 language mode: strict concurrency checking is not on, so libtorch handles pass between threads simply.
-=======
     // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
     .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
-  ],
->>>>>>> main
+  ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []),
+  // Swift 5 language mode: strict concurrency checking is not on, so libtorch handles pass between threads simply.
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20
 )

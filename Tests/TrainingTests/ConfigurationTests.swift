@@ -2,7 +2,7 @@
 // bad key or value; the default recipe file equals the built-in one.
 import Foundation
 import Testing
-import Metrics
+import RunMetrics
 import NN
 @testable import Training
 
