@@ -71,7 +71,7 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: swiftSettings),
+    .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
