@@ -16,8 +16,10 @@ build: setup
 run: build
 	$(BIN) train
 
-# Serial: tests share libtorch's global RNG and its thread pool (2 cores).
+# Serial: tests share libtorch's global RNG and its thread pool (2 cores). scripts/test-deps.sh installs what
+# only the tests need (chromium, for the curation page's browser test); quick once installed.
 test: setup
+	@bash scripts/test-deps.sh
 	$(SWIFT) test --no-parallel
 
 # A static binary (Swift stdlib linked in) to carry to another machine; libtorch is found through

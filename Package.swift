@@ -24,6 +24,9 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    // Curation: SQLite (WAL, migrations) for the annotation store, an HTTP server for the comparison page.
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
   ],
   targets: [
     // extern "C" shim over libtorch (C++20). The only target that sees C++.
@@ -40,46 +43,57 @@ let package = Package(
         .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
       ]
     ),
-    .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+    // JSON value/parser/writer, memory-mapped files, atomic file and folder writes: the plumbing every module
+    // shares. No dependencies, no libtorch.
+    .target(name: "Support", swiftSettings: swiftSettings),
+    .target(name: "Torch", dependencies: ["CTorch", "Support"], swiftSettings: swiftSettings),
     .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
     // Tokenizers and chat templates: pure Swift, no libtorch.
     // GGUF container: header, metadata, tensor infos, dequantization. Pure Swift, no libtorch.
-    .target(name: "GGUF", swiftSettings: swiftSettings),
+    .target(name: "GGUF", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Jinja-subset interpreter and chat-template rendering. Pure Swift.
-    .target(name: "ChatTemplates", swiftSettings: swiftSettings),
-    .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+    .target(name: "ChatTemplates", dependencies: ["Support"], swiftSettings: swiftSettings),
+    .target(name: "Tokenization", dependencies: ["GGUF", "Support"], swiftSettings: swiftSettings),
     // Parquet reading (footer, pages, encodings, snappy; gzip and zstd from the system libraries). Pure Swift, no libtorch.
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .target(name: "Parquet", dependencies: ["CZlib", "CZstd"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
-    .target(name: "Data", dependencies: ["Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
-    .target(name: "Models", dependencies: ["NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
+    .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
-    .target(name: "Metrics", swiftSettings: swiftSettings),
+    .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
     // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
     .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
+    .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
+    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
+            swiftSettings: swiftSettings),
+    // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
+    .target(name: "Curation",
+            dependencies: ["Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"])],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
-      dependencies: ["ORPOKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["ORPOKit", "Curation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
+    .testTarget(name: "SupportTests", dependencies: ["Support"], resources: [.copy("Fixtures")],
+                swiftSettings: swiftSettings),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")],
+    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"], resources: [.copy("Fixtures")],
+    .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Support"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "ParquetTests", dependencies: ["Parquet"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "CurationTests", dependencies: ["Curation", .product(name: "GRDB", package: "GRDB.swift")], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),

@@ -8,9 +8,12 @@ from the tiny ORPO fixture: base model Tests/TrainingTests/Fixtures/orpo with it
 adapter_final.safetensors (r=4, alpha=8) attached.
   (a) adapter/: the base model + the adapter through peft.PeftModel.from_pretrained;
   (b) merged/:  AutoModelForCausalLM.from_pretrained, and AutoTokenizer.from_pretrained, whose chat template
-      is applied to fixed messages.
-Both give logits for fixed input ids; (a) and (b) must agree with each other (checked here) and with Swift
-(checked by ExportTests).
+      is applied to fixed messages;
+  (c) full/:    a full fine-tune as `orpo train` (finetuning_type: full) saves it, written by the same code as
+      merged/: the base with its output layer tied to the embedding (as SmolLM2's) and the adapter folded into
+      its weights, through AutoModelForCausalLM and AutoTokenizer.from_pretrained.
+All give logits for fixed input ids; (a) and (b) must agree with each other, (c) must hold merged/'s weights
+with lm_head tied (checked here); all three must agree with Swift (checked by ExportTests).
 
 --gguf-folder DIR, for Tests/TokenizationTests/Fixtures/smollm2_gguf_export.json. DIR holds
 `orpo export --merge --out DIR` of the default GGUF (models/SmolLM2-135M-Instruct.Q4_1.gguf, no adapter). Its
@@ -62,9 +65,13 @@ def check_tiny():
     with_adapter = PeftModel.from_pretrained(base, os.path.join(EXPORT, "adapter")).eval()
     merged_dir = os.path.join(EXPORT, "merged")
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
+    full_dir = os.path.join(EXPORT, "full")
+    full = AutoModelForCausalLM.from_pretrained(full_dir, dtype=torch.float32).eval()
+    full_tok = AutoTokenizer.from_pretrained(full_dir)
     with torch.no_grad():
         logits_adapter = with_adapter(input_ids=ids).logits
         logits_merged = merged(input_ids=ids).logits
+        logits_full = full(input_ids=ids).logits
         # PEFT's own merge of our adapter must equal our merged weights.
         peft_merged = with_adapter.merge_and_unload()
         ours = dict(merged.state_dict())
@@ -72,6 +79,14 @@ def check_tiny():
     gap = (logits_adapter - logits_merged).abs().max().item()
     assert gap < 1e-5, f"adapter path and merged model differ by {gap}"
     assert worst_weight < 1e-6, f"PEFT's merge_and_unload differs from our merged weights by {worst_weight}"
+    # full/ = merged/'s weights, but lm_head is the embedding (tied, not stored).
+    assert full.config.tie_word_embeddings, "full/ is not tied"
+    assert full.lm_head.weight.data_ptr() == full.model.embed_tokens.weight.data_ptr(), "lm_head not tied on load"
+    merged_weights = merged.state_dict()
+    full_gap = max((v - merged_weights[k]).abs().max().item() for k, v in full.state_dict().items() if k != "lm_head.weight")
+    assert full_gap == 0, f"full/ and merged/ weights differ by {full_gap}"
+    text = "What is 2 plus 3?"
+    assert full_tok(text)["input_ids"] == AutoTokenizer.from_pretrained(BASE)(text)["input_ids"], "full/ tokenizer"
 
     tok = AutoTokenizer.from_pretrained(merged_dir)
     assert tok.chat_template, "the merged folder's tokenizer has no chat template"
@@ -86,6 +101,7 @@ def check_tiny():
         "input_ids": INPUT_IDS,
         "logits_adapter": float32_list(logits_adapter),
         "logits_merged": float32_list(logits_merged),
+        "logits_full": float32_list(logits_full),
         "max_abs_adapter_vs_merged": gap,
         "max_abs_peft_merge_vs_ours": worst_weight,
         "messages": MESSAGES,

@@ -25,6 +25,8 @@ Tests/DataTests/Fixtures/
                            indices, and numpy PCG64 raw outputs for the same seeds
   data_files.json          for a set of folder layouts, the split → files mapping datasets resolves
                            (`get_data_patterns` + `DataFilesDict.from_patterns`)
+Tests/TrainingTests/Fixtures/orpo/data.parquet   the TRL parity run's data.jsonl rows (make_orpo_fixtures.py) as
+                           Parquet (zstd, v2 pages, 3 row groups): training from either must give the same numbers
 
 Usage: python3 -m venv .venv-parquet && .venv-parquet/bin/pip install -r reference/requirements-parquet.txt
        .venv-parquet/bin/python reference/make_parquet_fixtures.py
@@ -279,6 +281,14 @@ def make_data_fixtures(manifest):
     write_jsonl(os.path.join(DATA_DIR, "plain-null.jsonl"), plain[:3] + [plain_null])
 
 
+def make_training_fixture():
+    folder = os.path.join(ROOT, "Tests", "TrainingTests", "Fixtures", "orpo")
+    with open(os.path.join(folder, "data.jsonl"), encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    pq.write_table(pa.Table.from_pylist(rows), os.path.join(folder, "data.parquet"), compression="zstd",
+                   data_page_version="2.0", row_group_size=16)
+
+
 def make_selection_fixture(manifest):
     """Indices datasets picks, on a dataset whose only column is its row index."""
     out = {"versions": VERSIONS, "shuffle": [], "train_test_split": [], "pcg64": []}
@@ -346,6 +356,7 @@ def main():
     manifest = {"versions": VERSIONS, "files": {}}
     make_parquet_fixtures(manifest)
     make_data_fixtures(manifest)
+    make_training_fixture()
     make_selection_fixture(manifest)
     make_data_files_fixture()
     with open(os.path.join(PARQUET_DIR, "manifest.json"), "w") as f:

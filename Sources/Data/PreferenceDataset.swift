@@ -1,12 +1,13 @@
 // PreferenceDataset.swift — a list of preference records with its source name: loading, seeded shuffling,
-// selection, train/test splitting (reproducible in Python), and writing JSON Lines.
+// selection and train/test splitting (the same rows Hugging Face datasets picks), and writing JSON Lines.
 
 import Foundation
 
-/// Preference records plus the name of where they came from. Shuffles and splits draw from `PythonRandom`, so a
-/// seed gives the same order on every platform, and Python reproduces it:
+/// Preference records plus the name of where they came from. Shuffles and splits draw from numpy's PCG64 as Hugging
+/// Face datasets does, so a seed picks the same rows here as in Python:
 ///
-///     rows = [...]; random.Random(seed).shuffle(rows)   # == dataset.shuffled(seed: seed)
+///     ds.shuffle(seed=42).select(range(1000))      # == try dataset.shuffled(seed: 42).first(1000)
+///     ds.train_test_split(test_size=0.01, seed=42) # == try dataset.trainTestSplit(testFraction: 0.01, seed: 42)
 public struct PreferenceDataset: RandomAccessCollection, Equatable, Sendable {
   public var records: [PreferenceRecord]
   /// A file name or other label, used in messages and reports.
@@ -31,12 +32,20 @@ public struct PreferenceDataset: RandomAccessCollection, Equatable, Sendable {
   public var endIndex: Int { records.endIndex }
   public subscript(position: Int) -> PreferenceRecord { records[position] }
 
-  /// The records in an order drawn with `seed`: Python's `random.Random(seed).shuffle` applied to the rows.
-  public func shuffled(seed: Int) -> PreferenceDataset {
-    var generator = PythonRandom(seed: seed)
-    var copy = records
-    generator.shuffle(&copy)
-    return PreferenceDataset(records: copy, sourceName: sourceName)
+  /// The records in the order Hugging Face datasets' `shuffle(seed=seed)` gives: numpy's
+  /// `default_rng(seed).permutation(count)` (NumpyRandom.swift). `shuffled(seed:).first(n)` is the seeds'
+  /// `dataset.shuffle(seed=42).select(range(n))`.
+  public func shuffled(seed: Int) throws -> PreferenceDataset {
+    select(indices: try Self.permutation(count, seed: seed, sourceName: sourceName))
+  }
+
+  /// numpy's `default_rng(seed).permutation(count)`; numpy refuses negative seeds, and so do we.
+  static func permutation(_ count: Int, seed: Int, sourceName: String) throws -> [Int] {
+    guard seed >= 0 else {
+      throw DataError(source: sourceName, message: "expected a non-negative seed (numpy's default_rng), found \(seed)")
+    }
+    var generator = NumpyRandom(seed: UInt64(seed))
+    return generator.permutation(count)
   }
 
   /// The records at `range` (clamped to the dataset).
@@ -53,17 +62,15 @@ public struct PreferenceDataset: RandomAccessCollection, Equatable, Sendable {
   /// The first `count` records (all of them when there are fewer).
   public func first(_ count: Int) -> PreferenceDataset { select(0..<Swift.max(0, count)) }
 
-  /// Splits at random into train and test sets, `testCount` rows in test, like Hugging Face datasets'
-  /// `train_test_split`: a seeded permutation of the row indices (Python's `random.Random(seed).shuffle` of
-  /// `range(n)`); test takes the first `testCount` indices and train the rest, both in permuted order.
+  /// Splits at random into train and test sets, `testCount` rows in test, as Hugging Face datasets'
+  /// `train_test_split(test_size=testCount, seed=seed)`: a permutation from numpy's `default_rng(seed)`; test takes
+  /// its first `testCount` indices and train the rest, both in permuted order.
   public func trainTestSplit(testCount: Int, seed: Int) throws -> (train: PreferenceDataset, test: PreferenceDataset) {
     guard testCount > 0 && testCount < records.count else {
       throw DataError(source: sourceName, message: "cannot split \(records.count) rows with \(testCount) in test: "
         + "expected a test count from 1 to \(records.count - 1)")
     }
-    var order = Array(records.indices)
-    var generator = PythonRandom(seed: seed)
-    generator.shuffle(&order)
+    let order = try Self.permutation(records.count, seed: seed, sourceName: sourceName)
     return (select(indices: Array(order[testCount...])), select(indices: Array(order[..<testCount])))
   }
 

@@ -23,6 +23,13 @@ public protocol ModelConfiguration: Codable, Equatable, Sendable {
 }
 
 /// A decoder-only language model: token ids -> hidden states -> logits, with a replaceable output layer.
+///
+/// Adding an architecture family is one file, like Llama.swift: a `ModelConfiguration` decoding its config.json,
+/// its blocks as `Module`s built from a `ParameterSource` (`weights["model"]["layers"][i]["self_attn"]…`, so
+/// parameter names are the checkpoint's), every projection declared `@LinearSlot var …: any LinearLayer` (so LoRA
+/// and quantized layers can stand there), and `hiddenStates`/`resizeTokenEmbeddings`; then `Checkpoint.load` and
+/// `ModelLoader.load` choose it by config.json's `model_type` (today they know the Llama family only). LoRA, PEFT files, export, generation, ChatML set-up and the trainer
+/// come with the protocol.
 public protocol CausalLanguageModel: Module {
   associatedtype Configuration: ModelConfiguration
   var config: Configuration { get set }

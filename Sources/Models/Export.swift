@@ -4,6 +4,7 @@
 import ChatTemplates
 import Foundation
 import NN
+import Support
 import Tokenization
 import Torch
 
@@ -49,7 +50,8 @@ public enum ModelExport {
   // MARK: Merged models
 
   /// Writes a Hugging Face model folder with every LoRA adapter of `model` merged into its base weight
-  /// (W + scaling·B·A computed in float32 as new tensors; `model` itself is left as it was):
+  /// (W + scaling·B·A computed in float32 as new tensors; `model` itself is left as it was) — or, for a model
+  /// without adapters (a full fine-tune, a GGUF conversion), its weights as they are:
   /// config.json (HF keys, `architectures`, `dtype`/`torch_dtype`; no `transformers_version`), model.safetensors
   /// (HF key names; a tied lm_head is not stored; shards + model.safetensors.index.json above
   /// `maximumShardBytes`), generation_config.json (bos/eos/pad), README.md naming `sourceDescription`, and the
@@ -87,13 +89,14 @@ public enum ModelExport {
     }
 
     let plan = try mergedWeights(model)
+    let merged = !model.loraLayers.isEmpty
     var config = model.config.exported(tiedEmbeddings: plan.tied, dtype: dtypeName(dtype))
     config.bosTokenId = config.bosTokenId ?? tokenizer.bosTokenID
     config.eosTokenId = config.eosTokenId ?? tokenizer.eosTokenID.map { .one($0) }
     config.padTokenId = config.padTokenId ?? tokenizer.padTokenID
 
     try wrapWriteErrors(folder) {
-      try writeAtomically(folder) { tmp in
+      try AtomicFolder.write(to: folder) { tmp in
         try jsonData(ExportedConfiguration(configuration: config, dtype: dtypeName(dtype)))
           .write(to: tmp.appendingPathComponent("config.json"))
         try jsonData(GenerationConfiguration(bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId,
@@ -112,6 +115,16 @@ public enum ModelExport {
             try Data(chatTemplate.utf8).write(to: tmp.appendingPathComponent("chat_template.jinja"))
           }
         }
+        let summary = merged ? """
+          # Merged model
+
+          Exported by orpo-swift from \(sourceDescription): LoRA adapters merged into the base weights \
+          (W + scaling·B·A), weights in \(dtypeName(dtype)).
+          """ : """
+          # Model
+
+          Exported by orpo-swift from \(sourceDescription), weights in \(dtypeName(dtype)).
+          """
         let card = """
           ---
           library_name: transformers
@@ -119,10 +132,7 @@ public enum ModelExport {
           - orpo
           - orpo-swift
           ---
-          # Merged model
-
-          Exported by orpo-swift from \(sourceDescription): LoRA adapters merged into the base weights \
-          (W + scaling·B·A), weights in \(dtypeName(dtype)).
+          \(summary)
 
           """
         try Data(card.utf8).write(to: tmp.appendingPathComponent("README.md"))

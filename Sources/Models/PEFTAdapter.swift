@@ -3,6 +3,7 @@
 // refuses what it would apply differently from PEFT, naming the file and the field.
 import Foundation
 import NN
+import Support
 import Torch
 
 public enum PEFTAdapter {
@@ -21,7 +22,7 @@ public enum PEFTAdapter {
     let converted = try withNoGrad {
       try tensors.map { ($0.key, try $0.tensor.detached().to(dtype: dtype, device: .cpu).contiguous()) }
     }
-    try writeAtomically(folder) { tmp in
+    try AtomicFolder.write(to: folder) { tmp in
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       try encoder.encode(ConfigFile(lora: configuration, baseModel: baseModel))

@@ -1,5 +1,7 @@
 // ConfigurationValue.swift — how each type of recipe value is read from YAML (or `--set` text) and written back in
-// messages and docs: numbers, flags, strings, lists, the enums of the configuration, dtypes and devices.
+// messages and docs: numbers, flags, strings, lists, the enums of the configuration, dtypes, devices, column
+// mappings and data set entries.
+import Data
 import Foundation
 import Metrics
 import NN
@@ -232,5 +234,66 @@ extension LoRATargets: ConfigurationValue {
     case .pattern(let pattern): return pattern
     case .allLinear: return "all-linear"
     }
+  }
+}
+
+/// `column_mapping: {question: prompt, response_j: chosen}`: old column name → new, as datasets' rename_columns.
+extension ColumnMapping: ConfigurationValue {
+  public static var expectation: String { "a mapping of old column names to new ones, each new name once" }
+  public init?(recipe node: RecipeNode) {
+    if node.isNull { self = .none; return }
+    guard case .mapping(let entries, _) = node else { return nil }
+    var renames: [String: String] = [:]
+    for entry in entries {
+      guard let new = String(recipe: entry.value), renames[entry.key] == nil else { return nil }
+      renames[entry.key] = new
+    }
+    guard let mapping = try? ColumnMapping(renames) else { return nil }
+    self = mapping
+  }
+  public var recipeText: String {
+    "{" + renames.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+  }
+}
+
+/// One entry of `datasets:` — `{path: data/uf, split: train_prefs, column_mapping: {...}, shuffle_seed: 42,
+/// num_rows: 1000}` or `weight: 0.3` instead of num_rows.
+extension DatasetSource: ConfigurationValue {
+  public static var expectation: String {
+    "a list of data sets, each a mapping with path and optionally split, column_mapping, shuffle_seed, num_rows or weight"
+  }
+  public init?(recipe node: RecipeNode) {
+    guard case .mapping(let entries, _) = node else { return nil }
+    var source = DatasetSource(path: "")
+    for entry in entries {
+      switch entry.key {
+      case "path": guard let path = String(recipe: entry.value) else { return nil }; source.path = path
+      case "split": guard let split = String?(recipe: entry.value) else { return nil }; source.split = split
+      case "column_mapping":
+        guard let mapping = ColumnMapping(recipe: entry.value) else { return nil }
+        source.columnMapping = mapping
+      case "shuffle_seed":
+        guard let seed = Int?(recipe: entry.value), (seed ?? 0) >= 0 else { return nil }
+        source.shuffleSeed = seed
+      case "num_rows":
+        guard let count = Int?(recipe: entry.value), (count ?? 1) >= 1 else { return nil }
+        source.rowCount = count
+      case "weight":
+        guard let weight = Double?(recipe: entry.value), (weight ?? 1) > 0 else { return nil }
+        source.weight = weight
+      default: return nil
+      }
+    }
+    guard !source.path.isEmpty, source.rowCount == nil || source.weight == nil else { return nil }
+    self = source
+  }
+  public var recipeText: String {
+    var parts = ["path: \(path)"]
+    if let split { parts.append("split: \(split)") }
+    if !columnMapping.isEmpty { parts.append("column_mapping: \(columnMapping.recipeText)") }
+    if let shuffleSeed { parts.append("shuffle_seed: \(shuffleSeed)") }
+    if let rowCount { parts.append("num_rows: \(rowCount)") }
+    if let weight { parts.append("weight: \(weight.recipeText)") }
+    return "{" + parts.joined(separator: ", ") + "}"
   }
 }

@@ -15,6 +15,20 @@ public protocol PreferenceObjective {
   /// The batch's loss (with the graph) and its metrics, in `metricNames` order. `reference` is non-nil exactly
   /// when `needsReference`.
   func loss(policy: PairScores, reference: PairScores?) throws -> ObjectiveOutput
+  /// Whether training scores the rejected answers at all (SFT does not: false). Default true. Evaluation always
+  /// scores both, for the held-out preference accuracy.
+  var scoresRejected: Bool { get }
+  /// Whether the scores must carry `CompletionStatistics` (TRL 1.16's DPO, KTO and SFT metrics). Default false.
+  var needsStatistics: Bool { get }
+  /// Metrics whose logged value is the running total since training began (TRL's `num_tokens`); the objective
+  /// reports each batch's amount. Default none.
+  var cumulativeMetricNames: Set<String> { get }
+}
+
+extension PreferenceObjective {
+  public var scoresRejected: Bool { true }
+  public var needsStatistics: Bool { false }
+  public var cumulativeMetricNames: Set<String> { [] }
 }
 
 public struct ObjectiveOutput {
@@ -56,12 +70,22 @@ public struct ObjectiveSchedule {
 }
 
 extension TrainingConfiguration {
-  /// The objective `method:` names, with its keys: ORPO with λ = `beta` (annealed to `beta_end` when set).
+  /// The objective `method:` names, with its keys: ORPO with λ = `beta` (annealed to `beta_end` when set), SFT,
+  /// DPO / IPO (`loss_type`, `label_smoothing`), CPO / SimPO (`simpo_gamma`, `cpo_alpha`), KTO.
   public var objectiveSchedule: ObjectiveSchedule {
     switch method {
     case .orpo:
       let lambda = betaScheduleValue
       return ObjectiveSchedule { step, totalSteps in ORPOLoss(beta: lambda.value(at: step, of: totalSteps)) }
+    case .sft:
+      return .constant(SFTLoss())
+    case .dpo, .ipo:
+      return .constant(DPOLoss(beta: beta, lossType: dpoLossType, labelSmoothing: labelSmoothing))
+    case .cpo, .simpo:
+      return .constant(CPOLoss(beta: beta, lossType: cpoLossType, labelSmoothing: labelSmoothing,
+                               simpoGamma: simpoGamma, cpoAlpha: cpoAlphaValue))
+    case .kto:
+      return .constant(KTOLoss(beta: beta, desirableWeight: desirableWeight, undesirableWeight: undesirableWeight))
     }
   }
 }

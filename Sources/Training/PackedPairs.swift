@@ -22,6 +22,7 @@ public struct PackedPairBatch {
   public struct Predictions {
     public var source: Tensor   // [M] int64
     public var flatIndex: Tensor  // [M] int64: source * V + target
+    public var target: Tensor   // [M] int64
     public var pair: Tensor     // [M] int64
     public var label: Tensor    // [M] f32, 1 = completion token
     public var nll: Tensor      // [M] f32, 1 = counts in the NLL
@@ -69,7 +70,8 @@ public struct PackedPairCollator {
         c.add(source: i < shared ? base + i : chosenTailStart + (i - shared), target: chosen[i + 1], pair: p,
               label: isLabel, nll: promptLoss || isLabel, vocabulary: vocabularySize)
       }
-      for i in 0..<(rejected.count - 1) {
+      // A pair without a rejected answer (SFT scores the chosen ones only) adds nothing here.
+      for i in stride(from: 0, to: rejected.count - 1, by: 1) {
         let isLabel = pair.rejectedLabels[i + 1] != -100
         r.add(source: i < shared ? base + i : rejectedTailStart + (i - shared), target: rejected[i + 1], pair: p,
               label: isLabel, nll: false, vocabulary: vocabularySize)
@@ -91,11 +93,13 @@ public struct PackedPairCollator {
 }
 
 private struct PredictionBuilder {
-  var source: [Int64] = [], flat: [Int64] = [], pair: [Int64] = [], label: [Float] = [], nll: [Float] = []
+  var source: [Int64] = [], flat: [Int64] = [], target: [Int64] = [], pair: [Int64] = [], label: [Float] = []
+  var nll: [Float] = []
 
   mutating func add(source s: Int, target: Int, pair p: Int, label l: Bool, nll n: Bool, vocabulary: Int) {
     source.append(Int64(s))
     flat.append(Int64(s) * Int64(vocabulary) + Int64(target))
+    self.target.append(Int64(target))
     pair.append(Int64(p))
     label.append(l ? 1 : 0)
     nll.append(n ? 1 : 0)
@@ -105,6 +109,7 @@ private struct PredictionBuilder {
     var counts = [Float](repeating: 0, count: pairs)
     for (p, l) in zip(pair, label) { counts[Int(p)] += l }
     return .init(source: try Tensor(source).to(device), flatIndex: try Tensor(flat).to(device),
+                 target: try Tensor(target).to(device),
                  pair: try Tensor(pair).to(device), label: try Tensor(label).to(device), nll: try Tensor(nll).to(device),
                  labelCounts: try Tensor(counts).to(device), count: source.count)
   }
@@ -136,5 +141,26 @@ extension PairScores {
               chosenNLLTokenCount: try batch.chosen.nll.sum(),
               chosenLogitSum: chosenLogitSum, rejectedLogitSum: rejectedLogitSum,
               chosenLogitCount: batch.chosen.count, rejectedLogitCount: batch.rejected.count, pairs: batch.pairs)
+  }
+}
+
+extension CompletionStatistics {
+  /// From the packed row's logits [N, V]: each statistic of a predicting position, summed per pair over the
+  /// completion tokens.
+  init(packedLogits logits: Tensor, batch: PackedPairBatch) throws {
+    let (entropy, meanLogit, argmax) = try Self.positions(logits)                                        // [N]
+    func sums(_ p: PackedPairBatch.Predictions) throws -> (Tensor, Tensor, Tensor) {
+      try withNoGrad {
+        func perPair(_ values: Tensor) throws -> Tensor {
+          try Tensor.zeros([batch.pairs], device: values.device).scatterAdd(0, p.pair, values * p.label)  // [B]
+        }
+        let top1 = try argmax.indexSelect(0, p.source).eq(p.target).to(dtype: .float32)
+        return (try perPair(entropy.indexSelect(0, p.source)), try perPair(meanLogit.indexSelect(0, p.source)),
+                try perPair(top1))
+      }
+    }
+    let c = try sums(batch.chosen), r = try sums(batch.rejected)
+    self.init(chosenEntropySums: c.0, rejectedEntropySums: r.0, chosenMeanLogitSums: c.1, rejectedMeanLogitSums: r.1,
+              chosenTop1Counts: c.2, rejectedTop1Counts: r.2)
   }
 }

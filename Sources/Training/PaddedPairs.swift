@@ -76,6 +76,10 @@ extension PairScores {
       (try shifted.narrow(0, start: 0, length: b).to(dtype: .float32).sum(),
        try shifted.narrow(0, start: b, length: b).to(dtype: .float32).sum())
     }
+    let allPositions = try withNoGrad {
+      (try logits.narrow(0, start: 0, length: b).to(dtype: .float32).mean(),
+       try logits.narrow(0, start: b, length: b).to(dtype: .float32).mean())
+    }
     let logitsPerRow = (t - 1) * logits.size(2)
     self.init(chosenLogpSums: try sums.narrow(0, start: 0, length: b),
               rejectedLogpSums: try sums.narrow(0, start: b, length: b),
@@ -85,5 +89,26 @@ extension PairScores {
               chosenNLLTokenCount: try nllMask.sum(),
               chosenLogitSum: chosenLogitSum, rejectedLogitSum: rejectedLogitSum,
               chosenLogitCount: b * logitsPerRow, rejectedLogitCount: b * logitsPerRow, pairs: b)
+    allPositionLogitMeans = allPositions
+  }
+}
+
+extension CompletionStatistics {
+  /// From the padded batch's logits [2B, T, V]: each statistic summed over each row's completion tokens.
+  init(paddedLogits logits: Tensor, batch: PairBatch) throws {
+    let b = batch.pairs, t = logits.size(1)
+    let (entropy, meanLogit, argmax) = try Self.positions(logits.narrow(1, start: 0, length: t - 1))  // [2B, T-1]
+    let sums: (Tensor, Tensor, Tensor) = try withNoGrad {
+      let completion = try batch.labels.narrow(1, start: 1, length: t - 1).ne(-100).to(dtype: .float32)
+      let top1 = try argmax.eq(batch.inputIDs.narrow(1, start: 1, length: t - 1)).to(dtype: .float32)
+      return (try (entropy * completion).sum(dim: 1), try (meanLogit * completion).sum(dim: 1),
+              try (top1 * completion).sum(dim: 1))                                                       // [2B]
+    }
+    self.init(chosenEntropySums: try sums.0.narrow(0, start: 0, length: b),
+              rejectedEntropySums: try sums.0.narrow(0, start: b, length: b),
+              chosenMeanLogitSums: try sums.1.narrow(0, start: 0, length: b),
+              rejectedMeanLogitSums: try sums.1.narrow(0, start: b, length: b),
+              chosenTop1Counts: try sums.2.narrow(0, start: 0, length: b),
+              rejectedTop1Counts: try sums.2.narrow(0, start: b, length: b))
   }
 }

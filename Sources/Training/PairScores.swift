@@ -29,6 +29,17 @@ public struct PairScores {
   public var rejectedLogitCount: Int
   /// Pairs in the batch (B).
   public var pairs: Int
+  /// Real tokens of the chosen (rejected) sequences, prompt included: what TRL's `num_tokens` counts.
+  public var chosenSequenceTokens = 0
+  public var rejectedSequenceTokens = 0
+  /// TRL 1.16's per-token completion statistics, when the scorer was asked for them (`withStatistics`).
+  public var statistics: CompletionStatistics?
+  /// For unpaired data (KTO): whether each row's chosen-side completion is desirable. nil for preference pairs.
+  public var desirable: [Bool]?
+  /// The mean raw logit over *every* position of the padded chosen (rejected) rows, the last included: TRL's CPO
+  /// logs that as logits/* (ORPO leaves the last position out). Scalars, detached; nil for the packed layout,
+  /// where CPO's logits/* fall back to `chosenMeanLogit()` over real predicting positions.
+  public var allPositionLogitMeans: (chosen: Tensor, rejected: Tensor)?
 
   public init(chosenLogpSums: Tensor, rejectedLogpSums: Tensor, chosenTokenCounts: Tensor, rejectedTokenCounts: Tensor,
               chosenNLLLogpSum: Tensor, chosenNLLTokenCount: Tensor, chosenLogitSum: Tensor, rejectedLogitSum: Tensor,
@@ -47,6 +58,16 @@ public struct PairScores {
     self.pairs = pairs
   }
 
+  /// Reference scores known ahead (`precompute_ref_log_probs`): the completion sums only, everything else zero.
+  public init(reference chosen: [Float], rejected: [Float], device: Device) throws {
+    let zero = try Tensor.zeros([], device: device)
+    self.init(chosenLogpSums: try Tensor(chosen).to(device), rejectedLogpSums: try Tensor(rejected).to(device),
+              chosenTokenCounts: try Tensor.zeros([chosen.count], device: device),
+              rejectedTokenCounts: try Tensor.zeros([rejected.count], device: device), chosenNLLLogpSum: zero,
+              chosenNLLTokenCount: zero, chosenLogitSum: zero, rejectedLogitSum: zero, chosenLogitCount: 0,
+              rejectedLogitCount: 0, pairs: chosen.count)
+  }
+
   /// Mean log-prob per completion token of each chosen answer (TRL's `chosen_logps`). [B]
   public func chosenAverageLogps() throws -> Tensor { try chosenLogpSums / chosenTokenCounts }
   /// The same for the rejected answers. [B]
@@ -57,6 +78,29 @@ public struct PairScores {
   public func chosenMeanLogit() throws -> Tensor { try chosenLogitSum / Double(chosenLogitCount) }
   /// Mean raw logit over the rejected rows (TRL's `logits/rejected`). Scalar, detached.
   public func rejectedMeanLogit() throws -> Tensor { try rejectedLogitSum / Double(rejectedLogitCount) }
+}
+
+/// What TRL 1.16's DPO, KTO and SFT trainers log about the completion tokens (their fused LM head's `entropy`,
+/// `mean_logits` and `is_top1`), summed per pair over the completion tokens. Detached float32, [B] each.
+public struct CompletionStatistics {
+  /// Σ entropy (nats) of the predicted distribution.
+  public var chosenEntropySums: Tensor
+  public var rejectedEntropySums: Tensor
+  /// Σ of each position's mean logit over the vocabulary.
+  public var chosenMeanLogitSums: Tensor
+  public var rejectedMeanLogitSums: Tensor
+  /// How many completion tokens are the model's top-1 prediction (first maximum, as `argmax`).
+  public var chosenTop1Counts: Tensor
+  public var rejectedTop1Counts: Tensor
+
+  /// Per-position entropy, mean logit and arg-max of `logits` [..., V] (no graph). 
+  static func positions(_ logits: Tensor) throws -> (entropy: Tensor, meanLogit: Tensor, argmax: Tensor) {
+    try withNoGrad {
+      let z = try logits.detached().to(dtype: .float32)
+      let logp = try z.logSoftmax(dim: -1)
+      return (try -((logp.exp() * logp).sum(dim: -1)), try z.mean(dim: -1), try z.argmax(dim: -1))
+    }
+  }
 }
 
 /// How a batch of pairs is laid out for the forward pass.
@@ -80,8 +124,12 @@ public struct PairScorer: Sendable {
     self.promptLoss = promptLoss
   }
 
-  /// One forward of `model` over `pairs` (with the graph unless called under `withNoGrad`).
-  public func scores(of pairs: [EncodedPair], model: any CausalLanguageModel) throws -> PairScores {
+  /// One forward of `model` over `pairs` (with the graph unless called under `withNoGrad`); `withStatistics` adds
+  /// the completion tokens' entropy, mean logit and top-1 counts (TRL's DPO, KTO and SFT metrics).
+  public func scores(of pairs: [EncodedPair], model: any CausalLanguageModel, withStatistics: Bool = false) throws
+    -> PairScores
+  {
+    var scores: PairScores
     switch layout {
     case .packed:
       let batch = try PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
@@ -89,17 +137,24 @@ public struct PairScorer: Sendable {
       // [1, N] -> [1, N, C] -> [N, V]
       let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
       let logits = try model.logits(hidden.squeezed(0))
-      return try PairScores(packedLogits: logits, batch: batch)
+      scores = try PairScores(packedLogits: logits, batch: batch)
+      if withStatistics { scores.statistics = try CompletionStatistics(packedLogits: logits, batch: batch) }
     case .padded(let padTokenID):
       let batch = try PairCollator(padTokenID: padTokenID, device: model.device)(pairs)
       let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)  // [2B, T] -> [2B, T, V]
-      return try PairScores(paddedLogits: logits, batch: batch, promptLoss: promptLoss)
+      scores = try PairScores(paddedLogits: logits, batch: batch, promptLoss: promptLoss)
+      if withStatistics { scores.statistics = try CompletionStatistics(paddedLogits: logits, batch: batch) }
     }
+    scores.chosenSequenceTokens = pairs.reduce(0) { $0 + $1.chosenIDs.count }
+    scores.rejectedSequenceTokens = pairs.reduce(0) { $0 + $1.rejectedIDs.count }
+    if pairs.contains(where: { $0.desirable != nil }) { scores.desirable = pairs.map { $0.desirable ?? true } }
+    return scores
   }
 
-  /// The reference model's scores for an objective that needs them (DPO): the same forward with every LoRA
+  /// The reference model's scores for an objective that needs them (DPO, KTO): the same forward with every LoRA
   /// adapter switched off, without a graph — the policy's base weights, never a second copy of the model
-  /// (torchtune's `disable_adapter` + `no_grad`).
+  /// (torchtune's `disable_adapter` + `no_grad`). With full fine-tuning there are no adapters to switch off; the
+  /// caller then passes a frozen copy of the starting weights as `model` (`Trainer.referenceModel`).
   public func referenceScores(of pairs: [EncodedPair], model: any CausalLanguageModel) throws -> PairScores {
     try withNoGrad { try model.withAdaptersDisabled { try scores(of: pairs, model: model) } }
   }

@@ -15,40 +15,60 @@ public enum PreferenceEvaluation {
   }
 
   /// `eval_loss`, `eval_<metric>` for each of the objective's metrics, and `eval_accuracy`: the fraction of pairs
-  /// whose chosen answer has the higher average completion log-prob. Call with `model.training` off.
+  /// whose chosen answer has the higher average completion log-prob (left out for unpaired rows, KTO's). Call with
+  /// `model.training` off. `referenceModel`: the frozen reference of a fully fine-tuned model, if any.
   public static func run(model: any CausalLanguageModel, pairs: [EncodedPair], scorer: PairScorer,
-                         objective: any PreferenceObjective, batchSize: Int) throws -> [(String, Double)]
+                         objective: any PreferenceObjective, batchSize: Int,
+                         referenceModel: (any CausalLanguageModel)? = nil) throws -> [(String, Double)]
   {
-    try evaluate(model: model, pairs: pairs, scorer: scorer, objective: objective, batchSize: batchSize).values
+    try evaluate(model: model, pairs: pairs, scorer: scorer, objective: objective, batchSize: batchSize,
+                 referenceModel: referenceModel).values
   }
 
   /// `run`, keeping the accuracy tally overall and per `EncodedPair.family` (Evaluation's `PreferenceAccuracy`).
+  /// A metric the objective leaves out of some batches (KTO's) is averaged over the batches that have it; a
+  /// cumulative one (`num_tokens`) is the total.
   public static func evaluate(model: any CausalLanguageModel, pairs: [EncodedPair], scorer: PairScorer,
-                              objective: any PreferenceObjective, batchSize: Int) throws -> Result
+                              objective: any PreferenceObjective, batchSize: Int,
+                              referenceModel: (any CausalLanguageModel)? = nil) throws -> Result
   {
     guard !pairs.isEmpty else { return Result(values: [], accuracy: PreferenceAccuracy()) }
     return try withNoGrad {
-      var lossSum = 0.0, batches = 0
+      var lossSum = 0.0, totals: [String: Double] = [:]
+      var sums: [String: (sum: Double, batches: Int)] = [:]
       var accuracy = PreferenceAccuracy()
-      var sums = [Double](repeating: 0, count: objective.metricNames.count)
       for start in stride(from: 0, to: pairs.count, by: batchSize) {
         let chunk = Array(pairs[start..<Swift.min(start + batchSize, pairs.count)])
-        let policy = try scorer.scores(of: chunk, model: model)
-        let reference = objective.needsReference ? try scorer.referenceScores(of: chunk, model: model) : nil
+        let policy = try scorer.scores(of: chunk, model: model, withStatistics: objective.needsStatistics)
+        var reference: PairScores? = nil
+        if objective.needsReference {
+          reference = try referenceModel.map { try scorer.scores(of: chunk, model: $0) }
+            ?? scorer.referenceScores(of: chunk, model: model)
+        }
         let values = try objective.loss(policy: policy, reference: reference).values()
         lossSum += values.loss * Double(chunk.count)
-        for (k, metric) in values.metrics.enumerated() { sums[k] += metric.value }
+        for metric in values.metrics {
+          if objective.cumulativeMetricNames.contains(metric.name) {
+            totals[metric.name, default: 0] += metric.value
+          } else {
+            sums[metric.name, default: (0, 0)].sum += metric.value
+            sums[metric.name, default: (0, 0)].batches += 1
+          }
+        }
         // [B] average completion log-probs; float32 -> float64 is exact, so the comparison is the tensor's.
         let chosen = try policy.chosenAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
         let rejected = try policy.rejectedAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
         for (index, pair) in chunk.enumerated() {
           accuracy.add(chosen: chosen[index], rejected: rejected[index], family: pair.family)
         }
-        batches += 1
       }
       var values: [(String, Double)] = [("eval_loss", lossSum / Double(pairs.count))]
-      for (name, sum) in zip(objective.metricNames, sums) { values.append(("eval_\(name)", sum / Double(batches))) }
-      values.append(("eval_accuracy", accuracy.accuracy))
+      for name in objective.metricNames {
+        if let total = totals[name] { values.append(("eval_\(name)", total)) }
+        if let (sum, batches) = sums[name] { values.append(("eval_\(name)", sum / Double(batches))) }
+      }
+      // Unpaired rows (KTO) compare an answer with another prompt's: no preference accuracy.
+      if pairs.first?.desirable == nil { values.append(("eval_accuracy", accuracy.accuracy)) }
       return Result(values: values, accuracy: accuracy)
     }
   }

@@ -45,11 +45,17 @@ public struct TrainerState: Codable, Equatable, Sendable {
   public var windowMetricSums: [String: Double] = [:]
   public var windowMetricCount = 0
   public var windowTokens = 0
+  /// How many micro-batches reported each metric in the window (KTO leaves some out of some batches); nil in
+  /// checkpoints written before it existed, where every metric was in every batch (`windowMetricCount`).
+  public var windowMetricCounts: [String: Int]? = [:]
+  /// Running totals of the objective's cumulative metrics (TRL's `num_tokens`).
+  public var metricTotals: [String: Double]? = [:]
 
   enum CodingKeys: String, CodingKey {
     case globalStep = "global_step", epoch, batchInEpoch = "batch_in_epoch", logHistory = "log_history"
     case windowLossSum = "window_loss_sum", windowSteps = "window_steps", windowMetricSums = "window_metric_sums"
     case windowMetricCount = "window_metric_count", windowTokens = "window_tokens"
+    case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals"
   }
 }
 
@@ -70,6 +76,13 @@ public final class Trainer {
   public let stepsPerEpoch: Int
   public let totalSteps: Int
   public internal(set) var state = TrainerState()
+  /// The reference for objectives that need one when there are no adapters to disable (full fine-tuning): a frozen
+  /// copy of the starting weights, which costs a second model in memory (`precompute_ref_log_probs` avoids it).
+  /// nil with LoRA: the reference is the policy with its adapters disabled.
+  public var referenceModel: (any CausalLanguageModel)?
+  /// The reference's completion log-prob sums of every training pair (chosen, rejected), computed once before
+  /// training (`precompute_ref_log_probs`).
+  public private(set) var precomputedReference: (chosen: [Float], rejected: [Float])?
 
   /// Runs once per optimizer step, after the last backward and before clipping, with the trainable parameters
   /// (their `.grad` filled): data-parallel training averages the gradients across processes here.
@@ -136,6 +149,9 @@ public final class Trainer {
 
   public func train(resumingFrom checkpoint: URL? = nil) throws -> TrainingSummary {
     if let checkpoint { try restore(from: checkpoint) }
+    if config.precomputeRefLogProbs, precomputedReference == nil, objective(at: 0).needsReference {
+      try precomputeReference()
+    }
     model.training = true
     defer { model.training = false }
     let start = Date()
@@ -160,12 +176,12 @@ public final class Trainer {
       var stepLoss = 0.0
       for indices in group {
         let pairs = indices.map { trainPairs[$0] }
-        let output = try forward(pairs, objective: objective)
+        let output = try forward(pairs, objective: objective, reference: precomputedReference(of: indices))
         try (output.loss / Double(group.count)).backward()
         let values = try output.values()
         stepLoss += values.loss / Double(group.count)
-        accumulate(values.metrics)
-        let real = pairs.reduce(0) { $0 + $1.tokenCount }
+        accumulate(values.metrics, cumulative: objective.cumulativeMetricNames)
+        let real = objective.scoresRejected ? pairs.reduce(0) { $0 + $1.tokenCount } : pairs.reduce(0) { $0 + $1.chosenIDs.count }
         tokens += real
         state.windowTokens += real
         pairsSeen += pairs.count
@@ -203,12 +219,48 @@ public final class Trainer {
                            secondsPerStep: seconds / Double(Swift.max(steps, 1)), finalLoss: lastLoss)
   }
 
-  /// Loss and metrics of `objective` on a batch of pairs, with the graph (plus a no-grad reference pass with the
-  /// adapters off when the objective needs one).
-  public func forward(_ pairs: [EncodedPair], objective: any PreferenceObjective) throws -> ObjectiveOutput {
-    let policy = try scorer.scores(of: pairs, model: model)
-    let reference = objective.needsReference ? try scorer.referenceScores(of: pairs, model: model) : nil
+  /// Loss and metrics of `objective` on a batch of pairs, with the graph (plus, when the objective needs one, the
+  /// reference: `reference` when given (precomputed), else a no-grad pass with the adapters off or through the
+  /// frozen `referenceModel`). Only the chosen answers are scored when the objective reads no others (SFT).
+  public func forward(_ pairs: [EncodedPair], objective: any PreferenceObjective, reference given: PairScores? = nil) throws
+    -> ObjectiveOutput
+  {
+    let batch = objective.scoresRejected ? pairs : pairs.map(\.chosenOnly)
+    let policy = try scorer.scores(of: batch, model: model, withStatistics: objective.needsStatistics)
+    var reference: PairScores? = nil
+    if objective.needsReference {
+      reference = try given ?? referenceScores(of: batch)
+    }
     return try objective.loss(policy: policy, reference: reference)
+  }
+
+  /// The reference's scores of `pairs` without a graph: the frozen copy when there is one, else the policy with
+  /// its adapters disabled.
+  func referenceScores(of pairs: [EncodedPair]) throws -> PairScores {
+    if let referenceModel { return try withNoGrad { try scorer.scores(of: pairs, model: referenceModel) } }
+    return try scorer.referenceScores(of: pairs, model: model)
+  }
+
+  /// `precompute_ref_log_probs`: every training pair's reference sums, once, in evaluation batches (TRL's
+  /// `_precompute_ref_logps`).
+  public func precomputeReference() throws {
+    let wasTraining = model.training
+    model.training = false
+    defer { model.training = wasTraining }
+    var chosen: [Float] = [], rejected: [Float] = []
+    for start in stride(from: 0, to: trainPairs.count, by: config.perDeviceEvalBatchSize) {
+      let scores = try referenceScores(of: Array(trainPairs[start..<Swift.min(start + config.perDeviceEvalBatchSize, trainPairs.count)]))
+      chosen += try scores.chosenLogpSums.to(device: .cpu).scalars(as: Float.self)
+      rejected += try scores.rejectedLogpSums.to(device: .cpu).scalars(as: Float.self)
+    }
+    precomputedReference = (chosen, rejected)
+  }
+
+  /// The precomputed reference scores of the training pairs at `indices`, if any.
+  func precomputedReference(of indices: [Int]) throws -> PairScores? {
+    guard let precomputedReference else { return nil }
+    return try PairScores(reference: indices.map { precomputedReference.chosen[$0] },
+                          rejected: indices.map { precomputedReference.rejected[$0] }, device: model.device)
   }
 
   /// The current epoch as a fraction, as the Hugging Face Trainer logs it.
@@ -217,8 +269,17 @@ public final class Trainer {
   // MARK: Logging
 
   /// TRL logs the mean of each metric over the micro-batches since the last log.
-  private func accumulate(_ metrics: [(name: String, value: Double)]) {
-    for (name, value) in metrics { state.windowMetricSums[name, default: 0] += value }
+  private func accumulate(_ metrics: [(name: String, value: Double)], cumulative: Set<String>) {
+    for (name, value) in metrics {
+      if cumulative.contains(name) {
+        state.metricTotals = state.metricTotals ?? [:]
+        state.metricTotals![name, default: 0] += value
+      } else {
+        state.windowMetricSums[name, default: 0] += value
+        state.windowMetricCounts = state.windowMetricCounts ?? [:]
+        state.windowMetricCounts![name, default: 0] += 1
+      }
+    }
     state.windowMetricCount += 1
   }
 
@@ -228,7 +289,14 @@ public final class Trainer {
     var values: [(String, Double)] = [("loss", state.windowLossSum / Double(Swift.max(state.windowSteps, 1))),
                                       ("grad_norm", gradNorm), ("learning_rate", learningRate)]
     for name in objective.metricNames {
-      values.append((name, (state.windowMetricSums[name] ?? 0) / Double(Swift.max(state.windowMetricCount, 1))))
+      if objective.cumulativeMetricNames.contains(name) {
+        values.append((name, state.metricTotals?[name] ?? 0))
+        continue
+      }
+      // Averaged over the micro-batches that reported it; a metric no batch of the window had is left out (TRL).
+      let count = state.windowMetricCounts?[name] ?? (state.windowMetricSums[name] == nil ? 0 : state.windowMetricCount)
+      guard count > 0, let sum = state.windowMetricSums[name] else { continue }
+      values.append((name, sum / Double(count)))
     }
     values += objective.loggedHyperparameters.map { ($0.name, $0.value) }
     values.append(("epoch", fractionalEpoch))
@@ -240,6 +308,7 @@ public final class Trainer {
     state.windowSteps = 0
     state.windowMetricSums = [:]
     state.windowMetricCount = 0
+    state.windowMetricCounts = [:]
     state.windowTokens = 0
     if isMainProcess {
       try onLog?(TrainerLog(step: state.globalStep, epoch: fractionalEpoch, values: values, isEvaluation: false))
@@ -261,7 +330,7 @@ public final class Trainer {
     defer { model.training = wasTraining }
     return try PreferenceEvaluation.evaluate(model: model, pairs: pairs ?? evalPairs, scorer: scorer,
                                              objective: objective(at: state.globalStep),
-                                             batchSize: config.perDeviceEvalBatchSize)
+                                             batchSize: config.perDeviceEvalBatchSize, referenceModel: referenceModel)
   }
 
   private func evaluateAndLog() throws {

@@ -1,13 +1,46 @@
 // TrainingConfiguration.swift — a training run's settings under TRL / Hugging Face TrainingArguments key names, as
 // typed values, and `keys`: the one table that declares each recipe key (its type, rule, methods and meaning).
+import Data
 import Foundation
 import Metrics
 import NN
 import Torch
 
-/// The preference-optimisation method (`method:`). The baselines (sft, dpo, ipo, simpo, cpo, kto) come next.
+/// The preference-optimisation method (`method:`): ORPO, or one of the baselines it is compared with, each pinned
+/// to the TRL 1.16 trainer that defines it.
 public enum TrainingMethod: String, ConfigurationChoice, Sendable {
+  /// Odds Ratio Preference Optimization: NLL + λ · odds-ratio term, one stage, no reference (ORPOLoss.swift).
   case orpo
+  /// Supervised fine-tuning on the chosen answers (SFTLoss.swift).
+  case sft
+  /// Direct Preference Optimization against the reference model (DPOLoss.swift; `loss_type`).
+  case dpo
+  /// DPO with the IPO loss (`dpo` with `loss_type: ipo`).
+  case ipo
+  /// SimPO: length-normalised rewards with a margin, no reference (CPOLoss.swift; CPO's `loss_type: simpo`, `cpo_alpha: 0`).
+  case simpo
+  /// Contrastive Preference Optimization: a reference-free DPO-like loss + `cpo_alpha` × NLL (CPOLoss.swift).
+  case cpo
+  /// Kahneman-Tversky Optimization on desirable/undesirable answers (KTOLoss.swift); preference pairs are unpaired.
+  case kto
+
+  /// Whether the method compares against the reference model (the policy with its adapters disabled).
+  public var needsReference: Bool { self == .dpo || self == .ipo || self == .kto }
+
+  /// The TRL trainer whose tokenization the method follows.
+  public var tokenization: PairTokenization {
+    switch self {
+    case .orpo, .cpo, .simpo: return .orpo
+    case .dpo, .ipo: return .dpo
+    case .sft, .kto: return .sft
+    }
+  }
+}
+
+/// `loss_type:` of the DPO and CPO families (DPOLoss.swift, CPOLoss.swift); which ones a method takes is checked
+/// with the method.
+public enum PreferenceLossType: String, ConfigurationChoice, Sendable {
+  case sigmoid, hinge, ipo, robust, simpo
 }
 
 /// Which weights train (`finetuning_type:`).
@@ -23,8 +56,14 @@ public enum EvalStrategy: String, ConfigurationChoice, Sendable {
 public struct TrainingConfiguration: Equatable {
   // Model and data
   public var model: String? = nil                 // HF folder or .gguf; nil = the default SmolLM2 GGUF
-  public var dataset: String? = nil               // train file (.jsonl/.json); nil or "synthetic" = built-in data
+  public var dataset: String? = nil               // train file or dataset folder; nil or "synthetic" = built-in data
+  public var datasetSplit: String? = nil          // the folder's split (Hub file names); nil = train
+  public var datasetShuffleSeed: Int? = nil       // datasets' shuffle(seed) before dataset_num_rows
+  public var datasetNumRows: Int? = nil           // datasets' select(range(n)); with `datasets`, the mixture's size
+  public var columnMapping: ColumnMapping = .none // datasets' rename_columns({old: new})
+  public var datasets: [DatasetSource] = []       // several sets mixed, instead of `dataset`
   public var evalDataset: String? = nil
+  public var evalDatasetSplit: String? = nil
   public var testSize: Double? = nil              // fraction (< 1) or count (>= 1) split off the train data
   public var syntheticTrainSize: Int = 2000
   public var syntheticTestSize: Int = 200
@@ -41,6 +80,13 @@ public struct TrainingConfiguration: Equatable {
   public var betaSchedule: BetaSchedule.Shape = .constant
   public var maxLength: Int = 1024
   public var disablePromptLoss: Bool = false
+  public var lossType: PreferenceLossType = .sigmoid
+  public var labelSmoothing: Double = 0
+  public var precomputeRefLogProbs: Bool = false
+  public var simpoGamma: Double = 0.5
+  public var cpoAlpha: Double? = nil              // nil: 1.0 for cpo, 0.0 for simpo (TRL's SimPO recipe)
+  public var desirableWeight: Double = 1
+  public var undesirableWeight: Double = 1
   /// Prompt-prefix sharing without padding (PackedPairs.swift). Same loss and gradients as TRL's padded batch;
   /// logits/* metrics then average over real tokens only. false = TRL's padded batch exactly.
   public var paddingFree: Bool = true
@@ -86,8 +132,19 @@ public struct TrainingConfiguration: Equatable {
   public static let keys: [ConfigurationKey] = [
     // Model and data
     .init("model", \.model, help: "A Hugging Face model folder or a .gguf file (null: the default SmolLM2-135M-Instruct GGUF)."),
-    .init("dataset", \.dataset, help: "Training preferences (.jsonl or .json), or synthetic for the built-in set."),
-    .init("eval_dataset", \.evalDataset, help: "Held-out preferences for evaluation."),
+    .init("dataset", \.dataset,
+          help: "Training preferences: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or synthetic for the built-in set."),
+    .init("dataset_split", \.datasetSplit,
+          help: "The split of a dataset folder, named as the Hub names files (data/train_prefs-00000-of-00001.parquet: train_prefs); default train."),
+    .init("dataset_shuffle_seed", \.datasetShuffleSeed, .atLeast(0),
+          help: "Shuffle the training set first, as datasets' shuffle(seed=...) (numpy's PCG64)."),
+    .init("dataset_num_rows", \.datasetNumRows, .atLeast(1),
+          help: "Take this many rows of the training set (datasets' select(range(n)), after the shuffle); with datasets, the mixture's size."),
+    .init("column_mapping", \.columnMapping, help: "Rename the data's columns before reading rows, {old: new} (datasets' rename_columns)."),
+    .init("datasets", \.datasets,
+          help: "Several training sets mixed instead of dataset: each {path, split, column_mapping, shuffle_seed, num_rows or weight}."),
+    .init("eval_dataset", \.evalDataset, help: "Held-out preferences for evaluation (a file or a dataset folder)."),
+    .init("eval_dataset_split", \.evalDatasetSplit, help: "The split of an eval_dataset folder; default test."),
     .init("test_size", \.testSize, .positive,
           help: "Split off the training data for evaluation: a fraction (< 1) or a number of pairs (>= 1)."),
     .init("synthetic_train_size", \.syntheticTrainSize, .atLeast(1), help: "Built-in synthetic training pairs."),
@@ -100,11 +157,24 @@ public struct TrainingConfiguration: Equatable {
     .init("device", \.device, help: "Where to compute."),
     // Method
     .init("method", \.method, help: "The preference-optimisation method."),
-    .init("beta", \.beta, .nonNegative, methods: [.orpo], help: "ORPO's λ: the weight of the odds-ratio term."),
+    .init("beta", \.beta, .nonNegative, methods: [.orpo, .dpo, .ipo, .simpo, .cpo, .kto],
+          help: "ORPO's λ (the weight of the odds-ratio term); the β of DPO, IPO, SimPO, CPO and KTO (reward scale)."),
     .init("beta_end", \.betaEnd, .nonNegative, methods: [.orpo], help: "Anneal λ from beta to this value (needs beta_schedule)."),
     .init("beta_schedule", \.betaSchedule, methods: [.orpo], help: "How λ moves from beta to beta_end over training."),
     .init("disable_prompt_loss", \.disablePromptLoss, methods: [.orpo],
           help: "Restrict the NLL term to the completion (the paper's option; TRL's covers prompt + completion)."),
+    .init("loss_type", \.lossType, methods: [.dpo, .cpo],
+          help: "dpo: sigmoid, hinge, ipo or robust; cpo: sigmoid, hinge, ipo or simpo (TRL's loss_type)."),
+    .init("label_smoothing", \.labelSmoothing, Rule("in [0, 0.5)") { $0 >= 0 && $0 < 0.5 }, methods: [.dpo, .cpo, .simpo],
+          help: "Assumed probability that a preference label is flipped (dpo: loss_type robust; cpo/simpo: sigmoid, simpo)."),
+    .init("precompute_ref_log_probs", \.precomputeRefLogProbs, methods: [.dpo, .ipo, .kto],
+          help: "Score the reference once per data set before training instead of once per batch."),
+    .init("simpo_gamma", \.simpoGamma, Rule("a finite number") { $0.isFinite }, methods: [.simpo, .cpo],
+          help: "SimPO's target reward margin γ."),
+    .init("cpo_alpha", \.cpoAlpha, .nonNegative, methods: [.cpo, .simpo],
+          help: "Weight of the chosen answers' NLL (default 1 for cpo, 0 for simpo)."),
+    .init("desirable_weight", \.desirableWeight, .positive, methods: [.kto], help: "KTO's weight of desirable answers."),
+    .init("undesirable_weight", \.undesirableWeight, .positive, methods: [.kto], help: "KTO's weight of undesirable answers."),
     .init("max_length", \.maxLength, .atLeast(2), help: "Tokens per prompt + completion; longer completions are cut."),
     .init("padding_free", \.paddingFree,
           help: "Compute each prompt once for its chosen and rejected answers, without padding (false: TRL's padded batch)."),
@@ -157,11 +227,57 @@ public struct TrainingConfiguration: Equatable {
     if evalDataset != nil && testSize != nil {
       return ("test_size", "eval_dataset is also set; give one of them")
     }
+    if !datasets.isEmpty, let dataset, dataset != "synthetic" {
+      return ("datasets", "dataset (\(dataset)) is also set; give one of them")
+    }
+    let usesBuiltInData = datasets.isEmpty && (dataset == nil || dataset == "synthetic")
+    for key in ["dataset_split", "dataset_shuffle_seed", "column_mapping"] + (datasets.isEmpty ? ["dataset_num_rows"] : [])
+    where source(of: key) != .builtInDefault && (usesBuiltInData || !datasets.isEmpty) {
+      return (key, usesBuiltInData ? "applies to a dataset file or folder, not the built-in synthetic data"
+                                   : "applies to dataset; give each entry of datasets its own")
+    }
+    if evalDatasetSplit != nil && evalDataset == nil {
+      return ("eval_dataset_split", "needs eval_dataset, a dataset folder")
+    }
+    if let problem = methodProblem() { return problem }
     if loadIn4bit {
       return ("load_in_4bit", "QLoRA (4-bit base weights) is not available yet in this version; train LoRA on a bf16 or float32 base instead (remove load_in_4bit)")
     }
     return nil
   }
+
+  /// The method's own rules: which loss types it takes, and keys that only some loss types read.
+  func methodProblem() -> (key: String, problem: String)? {
+    switch method {
+    case .dpo:
+      if lossType == .simpo { return ("loss_type", "simpo is CPO's loss (use method: simpo); dpo takes sigmoid, hinge, ipo, robust") }
+      if labelSmoothing != 0 && lossType != .robust {
+        return ("label_smoothing", "applies to loss_type robust (TRL 1.16's \(lossType.rawValue) loss ignores it)")
+      }
+    case .cpo:
+      if lossType == .robust { return ("loss_type", "robust is DPO's loss; cpo takes sigmoid, hinge, ipo, simpo") }
+      if labelSmoothing != 0 && (lossType == .hinge || lossType == .ipo) {
+        return ("label_smoothing", "applies to loss_type sigmoid and simpo (the \(lossType.rawValue) loss ignores it)")
+      }
+      if source(of: "simpo_gamma") != .builtInDefault && lossType != .simpo {
+        return ("simpo_gamma", "applies to loss_type simpo (loss_type is \(lossType.rawValue))")
+      }
+    case .kto:
+      if perDeviceTrainBatchSize < 2 {
+        return ("per_device_train_batch_size", "must be at least 2 for kto: the KL term pairs each prompt with another row's answer in the batch")
+      }
+    default:
+      break
+    }
+    return nil
+  }
+
+  /// DPOLoss's loss type: `ipo` for method ipo, else `loss_type`.
+  public var dpoLossType: DPOLossType { method == .ipo ? .ipo : DPOLossType(rawValue: lossType.rawValue) ?? .sigmoid }
+  /// CPOLoss's loss type: `simpo` for method simpo, else `loss_type`.
+  public var cpoLossType: CPOLossType { method == .simpo ? .simpo : CPOLossType(rawValue: lossType.rawValue) ?? .sigmoid }
+  /// `cpo_alpha`, or the method's default (CPO 1, SimPO 0).
+  public var cpoAlphaValue: Double { cpoAlpha ?? (method == .simpo ? 0 : 1) }
 
   // MARK: Checking
 

@@ -64,7 +64,7 @@ public enum TrainingRun {
     var train: PreferenceDataset
     var eval: PreferenceDataset
     var dataDirectory: URL?
-    if config.dataset == nil || config.dataset == "synthetic" {
+    if config.datasets.isEmpty && (config.dataset == nil || config.dataset == "synthetic") {
       let dir = URL(fileURLWithPath: config.outputDir).appendingPathComponent("data")
       try SyntheticPreferences.write(to: dir, trainCount: config.syntheticTrainSize, testCount: config.syntheticTestSize)
       train = try PreferenceDataset(contentsOf: dir.appendingPathComponent("train.jsonl"))
@@ -72,13 +72,11 @@ public enum TrainingRun {
       dataDirectory = dir
       log("data: built-in synthetic preferences, \(train.count) train / \(eval.count) test pairs (written to \(dir.path))")
     } else {
-      let reader = PreferenceReader(skipInvalid: config.skipInvalid)
-      let (t, report) = try reader.read(contentsOf: URL(fileURLWithPath: config.dataset!))
-      if report.skippedCount > 0 { reports.append("\(config.dataset!): \(report)") }
-      train = t
+      (train, reports) = try Self.trainingData(config)
       if let e = config.evalDataset {
-        let (ev, r) = try reader.read(contentsOf: URL(fileURLWithPath: e))
-        if r.skippedCount > 0 { reports.append("\(e): \(r)") }
+        let source = DatasetSource(path: e, split: config.evalDatasetSplit, columnMapping: config.columnMapping)
+        let (ev, r) = try source.readAll(skipInvalid: config.skipInvalid, defaultSplit: "test")
+        if r.skippedCount > 0 { reports.append("\(ev.sourceName): \(r)") }
         eval = ev
       } else if let size = config.testSize {
         (train, eval) = size < 1 ? try train.trainTestSplit(testFraction: size, seed: config.seed)
@@ -86,24 +84,70 @@ public enum TrainingRun {
       } else {
         eval = PreferenceDataset(records: [])
       }
-      log("data: \(train.count) train / \(eval.count) eval pairs from \(config.dataset!)")
+      log("data: \(train.count) train / \(eval.count) eval pairs from \(train.sourceName)")
     }
 
-    let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength)
-    let (trainPairs, droppedTrain) = try encoder.encodeAll(train)
-    let (evalPairs, droppedEval) = try encoder.encodeAll(eval)
-    let dropped = droppedTrain + droppedEval
+    // Each method tokenizes as the TRL trainer it is pinned to; KTO unpairs the pairs into desirable and undesirable
+    // rows (read in order: the KL term pairs each row with its batch neighbour's answer).
+    var (trainPairs, evalPairs, dropped) = ([EncodedPair](), [EncodedPair](), 0)
+    var sampler: (any EpochSampler)? = nil
+    if config.method == .kto {
+      let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: Int.max, tokenization: .sft)
+      let t = KTOLoss.unpair(try encoder.encodeAll(train).pairs, maxLength: config.maxLength,
+                             batchSize: config.perDeviceTrainBatchSize)
+      let e = KTOLoss.unpair(try encoder.encodeAll(eval).pairs, maxLength: config.maxLength,
+                             batchSize: config.perDeviceEvalBatchSize)
+      (trainPairs, evalPairs, dropped) = (t.rows, e.rows, t.dropped + e.dropped)
+      sampler = SequentialSampler()
+      log("kto: \(trainPairs.count) unpaired training rows (desirable, then undesirable), read in order")
+    } else {
+      let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: config.maxLength,
+                                tokenization: config.method.tokenization)
+      let (t, droppedTrain) = try encoder.encodeAll(train)
+      let (e, droppedEval) = try encoder.encodeAll(eval)
+      (trainPairs, evalPairs, dropped) = (t, e, droppedTrain + droppedEval)
+    }
     if dropped > 0 {
       reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
+    }
+
+    // The reference of DPO, IPO and KTO: the policy with its adapters disabled (LoRA), or — full fine-tuning — a
+    // frozen copy of the starting weights, a second model in memory, unless the reference is precomputed.
+    var referenceModel: (any CausalLanguageModel)? = nil
+    if config.method.needsReference && config.finetuningType == .full && !config.precomputeRefLogProbs {
+      let copy = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device).model
+      if copy.config.vocabSize != model.config.vocabSize { try copy.resizeTokenEmbeddings(to: model.config.vocabSize) }
+      let weights = model.parameters
+      try withNoGrad { for (key, tensor) in copy.parameters { if let w = weights[key] { try tensor.copy_(w) } } }
+      referenceModel = copy
+      let bytes = copy.parameters.values.reduce(0) { $0 + $1.elementCount * $1.dtype.byteCount }
+      log(String(format: "reference model: a frozen copy of the base weights (%.0f MiB more memory; precompute_ref_log_probs: true avoids it)",
+                 Double(bytes) / 1_048_576))
     }
 
     if config.finetuningType == .lora {
       try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
-                              objectives: config.objectiveSchedule)
+                              objectives: config.objectiveSchedule, sampler: sampler)
+    trainer.referenceModel = referenceModel
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)
+  }
+
+  /// The training rows a recipe names: `dataset` (a file or folder split, optionally shuffled and cut to
+  /// `dataset_num_rows`, as datasets' `shuffle(seed).select(range(n))`), or the `datasets` mixture; with the read
+  /// reports of sets that had rows skipped.
+  static func trainingData(_ config: TrainingConfiguration) throws -> (PreferenceDataset, [String]) {
+    if !config.datasets.isEmpty {
+      let (mixed, reports) = try DatasetSource.mix(config.datasets, total: config.datasetNumRows,
+                                                   skipInvalid: config.skipInvalid)
+      return (mixed, reports.filter { $0.report.skippedCount > 0 }.map { "\($0.source): \($0.report)" })
+    }
+    let source = DatasetSource(path: config.dataset!, split: config.datasetSplit, columnMapping: config.columnMapping,
+                               shuffleSeed: config.datasetShuffleSeed, rowCount: config.datasetNumRows)
+    let (dataset, report) = try source.load(skipInvalid: config.skipInvalid)
+    return (dataset, report.skippedCount > 0 ? ["\(dataset.sourceName): \(report)"] : [])
   }
 }

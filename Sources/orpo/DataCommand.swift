@@ -30,12 +30,13 @@ struct DataCommand: ParsableCommand {
   }
 
   struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read a preference file and report its rows and any errors.")
-    @Argument(help: "A .jsonl or .json file.") var file: String
+    static let configuration = CommandConfiguration(abstract: "Read a preference file (or a dataset folder's split) and report its rows and any errors.")
+    @Argument(help: "A .jsonl, .json or .parquet file, or a dataset folder (Hub layout).") var file: String
+    @Option(help: "The split of a dataset folder (default: train).") var split: String?
     @Flag(name: .customLong("skip-invalid"), help: "Report every bad row instead of stopping at the first.") var skipInvalid = false
 
     func run() throws {
-      let (dataset, report) = try PreferenceReader(skipInvalid: skipInvalid).read(contentsOf: URL(fileURLWithPath: file))
+      let (dataset, report) = try DatasetSource(path: file, split: split).readAll(skipInvalid: skipInvalid)
       let conversational = dataset.filter(\.isConversational).count
       print("\(file): \(dataset.count) valid rows (\(conversational) conversational, \(dataset.count - conversational) plain)")
       if report.skippedCount > 0 { print(report) }

@@ -1,4 +1,4 @@
-// Train.swift — `orpo train`: ORPO fine-tuning from a YAML recipe (TRL key names) with flag overrides; with no
+// Train.swift — `orpo train`: ORPO (or baseline: --method) fine-tuning from a YAML recipe (TRL key names) with flag overrides; with no
 // arguments, the default run (LoRA on the default SmolLM2 GGUF with built-in synthetic data).
 import ArgumentParser
 import Foundation
@@ -6,16 +6,20 @@ import ORPOKit
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Fine-tune with ORPO (the default run when given no arguments).",
+    abstract: "Fine-tune with ORPO, or a baseline (--method), the default run when given no arguments.",
     discussion: "Recipe keys follow TRL / Hugging Face TrainingArguments. Flags override the recipe; --set KEY=VALUE reaches any key (lora.r=8).")
 
   @Option(name: .customLong("config"), help: "YAML recipe (default: the built-in default recipe).") var recipe: String?
   @Option(help: "Model: a Hugging Face folder or a .gguf file.") var model: String?
-  @Option(help: "Training data (.jsonl or .json), or 'synthetic'.") var data: String?
+  @Option(help: "Training data: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or 'synthetic'.")
+  var data: String?
+  @Option(help: "The split of a dataset folder (Hub file names: data/train_prefs-00000-of-00001.parquet is train_prefs).")
+  var split: String?
   @Option(name: .customLong("eval-data"), help: "Evaluation data.") var evalData: String?
   @Option(name: .customLong("output-dir")) var outputDir: String?
   @Option(name: .customLong("learning-rate")) var learningRate: Double?
-  @Option(help: "ORPO's λ.") var beta: Double?
+  @Option(help: "orpo, sft, dpo, ipo, simpo, cpo or kto (the recipe's method:).") var method: TrainingMethod?
+  @Option(help: "ORPO's λ; the β of DPO, IPO, SimPO, CPO and KTO.") var beta: Double?
   @Option(name: .customLong("max-steps")) var maxSteps: Int?
   @Option(name: .customLong("num-train-epochs")) var epochs: Double?
   @Option(name: .customLong("per-device-train-batch-size")) var batchSize: Int?
@@ -36,9 +40,11 @@ struct Train: ParsableCommand {
     var o: [ConfigurationOverride] = []
     if let model { o.append(.flag("--model", \.model, model)) }
     if let data { o.append(.flag("--data", \.dataset, data)) }
+    if let split { o.append(.flag("--split", \.datasetSplit, split)) }
     if let evalData { o.append(.flag("--eval-data", \.evalDataset, evalData)) }
     if let outputDir { o.append(.flag("--output-dir", \.outputDir, outputDir)) }
     if let learningRate { o.append(.flag("--learning-rate", \.learningRate, learningRate)) }
+    if let method { o.append(.flag("--method", \.method, method)) }
     if let beta { o.append(.flag("--beta", \.beta, beta)) }
     if let maxSteps { o.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
     if let epochs { o.append(.flag("--num-train-epochs", \.numTrainEpochs, epochs)) }
@@ -69,6 +75,8 @@ struct Train: ParsableCommand {
     try TrainCommandRunner(config: config).run()
   }
 }
+
+extension TrainingMethod: ExpressibleByArgument {}
 
 extension Device: ExpressibleByArgument {
   public init?(argument: String) { self.init(parsing: argument) }

@@ -69,10 +69,14 @@ struct TrainCommandRunner {
     if config.finetuningType == .lora {
       try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
     } else {
-      let weights = try prepared.model.parameters.map { ($0.key, try $0.value.detached().contiguous()) }
-      try writeAtomically(adapterDir) { tmp in
-        try SafeTensors.write(weights, metadata: ["format": "pt"], to: tmp.appendingPathComponent("model.safetensors"))
-      }
+      // A Hugging Face folder (config, weights, generation config, tokenizer) that from_pretrained loads.
+      var isFolder: ObjCBool = false
+      let fromFolder = FileManager.default.fileExists(atPath: prepared.modelPath.path, isDirectory: &isFolder) && isFolder.boolValue
+      let template = try config.chatTemplate.map { try String(contentsOfFile: $0, encoding: .utf8) }
+      try ModelExport.mergedModel(model: prepared.model, tokenizer: prepared.tokenizer, chatTemplate: template,
+                                  dtype: prepared.model.dtype, to: adapterDir,
+                                  sourceDescription: "a full ORPO fine-tune of \(prepared.modelPath.lastPathComponent) (\(summary.steps) steps)",
+                                  tokenizerFolder: fromFolder ? prepared.modelPath : nil)
     }
     try RunSummary(
       steps: summary.steps, seconds: summary.seconds, secondsPerStep: summary.secondsPerStep,
@@ -93,7 +97,7 @@ struct TrainCommandRunner {
         say("orpo:   \(name) " + String(format: "%.3f -> %.3f (%d pairs)", was, tally.accuracy, tally.pairs))
       }
     }
-    say("orpo: adapter:  \(adapterDir.path)")
+    say("orpo: \(config.finetuningType == .lora ? "adapter:" : "model:  ")  \(adapterDir.path)")
     say("orpo: metrics:  \(out.appendingPathComponent("metrics.jsonl").path)")
     if kinds.contains(.tensorboard) { say("orpo: tensorboard: \(logDirectory.path)") }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")

@@ -20,7 +20,10 @@ enum ExportFixture {
     "adapter": ["adapter_config.json", "adapter_model.safetensors"],
     "merged": ["README.md", "chat_template.jinja", "config.json", "generation_config.json", "model.safetensors",
                "tokenizer.json", "tokenizer_config.json"],
+    "full": ["README.md", "config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+             "tokenizer_config.json"],
   ]
+  static let fullSourceDescription = "a full fine-tune (Tests/TrainingTests/Fixtures/orpo with tied embeddings and adapter_final.safetensors folded into its weights)"
 
   static func temporaryFolder(_ name: String) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-\(name)-\(UInt32.random(in: 0...UInt32.max))")
@@ -44,7 +47,9 @@ enum ExportFixture {
     return folder
   }
 
-  /// Writes adapter/ and merged/ into `dir`, as `orpo export` does without and with --merge.
+  /// Writes adapter/ and merged/ into `dir`, as `orpo export` does without and with --merge, and full/, as
+  /// `orpo train` saves a full fine-tune (a model without adapters whose weights changed: here the base, its
+  /// output layer tied to the embedding as in SmolLM2, with the adapter folded in).
   static func export(into dir: URL) throws -> LlamaForCausalLM {
     let model = try loadBase()
     try ModelExport.adapter(from: try trlAdapter(in: dir), model: model, baseModel: baseModelName,
@@ -52,6 +57,16 @@ enum ExportFixture {
     let tokenizer = try Tokenizer(folder: base)
     try ModelExport.mergedModel(model: model, tokenizer: tokenizer, chatTemplate: ChatTemplate.chatML, dtype: .float32,
                                 to: dir.appendingPathComponent("merged"), sourceDescription: sourceDescription,
+                                tokenizerFolder: base)
+    // The full fine-tune ties its output layer to the embedding, as SmolLM2 (the default model) does.
+    var (config, parameters, _) = try Checkpoint.load(base)
+    config.tieWordEmbeddings = true
+    parameters["lm_head.weight"] = nil
+    let full = try LlamaForCausalLM(config: config, parameters: parameters)
+    try PEFTAdapter.load(dir.appendingPathComponent("adapter"), into: full, trainable: false)
+    try full.mergeLoRA()
+    try ModelExport.mergedModel(model: full, tokenizer: tokenizer, chatTemplate: nil, dtype: .float32,
+                                to: dir.appendingPathComponent("full"), sourceDescription: fullSourceDescription,
                                 tokenizerFolder: base)
     return model
   }
@@ -67,6 +82,7 @@ struct ExpectedExport: Decodable {
   let input_ids: [[Int64]]
   let logits_adapter: [[[Double]]]
   let logits_merged: [[[Double]]]
+  let logits_full: [[[Double]]]
   let messages: [[String: String]]
   let chat: [Chat]
 }
@@ -107,7 +123,7 @@ private func message(_ body: () throws -> Void) -> String {
       let target = ExportFixture.testsFolder.appendingPathComponent("Fixtures/export")
       fixture = target
       try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-      for kind in ["adapter", "merged"] {
+      for kind in ["adapter", "merged", "full"] {
         try? FileManager.default.removeItem(at: target.appendingPathComponent(kind))
         try FileManager.default.copyItem(at: dir.appendingPathComponent(kind), to: target.appendingPathComponent(kind))
       }
@@ -141,6 +157,12 @@ private func message(_ body: () throws -> Void) -> String {
       #expect(parameters["lm_head.weight"] != nil && !config.tiesEmbeddings)
       let merged = try LlamaForCausalLM(config: config, parameters: parameters)
       #expect(try maxAbsDifference(merged(ids), tensor(expected.logits_merged)) < 1e-5, "merged vs AutoModelForCausalLM")
+
+      // The full fine-tune's folder, as transformers loads it.
+      let loaded = try ModelLoader.load(fixture.appendingPathComponent("full"))
+      #expect(loaded.format == .huggingFace && loaded.model.loraLayers.isEmpty && loaded.configuration.tiesEmbeddings)
+      #expect(loaded.model.parameters["lm_head.weight"] == nil)
+      #expect(try maxAbsDifference(loaded.model(ids), tensor(expected.logits_full)) < 1e-5, "full vs AutoModelForCausalLM")
     }
   }
 
@@ -304,5 +326,38 @@ private func message(_ body: () throws -> Void) -> String {
 
     // An output that is also the input.
     #expect(export(trl, to: trl) == "\(trl.path): the output folder is also an input; choose another path")
+  }
+}
+
+/// `orpo train` with `finetuning_type: full` saves the trained model as a Hugging Face folder written by the same
+/// code as full/ above (which reference/check_export.py loads with AutoModelForCausalLM), not a bare safetensors.
+@Suite(.serialized, .enabled(if: orpoExecutable() != nil, "the orpo executable is not built beside the tests"))
+struct FullFineTuneCommandTests {
+  @Test func fullFineTuneIsSavedAsAHuggingFaceFolder() throws {
+    let dir = try ExportFixture.temporaryFolder("full-ft")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("run")
+    let run = try runOrpo(["train", "--model", ExportFixture.base.path,
+                           "--data", ExportFixture.base.appendingPathComponent("data.jsonl").path,
+                           "--output-dir", out.path, "--set", "finetuning_type=full", "--set", "max_steps=2",
+                           "--set", "per_device_train_batch_size=2", "--set", "learning_rate=1e-3",
+                           "--set", "report_to=none", "--set", "max_length=64"])
+    #expect(run.status == 0, "\(run.errors)")
+    let folder = out.appendingPathComponent("model")
+    #expect(listing(folder) == ExportFixture.fileNames["full"]!)
+    for name in ["tokenizer.json", "tokenizer_config.json"] {
+      #expect(try Data(contentsOf: folder.appendingPathComponent(name))
+                == Data(contentsOf: ExportFixture.base.appendingPathComponent(name)))
+    }
+    let config = try LlamaConfiguration.load(folder.appendingPathComponent("config.json"))
+    #expect(config.architectures == ["LlamaForCausalLM"] && config.torchDtype == "float32" && !config.tiesEmbeddings)
+    let card = try String(contentsOf: folder.appendingPathComponent("README.md"), encoding: .utf8)
+    #expect(card.contains("a full ORPO fine-tune of orpo (2 steps)") && !card.contains("LoRA"))
+    // The trained weights, not the base ones.
+    let trained = try ModelLoader.load(folder)
+    let base = try ExportFixture.loadBase()
+    let ids = try Tensor([1, 17, 230, 5] as [Int64], shape: [1, 4])
+    let change = try withNoGrad { try maxAbsDifference(trained.model(ids), base(ids)) }
+    #expect(change > 1e-4)
   }
 }

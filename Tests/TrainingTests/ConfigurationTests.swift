@@ -65,7 +65,9 @@ import NN
   /// Each typed key: a good value read as its type, and a bad one named with what was expected.
   @Test func typedKeysReadGoodValuesAndNameBadOnes() throws {
     #expect(try load("method: orpo").method == .orpo)
-    #expect(message("method: dpo") == "recipe.yaml:1: key \"method\": expected one of orpo, found \"dpo\"")
+    #expect(try load("method: dpo").method == .dpo)
+    #expect(message("method: ppo")
+      == "recipe.yaml:1: key \"method\": expected one of orpo, sft, dpo, ipo, simpo, cpo, kto, found \"ppo\"")
     #expect(try load("finetuning_type: full").finetuningType == .full)
     #expect(message("finetuning_type: prefix")
       == "recipe.yaml:1: key \"finetuning_type\": expected one of lora, full, found \"prefix\"")
@@ -165,7 +167,30 @@ import NN
     // At its default the key is simply unused.
     try TrainingConfiguration().validate(keys: keys)
     #expect(TrainingConfiguration.keys.filter { $0.methods == [.orpo] }.map(\.name)
-      == ["beta", "beta_end", "beta_schedule", "disable_prompt_loss"])
+      == ["beta_end", "beta_schedule", "disable_prompt_loss"])
+  }
+
+  /// Each baseline takes its own keys, and the loss types and key combinations TRL's trainers define.
+  @Test func baselineMethodsCheckTheirKeys() throws {
+    let dpo = try load("method: dpo\nloss_type: robust\nlabel_smoothing: 0.1\nprecompute_ref_log_probs: true\n")
+    #expect(dpo.dpoLossType == .robust && dpo.labelSmoothing == 0.1 && dpo.objectiveSchedule.objective(at: 0, of: 1).needsReference)
+    #expect(try load("method: ipo").dpoLossType == .ipo)
+    let simpo = try load("method: simpo\nsimpo_gamma: 1.0\n")
+    #expect(simpo.cpoLossType == .simpo && simpo.cpoAlphaValue == 0 && simpo.simpoGamma == 1.0)
+    #expect(try load("method: cpo").cpoAlphaValue == 1)
+    #expect(message("method: sft\nbeta: 0.2\n")
+      == "recipe.yaml:2: key \"beta\": does not apply to method sft (sft takes no method keys)")
+    #expect(message("method: dpo\nloss_type: simpo\n")
+      == "recipe.yaml:2: key \"loss_type\": simpo is CPO's loss (use method: simpo); dpo takes sigmoid, hinge, ipo, robust")
+    #expect(message("method: dpo\nlabel_smoothing: 0.1\n")
+      == "recipe.yaml:2: key \"label_smoothing\": applies to loss_type robust (TRL 1.16's sigmoid loss ignores it)")
+    #expect(message("method: dpo\nloss_type: robust\nlabel_smoothing: 0.5\n")
+      == "recipe.yaml:3: key \"label_smoothing\": must be in [0, 0.5), got 0.5")
+    #expect(message("method: cpo\nsimpo_gamma: 1\n")
+      == "recipe.yaml:2: key \"simpo_gamma\": applies to loss_type simpo (loss_type is sigmoid)")
+    #expect(message("method: kto\nper_device_train_batch_size: 1\n").hasSuffix(
+      "key \"per_device_train_batch_size\": must be at least 2 for kto: the KL term pairs each prompt with another row's answer in the batch"))
+    #expect(message("method: orpo\ncpo_alpha: 1\n").hasPrefix("recipe.yaml:2: key \"cpo_alpha\": does not apply to method orpo"))
   }
 
   /// The key table covers every stored setting, and the key reference lists every key with its default.
@@ -183,7 +208,7 @@ import NN
     let reference = TrainingConfiguration.keyReference
     for key in TrainingConfiguration.keys { #expect(reference.contains("\n" + key.name + " ") || reference.hasPrefix(key.name)) }
     #expect(reference.contains("a number; must be a positive number; default 1e-06"))
-    #expect(reference.contains("ORPO's λ: the weight of the odds-ratio term. (orpo)"))
+    #expect(reference.contains("ORPO's λ (the weight of the odds-ratio term); the β of DPO, IPO, SimPO, CPO and KTO (reward scale). (orpo, dpo, ipo, simpo, cpo, kto)"))
   }
 
   @Test func stepPlanFollowsHuggingFace() throws {
