@@ -77,7 +77,10 @@ def quantizer_fixture():
 
 def model_fixture():
     torch.manual_seed(1)
-    config = LlamaConfig(vocab_size=96, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+    # Every in_features a multiple of 64: bitsandbytes 0.50.2's CPU dequantize_4bit kernel (AVX-512 path) indexes the
+    # absmax per row, r·(n // 64) + j // 64, which is not the flat block order quantize_4bit (and CUDA) use when a row
+    # is not whole blocks. Real models' widths are multiples of 64; the quantizer fixture above covers the rest.
+    config = LlamaConfig(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5,
                          tie_word_embeddings=False)
     model = AutoModelForCausalLM.from_config(config, attn_implementation="eager")

@@ -37,7 +37,11 @@ public enum TrainingRun {
     return TemplateFormatter(template: try ChatTemplate(source), bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken)
   }
 
-  public static func prepare(_ config: TrainingConfiguration, log: (String) -> Void = { _ in }) throws -> PreparedRun {
+  /// Everything the run needs, ready to train. With `randomWeights`, the model is that shape with random weights
+  /// (the configured model gives only its tokenizer): memory and speed checks at a size one has no weights for.
+  public static func prepare(_ config: TrainingConfiguration, randomWeights: LlamaConfiguration? = nil,
+                             log: (String) -> Void = { _ in }) throws -> PreparedRun
+  {
     if let threads = config.threads { Torch.threadCount = threads }
     Torch.manualSeed(UInt64(config.seed))
     if config.device.isCUDA {
@@ -48,8 +52,27 @@ public enum TrainingRun {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
     log("model: \(modelPath.path)")
-    let loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device)
+    let quantization = config.weightQuantization
+    if quantization == .gguf && (randomWeights != nil || modelPath.pathExtension.lowercased() != "gguf") {
+      throw config.error("quantization.quant_method", "gguf keeps a .gguf model's own blocks; \(modelPath.path) is no .gguf file (use load_in_4bit: true)")
+    }
+    let loaded: LoadedModel
+    if let shape = randomWeights {
+      loaded = try ModelLoader.load(randomWeights: shape, seed: UInt64(config.seed), tokenizerFrom: modelPath,
+                                    dtype: config.torchDtype, device: config.device, quantization: quantization)
+      log("model: random weights in the shape of \(shape.architecture) (\(shape.parameterCount) parameters), tokenizer of \(modelPath.lastPathComponent)")
+    } else {
+      loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device, quantization: quantization)
+    }
     let (model, tokenizer) = (loaded.model, loaded.tokenizer)
+    if quantization.isQuantized {
+      let layers = model.quantizedLayers
+      let held = layers.reduce(0) { $0 + $1.weight.byteCount }
+      let dense = layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures } * config.torchDtype.byteCount
+      let formats = Set(layers.map(\.weight.format)).sorted().joined(separator: ", ")
+      log(String(format: "quantization: %@: %d projections (%@) in %.0f MiB (%.0f MiB dense in %@)", quantization.description,
+                 layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.torchDtype.recipeText))
+    }
     if config.setupChatFormat {
       try model.setUpChatFormat(tokenizer: tokenizer)
       log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")

@@ -45,6 +45,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Warm-up steps excluded from the timing.") var warmup = 2
     @Flag(name: .customLong("padded"), help: "TRL's padded batch instead of prompt sharing.") var padded = false
     @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
+    @Option(name: .customLong("random-weights"),
+            help: "A model folder's config.json (or the folder): train a model of that shape with random weights, with the recipe model's tokenizer.")
+    var randomWeights: String?
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
@@ -59,7 +62,11 @@ struct Bench: ParsableCommand {
       ] + (try settings.map(ConfigurationOverride.init(setting:)))
       let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                                   overrides: overrides)
-      let run = try TrainingRun.prepare(config)
+      let shape = try randomWeights.map { path -> LlamaConfiguration in
+        let url = URL(fileURLWithPath: path)
+        return try LlamaConfiguration.load(url.pathExtension == "json" ? url : url.appendingPathComponent("config.json"))
+      }
+      let run = try TrainingRun.prepare(config, randomWeights: shape)
       var marks: [(Double, Int)] = []
       run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }
       let summary = try run.trainer.train()

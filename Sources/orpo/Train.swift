@@ -35,6 +35,9 @@ struct Train: ParsableCommand {
   @Flag(name: .customLong("skip-invalid"), help: "Skip bad data rows (reported) instead of stopping.") var skipInvalid = false
   @Flag(name: .customLong("list-keys"), help: "Print every recipe key with its type, default and meaning, and exit.")
   var listKeys = false
+  @Flag(name: .customLong("dry-run"),
+        help: "Check the recipe against the model's config.json (no weights, no data read), print parameter counts and the estimated peak memory, and exit.")
+  var dryRun = false
 
   func overrides() throws -> [ConfigurationOverride] {
     var o: [ConfigurationOverride] = []
@@ -71,6 +74,10 @@ struct Train: ParsableCommand {
     } else {
       config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                               overrides: try overrides())
+    }
+    if dryRun {
+      print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")
+      return
     }
     try TrainCommandRunner(config: config).run()
   }
