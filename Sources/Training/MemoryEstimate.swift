@@ -119,8 +119,9 @@ public struct MemoryEstimate: Sendable {
     var lines = parts.map { p in
       "  " + p.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + Self.mebibytes(p.bytes) + "  " + p.detail
     }
-    lines.append(("  " + "total".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + Self.mebibytes(total))
-      .trimmingCharacters(in: .whitespaces))
+    var last = "  " + "total".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + Self.mebibytes(total)
+    while last.hasSuffix(" ") { last.removeLast() }
+    lines.append(last)
     return lines.joined(separator: "\n")
   }
 
