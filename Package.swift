@@ -66,19 +66,19 @@ let package = Package(
     .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
     // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
-    .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
+    .target(name: "Evaluation", dependencies: ["Support", "Metrics"], swiftSettings: swiftSettings),
     .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
     .target(name: "Curation",
-            dependencies: ["Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Support", "Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"])],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
-      dependencies: ["ORPOKit", "Curation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["ORPOKit", "Curation", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
     .testTarget(name: "SupportTests", dependencies: ["Support"], resources: [.copy("Fixtures")],
@@ -98,6 +98,8 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
+    .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

@@ -3,11 +3,13 @@
 
 extension JSONValue {
   /// The value `value.encode(to:)` describes. Keyed containers keep their keys in encoding order (a layout may
-  /// sort them); `nil` optionals are left out, as synthesized `Encodable` conformances ask; Doubles and Floats are
+  /// sort them) and dictionaries with String keys are written with their keys sorted; `nil` optionals are left out, as synthesized `Encodable` conformances ask; Doubles and Floats are
   /// spelled as Python spells them, so a whole number keeps its `.0` (`10000.0`) as in a Hugging Face config.
-  public init<T: Encodable>(encoding value: T) throws {
-    let encoder = ValueEncoder(codingPath: [])
-    try value.encode(to: encoder)
+  /// With `nonFiniteAsStrings`, NaN and ±infinity become the strings "NaN", "Infinity", "-Infinity" (which
+  /// pandas and Python's `float()` read), instead of the bare words `json.dumps` writes.
+  public init<T: Encodable>(encoding value: T, nonFiniteAsStrings: Bool = false) throws {
+    let encoder = ValueEncoder(codingPath: [], nonFiniteAsStrings: nonFiniteAsStrings)
+    try encoder.encode(value, into: encoder.storage, at: nil)
     self = encoder.storage.value ?? .object([])
   }
 }
@@ -43,12 +45,13 @@ private struct AnyKey: CodingKey {
   }
 }
 
-private func scalar<T: Encodable>(_ value: T) -> JSONValue? {
+private func scalar<T: Encodable>(_ value: T, nonFiniteAsStrings: Bool) -> JSONValue? {
   switch value {
   case let v as Bool: return .bool(v)
   case let v as String: return .string(v)
-  case let v as Double: return .double(v)
-  case let v as Float: return .number(JSONNumber(v))
+  case let v as Double: return nonFiniteAsStrings && !v.isFinite ? .string(JSONNumber(v).text) : .double(v)
+  case let v as Float:
+    return nonFiniteAsStrings && !v.isFinite ? .string(JSONNumber(v).text) : .number(JSONNumber(v))
   case let v as Int: return .int(v)
   case let v as Int8: return .int(v)
   case let v as Int16: return .int(v)
@@ -68,37 +71,53 @@ private final class ValueEncoder: Encoder {
   let codingPath: [CodingKey]
   var userInfo: [CodingUserInfoKey: Any] { [:] }
   let storage: Box
+  let nonFiniteAsStrings: Bool
 
-  init(codingPath: [CodingKey], storage: Box = Box()) {
+  init(codingPath: [CodingKey], storage: Box = Box(), nonFiniteAsStrings: Bool) {
     self.codingPath = codingPath
     self.storage = storage
+    self.nonFiniteAsStrings = nonFiniteAsStrings
+  }
+
+  /// An encoder for a value nested at `key` in `box`.
+  func nested(_ key: CodingKey, _ box: Box) -> ValueEncoder {
+    ValueEncoder(codingPath: codingPath + [key], storage: box, nonFiniteAsStrings: nonFiniteAsStrings)
   }
 
   /// Encodes `value` into `box`: scalars directly, anything else through its own `encode(to:)`.
-  static func encode<T: Encodable>(_ value: T, into box: Box, codingPath: [CodingKey]) throws {
-    if let json = scalar(value) {
+  func encode<T: Encodable>(_ value: T, into box: Box, at key: CodingKey?) throws {
+    if let json = scalar(value, nonFiniteAsStrings: nonFiniteAsStrings) {
       box.content = .value(json)
+    } else if let dictionary = value as? [String: any Encodable] {
+      // A Swift dictionary has no order of its own: its keys are written sorted, so the text is reproducible.
+      let encoder = key.map { nested($0, box) } ?? self
+      var container = encoder.container(keyedBy: AnyKey.self)
+      for name in dictionary.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+        try container.encode(dictionary[name]!, forKey: AnyKey(stringValue: name))
+      }
     } else {
-      try value.encode(to: ValueEncoder(codingPath: codingPath, storage: box))
+      try value.encode(to: key.map { nested($0, box) } ?? ValueEncoder(codingPath: codingPath, storage: box,
+                                                                        nonFiniteAsStrings: nonFiniteAsStrings))
     }
   }
 
   func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
     if case .object? = storage.content {} else { storage.content = .object([]) }
-    return KeyedEncodingContainer(KeyedContainer<Key>(box: storage, codingPath: codingPath))
+    return KeyedEncodingContainer(KeyedContainer<Key>(box: storage, encoder: self))
   }
 
   func unkeyedContainer() -> UnkeyedEncodingContainer {
     if case .array? = storage.content {} else { storage.content = .array([]) }
-    return UnkeyedContainer(box: storage, codingPath: codingPath)
+    return UnkeyedContainer(box: storage, encoder: self)
   }
 
-  func singleValueContainer() -> SingleValueEncodingContainer { SingleContainer(box: storage, codingPath: codingPath) }
+  func singleValueContainer() -> SingleValueEncodingContainer { SingleContainer(box: storage, encoder: self) }
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
   let box: Box
-  let codingPath: [CodingKey]
+  let encoder: ValueEncoder
+  var codingPath: [CodingKey] { encoder.codingPath }
 
   /// The box for `key`: a key encoded twice replaces its value in place.
   private func child(_ key: CodingKey) -> Box {
@@ -113,28 +132,27 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
   mutating func encodeNil(forKey key: Key) throws { child(key).content = .value(.null) }
 
   mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-    try ValueEncoder.encode(value, into: child(key), codingPath: codingPath + [key])
+    try encoder.encode(value, into: child(key), at: key)
   }
 
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type,
                                                       forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-    ValueEncoder(codingPath: codingPath + [key], storage: child(key)).container(keyedBy: keyType)
+    encoder.nested(key, child(key)).container(keyedBy: keyType)
   }
 
   mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
-    ValueEncoder(codingPath: codingPath + [key], storage: child(key)).unkeyedContainer()
+    encoder.nested(key, child(key)).unkeyedContainer()
   }
 
   mutating func superEncoder() -> Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
 
-  mutating func superEncoder(forKey key: Key) -> Encoder {
-    ValueEncoder(codingPath: codingPath + [key], storage: child(key))
-  }
+  mutating func superEncoder(forKey key: Key) -> Encoder { encoder.nested(key, child(key)) }
 }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
   let box: Box
-  let codingPath: [CodingKey]
+  let encoder: ValueEncoder
+  var codingPath: [CodingKey] { encoder.codingPath }
   var count: Int {
     if case .array(let items)? = box.content { return items.count }
     return 0
@@ -151,30 +169,33 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
   mutating func encodeNil() throws { append().content = .value(.null) }
 
   mutating func encode<T: Encodable>(_ value: T) throws {
-    try ValueEncoder.encode(value, into: append(), codingPath: codingPath + [AnyKey(intValue: count)])
+    let key = AnyKey(intValue: count)
+    try encoder.encode(value, into: append(), at: key)
   }
 
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
     -> KeyedEncodingContainer<NestedKey> {
-    ValueEncoder(codingPath: codingPath + [AnyKey(intValue: count)], storage: append()).container(keyedBy: keyType)
+    let key = AnyKey(intValue: count)
+    return encoder.nested(key, append()).container(keyedBy: keyType)
   }
 
   mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
-    ValueEncoder(codingPath: codingPath + [AnyKey(intValue: count)], storage: append()).unkeyedContainer()
+    let key = AnyKey(intValue: count)
+    return encoder.nested(key, append()).unkeyedContainer()
   }
 
   mutating func superEncoder() -> Encoder {
-    ValueEncoder(codingPath: codingPath + [AnyKey(intValue: count)], storage: append())
+    let key = AnyKey(intValue: count)
+    return encoder.nested(key, append())
   }
 }
 
 private struct SingleContainer: SingleValueEncodingContainer {
   let box: Box
-  let codingPath: [CodingKey]
+  let encoder: ValueEncoder
+  var codingPath: [CodingKey] { encoder.codingPath }
 
   mutating func encodeNil() throws { box.content = .value(.null) }
 
-  mutating func encode<T: Encodable>(_ value: T) throws {
-    try ValueEncoder.encode(value, into: box, codingPath: codingPath)
-  }
+  mutating func encode<T: Encodable>(_ value: T) throws { try encoder.encode(value, into: box, at: nil) }
 }

@@ -17,9 +17,7 @@ indirect enum TokenDecoder: PipelinePart {
   func decodeChain(_ tokens: [String]) -> [String] {
     switch self {
     case .sequence(let steps):
-      var current = tokens
-      for step in steps { current = step.decodeChain(current) }
-      return current
+      return steps.reduce(tokens) { current, step in step.decodeChain(current) }
     case .byteLevel:
       var bytes: [UInt8] = []
       for token in tokens {

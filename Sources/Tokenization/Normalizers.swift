@@ -36,9 +36,7 @@ indirect enum Normalizer: PipelinePart {
       }
       return String(scalars: scalars)
     case .sequence(let steps):
-      var out = text
-      for step in steps { out = step.normalize(out) }
-      return out
+      return steps.reduce(text) { current, step in step.normalize(current) }
     }
   }
 

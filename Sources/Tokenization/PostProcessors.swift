@@ -27,9 +27,7 @@ indirect enum PostProcessor: PipelinePart {
       }
       return out
     case .sequence(let steps):
-      var current = ids
-      for step in steps { current = step.process(current, addSpecialTokens: true) }
-      return current
+      return steps.reduce(ids) { current, step in step.process(current, addSpecialTokens: true) }
     }
   }
 

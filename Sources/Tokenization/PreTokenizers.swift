@@ -94,9 +94,7 @@ indirect enum PreTokenizer: PipelinePart {
   func preTokenize(_ pieces: [TextPiece]) -> [TextPiece] {
     switch self {
     case .sequence(let steps):
-      var current = pieces
-      for step in steps { current = step.preTokenize(current) }
-      return current
+      return steps.reduce(pieces) { current, step in step.preTokenize(current) }
     case .byteLevel(let addPrefixSpace, let useRegex):
       var out: [TextPiece] = []
       for var piece in pieces {

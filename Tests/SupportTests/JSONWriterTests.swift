@@ -117,6 +117,12 @@ private struct Extended: Encodable {
   // Keys stay in encoding order until a layout sorts them; a second container on the same encoder adds to the first.
   let extended = try JSONValue(encoding: Extended(base: configuration))
   #expect(extended.objectValue?.map(\.key) == ["peft_type", "r", "lora_alpha", "rope", "targets", "ids", "revision"])
-  #expect(try JSONValue(encoding: ["b": 1]).formatted(.serdeCompact) == #"{"b":1}"#)
+  // A dictionary has no order of its own: its keys come out sorted, at the top and nested.
+  #expect(try JSONValue(encoding: ["b": 1, "c": 2, "a": 3]).formatted(.serdeCompact) == #"{"a":3,"b":1,"c":2}"#)
+  #expect(try JSONValue(encoding: [["y": 1, "x": 2]]).formatted(.serdeCompact) == #"[{"x":2,"y":1}]"#)
+  let nonFinite = [Double.nan, .infinity, -.infinity, 0.5]
+  #expect(try JSONValue(encoding: nonFinite).formatted(.serdeCompact) == "[NaN,Infinity,-Infinity,0.5]")
+  #expect(try JSONValue(encoding: nonFinite, nonFiniteAsStrings: true).formatted(.serdeCompact)
+    == #"["NaN","Infinity","-Infinity",0.5]"#)
   #expect(try JSONValue(encoding: [1.5, 2]).formatted(.serdeCompact) == "[1.5,2.0]")
 }
