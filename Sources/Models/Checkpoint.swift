@@ -68,7 +68,10 @@ public enum Checkpoint {
     var files: [URL]
     if FileManager.default.fileExists(atPath: index.path) {
       struct Index: Decodable { let weight_map: [String: String] }
-      let data = try Data(contentsOf: index)
+      let data: Data
+      do { data = try Data(contentsOf: index) } catch {
+        throw ModelError("\(index.path): cannot read (\(error.localizedDescription))")
+      }
       guard let map = try? JSONDecoder().decode(Index.self, from: data) else {
         throw ModelError("\(index.path): expected an object with a \"weight_map\"")
       }
