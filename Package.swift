@@ -104,7 +104,7 @@ let package = Package(
     .testTarget(name: "SupportTests", dependencies: ["Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: swiftSettings),
+    .testTarget(name: "NNTests", dependencies: ["NN"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Support"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
