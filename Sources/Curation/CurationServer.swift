@@ -79,6 +79,8 @@ public struct CurationServer: Sendable {
   public let token: String
   /// Randomises which candidate is shown first (tests pin it).
   public var swapOrder: @Sendable () -> Bool = { Bool.random() }
+  /// What the server logs (Hummingbird's messages); tests that cancel it raise this above its shutdown notice.
+  public var logLevel: Logger.Level = .warning
 
   public init(store: CurationStore, host: String = "127.0.0.1", port: Int = 8080, token: String) {
     self.store = store
@@ -91,7 +93,7 @@ public struct CurationServer: Sendable {
   /// called once the socket is bound (port 0 picks a free one).
   public func run(handleSignals: Bool = false, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var logger = Logger(label: "orpo-curate")
-    logger.logLevel = .warning
+    logger.logLevel = logLevel
     let app = Application(
       router: makeRouter(),
       configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "orpo-curate"),
