@@ -43,47 +43,52 @@ let package = Package(
         .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl"),
       ]
     ),
-    .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+    // JSON value/parser/writer, memory-mapped files, atomic file and folder writes: the plumbing every module
+    // shares. No dependencies, no libtorch.
+    .target(name: "Support", swiftSettings: swiftSettings),
+    .target(name: "Torch", dependencies: ["CTorch", "Support"], swiftSettings: swiftSettings),
     .target(name: "NN", dependencies: ["Torch"], swiftSettings: swiftSettings),
     // Tokenizers and chat templates: pure Swift, no libtorch.
     // GGUF container: header, metadata, tensor infos, dequantization. Pure Swift, no libtorch.
-    .target(name: "GGUF", swiftSettings: swiftSettings),
+    .target(name: "GGUF", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Jinja-subset interpreter and chat-template rendering. Pure Swift.
-    .target(name: "ChatTemplates", swiftSettings: swiftSettings),
-    .target(name: "Tokenization", dependencies: ["GGUF"], swiftSettings: swiftSettings),
+    .target(name: "ChatTemplates", dependencies: ["Support"], swiftSettings: swiftSettings),
+    .target(name: "Tokenization", dependencies: ["GGUF", "Support"], swiftSettings: swiftSettings),
     // Parquet reading (footer, pages, encodings, snappy; gzip and zstd from the system libraries). Pure Swift, no libtorch.
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .target(name: "Parquet", dependencies: ["CZlib", "CZstd"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
-    .target(name: "Data", dependencies: ["Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
-    .target(name: "Models", dependencies: ["NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
+    .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
+    .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
-    .target(name: "Metrics", swiftSettings: swiftSettings),
+    .target(name: "Metrics", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
     // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
-    .target(name: "Evaluation", dependencies: ["Metrics"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
+    .target(name: "Evaluation", dependencies: ["Support", "Metrics"], swiftSettings: swiftSettings),
+    .target(name: "Training", dependencies: ["Support", "Models", "Data", "Metrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
+    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "Metrics", "Training", "Evaluation"],
             swiftSettings: swiftSettings),
     // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
     .target(name: "Curation",
-            dependencies: ["Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
+            dependencies: ["Support", "Models", "Data", "Parquet", .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"])],
             swiftSettings: swiftSettings),
     .executableTarget(
       name: "orpo",
-      dependencies: ["ORPOKit", "Curation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["ORPOKit", "Curation", "Support", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: swiftSettings
     ),
+    .testTarget(name: "SupportTests", dependencies: ["Support"], resources: [.copy("Fixtures")],
+                swiftSettings: swiftSettings),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: swiftSettings),
-    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")],
+    .testTarget(name: "TokenizationTests", dependencies: ["Tokenization", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
-    .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"], resources: [.copy("Fixtures")],
+    .testTarget(name: "GGUFTests", dependencies: ["GGUF", "Support"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "Support"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "ParquetTests", dependencies: ["Parquet"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
@@ -93,6 +98,8 @@ let package = Package(
     .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")],
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
+    .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
   ],
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

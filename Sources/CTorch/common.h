@@ -44,3 +44,10 @@ inline at::TensorOptions opts(int dtype, int device_type, int device_index) {
   return 1;
 
 #define CT_OUT(ptr, expr) (*(ptr) = ctorch::wrap(expr))
+// The body of an entry point that returns the (values, indices) pair a libtorch call gives.
+#define CT_OUT_PAIR(values, indices, ...)                                       \
+  CT_PROTECT({                                                                  \
+    auto [v_, i_] = __VA_ARGS__;                                                \
+    CT_OUT(values, v_);                                                         \
+    CT_OUT(indices, i_);                                                        \
+  })

@@ -128,36 +128,20 @@ int ct_reduce(int op, ct_tensor t, const int64_t *d, int64_t n, int keepdim, ct_
   })
 }
 int ct_max_dim(ct_tensor t, int64_t dim, int keepdim, ct_tensor *values, ct_tensor *indices) {
-  CT_PROTECT({
-    auto [v, i] = T(t).max(dim, keepdim != 0);
-    CT_OUT(values, v);
-    CT_OUT(indices, i);
-  })
+  CT_OUT_PAIR(values, indices, T(t).max(dim, keepdim != 0))
 }
 int ct_min_dim(ct_tensor t, int64_t dim, int keepdim, ct_tensor *values, ct_tensor *indices) {
-  CT_PROTECT({
-    auto [v, i] = T(t).min(dim, keepdim != 0);
-    CT_OUT(values, v);
-    CT_OUT(indices, i);
-  })
+  CT_OUT_PAIR(values, indices, T(t).min(dim, keepdim != 0))
 }
 int ct_argmax(ct_tensor t, int64_t dim, int keepdim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).argmax(dim, keepdim != 0))) }
 int ct_cumsum(ct_tensor t, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).cumsum(dim))) }
 int ct_softmax(ct_tensor t, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).softmax(dim))) }
 int ct_log_softmax(ct_tensor t, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).log_softmax(dim))) }
 int ct_topk(ct_tensor t, int64_t k, int64_t dim, int largest, int sorted, ct_tensor *values, ct_tensor *indices) {
-  CT_PROTECT({
-    auto [v, i] = T(t).topk(k, dim, largest != 0, sorted != 0);
-    CT_OUT(values, v);
-    CT_OUT(indices, i);
-  })
+  CT_OUT_PAIR(values, indices, T(t).topk(k, dim, largest != 0, sorted != 0))
 }
 int ct_sort(ct_tensor t, int64_t dim, int descending, ct_tensor *values, ct_tensor *indices) {
-  CT_PROTECT({
-    auto [v, i] = T(t).sort(dim, descending != 0);
-    CT_OUT(values, v);
-    CT_OUT(indices, i);
-  })
+  CT_OUT_PAIR(values, indices, T(t).sort(dim, descending != 0))
 }
 int ct_multinomial(ct_tensor probs, int64_t n, int replacement, ct_generator g, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, at::multinomial(T(probs), n, replacement != 0, gen(g))))

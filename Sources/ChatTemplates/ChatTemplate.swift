@@ -2,6 +2,7 @@
 // byte-identically to transformers' `apply_chat_template(..., tokenize=False)`.
 
 import Foundation
+import Support
 
 /// A parsed chat template.
 ///
@@ -35,16 +36,18 @@ public struct ChatTemplate: @unchecked Sendable {
       throw ChatTemplateError.syntax("template file is not UTF-8: \(path)", line: 1, column: nil)
     }
     if path.hasSuffix(".json") {
-      let object = try JSONSerialization.jsonObject(with: data)
-      guard let config = object as? [String: Any] else {
-        throw ChatTemplateError.syntax("no chat_template in \(path)", line: 1, column: nil)
+      // As transformers reads it (json.load: a repeated key keeps its last value).
+      let config: JSONValue
+      do { config = try JSONValue.parse(data) } catch let error as JSONSyntaxError {
+        throw ChatTemplateError.syntax("\(path): malformed JSON: \(error)", line: 1, column: nil)
       }
-      if let template = config["chat_template"] as? String {
+      if let template = config[last: "chat_template"]?.stringValue {
         try self.init(template)
         return
       }
-      if let named = config["chat_template"] as? [[String: Any]],
-        let template = (named.first { $0["name"] as? String == "default" } ?? named.first)?["template"] as? String
+      if let named = config[last: "chat_template"]?.arrayValue,
+        let template = (named.first { $0[last: "name"]?.stringValue == "default" } ?? named.first)?[last: "template"]?
+          .stringValue
       {
         try self.init(template)
         return

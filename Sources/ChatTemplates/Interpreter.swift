@@ -108,10 +108,16 @@ final class Interpreter {
   }
 
   private func execute(_ statement: Statement, scope: Scope) throws -> Flow {
+    try reportingFailures(at: statement.line) { try executeUnchecked(statement, scope: scope) }
+  }
+
+  /// Runs `body`; a RuntimeFailure it throws becomes a runtime error at `line` (the innermost statement or
+  /// expression, as jinja2's traceback names it).
+  @inline(__always) private func reportingFailures<T>(at line: Int, _ body: () throws -> T) throws -> T {
     do {
-      return try executeUnchecked(statement, scope: scope)
+      return try body()
     } catch let failure as RuntimeFailure {
-      throw ChatTemplateError.runtime(failure.message, line: statement.line)
+      throw ChatTemplateError.runtime(failure.message, line: line)
     }
   }
 
@@ -239,11 +245,7 @@ final class Interpreter {
 
   /// Like `evaluate`, but a Markup result stays Markup (for `+`, `set`, and/or, inline if and filters).
   private func evaluateRaw(_ expression: Expression, scope: Scope) throws -> JinjaValue {
-    do {
-      return try evaluateUnchecked(expression, scope: scope)
-    } catch let failure as RuntimeFailure {
-      throw ChatTemplateError.runtime(failure.message, line: expression.line)
-    }
+    try reportingFailures(at: expression.line) { try evaluateUnchecked(expression, scope: scope) }
   }
 
   private func evaluateUnchecked(_ expression: Expression, scope: Scope) throws -> JinjaValue {

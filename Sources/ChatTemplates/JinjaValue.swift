@@ -1,4 +1,5 @@
 // JinjaValue.swift — the values a chat template sees, with Python's truthiness, equality, str() and repr().
+import Support
 
 /// A value inside a template: what Python/jinja2 would hold (str, int, float, bool, None, list, tuple, dict,
 /// jinja2's Undefined, a `namespace()` or a callable).
@@ -309,7 +310,7 @@ extension JinjaValue {
     case .none: return "None"
     case let .bool(b): return b ? "True" : "False"
     case let .int(i): return String(i)
-    case let .double(d): return formatPythonFloat(d)
+    case let .double(d): return pythonFloatRepr(d)
     case let .string(s): return pythonStringRepr(s)
     case let .markup(s): return "Markup(" + pythonStringRepr(s) + ")"
     case let .array(items): return "[" + items.map(\.pythonRepr).joined(separator: ", ") + "]"
@@ -371,52 +372,6 @@ func isPythonPrintable(_ scalar: Unicode.Scalar) -> Bool {
 func hex(_ value: UInt32, width: Int) -> String {
   let digits = String(value, radix: 16)
   return String(repeating: "0", count: max(0, width - digits.count)) + digits
-}
-
-/// Python `repr(float)`: shortest round-trip digits, fixed notation for 1e-4 <= |x| < 1e16, else `1e+16` style.
-func formatPythonFloat(_ value: Double) -> String {
-  if value.isNaN { return "nan" }
-  if value.isInfinite { return value < 0 ? "-inf" : "inf" }
-  if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
-  // Swift's description also gives the shortest round-trip digits; re-lay them out the way CPython does.
-  var text = "\(value.magnitude)"
-  var exponent = 0
-  if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-    exponent = Int(text[text.index(after: e)...])!
-    text = String(text[..<e])
-  }
-  var digits: String
-  var pointPosition: Int  // value = 0.<digits> × 10^pointPosition
-  if let dot = text.firstIndex(of: ".") {
-    let integerPart = String(text[..<dot])
-    let fractionPart = String(text[text.index(after: dot)...])
-    digits = integerPart + fractionPart
-    pointPosition = integerPart.count + exponent
-  } else {
-    digits = text
-    pointPosition = text.count + exponent
-  }
-  while digits.hasPrefix("0") && digits.count > 1 {
-    digits.removeFirst()
-    pointPosition -= 1
-  }
-  while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
-  let sign = value < 0 ? "-" : ""
-  if pointPosition > 16 || pointPosition <= -4 {
-    let e = pointPosition - 1
-    var mantissa = String(digits.first!)
-    if digits.count > 1 { mantissa += "." + digits.dropFirst() }
-    let exponentDigits = String(abs(e))
-    return sign + mantissa + "e" + (e < 0 ? "-" : "+") + (exponentDigits.count < 2 ? "0" : "") + exponentDigits
-  }
-  if pointPosition <= 0 {
-    return sign + "0." + String(repeating: "0", count: -pointPosition) + digits
-  }
-  if pointPosition >= digits.count {
-    return sign + digits + String(repeating: "0", count: pointPosition - digits.count) + ".0"
-  }
-  let split = digits.index(digits.startIndex, offsetBy: pointPosition)
-  return sign + digits[..<split] + "." + digits[split...]
 }
 
 /// Python `str.isspace()` for one character: Unicode White_Space plus the ASCII separators 0x1C–0x1F.

@@ -1,5 +1,6 @@
 // Parser.swift — turns tokens into statements and expressions, following jinja2 3.1's parser.py
 // (same precedence, same tuple/filter/test rules), and rejects filters and tests this interpreter lacks.
+import Support
 
 struct Parser {
   private let tokens: [Token]
@@ -40,7 +41,7 @@ struct Parser {
     case let .name(name): return name
     case let .string(text): return pythonStringRepr(text)
     case let .integer(value): return String(value)
-    case let .float(value): return formatPythonFloat(value)
+    case let .float(value): return pythonFloatRepr(value)
     case let .op(op): return op
     case .eof: return "end of template"
     }
@@ -343,21 +344,21 @@ struct Parser {
   }
 
   private mutating func parseOr() throws -> Expression {
-    let line = current.line
-    var left = try parseAnd()
-    while isName("or") {
-      advance()
-      left = Expression(.or(left, try parseAnd()), line: line)
-    }
-    return left
+    try parseChain("or", operand: { try $0.parseAnd() }, Expression.Kind.or)
   }
 
   private mutating func parseAnd() throws -> Expression {
+    try parseChain("and", operand: { try $0.parseNot() }, Expression.Kind.and)
+  }
+
+  /// `operand (keyword operand)*`, grouped from the left (`a or b or c` is `(a or b) or c`).
+  private mutating func parseChain(_ keyword: String, operand: (inout Parser) throws -> Expression,
+                                   _ combine: (Expression, Expression) -> Expression.Kind) throws -> Expression {
     let line = current.line
-    var left = try parseNot()
-    while isName("and") {
+    var left = try operand(&self)
+    while isName(keyword) {
       advance()
-      left = Expression(.and(left, try parseNot()), line: line)
+      left = Expression(combine(left, try operand(&self)), line: line)
     }
     return left
   }

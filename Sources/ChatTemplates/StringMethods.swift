@@ -282,20 +282,17 @@ enum StringMethods {
     return out
   }
 
-  static func isLower(_ text: String) -> Bool {
-    var cased = false
-    for scalar in text.unicodeScalars {
-      if scalar.properties.isUppercase || scalar.properties.generalCategory == .titlecaseLetter { return false }
-      if scalar.properties.isLowercase { cased = true }
-    }
-    return cased
-  }
+  static func isLower(_ text: String) -> Bool { allCased(text, \.isLowercase, not: \.isUppercase) }
 
-  static func isUpper(_ text: String) -> Bool {
+  static func isUpper(_ text: String) -> Bool { allCased(text, \.isUppercase, not: \.isLowercase) }
+
+  /// Python's `str.islower`/`isupper`: at least one cased character, all of them `wanted`, none `other` or titlecase.
+  private static func allCased(_ text: String, _ wanted: KeyPath<Unicode.Scalar.Properties, Bool>,
+                               not other: KeyPath<Unicode.Scalar.Properties, Bool>) -> Bool {
     var cased = false
     for scalar in text.unicodeScalars {
-      if scalar.properties.isLowercase || scalar.properties.generalCategory == .titlecaseLetter { return false }
-      if scalar.properties.isUppercase { cased = true }
+      if scalar.properties[keyPath: other] || scalar.properties.generalCategory == .titlecaseLetter { return false }
+      if scalar.properties[keyPath: wanted] { cased = true }
     }
     return cased
   }

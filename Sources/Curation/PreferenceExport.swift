@@ -3,6 +3,7 @@
 import ChatTemplates
 import Data
 import Foundation
+import Support
 
 /// Which pairs become rows.
 public struct ExportPolicy: Equatable, Sendable {
@@ -107,33 +108,9 @@ extension CurationStore {
   }
 }
 
-/// Writes `contents` to a temporary sibling of `url`, fsyncs it and renames it over `url`: readers see the old file
-/// or the whole new one, never a part. (To be replaced by the Support target's atomic write once it lands.)
+/// Writes `contents` to `url` atomically (Support's `AtomicFile`: readers see the old file or the whole new one).
 func writeFileAtomically(_ url: URL, contents: Foundation.Data) throws {
-  let folder = url.deletingLastPathComponent()
-  let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-  func fail(_ what: String) -> CurationError {
-    CurationError(.storage, "\(url.path): \(what): \(String(cString: strerror(errno)))")
-  }
-  let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-  guard fd >= 0 else { throw fail("cannot create a temporary file in \(folder.path)") }
-  var closed = false
-  do {
-    try contents.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-      var done = 0
-      while done < bytes.count {
-        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-        if n < 0 { if errno == EINTR { continue }; throw fail("write") }
-        done += n
-      }
-    }
-    guard fsync(fd) == 0 else { throw fail("fsync") }
-    closed = true
-    guard close(fd) == 0 else { throw fail("close") }
-    guard rename(temporary.path, url.path) == 0 else { throw fail("rename") }
-  } catch {
-    if !closed { close(fd) }
-    unlink(temporary.path)
-    throw error
+  do { try AtomicFile.write(contents, to: url) } catch let error as FileError {
+    throw CurationError(.storage, "\(url.path): \(error.operation): \(error.reason)")
   }
 }

@@ -1,5 +1,6 @@
 // ColumnMapping.swift — renames a data set's columns before its rows are read, as Hugging Face datasets'
 // `rename_columns({old: new})`, for sets whose columns are not called prompt / chosen / rejected.
+import Support
 
 /// Column renames, old name → new name (`{"question": "prompt", "response_j": "chosen"}`). Errors about a renamed
 /// field name the column as the file has it.

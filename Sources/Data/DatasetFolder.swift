@@ -48,7 +48,7 @@ public struct DatasetFolder: Sendable {
       chosen = splits[0]
     } else {
       throw DataError(source: url.path, message: "the folder has no \"\(defaultSplit)\" split; choose one of \(listed) "
-        + (defaultSplit == "train" ? "with --split (recipe key dataset_split)" : "(recipe key eval_dataset_split)"))
+        + "with --split (recipe key \(defaultSplit == "train" ? "dataset_split" : "eval_dataset_split"))")
     }
     let data = chosen.files.filter { Self.dataExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
     guard !data.isEmpty else {

@@ -4,6 +4,7 @@
 
 import Foundation
 import Parquet
+import Support
 
 extension PreferenceReader {
   /// The columns RowDecoder looks at.
@@ -58,21 +59,21 @@ extension PreferenceReader {
 }
 
 extension JSONValue {
-  /// A Parquet value as JSON: numbers become doubles, records objects, maps objects (when every key is a string,
+  /// A Parquet value as JSON: integers stay integers, floating-point numbers are spelled as Python spells them, records objects, maps objects (when every key is a string,
   /// else lists of [key, value]); byte arrays that are not marked as text read as text when they are valid UTF-8
   /// (some writers leave STRING off), else as lists of byte values.
   init(_ value: ParquetValue) {
     switch value {
     case .null: self = .null
     case .bool(let bool): self = .bool(bool)
-    case .int(let int): self = .number(Double(int))
-    case .double(let double): self = .number(double)
+    case .int(let int): self = .int(int)
+    case .double(let double): self = .double(double)
     case .string(let text): self = .string(text)
     case .bytes(let bytes):
       if let text = String(validating: bytes, as: UTF8.self) {
         self = .string(text)
       } else {
-        self = .array(bytes.map { .number(Double($0)) })
+        self = .array(bytes.map { .int($0) })
       }
     case .list(let elements): self = .array(elements.map(JSONValue.init))
     case .record(let fields): self = .object(fields.map { ($0.name, JSONValue($0.value)) })

@@ -2,6 +2,7 @@
 // selection and train/test splitting (the same rows Hugging Face datasets picks), and writing JSON Lines.
 
 import Foundation
+import Support
 
 /// Preference records plus the name of where they came from. Shuffles and splits draw from numpy's PCG64 as Hugging
 /// Face datasets does, so a seed picks the same rows here as in Python:
@@ -93,12 +94,10 @@ public struct PreferenceDataset: RandomAccessCollection, Equatable, Sendable {
     return text
   }
 
-  /// Writes the dataset as JSON Lines (UTF-8, "\n" line ends), replacing any file at `url`.
+  /// Writes the dataset as JSON Lines (UTF-8, "\n" line ends), replacing any file at `url` atomically.
   public func writeJSONLines(to url: URL) throws {
-    do {
-      try jsonLines.write(to: url, atomically: true, encoding: .utf8)
-    } catch {
-      throw DataError(source: url.lastPathComponent, message: "cannot write the file: \(error.localizedDescription)")
+    do { try AtomicFile.write(jsonLines, to: url) } catch let error as FileError {
+      throw DataError(source: url.lastPathComponent, message: "cannot write the file: \(error.reason)")
     }
   }
 

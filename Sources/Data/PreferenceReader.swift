@@ -3,6 +3,7 @@
 
 import Foundation
 import Parquet
+import Support
 
 /// Reads preference files. JSON Lines files are streamed one line at a time, so memory holds the records plus one
 /// chunk; JSON files are read whole and decoded one list element at a time.
@@ -190,7 +191,7 @@ struct ReadSession {
       switch parsed {
       case .success(let row):
         let mapped = (try? columnMapping.apply(to: row)) ?? row
-        suspicious = mapped["chosen"] == nil && mapped["rejected"] == nil
+        suspicious = mapped[last: "chosen"] == nil && mapped[last: "rejected"] == nil
       case .failure(let syntax): suspicious = syntax.atEndOfInput
       }
       if suspicious {
@@ -231,7 +232,7 @@ struct ReadSession {
   /// The list of rows inside a container object: "train" if present, else "data".
   private func containerList(in value: JSONValue) -> String? {
     for key in ["train", "data"] {
-      if case .array? = value[key] { return key }
+      if case .array? = value[last: key] { return key }
     }
     return nil
   }

@@ -2,6 +2,7 @@
 // either plain text or a list of chat messages.
 
 import ChatTemplates
+import Support
 
 /// One side of a preference pair: plain text (TRL's "standard" format) or chat messages ("conversational").
 public enum Turns: Equatable, Hashable, Sendable {
@@ -83,8 +84,6 @@ public struct PreferenceRecord: Equatable, Hashable, Sendable {
 
   /// The row as one line of JSON Lines (no newline), formatted like Python's `json.dumps(row, ensure_ascii=False)`.
   public var jsonLine: String {
-    var writer = PythonStyleJSONWriter()
-    writer.write(jsonValue)
-    return writer.output
+    jsonValue.formatted(.python(ensureASCII: false))
   }
 }

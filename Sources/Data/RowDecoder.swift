@@ -2,6 +2,7 @@
 // naming the field at fault (with what was expected and found) when a row is malformed.
 
 import ChatTemplates
+import Support
 
 /// A malformed row, before the reader adds the file, line and element.
 struct RowProblem: Error, Equatable {
@@ -35,7 +36,7 @@ enum RowDecoder {
     }
 
     var record: PreferenceRecord
-    switch (row["prompt"], chosen, rejected) {
+    switch (row[last: "prompt"], chosen, rejected) {
     case (nil, .text(let chosenText), .text(let rejectedText)):  // (d), text
       let split = PromptExtraction.split(chosen: chosenText, rejected: rejectedText)
       record = PreferenceRecord(prompt: .text(split.prompt), chosen: .text(split.chosen), rejected: .text(split.rejected))
@@ -83,19 +84,20 @@ enum RowDecoder {
         + "found \(quoted(last.role))")
     }
 
-    switch row["id"] {
+    switch row[last: "id"] {
     case .string(let id)?: record.id = id
-    case .number(let number)? where number == number.rounded() && abs(number) < 1e15: record.id = String(Int64(number))
+    case .number(let number)?:
+      if let whole = number.wholeNumber, abs(whole) < 1_000_000_000_000_000 { record.id = String(whole) }
     default: break
     }
-    if case .string(let family)? = row["family"] { record.family = family }
+    if case .string(let family)? = row[last: "family"] { record.family = family }
     record.sourceLine = sourceLine
     return record
   }
 
   /// A completion field (`chosen` or `rejected`) of a row.
   private static func turns(_ row: JSONValue, _ field: String) throws -> Turns {
-    guard let value = row[field] else {
+    guard let value = row[last: field] else {
       throw RowProblem(field: field, message: "missing; expected a string or a list of messages")
     }
     return try turns(value, field: field, allowsEmptyText: false)
@@ -127,7 +129,7 @@ enum RowDecoder {
     guard case .object = value else {
       throw RowProblem(field: field, message: "expected a message object with \"role\" and \"content\", found \(value.kindName)")
     }
-    guard let roleValue = value["role"] else {
+    guard let roleValue = value[last: "role"] else {
       throw RowProblem(field: "\(field).role", message: "missing; expected one of \(allowedRolesText)")
     }
     guard case .string(let role) = roleValue else {
@@ -136,7 +138,7 @@ enum RowDecoder {
     guard allowedRoles.contains(role) else {
       throw RowProblem(field: "\(field).role", message: "expected one of \(allowedRolesText), found \(quoted(role))")
     }
-    guard let contentValue = value["content"] else {
+    guard let contentValue = value[last: "content"] else {
       throw RowProblem(field: "\(field).content", message: "missing; expected a string")
     }
     guard case .string(let content) = contentValue else {
@@ -155,8 +157,6 @@ enum RowDecoder {
 
   /// A value quoted for a message, cut to 60 characters.
   static func quoted(_ text: String) -> String {
-    var writer = PythonStyleJSONWriter()
-    writer.writeString(text.count > 60 ? String(text.prefix(57)) + "..." : text)
-    return writer.output
+    (text.count > 60 ? String(text.prefix(57)) + "..." : text).jsonQuoted(.python(ensureASCII: false))
   }
 }

@@ -3,6 +3,7 @@
 
 import ChatTemplates
 import Foundation
+import Support
 
 /// Synthetic preference pairs a small instruct model learns in minutes (ORPO + LoRA on a CPU). Every family has
 /// a visible right answer: a correct sum against an off-by-one, a concise answer against a rambling one, the asked
@@ -182,24 +183,27 @@ public enum SyntheticPreferences {
     public var trainCount: Int { trainFamilyCounts.values.reduce(0, +) }
     public var testCount: Int { testFamilyCounts.values.reduce(0, +) }
 
-    /// The manifest as JSON (keys in a fixed order, families sorted by name).
+    /// The manifest as JSON (keys in a fixed order, families sorted by name), laid out as Python's
+    /// `json.dumps(manifest, indent=2, ensure_ascii=False)`.
     public var json: String {
-      func counts(_ table: [String: Int]) -> String {
-        "{" + table.keys.sorted().map { "\"\($0)\": \(table[$0]!)" }.joined(separator: ", ") + "}"
+      func counts(_ table: [String: Int]) -> JSONValue {
+        .object(table.keys.sorted().map { ($0, .int(table[$0]!)) })
       }
-      let shares = recipe.shares.map { "{\"family\": \"\($0.family.rawValue)\", \"weight\": \($0.weight)}" }
-      return """
-        {
-          "generator": "orpo-swift SyntheticPreferences",
-          "generator_version": \(SyntheticPreferences.version),
-          "recipe": "\(recipe.name)",
-          "shares": [\(shares.joined(separator: ", "))],
-          "format": "\(format.rawValue)",
-          "train": {"file": "train.jsonl", "seed": \(trainSeed), "rows": \(trainCount), "families": \(counts(trainFamilyCounts))},
-          "test": {"file": "test.jsonl", "seed": \(testSeed), "rows": \(testCount), "families": \(counts(testFamilyCounts))}
-        }
-
-        """
+      func split(_ file: String, _ seed: Int, _ rows: Int, _ families: [String: Int]) -> JSONValue {
+        .object([("file", .string(file)), ("seed", .int(seed)), ("rows", .int(rows)), ("families", counts(families))])
+      }
+      let shares = recipe.shares.map {
+        JSONValue.object([("family", .string($0.family.rawValue)), ("weight", .double($0.weight))])
+      }
+      return JSONValue.object([
+        ("generator", .string("orpo-swift SyntheticPreferences")),
+        ("generator_version", .int(SyntheticPreferences.version)),
+        ("recipe", .string(recipe.name)),
+        ("shares", .array(shares)),
+        ("format", .string(format.rawValue)),
+        ("train", split("train.jsonl", trainSeed, trainCount, trainFamilyCounts)),
+        ("test", split("test.jsonl", testSeed, testCount, testFamilyCounts)),
+      ]).formatted(.python(indent: 2, ensureASCII: false)) + "\n"
     }
   }
 
@@ -228,10 +232,8 @@ public enum SyntheticPreferences {
   }
 
   private static func writeText(_ text: String, to url: URL) throws {
-    do {
-      try text.write(to: url, atomically: true, encoding: .utf8)
-    } catch {
-      throw DataError(source: url.lastPathComponent, message: "cannot write the file: \(error.localizedDescription)")
+    do { try AtomicFile.write(text, to: url) } catch let error as FileError {
+      throw DataError(source: url.lastPathComponent, message: "cannot write the file: \(error.reason)")
     }
   }
 

@@ -1,6 +1,7 @@
 // RunSummary.swift — a run's `summary.json`: what `orpo train` writes at the end (speed, held-out accuracy before
 // and after, per family, the final evaluation) and what reports read back. One type owns the file's keys.
 import Foundation
+import Support
 
 /// The closing numbers of a training run, as `summary.json` holds them (keys sorted, pretty-printed). Non-finite
 /// numbers are written as the strings "NaN", "Infinity", "-Infinity", as in `metrics.jsonl`.
@@ -54,7 +55,7 @@ public struct RunSummary: Equatable, Sendable {
 
   /// Writes `summary.json` atomically (a reader never sees half a file).
   public func write(to url: URL) throws {
-    try jsonData().write(to: url, options: .atomic)
+    try AtomicFile.write(try jsonData(), to: url)
   }
 
   /// Reads a `summary.json`; a missing key or a value of the wrong kind is an error naming the file and the key.

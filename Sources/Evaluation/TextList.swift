@@ -1,5 +1,6 @@
 // TextList.swift — a file of texts for `orpo rouge`: one text per line, or JSONL with a "text" field per row.
 import Foundation
+import Support
 
 public enum TextListError: Error, CustomStringConvertible {
   case unreadable(path: String, reason: String)
@@ -34,17 +35,19 @@ public enum TextList {
     guard path.lowercased().hasSuffix(".jsonl") else { return lines.map(String.init) }
     var texts: [String] = []
     for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
-      let object: Any
-      do { object = try JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed]) } catch {
-        throw TextListError.badRow(path: path, line: index + 1, reason: "not valid JSON")
+      let row: JSONValue
+      do { row = try JSONValue.parse(String(line)) } catch let error as JSONSyntaxError {
+        throw TextListError.badRow(path: path, line: index + 1,
+                                   reason: "not valid JSON (\(error.message), column \(error.offset + 1))")
       }
-      guard let row = object as? [String: Any] else {
+      guard case .object = row else {
         throw TextListError.badRow(path: path, line: index + 1, reason: "expected a JSON object with a \"text\" field")
       }
-      guard let value = row["text"] else {
+      // As Python's json.loads reads a row: a repeated key keeps its last value.
+      guard let value = row[last: "text"] else {
         throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\" is missing")
       }
-      guard let string = value as? String else {
+      guard let string = value.stringValue else {
         throw TextListError.badRow(path: path, line: index + 1, reason: "field \"text\": expected a string")
       }
       texts.append(string)

@@ -89,50 +89,40 @@ public enum GGMLDequantizer {
   // MARK: Legacy 32-element blocks
 
   // block_q4_0 { half d; u8 qs[16] }: x = (nibble - 8) * d; low nibbles are elements 0..15, high 16..31.
-  static func q4_0(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-    let d = halfToFloat(x.u16(0))
-    for j in 0..<16 {
-      let q = x.u8(2 + j)
-      y[j] = Float(Int32(q & 0x0F) - 8) * d
-      y[j + 16] = Float(Int32(q >> 4) - 8) * d
-    }
-  }
+  static func q4_0(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) { nibbles(x, y, hasMin: false, fifthBit: false) }
 
   // block_q4_1 { half d; half m; u8 qs[16] }: x = nibble * d + m.
-  static func q4_1(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-    let d = halfToFloat(x.u16(0))
-    let m = halfToFloat(x.u16(2))
-    for j in 0..<16 {
-      let q = x.u8(4 + j)
-      y[j] = Float(q & 0x0F) * d + m
-      y[j + 16] = Float(q >> 4) * d + m
-    }
-  }
+  static func q4_1(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) { nibbles(x, y, hasMin: true, fifthBit: false) }
 
   // block_q5_0 { half d; u8 qh[4]; u8 qs[16] }: 5th bit from qh; x = (q - 16) * d.
-  static func q5_0(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-    let d = halfToFloat(x.u16(0))
-    let qh = x.u32(2)
-    for j in 0..<16 {
-      let q = x.u8(6 + j)
-      let h0 = UInt8(truncatingIfNeeded: ((qh >> UInt32(j)) << 4) & 0x10)
-      let h1 = UInt8(truncatingIfNeeded: (qh >> UInt32(j + 12)) & 0x10)
-      y[j] = Float(Int32((q & 0x0F) | h0) - 16) * d
-      y[j + 16] = Float(Int32((q >> 4) | h1) - 16) * d
-    }
-  }
+  static func q5_0(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) { nibbles(x, y, hasMin: false, fifthBit: true) }
 
   // block_q5_1 { half d; half m; u8 qh[4]; u8 qs[16] }: x = q * d + m.
-  static func q5_1(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+  static func q5_1(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) { nibbles(x, y, hasMin: true, fifthBit: true) }
+
+  /// The four legacy nibble blocks: element j is the low nibble of qs[j] (j < 16) or the high nibble of
+  /// qs[j - 16], plus bit j of qh as a fifth bit in q5_*; with a min (q*_1) x = q * d + m, without (q*_0) the
+  /// value is centred: x = (q - 8) * d for four bits, (q - 16) * d for five.
+  @inline(__always)
+  private static func nibbles(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, hasMin: Bool, fifthBit: Bool) {
     let d = halfToFloat(x.u16(0))
-    let m = halfToFloat(x.u16(2))
-    let qh = x.u32(4)
+    let m = hasMin ? halfToFloat(x.u16(2)) : 0
+    let qhOffset = hasMin ? 4 : 2
+    let qh = fifthBit ? x.u32(qhOffset) : 0
+    let qs = qhOffset + (fifthBit ? 4 : 0)
+    let centre: Int32 = fifthBit ? 16 : 8
     for j in 0..<16 {
-      let q = x.u8(8 + j)
+      let q = x.u8(qs + j)
       let h0 = UInt8(truncatingIfNeeded: ((qh >> UInt32(j)) << 4) & 0x10)
       let h1 = UInt8(truncatingIfNeeded: (qh >> UInt32(j + 12)) & 0x10)
-      y[j] = Float((q & 0x0F) | h0) * d + m
-      y[j + 16] = Float((q >> 4) | h1) * d + m
+      let low = (q & 0x0F) | h0, high = (q >> 4) | h1
+      if hasMin {
+        y[j] = Float(low) * d + m
+        y[j + 16] = Float(high) * d + m
+      } else {
+        y[j] = Float(Int32(low) - centre) * d
+        y[j + 16] = Float(Int32(high) - centre) * d
+      }
     }
   }
 
@@ -144,27 +134,22 @@ public enum GGMLDequantizer {
 
   // MARK: k-quants, 256-element super-blocks
 
+  /// q2_K and q3_K hold 16 groups of 16 two-bit values; group `g` sits at bit `shift` of the 16 bytes at `row`
+  /// (32 bytes of qs serve 4 shifts × 2 halves, then the next 32 bytes).
+  @inline(__always)
+  static func twoBitGroup(_ g: Int, qs: Int) -> (row: Int, shift: UInt8) {
+    (qs + 32 * (g / 8) + 16 * (g % 2), UInt8(2 * ((g / 2) % 4)))
+  }
+
   // block_q2_K { u8 scales[16]; u8 qs[64]; half d; half dmin }
   static func q2_K(_ x: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
     let d = halfToFloat(x.u16(80))
     let dmin = halfToFloat(x.u16(82))
-    var y = out
-    var q = 16
-    var scale = 0
-    for _ in 0..<2 {
-      var shift: UInt8 = 0
-      for _ in 0..<4 {
-        for half in 0..<2 {
-          let sc = x.u8(scale)
-          scale += 1
-          let dl = d * Float(sc & 0xF)
-          let ml = dmin * Float(sc >> 4)
-          for l in 0..<16 { y[l] = dl * Float((x.u8(q + l + 16 * half) >> shift) & 3) - ml }
-          y += 16
-        }
-        shift += 2
-      }
-      q += 32
+    for g in 0..<16 {
+      let sc = x.u8(g)
+      let dl = d * Float(sc & 0xF), ml = dmin * Float(sc >> 4)
+      let (row, shift) = twoBitGroup(g, qs: 16)
+      for l in 0..<16 { out[16 * g + l] = dl * Float((x.u8(row + l) >> shift) & 3) - ml }
     }
   }
 
@@ -184,28 +169,15 @@ public enum GGMLDequantizer {
       let word = i < 4 ? a0 : i < 8 ? a1 : i < 12 ? a2 : a3
       return Int32(Int8(truncatingIfNeeded: word >> UInt32(8 * (i % 4))))
     }
-    var y = out
-    var q = 32
-    var isc = 0
-    var m: UInt8 = 1
-    for _ in 0..<2 {
-      var shift: UInt8 = 0
-      for _ in 0..<4 {
-        for half in 0..<2 {
-          let dl = dAll * Float(scale(isc) - 32)
-          isc += 1
-          for l in 0..<16 {
-            let idx = l + 16 * half
-            let low = Int32((x.u8(q + idx) >> shift) & 3)
-            let high: Int32 = (x.u8(idx) & m) != 0 ? 0 : 4
-            y[l] = dl * Float(low - high)
-          }
-          y += 16
-        }
-        shift += 2
-        m = m &<< 1
+    for g in 0..<16 {
+      let dl = dAll * Float(scale(g) - 32)
+      let (row, shift) = twoBitGroup(g, qs: 32)
+      let mask: UInt8 = 1 << (g / 2)  // the group's bit in hmask: 4 is subtracted where it is clear
+      let hmask = 16 * (g % 2)
+      for l in 0..<16 {
+        let high: Int32 = (x.u8(hmask + l) & mask) != 0 ? 0 : 4
+        out[16 * g + l] = dl * Float(Int32((x.u8(row + l) >> shift) & 3) - high)
       }
-      q += 32
     }
   }
 
@@ -221,51 +193,31 @@ public enum GGMLDequantizer {
   }
 
   // block_q4_K { half d; half dmin; u8 scales[12]; u8 qs[128] }
-  static func q4_K(_ x: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
-    let d = halfToFloat(x.u16(0))
-    let dmin = halfToFloat(x.u16(2))
-    var y = out
-    var q = 16
-    var isc = 0
-    for _ in 0..<4 {
-      let (sc1, m1) = scaleMin(isc, x, 4)
-      let (sc2, m2) = scaleMin(isc + 1, x, 4)
-      let d1 = d * Float(sc1), mm1 = dmin * Float(m1)
-      let d2 = d * Float(sc2), mm2 = dmin * Float(m2)
-      for l in 0..<32 { y[l] = d1 * Float(x.u8(q + l) & 0xF) - mm1 }
-      for l in 0..<32 { y[32 + l] = d2 * Float(x.u8(q + l) >> 4) - mm2 }
-      y += 64
-      q += 32
-      isc += 2
-    }
-  }
+  static func q4_K(_ x: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) { q4or5_K(x, out, fifthBit: false) }
 
   // block_q5_K { half d; half dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] }
-  static func q5_K(_ x: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+  static func q5_K(_ x: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) { q4or5_K(x, out, fifthBit: true) }
+
+  /// q4_K and q5_K: 8 sub-blocks of 32 weights, each with a 6-bit scale and min; q5_K adds each weight's fifth bit
+  /// from qh (bit 2·pair for the low nibbles, 2·pair + 1 for the high ones).
+  @inline(__always)
+  private static func q4or5_K(_ x: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, fifthBit: Bool) {
     let d = halfToFloat(x.u16(0))
     let dmin = halfToFloat(x.u16(2))
-    var y = out
-    var ql = 48
-    var isc = 0
-    var u1: UInt8 = 1, u2: UInt8 = 2
-    for _ in 0..<4 {
-      let (sc1, m1) = scaleMin(isc, x, 4)
-      let (sc2, m2) = scaleMin(isc + 1, x, 4)
+    let qs = fifthBit ? 48 : 16
+    for pair in 0..<4 {
+      let (sc1, m1) = scaleMin(2 * pair, x, 4)
+      let (sc2, m2) = scaleMin(2 * pair + 1, x, 4)
       let d1 = d * Float(sc1), mm1 = dmin * Float(m1)
       let d2 = d * Float(sc2), mm2 = dmin * Float(m2)
+      let low: UInt8 = 1 << (2 * pair), high: UInt8 = 2 << (2 * pair)
+      let y = out + 64 * pair
       for l in 0..<32 {
-        let h: UInt8 = (x.u8(16 + l) & u1) != 0 ? 16 : 0
-        y[l] = d1 * Float((x.u8(ql + l) & 0xF) + h) - mm1
+        let byte = x.u8(qs + 32 * pair + l)
+        let h = fifthBit ? x.u8(16 + l) : 0
+        y[l] = d1 * Float((byte & 0xF) + (h & low != 0 ? 16 : 0)) - mm1
+        y[32 + l] = d2 * Float((byte >> 4) + (h & high != 0 ? 16 : 0)) - mm2
       }
-      for l in 0..<32 {
-        let h: UInt8 = (x.u8(16 + l) & u2) != 0 ? 16 : 0
-        y[32 + l] = d2 * Float((x.u8(ql + l) >> 4) + h) - mm2
-      }
-      y += 64
-      ql += 32
-      isc += 2
-      u1 = u1 &<< 2
-      u2 = u2 &<< 2
     }
   }
 

@@ -2,6 +2,7 @@
 // Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md. Every count and length is checked against the
 // file size before anything is allocated, so a hostile file gives a GGUFError, never a crash or a huge allocation.
 import Foundation
+import Support
 
 /// One tensor's entry in a GGUF file.
 public struct GGUFTensorInfo: Equatable, Sendable {
@@ -51,7 +52,11 @@ public struct GGUFFile: @unchecked Sendable {
 
   /// Maps and parses the file at `url`.
   public init(url: URL) throws {
-    try self.init(mapping: MappedFile(url: url))
+    let mapping: MappedFile
+    do { mapping = try MappedFile(url: url) } catch let error as FileError {
+      throw GGUFError(.io, file: url, field: error.operation, message: error.reason)
+    }
+    try self.init(mapping: mapping)
   }
 
   /// Parses an already mapped (or in-memory) file.

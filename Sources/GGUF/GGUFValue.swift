@@ -75,37 +75,22 @@ public enum GGUFValue: Equatable, Sendable, CustomStringConvertible {
   public var array: [GGUFValue]? { if case .array(let a) = self { return a } else { return nil } }
 
   /// An array of strings (nil if any element is not a string).
-  public var strings: [String]? {
-    guard let a = array else { return nil }
-    var out = [String]()
-    out.reserveCapacity(a.count)
-    for v in a {
-      guard let s = v.string else { return nil }
-      out.append(s)
-    }
-    return out
-  }
+  public var strings: [String]? { elements(\.string) }
 
   /// An array of integers (nil if any element is not an integer that fits Int).
-  public var ints: [Int]? {
-    guard let a = array else { return nil }
-    var out = [Int]()
-    out.reserveCapacity(a.count)
-    for v in a {
-      guard let i = v.int else { return nil }
-      out.append(i)
-    }
-    return out
-  }
+  public var ints: [Int]? { elements(\.int) }
 
   /// An array of numbers as Double.
-  public var doubles: [Double]? {
+  public var doubles: [Double]? { elements(\.double) }
+
+  /// Each element of an array converted by `convert`; nil if this is not an array or an element does not convert.
+  private func elements<T>(_ convert: (GGUFValue) -> T?) -> [T]? {
     guard let a = array else { return nil }
-    var out = [Double]()
+    var out = [T]()
     out.reserveCapacity(a.count)
     for v in a {
-      guard let d = v.double else { return nil }
-      out.append(d)
+      guard let converted = convert(v) else { return nil }
+      out.append(converted)
     }
     return out
   }

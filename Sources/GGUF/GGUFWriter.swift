@@ -1,6 +1,7 @@
 // GGUFWriter.swift — builds GGUF v3 files (metadata in insertion order, tensors aligned), byte-compatible with
 // gguf-py's GGUFWriter for the same calls. Used by tests to make fixtures and by export.
 import Foundation
+import Support
 
 public struct GGUFWriter {
   public struct PendingTensor {
@@ -106,9 +107,9 @@ public struct GGUFWriter {
   /// never sees a half-written file.
   public func write(to url: URL) throws {
     do {
-      try AtomicFile.write(to: url) { handle in try handle.write(serialized()) }
-    } catch let error as GGUFError {
-      throw error
+      try AtomicFile.write(serialized(), to: url)
+    } catch let error as FileError {
+      throw GGUFError(.io, file: url, field: error.operation, message: error.reason)
     } catch {
       throw GGUFError(.io, file: url, field: "write", message: "\(error)")
     }

@@ -1,12 +1,14 @@
-// JSONLMetricsWriter.swift — metrics as JSON Lines, one object per logging step, written by hand so key order
-// and number formatting are stable: {"step": 12, "epoch": 0.5, "split": "train", "loss": 1.234, ...}.
+// JSONLMetricsWriter.swift — metrics as JSON Lines, one object per logging step, in a stable key order and number
+// format: {"step": 12, "epoch": 0.5, "split": "train", "loss": 1.234, ...}.
 import Foundation
+import Support
 
 /// Appends one JSON object per `log` call to a file and writes it through at once (a crash loses at most the
 /// row being written). Keys: `step`, `epoch` (left out when nil), `split`, then the values in the order given;
 /// a value whose name was already written in the row (say `epoch`) is skipped so every key appears once.
-/// Numbers use the shortest text that reads back as the same Double; NaN and ±infinity, which JSON cannot
-/// spell, are written as the strings "NaN", "Infinity", "-Infinity" (what pandas and Python's float() accept).
+/// Numbers use the shortest text that reads back as the same Double, as Python's `repr` spells it; NaN and
+/// ±infinity, which JSON cannot spell, are written as the strings "NaN", "Infinity", "-Infinity" (what pandas and
+/// Python's float() accept).
 public final class JSONLMetricsWriter: MetricsSink {
   public let url: URL
   private var handle: FileHandle?
@@ -32,16 +34,25 @@ public final class JSONLMetricsWriter: MetricsSink {
 
   deinit { try? handle?.close() }
 
-  /// One row as a single line of JSON (no trailing newline).
+  /// One row as a single line of JSON (no trailing newline), laid out as Python's `json.dumps(row,
+  /// ensure_ascii=False)`.
   public static func line(step: Int, epoch: Double?, values: [(String, Double)], split: MetricsSplit) -> String {
-    var fields: [(String, String)] = [("step", String(step))]
-    if let epoch { fields.append(("epoch", jsonNumber(epoch))) }
-    fields.append(("split", jsonString(split.rawValue)))
-    var seen = Set(fields.map(\.0))
+    var fields: [JSONMember] = [("step", .int(step))]
+    if let epoch { fields.append(("epoch", number(epoch))) }
+    fields.append(("split", .string(split.rawValue)))
+    var seen = Set(fields.map(\.key))
     for (name, value) in values where seen.insert(name).inserted {
-      fields.append((name, jsonNumber(value)))
+      fields.append((name, number(value)))
     }
-    return "{" + fields.map { "\(jsonString($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    return JSONValue.object(fields).formatted(.python(ensureASCII: false))
+  }
+
+  /// Python's `repr` digits for a finite value (the shortest text that reads back as the same Double); NaN and
+  /// ±infinity as strings.
+  static func number(_ value: Double) -> JSONValue {
+    if value.isNaN { return .string("NaN") }
+    if value.isInfinite { return .string(value > 0 ? "Infinity" : "-Infinity") }
+    return .double(value)
   }
 
   public func log(step: Int, epoch: Double?, values: [(String, Double)], split: MetricsSplit) throws {
@@ -57,28 +68,4 @@ public final class JSONLMetricsWriter: MetricsSink {
     self.handle = nil
     do { try handle.close() } catch { throw MetricsError.cannotWrite(path: url.path, reason: "\(error)") }
   }
-}
-
-/// Swift's `description` of a Double is the shortest text that round-trips (`0.1`, `1e-05`, `6.0`, `1e+20`),
-/// and every finite case is a valid JSON number.
-func jsonNumber(_ value: Double) -> String {
-  if value.isNaN { return "\"NaN\"" }
-  if value.isInfinite { return value > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
-  return value.description
-}
-
-func jsonString(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out + "\""
 }

@@ -4,6 +4,7 @@
 import ChatTemplates
 import Foundation
 import NN
+import Support
 import Tokenization
 import Torch
 
@@ -95,7 +96,7 @@ public enum ModelExport {
     config.padTokenId = config.padTokenId ?? tokenizer.padTokenID
 
     try wrapWriteErrors(folder) {
-      try writeAtomically(folder) { tmp in
+      try AtomicFolder.write(to: folder) { tmp in
         try jsonData(ExportedConfiguration(configuration: config, dtype: dtypeName(dtype)))
           .write(to: tmp.appendingPathComponent("config.json"))
         try jsonData(GenerationConfiguration(bosTokenId: config.bosTokenId, eosTokenId: config.eosTokenId,

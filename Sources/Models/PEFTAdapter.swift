@@ -3,6 +3,7 @@
 // refuses what it would apply differently from PEFT, naming the file and the field.
 import Foundation
 import NN
+import Support
 import Torch
 
 public enum PEFTAdapter {
@@ -21,7 +22,7 @@ public enum PEFTAdapter {
     let converted = try withNoGrad {
       try tensors.map { ($0.key, try $0.tensor.detached().to(dtype: dtype, device: .cpu).contiguous()) }
     }
-    try writeAtomically(folder) { tmp in
+    try AtomicFolder.write(to: folder) { tmp in
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       try encoder.encode(ConfigFile(lora: configuration, baseModel: baseModel))
@@ -179,59 +180,56 @@ public enum PEFTAdapter {
   ]
 
   /// adapter_config.json read strictly: a LoRA adapter for a causal LM with nothing this toolkit would apply
-  /// differently from PEFT.
+  /// differently from PEFT. Keys are looked up as peft's `json.load` reads them: a repeated key keeps its last value.
   public static func readConfiguration(_ url: URL) throws -> LoRAConfiguration {
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch {
-      throw ModelError("\(url.path): cannot read (\(error.localizedDescription))")
+    let file: MappedFile
+    do { file = try MappedFile(url: url) } catch let error as FileError {
+      throw ModelError("\(url.path): cannot read (\(error.reason))")
     }
-    let parsed: Any
-    do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
-      throw ModelError("\(url.path): not valid JSON (\(error.localizedDescription))")
+    let object: JSONValue
+    do { object = try JSONValue.parse(file.utf8) } catch let error as JSONSyntaxError {
+      throw ModelError("\(url.path): not valid JSON (\(error.located(in: file.utf8)))")
     }
-    guard let object = parsed as? [String: Any] else { throw ModelError("\(url.path): expected a JSON object") }
+    guard case .object = object else { throw ModelError("\(url.path): expected a JSON object") }
     func fail(_ key: String, _ what: String) -> ModelError { ModelError("\(url.path): \(key): \(what)") }
+    func value(_ key: String) -> JSONValue? { object[last: key] }
 
-    guard let type = object["peft_type"] else { throw fail("peft_type", "missing (expected \"LORA\")") }
-    guard let peftType = type as? String, peftType == "LORA" else {
-      throw fail("peft_type", "\(show(type)) is not supported (only \"LORA\")")
+    guard let type = value("peft_type") else { throw fail("peft_type", "missing (expected \"LORA\")") }
+    guard type.stringValue == "LORA" else { throw fail("peft_type", "\(show(type)) is not supported (only \"LORA\")") }
+    if let task = value("task_type"), !task.isNull, task.stringValue != "CAUSAL_LM" {
+      throw fail("task_type", "\(show(task)) is not supported (only \"CAUSAL_LM\")")
     }
-    if let task = object["task_type"], !(task is NSNull) {
-      guard let taskType = task as? String, taskType == "CAUSAL_LM" else {
-        throw fail("task_type", "\(show(task)) is not supported (only \"CAUSAL_LM\")")
+    for (key, what) in unsupportedOptions {
+      if let option = value(key), isSet(key, option) {
+        throw fail(key, "\(show(option)) asks for \(what), which orpo-swift cannot apply")
       }
     }
-    for (key, what) in unsupportedOptions where isSet(key, object[key]) {
-      throw fail(key, "\(show(object[key]!)) asks for \(what), which orpo-swift cannot apply")
+    for key in ["r", "lora_alpha", "target_modules"] where value(key)?.isNull ?? true { throw fail(key, "missing") }
+    guard let r = value("r")?.intValue else { throw fail("r", "expected a whole number, found \(show(value("r")!))") }
+    guard let alpha = value("lora_alpha")?.doubleValue else {
+      throw fail("lora_alpha", "expected a number, found \(show(value("lora_alpha")!))")
     }
-    for key in ["r", "lora_alpha", "target_modules"] where object[key] == nil || object[key] is NSNull {
-      throw fail(key, "missing")
-    }
-    guard let r = object["r"] as? NSNumber, !isBool(r), Double(r.intValue) == r.doubleValue else {
-      throw fail("r", "expected a whole number, found \(show(object["r"]!))")
-    }
-    guard let alpha = object["lora_alpha"] as? NSNumber, !isBool(alpha) else {
-      throw fail("lora_alpha", "expected a number, found \(show(object["lora_alpha"]!))")
-    }
-    var configuration = LoRAConfiguration(rank: r.intValue, alpha: alpha.doubleValue)
-    switch object["lora_dropout"] {
-    case nil, is NSNull: configuration.dropout = 0
-    case let d as NSNumber where !isBool(d): configuration.dropout = d.doubleValue
+    var configuration = LoRAConfiguration(rank: r, alpha: alpha)
+    switch value("lora_dropout") {
+    case nil, .null?: configuration.dropout = 0
+    case .number(let d)?: configuration.dropout = d.double
     case let other?: throw fail("lora_dropout", "expected a number, found \(show(other))")
     }
-    switch object["target_modules"] {
-    case let list as [Any]:
-      let names = list.compactMap { $0 as? String }
-      guard names.count == list.count else { throw fail("target_modules", "expected module names, found \(show(list))") }
+    switch value("target_modules") {
+    case .array(let list)?:
+      let names = list.compactMap(\.stringValue)
+      guard names.count == list.count else {
+        throw fail("target_modules", "expected module names, found \(show(.array(list)))")
+      }
       configuration.targetModules = names == ["all-linear"] ? .allLinear : .names(names)
-    case let text as String:
+    case .string(let text)?:
       configuration.targetModules = text == "all-linear" ? .allLinear : .pattern(text)
     case let other?: throw fail("target_modules", "expected a list of names or a regular expression, found \(show(other))")
     case nil: break
     }
-    switch object["use_rslora"] {
-    case nil, is NSNull: break
-    case let flag as NSNumber where isBool(flag): configuration.useRSLoRA = flag.boolValue
+    switch value("use_rslora") {
+    case nil, .null?: break
+    case .bool(let flag)?: configuration.useRSLoRA = flag
     case let other?: throw fail("use_rslora", "expected true or false, found \(show(other))")
     }
     do { try configuration.validate() } catch let error as NNError { throw ModelError("\(url.path): \(error.description)") }
@@ -239,26 +237,20 @@ public enum PEFTAdapter {
   }
 
   /// Whether an option is in use: true, a non-empty list/object/string, a number; `bias` other than "none".
-  static func isSet(_ key: String, _ value: Any?) -> Bool {
+  static func isSet(_ key: String, _ value: JSONValue) -> Bool {
     switch value {
-    case nil, is NSNull: return false
-    case let n as NSNumber: return isBool(n) ? n.boolValue : true
-    case let d as [String: Any]: return !d.isEmpty
-    case let a as [Any]: return !a.isEmpty
-    case let s as String: return key == "bias" ? s != "none" : !s.isEmpty
-    default: return true
+    case .null: return false
+    case .bool(let flag): return flag
+    case .number: return true
+    case .object(let members): return !members.isEmpty
+    case .array(let elements): return !elements.isEmpty
+    case .string(let text): return key == "bias" ? text != "none" : !text.isEmpty
     }
   }
 
-  /// JSON true/false (Foundation reads them as a boolean NSNumber subclass, numbers as plain NSNumber).
-  static func isBool(_ n: NSNumber) -> Bool { type(of: n) == type(of: NSNumber(value: true)) }
-
-  static func show(_ value: Any) -> String {
-    if let s = value as? String { return "\"\(s)\"" }
-    if let n = value as? NSNumber, isBool(n) { return n.boolValue ? "true" : "false" }
-    if value is NSNull { return "null" }
-    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]),
-       let text = String(data: data, encoding: .utf8) { return text }
-    return "\(value)"
+  /// A value for a message: a string in quotes, anything else as compact JSON with sorted keys.
+  static func show(_ value: JSONValue) -> String {
+    if case .string(let text) = value { return "\"\(text)\"" }
+    return value.formatted(JSONStyle(itemSeparator: ",", keySeparator: ":", sortsKeys: true))
   }
 }

@@ -6,6 +6,7 @@
 @_exported import Metrics
 @_exported import Models
 @_exported import NN
+@_exported import Support
 @_exported import Tokenization
 @_exported import Torch
 @_exported import Training

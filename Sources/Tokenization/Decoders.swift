@@ -1,8 +1,9 @@
 // Decoders from tokenizer.json (ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace, Sequence):
 // each maps a list of token strings to a new list (`decode_chain`), and the final list is joined.
 import Foundation
+import Support
 
-indirect enum TokenDecoder {
+indirect enum TokenDecoder: PipelinePart {
   case byteLevel
   case metaspace(replacement: Unicode.Scalar, prependScheme: PrependScheme)
   case byteFallback
@@ -16,9 +17,7 @@ indirect enum TokenDecoder {
   func decodeChain(_ tokens: [String]) -> [String] {
     switch self {
     case .sequence(let steps):
-      var current = tokens
-      for step in steps { current = step.decodeChain(current) }
-      return current
+      return steps.reduce(tokens) { current, step in step.decodeChain(current) }
     case .byteLevel:
       var bytes: [UInt8] = []
       for token in tokens {
@@ -77,11 +76,11 @@ indirect enum TokenDecoder {
     return UInt8(String(decoding: u[3...4], as: UTF8.self), radix: 16)
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "decoder") throws -> TokenDecoder? {
-    if json.isNull { return nil }
-    guard let type = json["type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "decoder"
+  static let sequenceKey = "decoders"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> TokenDecoder {
     switch type {
     case "ByteLevel": return .byteLevel
     case "Metaspace":
@@ -90,24 +89,17 @@ indirect enum TokenDecoder {
     case "ByteFallback": return .byteFallback
     case "Fuse": return .fuse
     case "Strip":
-      let text = json["content"]?.stringValue ?? " "
+      let text = json[first: "content"]?.stringValue ?? " "
       guard text.unicodeScalars.count == 1, let content = text.unicodeScalars.first else {
         throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected one character")
       }
-      return .strip(content: content, start: json["start"]?.intValue ?? 0, stop: json["stop"]?.intValue ?? 0)
+      return .strip(content: content, start: json[first: "start"]?.intValue ?? 0, stop: json[first: "stop"]?.intValue ?? 0)
     case "Replace":
-      let pattern = try ReplacePattern.parse(json["pattern"], file: file, field: "\(field).pattern")
-      guard let content = json["content"]?.stringValue else {
+      let pattern = try ReplacePattern.parse(json[first: "pattern"], file: file, field: "\(field).pattern")
+      guard let content = json[first: "content"]?.stringValue else {
         throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected a string")
       }
       return .replace(pattern: pattern, content: content)
-    case "Sequence":
-      guard let items = json["decoders"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).decoders", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).decoders[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

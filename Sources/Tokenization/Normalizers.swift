@@ -1,8 +1,9 @@
 // Normalizers from tokenizer.json (NFC/NFD/NFKC/NFKD, Lowercase, Prepend, Replace, Strip, Sequence),
 // applied to each piece of text between added tokens, as Hugging Face `tokenizers` does.
 import Foundation
+import Support
 
-indirect enum Normalizer {
+indirect enum Normalizer: PipelinePart {
   case nfc, nfd, nfkc, nfkd
   case lowercase
   case prepend(String)
@@ -35,17 +36,15 @@ indirect enum Normalizer {
       }
       return String(scalars: scalars)
     case .sequence(let steps):
-      var out = text
-      for step in steps { out = step.normalize(out) }
-      return out
+      return steps.reduce(text) { current, step in step.normalize(current) }
     }
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "normalizer") throws -> Normalizer? {
-    if json.isNull { return nil }
-    guard let type = json["type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "normalizer"
+  static let sequenceKey = "normalizers"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> Normalizer {
     switch type {
     case "NFC": return .nfc
     case "NFD": return .nfd
@@ -53,25 +52,18 @@ indirect enum Normalizer {
     case "NFKD": return .nfkd
     case "Lowercase": return .lowercase
     case "Prepend":
-      guard let prefix = json["prepend"]?.stringValue else {
+      guard let prefix = json[first: "prepend"]?.stringValue else {
         throw TokenizerError.invalidField(file: file, field: "\(field).prepend", reason: "expected a string")
       }
       return .prepend(prefix)
     case "Replace":
-      let pattern = try ReplacePattern.parse(json["pattern"], file: file, field: "\(field).pattern")
-      guard let content = json["content"]?.stringValue else {
+      let pattern = try ReplacePattern.parse(json[first: "pattern"], file: file, field: "\(field).pattern")
+      guard let content = json[first: "content"]?.stringValue else {
         throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected a string")
       }
       return .replace(pattern: pattern, content: content)
     case "Strip":
-      return .strip(left: json["strip_left"]?.boolValue ?? true, right: json["strip_right"]?.boolValue ?? true)
-    case "Sequence":
-      guard let items = json["normalizers"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).normalizers", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).normalizers[\($0.offset)]")
-      })
+      return .strip(left: json[first: "strip_left"]?.boolValue ?? true, right: json[first: "strip_right"]?.boolValue ?? true)
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }
@@ -83,10 +75,10 @@ struct ReplacePattern {
   let matcher: SplitPattern
 
   static func parse(_ json: JSONValue?, file: String, field: String) throws -> ReplacePattern {
-    if let literal = json?["String"]?.stringValue {
+    if let literal = json?[first: "String"]?.stringValue {
       return ReplacePattern(matcher: LiteralPattern(needle: Array(literal.unicodeScalars)))
     }
-    if let source = json?["Regex"]?.stringValue {
+    if let source = json?[first: "Regex"]?.stringValue {
       do {
         return ReplacePattern(matcher: try KnownPattern.matcher(for: source))
       } catch {

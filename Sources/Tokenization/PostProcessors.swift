@@ -1,8 +1,9 @@
 // Post-processors from tokenizer.json (TemplateProcessing, RobertaProcessing, BertProcessing, ByteLevel,
 // Sequence): with addSpecialTokens they wrap a single sequence's ids in BOS/EOS/CLS/SEP tokens.
 import Foundation
+import Support
 
-indirect enum PostProcessor {
+indirect enum PostProcessor: PipelinePart {
   /// Template items: either the sequence itself or the ids of a named special token.
   enum TemplateItem { case sequence, special([Int]) }
 
@@ -26,9 +27,7 @@ indirect enum PostProcessor {
       }
       return out
     case .sequence(let steps):
-      var current = ids
-      for step in steps { current = step.process(current, addSpecialTokens: true) }
-      return current
+      return steps.reduce(ids) { current, step in step.process(current, addSpecialTokens: true) }
     }
   }
 
@@ -40,24 +39,24 @@ indirect enum PostProcessor {
     return (Array(out[..<index]), Array(out[(index + 1)...]))
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "post_processor") throws -> PostProcessor? {
-    if json.isNull { return nil }
-    guard let type = json["type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "post_processor"
+  static let sequenceKey = "processors"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> PostProcessor {
     switch type {
     case "ByteLevel":
       return .identity
     case "TemplateProcessing":
-      guard let single = json["single"]?.arrayValue else {
+      guard let single = json[first: "single"]?.arrayValue else {
         throw TokenizerError.invalidField(file: file, field: "\(field).single", reason: "expected an array")
       }
       var items: [TemplateItem] = []
       for (index, piece) in single.enumerated() {
-        if piece["Sequence"] != nil {
+        if piece[first: "Sequence"] != nil {
           items.append(.sequence)
-        } else if let name = piece["SpecialToken"]?["id"]?.stringValue {
-          guard let ids = json["special_tokens"]?[name]?["ids"]?.arrayValue?.compactMap(\.intValue) else {
+        } else if let name = piece[first: "SpecialToken"]?[first: "id"]?.stringValue {
+          guard let ids = json[first: "special_tokens"]?[first: name]?[first: "ids"]?.arrayValue?.compactMap(\.intValue) else {
             throw TokenizerError.invalidField(file: file, field: "\(field).special_tokens.\(name)",
                                               reason: "no ids for template token")
           }
@@ -69,18 +68,11 @@ indirect enum PostProcessor {
       }
       return .template(items)
     case "RobertaProcessing", "BertProcessing":
-      guard let cls = json["cls"]?.arrayValue, cls.count == 2, let clsID = cls[1].intValue,
-            let sep = json["sep"]?.arrayValue, sep.count == 2, let sepID = sep[1].intValue else {
+      guard let cls = json[first: "cls"]?.arrayValue, cls.count == 2, let clsID = cls[1].intValue,
+            let sep = json[first: "sep"]?.arrayValue, sep.count == 2, let sepID = sep[1].intValue else {
         throw TokenizerError.invalidField(file: file, field: "\(field).cls/sep", reason: "expected [token, id] pairs")
       }
       return .wrap(prefix: [clsID], suffix: [sepID])
-    case "Sequence":
-      guard let items = json["processors"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).processors", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).processors[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

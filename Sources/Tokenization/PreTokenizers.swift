@@ -1,6 +1,7 @@
 // Pre-tokenizers from tokenizer.json (ByteLevel, Split, Digits, Metaspace, WhitespaceSplit, Whitespace, Sequence):
 // they cut each normalized piece into words for the model, with Hugging Face's split-behavior semantics.
 import Foundation
+import Support
 
 /// One piece of text on its way to the model.
 struct TextPiece {
@@ -22,42 +23,30 @@ enum SplitBehavior: String {
     case .removed:
       return pieces.filter { !$0.isMatch }.map(\.range)
     case .contiguous:
-      var out: [Range<Int>] = []
-      var previousMatch = false
-      for piece in pieces {
-        if piece.isMatch == previousMatch, let last = out.last {
-          out[out.count - 1] = last.lowerBound..<piece.range.upperBound
-        } else {
-          out.append(piece.range)
-        }
-        previousMatch = piece.isMatch
-      }
-      return out
+      return Self.joined(pieces) { isMatch, previousWasMatch in isMatch == previousWasMatch }
     case .mergedWithPrevious:
-      var out: [Range<Int>] = []
-      var previousMatch = false
-      for piece in pieces {
-        if piece.isMatch && !previousMatch, let last = out.last {
-          out[out.count - 1] = last.lowerBound..<piece.range.upperBound
-        } else {
-          out.append(piece.range)
-        }
-        previousMatch = piece.isMatch
-      }
-      return out
+      return Self.joined(pieces) { isMatch, previousWasMatch in isMatch && !previousWasMatch }
     case .mergedWithNext:
-      var out: [Range<Int>] = []
-      var previousMatch = false
-      for piece in pieces.reversed() {
-        if piece.isMatch && !previousMatch, let last = out.last {
-          out[out.count - 1] = piece.range.lowerBound..<last.upperBound
-        } else {
-          out.append(piece.range)
-        }
-        previousMatch = piece.isMatch
-      }
-      return out.reversed()
+      return Self.joined(pieces.reversed()) { isMatch, previousWasMatch in isMatch && !previousWasMatch }.reversed()
     }
+  }
+
+  /// The pieces' ranges in the given order, each joined onto the range before it when `joins(isMatch,
+  /// previousWasMatch)` (for a reversed walk, "before" is the piece after, and ranges join at its start).
+  private static func joined<Pieces: Collection>(_ pieces: Pieces, joins: (Bool, Bool) -> Bool) -> [Range<Int>]
+    where Pieces.Element == (range: Range<Int>, isMatch: Bool)
+  {
+    var out: [Range<Int>] = []
+    var previousMatch = false
+    for piece in pieces {
+      if joins(piece.isMatch, previousMatch), let last = out.last {
+        out[out.count - 1] = min(last.lowerBound, piece.range.lowerBound)..<max(last.upperBound, piece.range.upperBound)
+      } else {
+        out.append(piece.range)
+      }
+      previousMatch = piece.isMatch
+    }
+    return out
   }
 }
 
@@ -78,12 +67,12 @@ enum PrependScheme: String {
   /// A Metaspace pre-tokenizer's or decoder's `replacement` character and prepend scheme (older tokenizer.json
   /// files give `add_prefix_space` instead of `prepend_scheme`).
   static func metaspaceSettings(_ json: JSONValue, file: String, field: String) throws -> (Unicode.Scalar, PrependScheme) {
-    let text = json["replacement"]?.stringValue ?? "▁"
+    let text = json[first: "replacement"]?.stringValue ?? "▁"
     guard text.unicodeScalars.count == 1, let replacement = text.unicodeScalars.first else {
       throw TokenizerError.invalidField(file: file, field: "\(field).replacement", reason: "expected one character")
     }
-    guard let name = json["prepend_scheme"]?.stringValue else {
-      return (replacement, (json["add_prefix_space"]?.boolValue ?? true) ? .always : .never)
+    guard let name = json[first: "prepend_scheme"]?.stringValue else {
+      return (replacement, (json[first: "add_prefix_space"]?.boolValue ?? true) ? .always : .never)
     }
     guard let scheme = PrependScheme(rawValue: name) else {
       throw TokenizerError.unsupported(file: file, field: "\(field).prepend_scheme", value: name)
@@ -92,7 +81,7 @@ enum PrependScheme: String {
   }
 }
 
-indirect enum PreTokenizer {
+indirect enum PreTokenizer: PipelinePart {
   case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
   case split(pattern: SplitPattern, behavior: SplitBehavior, invert: Bool)
   case digits(individual: Bool)
@@ -105,9 +94,7 @@ indirect enum PreTokenizer {
   func preTokenize(_ pieces: [TextPiece]) -> [TextPiece] {
     switch self {
     case .sequence(let steps):
-      var current = pieces
-      for step in steps { current = step.preTokenize(current) }
-      return current
+      return steps.reduce(pieces) { current, step in step.preTokenize(current) }
     case .byteLevel(let addPrefixSpace, let useRegex):
       var out: [TextPiece] = []
       for var piece in pieces {
@@ -170,38 +157,31 @@ indirect enum PreTokenizer {
     return out
   }
 
-  static func parse(_ json: JSONValue, file: String, field: String = "pre_tokenizer") throws -> PreTokenizer? {
-    if json.isNull { return nil }
-    guard let type = json["type"]?.stringValue else {
-      throw TokenizerError.invalidField(file: file, field: "\(field).type", reason: "missing")
-    }
+  static let field = "pre_tokenizer"
+  static let sequenceKey = "pretokenizers"
+
+  /// One part of a type other than "Sequence" (see `PipelinePart.parse`).
+  static func part(type: String, json: JSONValue, file: String, field: String) throws -> PreTokenizer {
     switch type {
     case "ByteLevel":
-      return .byteLevel(addPrefixSpace: json["add_prefix_space"]?.boolValue ?? true,
-                        useRegex: json["use_regex"]?.boolValue ?? true)
+      return .byteLevel(addPrefixSpace: json[first: "add_prefix_space"]?.boolValue ?? true,
+                        useRegex: json[first: "use_regex"]?.boolValue ?? true)
     case "Split":
-      let pattern = try ReplacePattern.parse(json["pattern"], file: file, field: "\(field).pattern")
-      let behaviorName = json["behavior"]?.stringValue ?? "Removed"
+      let pattern = try ReplacePattern.parse(json[first: "pattern"], file: file, field: "\(field).pattern")
+      let behaviorName = json[first: "behavior"]?.stringValue ?? "Removed"
       guard let behavior = SplitBehavior(rawValue: behaviorName) else {
         throw TokenizerError.unsupported(file: file, field: "\(field).behavior", value: behaviorName)
       }
-      return .split(pattern: pattern.matcher, behavior: behavior, invert: json["invert"]?.boolValue ?? false)
+      return .split(pattern: pattern.matcher, behavior: behavior, invert: json[first: "invert"]?.boolValue ?? false)
     case "Digits":
-      return .digits(individual: json["individual_digits"]?.boolValue ?? false)
+      return .digits(individual: json[first: "individual_digits"]?.boolValue ?? false)
     case "Metaspace":
       let (replacement, scheme) = try PrependScheme.metaspaceSettings(json, file: file, field: field)
-      return .metaspace(replacement: replacement, prependScheme: scheme, split: json["split"]?.boolValue ?? true)
+      return .metaspace(replacement: replacement, prependScheme: scheme, split: json[first: "split"]?.boolValue ?? true)
     case "WhitespaceSplit":
       return .whitespaceSplit
     case "Whitespace":
       return .whitespace
-    case "Sequence":
-      guard let items = json["pretokenizers"]?.arrayValue else {
-        throw TokenizerError.invalidField(file: file, field: "\(field).pretokenizers", reason: "expected an array")
-      }
-      return .sequence(try items.enumerated().compactMap {
-        try parse($0.element, file: file, field: "\(field).pretokenizers[\($0.offset)]")
-      })
     default:
       throw TokenizerError.unsupported(file: file, field: "\(field).type", value: type)
     }

@@ -1,6 +1,8 @@
 // Writing a Tokenizer back out as Hugging Face files: tokenizer.json in `tokenizers`' schema (the inverse of
-// Tokenizer+JSON.swift; what makes a GGUF-built tokenizer usable by transformers) and a tokenizer_config.json.
+// Tokenizer+JSON.swift; what makes a GGUF-built tokenizer usable by transformers) and a tokenizer_config.json,
+// both laid out as serde_json's pretty printer writes them.
 import Foundation
+import Support
 
 extension Tokenizer {
   /// tokenizer.json in `tokenizers`' (0.2x) schema: model (BPE vocabulary by id, merges as pairs in rank order,
@@ -18,7 +20,7 @@ extension Tokenizer {
       ("decoder", try decoder.map { try $0.json() } ?? .null),
       ("model", model.json()),
     ])
-    return Data(json.serialized().utf8)
+    return Data(json.utf8(.serdePretty))
   }
 
   /// tokenizer_config.json for the exported tokenizer.json: named special tokens, the chat template,
@@ -30,18 +32,18 @@ extension Tokenizer {
     if let template = chatTemplate ?? self.chatTemplate { members.append(("chat_template", .string(template))) }
     members.append(("clean_up_tokenization_spaces", .bool(false)))
     if let eosToken { members.append(("eos_token", .string(eosToken))) }
-    if let modelMaxLength { members.append(("model_max_length", .number(Double(modelMaxLength)))) }
+    if let modelMaxLength { members.append(("model_max_length", .int(modelMaxLength))) }
     if let padToken { members.append(("pad_token", .string(padToken))) }
     members.append(("tokenizer_class", .string("PreTrainedTokenizerFast")))
     if let unknownToken { members.append(("unk_token", .string(unknownToken))) }
-    return Data(JSONValue.object(members).serialized().utf8)
+    return Data(JSONValue.object(members).utf8(.serdePretty))
   }
 
   /// The name a post-processor template uses for a special token id: its text.
   private func tokenName(_ id: Int) -> String? { token(id) }
 
   static func json(addedToken t: AddedToken) -> JSONValue {
-    .object([("id", .number(Double(t.id))), ("content", .string(t.content)), ("single_word", .bool(t.singleWord)),
+    .object([("id", .int(t.id)), ("content", .string(t.content)), ("single_word", .bool(t.singleWord)),
              ("lstrip", .bool(t.leftStrip)), ("rstrip", .bool(t.rightStrip)), ("normalized", .bool(t.normalized)),
              ("special", .bool(t.isSpecial))])
   }
@@ -64,7 +66,7 @@ extension BPEModel {
   }
 
   func json() -> JSONValue {
-    let vocab = vocabulary.sorted { $0.value < $1.value }.map { (key: $0.key.value, value: JSONValue.number(Double($0.value))) }
+    let vocab = vocabulary.sorted { $0.value < $1.value }.map { (key: $0.key.value, value: JSONValue.int($0.value)) }
     let merges = rankedMerges.map { JSONValue.array([.string($0.0), .string($0.1)]) }
     return .object([
       ("type", .string("BPE")),
@@ -161,7 +163,7 @@ extension TokenDecoder {
     case .fuse: return .object([("type", .string("Fuse"))])
     case .strip(let content, let start, let stop):
       return .object([("type", .string("Strip")), ("content", .string(String(content))),
-                      ("start", .number(Double(start))), ("stop", .number(Double(stop)))])
+                      ("start", .int(start)), ("stop", .int(stop))])
     case .replace(let pattern, let content):
       return .object([("type", .string("Replace")), ("pattern", try pattern.json()), ("content", .string(content))])
     case .sequence(let steps):
@@ -179,7 +181,7 @@ extension PostProcessor {
       func piece(_ item: TemplateItem, sequence: String, typeID: Int) throws -> JSONValue {
         switch item {
         case .sequence:
-          return .object([("Sequence", .object([("id", .string(sequence)), ("type_id", .number(Double(typeID)))]))])
+          return .object([("Sequence", .object([("id", .string(sequence)), ("type_id", .int(typeID))]))])
         case .special(let ids):
           let tokens = try ids.map { id -> String in
             guard let name = tokenName(id) else {
@@ -189,10 +191,10 @@ extension PostProcessor {
           }
           let name = tokens.joined()
           if !specials.contains(where: { exactlyEqual($0.key, name) }) {
-            specials.append((name, .object([("id", .string(name)), ("ids", .array(ids.map { .number(Double($0)) })),
+            specials.append((name, .object([("id", .string(name)), ("ids", .array(ids.map { .int($0) })),
                                             ("tokens", .array(tokens.map(JSONValue.string)))])))
           }
-          return .object([("SpecialToken", .object([("id", .string(name)), ("type_id", .number(Double(typeID)))]))])
+          return .object([("SpecialToken", .object([("id", .string(name)), ("type_id", .int(typeID))]))])
         }
       }
       let single = try items.map { try piece($0, sequence: "A", typeID: 0) }
@@ -211,71 +213,5 @@ extension PostProcessor {
       return .object([("type", .string("Sequence")),
                       ("processors", .array(try steps.map { try $0.json(tokenName: tokenName) }))])
     }
-  }
-}
-
-// MARK: JSON text
-
-extension JSONValue {
-  /// JSON text laid out as serde_json's pretty printer does (two-space indent, `"key": value`), strings escaped
-  /// as serde_json escapes them (quote, backslash, control characters; everything else as UTF-8), object members
-  /// in their stored order. Whole numbers print without a fraction.
-  func serialized() -> String {
-    var out = ""
-    write(to: &out, indent: 0)
-    return out
-  }
-
-  private func write(to out: inout String, indent: Int) {
-    switch self {
-    case .null: out += "null"
-    case .bool(let b): out += b ? "true" : "false"
-    case .number(let d):
-      if d.rounded() == d, abs(d) < 9.0e15 { out += String(Int(d)) } else { out += "\(d)" }
-    case .string(let s): Self.writeString(s, to: &out)
-    case .array(let items):
-      if items.isEmpty { out += "[]"; return }
-      out += "[\n"
-      for (index, item) in items.enumerated() {
-        out += String(repeating: "  ", count: indent + 1)
-        item.write(to: &out, indent: indent + 1)
-        out += index + 1 < items.count ? ",\n" : "\n"
-      }
-      out += String(repeating: "  ", count: indent) + "]"
-    case .object(let members):
-      if members.isEmpty { out += "{}"; return }
-      out += "{\n"
-      for (index, member) in members.enumerated() {
-        out += String(repeating: "  ", count: indent + 1)
-        Self.writeString(member.key, to: &out)
-        out += ": "
-        member.value.write(to: &out, indent: indent + 1)
-        out += index + 1 < members.count ? ",\n" : "\n"
-      }
-      out += String(repeating: "  ", count: indent) + "}"
-    }
-  }
-
-  private static func writeString(_ s: String, to out: inout String) {
-    out.unicodeScalars.append("\"")
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case "\u{08}": out += "\\b"
-      case "\u{0C}": out += "\\f"
-      default:
-        if scalar.value < 0x20 {
-          out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-            + String(scalar.value, radix: 16)
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    out.unicodeScalars.append("\"")
   }
 }

@@ -2,11 +2,7 @@
 // Python `safetensors` library) of .safetensors checkpoints, with every header field bounds-checked.
 // Format: 8-byte little-endian header length N, N bytes of JSON header, then the tensors' bytes back to back.
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Support
 
 // MARK: Errors
 
@@ -75,12 +71,14 @@ public final class SafeTensorsFile {
   public var dataOffset: Int { 8 + headerByteCount }
   public var fileSize: Int { mapping.count }
 
-  let mapping: FileMapping
+  let mapping: MappedFile
   private let infos: [String: TensorInfo]
 
   public init(url: URL) throws {
     self.url = url
-    mapping = try FileMapping(url: url)
+    do { mapping = try MappedFile(url: url) } catch let error as FileError {
+      throw SafeTensorsError(.io, file: url, field: error.operation, message: error.reason)
+    }
     let bytes = mapping.bytes
     func fail(_ kind: SafeTensorsError.Kind, _ field: String, _ message: String) -> SafeTensorsError {
       SafeTensorsError(kind, file: url, field: field, message: message)
@@ -117,7 +115,7 @@ public final class SafeTensorsFile {
         }
         for (key, v) in entries {
           guard case .string(let s) = v else {
-            throw fail(.invalidHeader, "__metadata__['\(key)']", "metadata values must be strings, found \(v.kind)")
+            throw fail(.invalidHeader, "__metadata__['\(key)']", "metadata values must be strings, found \(v.kindName)")
           }
           guard metadata.updateValue(s, forKey: key) == nil else {
             throw fail(.duplicateName, "__metadata__['\(key)']", "metadata key appears twice")
@@ -130,45 +128,50 @@ public final class SafeTensorsFile {
       guard case .object(let entry) = value else {
         throw fail(.invalidHeader, field, "entry must be an object with dtype, shape, data_offsets")
       }
-      func member(_ key: String) -> JSONValue? { entry.last(where: { $0.0 == key })?.1 }
-      for key in ["dtype", "shape", "data_offsets"] where entry.filter({ $0.0 == key }).count > 1 {
-        throw fail(.invalidHeader, "\(field).\(key)", "field appears twice")
+      func member(_ key: String) throws -> JSONValue? {
+        do { return try value.value(forKey: key, duplicates: .reject) } catch {
+          throw fail(.invalidHeader, "\(field).\(key)", "field appears twice")
+        }
       }
+      let (dtypeValue, shapeValue, offsetsValue) = (try member("dtype"), try member("shape"), try member("data_offsets"))
 
-      guard case .string(let dtypeName)? = member("dtype") else {
-        throw fail(.invalidHeader, "\(field).dtype", member("dtype") == nil ? "missing" : "must be a string")
+      guard case .string(let dtypeName)? = dtypeValue else {
+        throw fail(.invalidHeader, "\(field).dtype", dtypeValue == nil ? "missing" : "must be a string")
       }
       guard let dtype = DType(safetensorsName: dtypeName) else {
         throw fail(.unknownDType, "\(field).dtype", "unknown dtype '\(dtypeName)' (known: "
                      + DType.allCases.map(\.safetensorsName).joined(separator: ", ") + ")")
       }
 
-      guard case .array(let dims)? = member("shape") else {
-        throw fail(.invalidShape, "\(field).shape", member("shape") == nil ? "missing" : "must be an array")
+      guard case .array(let dims)? = shapeValue else {
+        throw fail(.invalidShape, "\(field).shape", shapeValue == nil ? "missing" : "must be an array")
       }
       var shape = [Int]()
       var elements = 1
       for (i, d) in dims.enumerated() {
-        guard case .number(let text) = d, let n = JSONParser.nonNegativeInteger(text) else {
-          throw fail(.invalidShape, "\(field).shape[\(i)]", "dimension must be a non-negative integer, found \(d)")
+        guard case .number(let text) = d, let n = nonNegativeInteger(text) else {
+          throw fail(.invalidShape, "\(field).shape[\(i)]", "dimension must be a non-negative integer, found "
+                       + shortText(d))
         }
         let (product, overflow) = elements.multipliedReportingOverflow(by: n)
-        guard !overflow else { throw fail(.invalidShape, "\(field).shape", "element count of \(dims) overflows") }
+        guard !overflow else {
+          throw fail(.invalidShape, "\(field).shape", "element count of \(shortText(.array(dims))) overflows")
+        }
         elements = product
         shape.append(n)
       }
       let (expectedBytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
       guard !overflow else { throw fail(.invalidShape, "\(field).shape", "byte count of \(shape) overflows") }
 
-      guard let offsetsValue = member("data_offsets") else {
+      guard let offsetsValue else {
         throw fail(.missingDataOffsets, "\(field).data_offsets", "missing")
       }
       guard case .array(let offsets) = offsetsValue, offsets.count == 2,
             case .number(let b) = offsets[0], case .number(let e) = offsets[1],
-            let begin = JSONParser.nonNegativeInteger(b), let end = JSONParser.nonNegativeInteger(e)
+            let begin = nonNegativeInteger(b), let end = nonNegativeInteger(e)
       else {
         throw fail(.invalidOffsets, "\(field).data_offsets", "must be [begin, end] of non-negative integers, found "
-                     + "\(offsetsValue)")
+                     + shortText(offsetsValue))
       }
       guard begin <= end else {
         throw fail(.invalidOffsets, "\(field).data_offsets", "begin \(begin) is after end \(end)")
@@ -185,10 +188,20 @@ public final class SafeTensorsFile {
                                byteRange: (dataStart + begin)..<(dataStart + end))
     }
     do {
-      var parser = JSONParser(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
-      try parser.parseTopLevelObject(member)
-    } catch let e as JSONParser.Failure {
-      throw fail(e.notAnObject ? .invalidHeader : .malformedJSON, "header", "\(e.message) at header byte \(e.offset)")
+      // No list in a valid header comes near 4096 elements (shapes and offsets are short), nor nesting near 64
+      // levels; the limits bound what a hostile header costs. serde_json refuses unpaired surrogates, as here.
+      let options = JSONParser.Options(maximumDepth: 64, maximumListCount: 4096, replacesLoneSurrogates: false)
+      var parser = JSONParser(bytes: UnsafeBufferPointer(rebasing: mapping.utf8[8..<dataStart]), options: options)
+      parser.skipWhitespace()
+      guard parser.current == UInt8(ascii: "{") else {
+        if parser.atEnd { throw fail(.malformedJSON, "header", "empty header") }
+        _ = try parser.parseValue()  // a syntax error, or valid JSON of another kind
+        throw fail(.invalidHeader, "header", "the header must be a JSON object")
+      }
+      try parser.parseObject(member)
+      try parser.expectEnd()
+    } catch let e as JSONSyntaxError {
+      throw fail(.malformedJSON, "header", "\(e.message) at header byte \(e.offset)")
     }
 
     // Like the Python library: sorted by offset, the tensors must tile the data section exactly.
@@ -275,7 +288,7 @@ public enum SafeTensors {
     }
     let header = headerBytes(ordered.map { ($0.0, $0.1.dtype, $0.1.shape) }, metadata: metadata)
     do {
-      try AtomicWrite.write(to: url) { out in
+      try AtomicFile.write(to: url) { out in
         var length = UInt64(header.count).littleEndian
         try withUnsafeBytes(of: &length) { try out.write($0) }
         try header.withUnsafeBytes { try out.write($0) }
@@ -290,6 +303,8 @@ public enum SafeTensors {
           }
         }
       }
+    } catch let error as FileError {
+      throw SafeTensorsError(.io, file: url, field: error.operation, message: error.reason)
     } catch let error as SafeTensorsError {
       throw error
     } catch {
@@ -302,63 +317,24 @@ public enum SafeTensors {
     try write(tensors.map { ($0.key, $0.value) }, metadata: metadata, to: url)
   }
 
-  /// The JSON header for tensors already in file order, padded with spaces to a multiple of 8 bytes.
+  /// The JSON header for tensors already in file order, padded with spaces to a multiple of 8 bytes: serde_json's
+  /// compact text of `{"__metadata__": {sorted keys}, name: {"dtype", "shape", "data_offsets"}, …}`.
   static func headerBytes(_ tensors: [(String, DType, [Int])], metadata: [String: String]?) -> [UInt8] {
-    var json = [UInt8]()
-    json.append(UInt8(ascii: "{"))
-    var first = true
-    func separator() {
-      if !first { json.append(UInt8(ascii: ",")) }
-      first = false
-    }
+    var members: [JSONMember] = []
     if let metadata {
-      separator()
-      appendJSONString("__metadata__", to: &json)
-      json.append(contentsOf: Array(":{".utf8))
-      for (i, key) in metadata.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
-        if i > 0 { json.append(UInt8(ascii: ",")) }
-        appendJSONString(key, to: &json)
-        json.append(UInt8(ascii: ":"))
-        appendJSONString(metadata[key]!, to: &json)
-      }
-      json.append(UInt8(ascii: "}"))
+      let keys = metadata.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+      members.append(("__metadata__", .object(keys.map { ($0, .string(metadata[$0]!)) })))
     }
     var offset = 0
     for (name, dtype, shape) in tensors {
-      separator()
       let size = shape.reduce(1, *) * dtype.byteCount
-      appendJSONString(name, to: &json)
-      json.append(contentsOf: Array(":{\"dtype\":\"\(dtype.safetensorsName)\",\"shape\":[".utf8))
-      json.append(contentsOf: Array(shape.map(String.init).joined(separator: ",").utf8))
-      json.append(contentsOf: Array("],\"data_offsets\":[\(offset),\(offset + size)]}".utf8))
+      members.append((name, .object([("dtype", .string(dtype.safetensorsName)), ("shape", .array(shape.map { .int($0) })),
+                                     ("data_offsets", .array([.int(offset), .int(offset + size)]))])))
       offset += size
     }
-    json.append(UInt8(ascii: "}"))
+    var json = JSONValue.object(members).utf8(.serdeCompact)
     while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
     return json
-  }
-
-  /// serde_json's escaping: `"` `\` and control characters; everything else (non-ASCII included) verbatim.
-  static func appendJSONString(_ s: String, to out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
-    out.append(UInt8(ascii: "\""))
-    for byte in s.utf8 {
-      switch byte {
-      case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-      case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-      case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-      case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-      case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-      case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-      case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-      case 0..<0x20:
-        out.append(contentsOf: Array("\\u00".utf8))
-        out.append(hex[Int(byte >> 4)])
-        out.append(hex[Int(byte & 0xF)])
-      default: out.append(byte)
-      }
-    }
-    out.append(UInt8(ascii: "\""))
   }
 }
 
@@ -413,341 +389,16 @@ extension DType {
   }
 }
 
-// MARK: Memory map and atomic write
+// MARK: Header helpers
 
-/// A whole file mapped private and copy-on-write: readers see the file, writers get their own pages.
-final class FileMapping {
-  let bytes: UnsafeRawBufferPointer
-  var count: Int { bytes.count }
-  private let base: UnsafeMutableRawPointer?
-
-  init(url: URL) throws {
-    func fail(_ what: String) -> SafeTensorsError {
-      SafeTensorsError(.io, file: url, field: what, message: String(cString: strerror(errno)))
-    }
-    let fd = open(url.path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw fail("open") }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw fail("stat") }
-    guard (info.st_mode & S_IFMT) == S_IFREG else {
-      throw SafeTensorsError(.io, file: url, field: "open", message: "not a regular file")
-    }
-    let size = Int(info.st_size)
-    guard size > 0 else {
-      base = nil
-      bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-      return
-    }
-    guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
-      throw fail("mmap")
-    }
-    base = p
-    bytes = UnsafeRawBufferPointer(start: p, count: size)
-  }
-
-  deinit { if let base { munmap(base, bytes.count) } }
+/// The integer value of a JSON number written as digits only (no sign, fraction or exponent) that fits Int.
+private func nonNegativeInteger(_ number: JSONNumber) -> Int? {
+  guard number.text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+  return Int(number.text)
 }
 
-/// Write-to-temporary, fsync, rename: the destination is either the old file or the complete new one.
-enum AtomicWrite {
-  struct Output {
-    let fd: Int32
-    let url: URL
-    func write(_ buffer: UnsafeRawBufferPointer) throws {
-      var done = 0
-      while done < buffer.count {
-        let n = systemWrite(fd, buffer.baseAddress! + done, buffer.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          throw SafeTensorsError(.io, file: url, field: "write", message: String(cString: strerror(errno)))
-        }
-        done += n
-      }
-    }
-  }
-
-  static func write(to url: URL, _ body: (Output) throws -> Void) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(
-      ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-      throw SafeTensorsError(.io, file: url, field: "create temporary file",
-                             message: "\(temporary.path): \(String(cString: strerror(errno)))")
-    }
-    var open = true
-    do {
-      try body(Output(fd: fd, url: url))
-      guard fsync(fd) == 0 else {
-        throw SafeTensorsError(.io, file: url, field: "fsync", message: String(cString: strerror(errno)))
-      }
-      open = false
-      guard close(fd) == 0 else {
-        throw SafeTensorsError(.io, file: url, field: "close", message: String(cString: strerror(errno)))
-      }
-      guard rename(temporary.path, url.path) == 0 else {
-        throw SafeTensorsError(.io, file: url, field: "rename", message: String(cString: strerror(errno)))
-      }
-    } catch {
-      if open { close(fd) }
-      unlink(temporary.path)
-      throw error
-    }
-  }
-}
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#else
-private let systemWrite = Darwin.write
-#endif
-
-// MARK: A strict, bounded JSON parser for the header
-
-/// JSON values as the header needs them: numbers keep their text so integers can be checked exactly, and objects
-/// keep their members in order (so duplicates can be detected).
-enum JSONValue: CustomStringConvertible {
-  case object([(String, JSONValue)])
-  case array([JSONValue])
-  case string(String)
-  case number(String)
-  case bool(Bool)
-  case null
-
-  var kind: String {
-    switch self {
-    case .object: return "an object"
-    case .array: return "an array"
-    case .string: return "a string"
-    case .number: return "a number"
-    case .bool: return "a boolean"
-    case .null: return "null"
-    }
-  }
-
-  var description: String {
-    switch self {
-    case .object(let m): return "{…\(m.count) members}"
-    case .array(let a): return "[" + a.prefix(6).map(\.description).joined(separator: ",")
-      + (a.count > 6 ? ",…]" : "]")
-    case .string(let s): return "\"\(s.prefix(40))\""
-    case .number(let n): return n
-    case .bool(let b): return "\(b)"
-    case .null: return "null"
-    }
-  }
-}
-
-/// RFC 8259 parser over raw bytes: UTF-8 validated, nesting limited, trailing whitespace allowed (the Python
-/// writer pads with spaces), anything else after the value rejected.
-struct JSONParser {
-  struct Failure: Error {
-    let message: String
-    let offset: Int
-    var notAnObject = false
-  }
-
-  static let maximumDepth = 64
-  /// No array in a valid header comes near this (shapes and offsets are short); it bounds what a hostile one costs.
-  static let maximumArrayCount = 4096
-  let bytes: UnsafeRawBufferPointer
-  var i = 0
-
-  init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-  /// The integer value of a JSON number's text when it is a non-negative integer that fits Int.
-  static func nonNegativeInteger(_ text: String) -> Int? {
-    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-    return Int(text)
-  }
-
-  /// Parses `{ "key": value, … }` followed by whitespace only, handing each member to `body` as soon as it is read.
-  mutating func parseTopLevelObject(_ body: (String, JSONValue) throws -> Void) throws {
-    skipWhitespace()
-    guard peek() == UInt8(ascii: "{") else {
-      if i == bytes.count { throw Failure(message: "empty header", offset: i) }
-      _ = try parseValue(depth: 0)  // valid JSON of another kind, or a syntax error
-      throw Failure(message: "the header must be a JSON object", offset: 0, notAnObject: true)
-    }
-    i += 1
-    skipWhitespace()
-    if peek() == UInt8(ascii: "}") {
-      i += 1
-    } else {
-      while true {
-        skipWhitespace()
-        guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key", offset: i) }
-        let key = try parseString()
-        skipWhitespace()
-        guard peek() == UInt8(ascii: ":") else { throw Failure(message: "expected ':'", offset: i) }
-        i += 1
-        try body(key, try parseValue(depth: 1))
-        skipWhitespace()
-        guard let next = peek() else { throw Failure(message: "unterminated object", offset: i) }
-        i += 1
-        if next == UInt8(ascii: "}") { break }
-        guard next == UInt8(ascii: ",") else { throw Failure(message: "expected ',' or '}'", offset: i - 1) }
-      }
-    }
-    skipWhitespace()
-    guard i == bytes.count else { throw Failure(message: "unexpected content after the JSON value", offset: i) }
-  }
-
-  private mutating func skipWhitespace() {
-    while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
-  }
-
-  private func peek() -> UInt8? { i < bytes.count ? bytes[i] : nil }
-
-  private mutating func expect(_ literal: String, _ value: JSONValue) throws -> JSONValue {
-    for c in literal.utf8 {
-      guard peek() == c else { throw Failure(message: "invalid literal (expected \(literal))", offset: i) }
-      i += 1
-    }
-    return value
-  }
-
-  private mutating func parseValue(depth: Int) throws -> JSONValue {
-    skipWhitespace()
-    guard let c = peek() else { throw Failure(message: "unexpected end of header", offset: i) }
-    switch c {
-    case UInt8(ascii: "{"):
-      guard depth < JSONParser.maximumDepth else { throw Failure(message: "nesting too deep", offset: i) }
-      i += 1
-      var members = [(String, JSONValue)]()
-      skipWhitespace()
-      if peek() == UInt8(ascii: "}") { i += 1; return .object(members) }
-      while true {
-        skipWhitespace()
-        guard peek() == UInt8(ascii: "\"") else { throw Failure(message: "expected a string key", offset: i) }
-        let key = try parseString()
-        skipWhitespace()
-        guard peek() == UInt8(ascii: ":") else { throw Failure(message: "expected ':'", offset: i) }
-        i += 1
-        members.append((key, try parseValue(depth: depth + 1)))
-        skipWhitespace()
-        guard let next = peek() else { throw Failure(message: "unterminated object", offset: i) }
-        i += 1
-        if next == UInt8(ascii: "}") { return .object(members) }
-        guard next == UInt8(ascii: ",") else { throw Failure(message: "expected ',' or '}'", offset: i - 1) }
-      }
-    case UInt8(ascii: "["):
-      guard depth < JSONParser.maximumDepth else { throw Failure(message: "nesting too deep", offset: i) }
-      i += 1
-      var items = [JSONValue]()
-      skipWhitespace()
-      if peek() == UInt8(ascii: "]") { i += 1; return .array(items) }
-      while true {
-        guard items.count < JSONParser.maximumArrayCount else {
-          throw Failure(message: "array longer than \(JSONParser.maximumArrayCount) items", offset: i)
-        }
-        items.append(try parseValue(depth: depth + 1))
-        skipWhitespace()
-        guard let next = peek() else { throw Failure(message: "unterminated array", offset: i) }
-        i += 1
-        if next == UInt8(ascii: "]") { return .array(items) }
-        guard next == UInt8(ascii: ",") else { throw Failure(message: "expected ',' or ']'", offset: i - 1) }
-      }
-    case UInt8(ascii: "\""): return .string(try parseString())
-    case UInt8(ascii: "t"): return try expect("true", .bool(true))
-    case UInt8(ascii: "f"): return try expect("false", .bool(false))
-    case UInt8(ascii: "n"): return try expect("null", .null)
-    case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-    default: throw Failure(message: "unexpected character '\(UnicodeScalar(c))'", offset: i)
-    }
-  }
-
-  private mutating func parseNumber() throws -> String {
-    let start = i
-    func digits() -> Int {
-      let s = i
-      while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { i += 1 }
-      return i - s
-    }
-    if peek() == UInt8(ascii: "-") { i += 1 }
-    if peek() == UInt8(ascii: "0") {
-      i += 1
-    } else if digits() == 0 {
-      throw Failure(message: "invalid number", offset: start)
-    }
-    if peek() == UInt8(ascii: ".") {
-      i += 1
-      guard digits() > 0 else { throw Failure(message: "invalid number", offset: start) }
-    }
-    if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
-      i += 1
-      if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { i += 1 }
-      guard digits() > 0 else { throw Failure(message: "invalid number", offset: start) }
-    }
-    return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-  }
-
-  private mutating func parseString() throws -> String {
-    let start = i
-    i += 1  // opening quote
-    var out = [UInt8]()
-    var runStart = i
-    while true {
-      guard i < bytes.count else { throw Failure(message: "unterminated string", offset: start) }
-      let c = bytes[i]
-      if c == UInt8(ascii: "\"") {
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
-        i += 1
-        break
-      }
-      if c < 0x20 { throw Failure(message: "control character in string", offset: i) }
-      if c != UInt8(ascii: "\\") { i += 1; continue }
-      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<i]))
-      i += 1
-      guard i < bytes.count else { throw Failure(message: "unterminated escape", offset: i) }
-      let e = bytes[i]
-      i += 1
-      switch e {
-      case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-      case UInt8(ascii: "b"): out.append(0x08)
-      case UInt8(ascii: "f"): out.append(0x0C)
-      case UInt8(ascii: "n"): out.append(0x0A)
-      case UInt8(ascii: "r"): out.append(0x0D)
-      case UInt8(ascii: "t"): out.append(0x09)
-      case UInt8(ascii: "u"):
-        var scalar = try hex4()
-        if (0xD800..<0xDC00).contains(scalar) {
-          guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-            throw Failure(message: "unpaired surrogate", offset: i)
-          }
-          i += 2
-          let low = try hex4()
-          guard (0xDC00..<0xE000).contains(low) else { throw Failure(message: "unpaired surrogate", offset: i) }
-          scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-        } else if (0xDC00..<0xE000).contains(scalar) {
-          throw Failure(message: "unpaired surrogate", offset: i)
-        }
-        out.append(contentsOf: Array(String(Character(UnicodeScalar(scalar)!)).utf8))
-      default: throw Failure(message: "invalid escape", offset: i - 1)
-      }
-      runStart = i
-    }
-    guard let s = String(bytes: out, encoding: .utf8) else {
-      throw Failure(message: "string is not valid UTF-8", offset: start)
-    }
-    return s
-  }
-
-  private mutating func hex4() throws -> UInt32 {
-    guard i + 4 <= bytes.count else { throw Failure(message: "truncated \\u escape", offset: i) }
-    var v: UInt32 = 0
-    for _ in 0..<4 {
-      let c = bytes[i]
-      let d: UInt32
-      switch c {
-      case 48...57: d = UInt32(c - 48)
-      case 65...70: d = UInt32(c - 55)
-      case 97...102: d = UInt32(c - 87)
-      default: throw Failure(message: "invalid \\u escape", offset: i)
-      }
-      v = v << 4 | d
-      i += 1
-    }
-    return v
-  }
+/// A header value for an error message, cut to 60 characters.
+private func shortText(_ value: JSONValue) -> String {
+  let text = value.formatted(.serdeCompact)
+  return text.count > 60 ? text.prefix(59) + "…" : text
 }

@@ -176,22 +176,26 @@ public final class Tensor: CustomStringConvertible {
   public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
                            generator: Generator? = nil) throws -> Tensor
   {
-    let (t, i) = device.code
-    return try withExtendedLifetime(generator) {
-      try produce("randn(\(shape))") { out in
-        withShape(shape) { ct_randn($0, $1, dtype.rawValue, t, i, generator?.handle, out) }
-      }
-    }
+    try sample("randn", ct_randn, shape, dtype, device, generator)
   }
 
   /// Uniform samples in [0, 1).
   public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
                           generator: Generator? = nil) throws -> Tensor
   {
+    try sample("rand", ct_rand, shape, dtype, device, generator)
+  }
+
+  /// Random samples from the shim's `sampler` (ct_randn, ct_rand), named `name` in errors.
+  private static func sample(
+    _ name: String,
+    _ sampler: (UnsafePointer<Int64>?, Int64, Int32, Int32, Int32, ct_generator?, UnsafeMutablePointer<ct_tensor?>?) -> Int32,
+    _ shape: [Int], _ dtype: DType, _ device: Device, _ generator: Generator?
+  ) throws -> Tensor {
     let (t, i) = device.code
     return try withExtendedLifetime(generator) {
-      try produce("rand(\(shape))") { out in
-        withShape(shape) { ct_rand($0, $1, dtype.rawValue, t, i, generator?.handle, out) }
+      try produce("\(name)(\(shape))") { out in
+        withShape(shape) { sampler($0, $1, dtype.rawValue, t, i, generator?.handle, out) }
       }
     }
   }

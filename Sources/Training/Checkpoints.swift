@@ -4,6 +4,7 @@
 import Foundation
 import Models
 import NN
+import Support
 import Torch
 
 extension Trainer {
@@ -16,7 +17,7 @@ extension Trainer {
     guard isMainProcess else { return nil }
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
     try withContext("writing \(folder.path)") {
-      try writeAtomically(folder) { tmp in
+      try AtomicFolder.write(to: folder) { tmp in
         let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
         try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
                               to: tmp.appendingPathComponent("trainable.safetensors"))

@@ -23,17 +23,9 @@ public struct PreparedRun {
 }
 
 public enum TrainingRun {
-  /// The chat template in force: a file named by `chat_template`, else the tokenizer's own.
-  public static func formatter(config: TrainingConfiguration, tokenizer: Tokenizer) throws -> TemplateFormatter? {
-    let source: String?
-    if let file = config.chatTemplate {
-      do { source = try String(contentsOfFile: file, encoding: .utf8) } catch {
-        throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")
-      }
-    } else {
-      source = tokenizer.chatTemplate
-    }
-    guard let source else { return nil }
+  /// The encoder's formatter for the tokenizer's chat template (nil when it has none: plain-text pairs only).
+  public static func formatter(tokenizer: Tokenizer) throws -> TemplateFormatter? {
+    guard let source = tokenizer.chatTemplate else { return nil }
     return TemplateFormatter(template: try ChatTemplate(source), bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken)
   }
 
@@ -54,7 +46,12 @@ public enum TrainingRun {
       try model.setUpChatFormat(tokenizer: tokenizer)
       log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")
     }
-    let formatter = try formatter(config: config, tokenizer: tokenizer)
+    if let file = config.chatTemplate {
+      do { tokenizer.setChatTemplate(try String(contentsOfFile: file, encoding: .utf8)) } catch {
+        throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")
+      }
+    }
+    let formatter = try formatter(tokenizer: tokenizer)
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
       throw ModelError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
     }

@@ -12,42 +12,54 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.")
     @Option(help: "Matrix size n (n×n · n×n).") var size = 2048
     @Option(help: "Timed repetitions (the median is reported).") var repeats = 10
-    @Option(help: "f32, bf16 or f16.") var dtype = "f32"
-    @Option(help: "cpu or cuda[:N].") var device = "cpu"
+    @Option(help: "The matrices' dtype (default float32).") var dtype: DType?
+    @Option(help: "Where to compute: cpu, cuda or cuda:N (default cpu).") var device: Device?
+
+    func validate() throws {
+      guard size >= 1, repeats >= 1 else { throw ValidationError("--size and --repeats must be at least 1") }
+    }
 
     func run() throws {
-      guard let dt = DType(name: dtype), dt.isFloatingPoint else { throw ValidationError("--dtype must be f32, bf16 or f16") }
-      guard let dev = Device(parsing: device) else { throw ValidationError("--device must be cpu or cuda[:N]") }
-      if dev.isCUDA, !CUDA.load().available { throw ValidationError("CUDA is not usable here") }
+      let (dtype, device) = (dtype ?? .float32, device ?? .cpu)
+      if device.isCUDA, !CUDA.load().available { throw CLIError("--device \(device): CUDA is not usable here") }
       let g = try Generator(seed: 0)
-      let a = try Tensor.randn([size, size], generator: g).to(dtype: dt, device: dev)
-      let b = try Tensor.randn([size, size], generator: g).to(dtype: dt, device: dev)
+      let a = try Tensor.randn([size, size], generator: g).to(dtype: dtype, device: device)
+      let b = try Tensor.randn([size, size], generator: g).to(dtype: dtype, device: device)
       _ = try withNoGrad { try a.matmul(b) }  // warm-up
       var times: [Double] = []
       for _ in 0..<repeats {
-        if dev.isCUDA { try CUDA.synchronize() }
+        if device.isCUDA { try CUDA.synchronize() }
         let t = Date()
         _ = try withNoGrad { try a.matmul(b) }
-        if dev.isCUDA { try CUDA.synchronize() }
+        if device.isCUDA { try CUDA.synchronize() }
         times.append(Date().timeIntervalSince(t))
       }
       let median = times.sorted()[times.count / 2]
       let gflops = 2 * pow(Double(size), 3) / median / 1e9
-      print(String(format: "{\"bench\": \"matmul\", \"n\": %d, \"dtype\": \"%@\", \"device\": \"%@\", \"threads\": %d, \"median_seconds\": %.6f, \"gflops\": %.1f}",
-                   size, dt.description, dev.description, Torch.threadCount, median, gflops))
+      printJSON(.object([
+        ("bench", .string("matmul")), ("n", .int(size)), ("dtype", .string(dtype.recipeText)),
+        ("device", .string(device.description)), ("threads", .int(Torch.threadCount)),
+        ("median_seconds", .rounded(median, places: 6)), ("gflops", .rounded(gflops, places: 1)),
+      ]))
     }
   }
 
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no files).")
+      abstract: "Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no files).",
+      usage: "orpo bench train [<options>]")
+    @OptionGroup(title: "Model") var model: ModelOptions
     @Option(help: "Timed steps (after warm-up).") var steps = 10
     @Option(help: "Warm-up steps excluded from the timing.") var warmup = 2
-    @Flag(name: .customLong("padded"), help: "TRL's padded batch instead of prompt sharing.") var padded = false
-    @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
+    @Flag(help: "TRL's padded batch instead of prompt sharing.") var padded = false
+    @Option(name: .customLong("set"), help: ArgumentHelp("Any recipe key, as KEY=VALUE (repeatable).", valueName: "key=value"))
+    var settings: [String] = []
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
+      for setting in settings where !setting.dropFirst().contains("=") {
+        throw ValidationError("--set expects KEY=VALUE, got \"\(setting)\"")
+      }
     }
 
     func run() throws {
@@ -56,22 +68,27 @@ struct Bench: ParsableCommand {
       let overrides: [ConfigurationOverride] = [
         .flag("--steps", \.maxSteps, steps + warmup), .flag(verb, \.reportTo, [.none]), .flag(verb, \.saveSteps, nil),
         .flag(verb, \.syntheticTestSize, 1), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
-      ] + (try settings.map(ConfigurationOverride.init(setting:)))
+      ] + model.overrides + (try settings.map(ConfigurationOverride.init(setting:)))
       let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                                   overrides: overrides)
       let run = try TrainingRun.prepare(config)
-      var marks: [(Double, Int)] = []
+      var marks: [(seconds: Double, tokens: Int)] = []
       run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }
       let summary = try run.trainer.train()
-      guard marks.count > warmup else { throw ValidationError("too few steps") }
-      let (t0, k0) = marks[warmup - 1 < 0 ? 0 : warmup - 1]
+      guard marks.count > warmup else {
+        throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
+      }
+      let (t0, k0) = marks[warmup - 1]
       let (t1, k1) = marks[marks.count - 1]
-      let timed = Double(marks.count - warmup)
-      let perStep = (t1 - t0) / timed
+      let perStep = (t1 - t0) / Double(marks.count - warmup)
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
-      print(String(format: "{\"bench\": \"train\", \"mode\": \"%@\", \"steps\": %d, \"seconds_per_step\": %.3f, \"pairs_per_second\": %.3f, \"tokens_per_second\": %.1f, \"threads\": %d, \"peak_rss_mib\": %.0f, \"final_loss\": %.4f}",
-                   padded ? "padded" : "padding_free", marks.count - warmup, perStep, pairs / perStep, Double(k1 - k0) / (t1 - t0),
-                   Torch.threadCount, peakRSSMiB(), summary.finalLoss ?? .nan))
+      printJSON(.object([
+        ("bench", .string("train")), ("mode", .string(padded ? "padded" : "padding_free")),
+        ("steps", .int(marks.count - warmup)), ("seconds_per_step", .rounded(perStep, places: 3)),
+        ("pairs_per_second", .rounded(pairs / perStep, places: 3)),
+        ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)), ("threads", .int(Torch.threadCount)),
+        ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)), ("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)),
+      ]))
     }
   }
 }

@@ -28,37 +28,6 @@ struct Curate: AsyncParsableCommand {
     func openExisting() throws -> CurationStore { try CurationStore.open(existing: url) }
   }
 
-  /// Where a model comes from (the default GGUF when not given) and how to name it.
-  struct ModelOption: ParsableArguments {
-    @Option(help: "A Hugging Face model folder or a .gguf file. Default: the SmolLM2-135M-Instruct GGUF from `make setup`.")
-    var model: String?
-    @Option(help: "A PEFT LoRA adapter folder to apply.") var adapter: String?
-
-    func load() throws -> (loaded: LoadedModel, modelURL: URL, adapterURL: URL?) {
-      let url: URL
-      if let model {
-        url = URL(fileURLWithPath: model)
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError("\(model): no such file or folder") }
-      } else {
-        guard let found = DefaultModel.locate() else {
-          throw ModelError("the default model \(DefaultModel.fileName) was not found (run `make setup`, or pass --model PATH)")
-        }
-        url = found
-      }
-      let loaded = try ModelLoader.load(url)
-      var adapterURL: URL?
-      if let adapter {
-        let folder = URL(fileURLWithPath: adapter)
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("adapter_config.json").path) else {
-          throw ModelError("\(adapter): not a PEFT adapter folder (no adapter_config.json)")
-        }
-        try PEFTAdapter.load(folder, into: loaded.model, trainable: false)
-        adapterURL = folder
-      }
-      return (loaded, url, adapterURL)
-    }
-  }
-
   struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Add prompts (and candidates made elsewhere) to a curation database, creating it if needed.",
@@ -90,7 +59,8 @@ struct Curate: AsyncParsableCommand {
         interrupted run picks up where it stopped. The seed recipe: at least 2 candidates at temperature 0.7-0.9.
         """)
     @OptionGroup var database: DatabaseOption
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Model") var adapter: AdapterOptions
     @Option(help: "Candidates per prompt (at least 2).") var candidates = 2
     @Option(help: "Sampling temperature (above 0).") var temperature = 0.8
     @Option(help: "Nucleus sampling: keep the smallest set of tokens whose probability exceeds P (1 = off).") var topP = 0.95
@@ -105,8 +75,9 @@ struct Curate: AsyncParsableCommand {
       let sampling = CandidateSampling(candidates: candidates, temperature: temperature, topP: topP, topK: topK,
                                        maxNewTokens: maxNewTokens, seed: seed, promptsPerBatch: batchSize)
       try sampling.validate()
-      let (loaded, modelURL, adapterURL) = try modelOption.load()
-      let name = label ?? CandidateGenerator.label(modelURL: modelURL, adapterURL: adapterURL)
+      let loaded = try model.load(adapter: adapter)
+      let adapterURL = adapter.adapter.map { URL(fileURLWithPath: $0) }
+      let name = label ?? CandidateGenerator.label(modelURL: loaded.url, adapterURL: adapterURL)
       let generator = CandidateGenerator(loaded: loaded, label: name, adapter: adapterURL?.path, sampling: sampling)
       let progress = ProgressLine(title: "generate")
       let summary = try generator.run(store: store) { progress.update(done: $0, total: $1) }
@@ -182,13 +153,14 @@ struct Curate: AsyncParsableCommand {
         export like anyone's (export --annotator picks whose answers count).
         """)
     @OptionGroup var database: DatabaseOption
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Model") var adapter: AdapterOptions
     @Option(help: "The judge's annotator name (default: judge:MODEL-FILE-NAME).") var name: String?
 
     func run() throws {
       let store = try database.openExisting()
-      let (loaded, modelURL, _) = try modelOption.load()
-      let judge = PairJudge(loaded: loaded, name: name ?? PairJudge.defaultName(modelURL: modelURL))
+      let loaded = try model.load(adapter: adapter)
+      let judge = PairJudge(loaded: loaded, name: name ?? PairJudge.defaultName(modelURL: loaded.url))
       let progress = ProgressLine(title: "judge")
       let count = try judge.run(store: store) { progress.update(done: $0, total: $1) }
       progress.finish()

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import ORPOKit
+import Support
 
 struct Env: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -12,24 +13,25 @@ struct Env: ParsableCommand {
   func run() throws {
     let cuda = CUDA.load()
     let model = DefaultModel.locate()
-    var info: [(String, String)] = [
-      ("orpo", ORPOVersion.string),
-      ("libtorch", Torch.version),
-      ("libtorch_path", Torch.libraryPath),
-      ("threads", String(Torch.threadCount)),
-      ("cuda_available", String(cuda.available)),
-      ("cuda_devices", String(CUDA.deviceCount)),
-      ("cuda_note", cuda.message),
-      ("default_model", model?.path ?? "not found (run `make setup`)"),
+    var info: [JSONMember] = [
+      ("orpo", .string(ORPOVersion.string)),
+      ("libtorch", .string(Torch.version)),
+      ("libtorch_path", .string(Torch.libraryPath)),
+      ("threads", .int(Torch.threadCount)),
+      ("cuda_available", .bool(cuda.available)),
+      ("cuda_devices", .int(CUDA.deviceCount)),
+      ("cuda_note", .string(cuda.message)),
+      ("default_model", model.map { .string($0.path) } ?? .null),
     ]
-    if let model { info.append(("default_model_verified", String(DefaultModel.isVerified(model)))) }
+    if let model { info.append(("default_model_verified", .bool(DefaultModel.isVerified(model)))) }
     if json {
-      let object = Dictionary(uniqueKeysWithValues: info)
-      let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-      print(String(decoding: data, as: UTF8.self))
-    } else {
-      let width = info.map(\.0.count).max() ?? 0
-      for (k, v) in info { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
+      printJSON(.object(info))
+      return
+    }
+    let width = info.map(\.key.count).max() ?? 0
+    for (key, value) in info {
+      let text = value.stringValue ?? (value.isNull ? "not found (run `make setup`)" : value.formatted(.serdeCompact))
+      print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + text)
     }
   }
 }

@@ -7,62 +7,53 @@ import ORPOKit
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "ORPO loss, TRL's metrics and preference accuracy over a data set (no training).",
-    discussion: "With --per-device-eval-batch-size at least the number of pairs, the numbers equal TRL's trainer.evaluate() on the same model and data.")
+    usage: "orpo evaluate [<options>]",
+    discussion: """
+      Without --data, the built-in held-out set (200 pairs whose questions the default run never trains on). With \
+      --per-device-eval-batch-size at least the number of pairs, the numbers equal TRL's trainer.evaluate() on the \
+      same model and data.
+      """)
 
-  @Option(help: "Model: a Hugging Face folder or a .gguf file (default: the default model).") var model: String?
-  @Option(help: "A PEFT LoRA adapter folder to apply.") var adapter: String?
-  @Option(help: "Preference data (.jsonl or .json).") var data: String
+  @OptionGroup(title: "Model") var model: ModelOptions
+  @OptionGroup(title: "Model") var adapter: AdapterOptions
+  @OptionGroup(title: "Data") var data: DataOptions
+
   @Option(help: "ORPO's λ.") var beta: Double = 0.1
-  @Option(name: .customLong("max-length")) var maxLength: Int = 1024
-  @Option(name: .customLong("per-device-eval-batch-size")) var batchSize: Int = 8
-  @Option(name: .customLong("chat-template"), help: "A file holding a Jinja chat template (default: the model's).") var chatTemplate: String?
-  @Flag(name: .customLong("padding-free"), help: "Share each prompt between chosen and rejected, no padding (faster; logits/* over real tokens only).")
+  @Option(help: "Pairs per forward pass.") var perDeviceEvalBatchSize: Int = 8
+  @Flag(help: "Share each prompt between chosen and rejected, no padding (faster; logits/* over real tokens only).")
   var paddingFree = false
-  @Flag(name: .customLong("skip-invalid"), help: "Skip bad data rows (reported) instead of stopping.") var skipInvalid = false
 
   func validate() throws {
-    guard beta >= 0 else { throw ValidationError("--beta must be >= 0") }
-    guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2") }
-    guard batchSize >= 1 else { throw ValidationError("--per-device-eval-batch-size must be at least 1") }
+    guard beta >= 0 && beta.isFinite else { throw ValidationError("--beta must be >= 0, got \(beta.recipeText)") }
+    guard perDeviceEvalBatchSize >= 1 else {
+      throw ValidationError("--per-device-eval-batch-size must be at least 1, got \(perDeviceEvalBatchSize)")
+    }
   }
 
   func run() throws {
-    var config = TrainingConfiguration()
-    config.model = model
-    config.chatTemplate = chatTemplate
-    config.maxLength = maxLength
-    guard let path = model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
-      throw ValidationError("no --model given and the default model is missing (run `make setup`)")
-    }
-    let loaded = try ModelLoader.load(path)
-    let (llm, tokenizer) = (loaded.model, loaded.tokenizer)
-    if let adapter { try PEFTAdapter.load(URL(fileURLWithPath: adapter), into: llm, trainable: false) }
-    let formatter = try TrainingRun.formatter(config: config, tokenizer: tokenizer)
-    let (dataset, report) = try PreferenceReader(skipInvalid: skipInvalid).read(contentsOf: URL(fileURLWithPath: data))
-    if report.skippedCount > 0 { FileHandle.standardError.write(Data("orpo: warning: \(report)\n".utf8)) }
-    let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: maxLength)
-    let (pairs, dropped) = try encoder.encodeAll(dataset)
-    if dropped > 0 {
-      FileHandle.standardError.write(Data("orpo: warning: dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)\n".utf8))
-    }
+    let loaded = try model.load(adapter: adapter)
+    let tokenizer = loaded.tokenizer
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
-      throw ValidationError("the tokenizer has neither a pad nor an eos token")
+      throw ModelError("\(loaded.url.path): the tokenizer has neither a pad nor an eos token")
     }
+    let dataset = try data.read(warn: warn)
+    let maxLength = data.maxLength ?? TrainingConfiguration().maxLength
+    let encoder = PairEncoder(tokenizer: tokenizer, formatter: try TrainingRun.formatter(tokenizer: tokenizer),
+                              maxLength: maxLength)
+    let (pairs, dropped) = try encoder.encodeAll(dataset)
+    if dropped > 0 { warn("dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)") }
     let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
-    let result = try PreferenceEvaluation.evaluate(model: llm, pairs: pairs, scorer: scorer,
-                                                   objective: ORPOLoss(beta: beta), batchSize: batchSize)
-    var line = "{"
-    for (k, (name, value)) in result.values.enumerated() {
-      line += (k == 0 ? "" : ", ") + "\"\(name)\": " + (value.isFinite ? "\(value)" : "\"\(value)\"")
-    }
-    line += ", \"eval_pairs\": \(pairs.count)"
+    let result = try PreferenceEvaluation.evaluate(model: loaded.model, pairs: pairs, scorer: scorer,
+                                                   objective: ORPOLoss(beta: beta), batchSize: perDeviceEvalBatchSize)
+    var members: [JSONMember] = result.values.map { ($0.0, .double($0.1)) } + [("eval_pairs", .int(pairs.count))]
     if !result.accuracy.families.isEmpty {
-      // {"arithmetic": {"accuracy": 0.92, "pairs": 25, "wins": 23}, ...}, keys sorted, as in summary.json.
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-      encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-      line += ", \"eval_accuracy_by_family\": " + String(decoding: try encoder.encode(result.accuracy.families), as: UTF8.self)
+      // {"arithmetic": {"accuracy": 0.92, "pairs": 25, "wins": 23}, ...}, families sorted, as in summary.json.
+      members.append(("eval_accuracy_by_family", .object(result.accuracy.families.sorted { $0.key < $1.key }.map { family, tally in
+        (family, .object([("accuracy", .double(tally.accuracy)), ("pairs", .int(tally.pairs)), ("wins", .int(tally.wins))]))
+      })))
     }
-    print(line + "}")
+    printJSON(.object(members))
   }
+
+  func warn(_ message: String) { FileHandle.standardError.write(Data("orpo: warning: \(message)\n".utf8)) }
 }

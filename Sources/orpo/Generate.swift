@@ -12,8 +12,8 @@ struct Generate: ParsableCommand {
       through the model's chat template, ending with the assistant's generation prompt. --temperature 0 is greedy.
       """)
 
-  @Option(help: "A Hugging Face model folder or a .gguf file. Default: the SmolLM2-135M-Instruct GGUF from `make setup`.")
-  var model: String?
+  @OptionGroup(title: "Model") var model: ModelOptions
+  @OptionGroup(title: "Model") var adapter: AdapterOptions
 
   @Option(help: "Raw text to continue.")
   var prompt: String?
@@ -42,9 +42,6 @@ struct Generate: ParsableCommand {
   @Flag(help: "Keep going past the model's end-of-sequence token (always make --max-new-tokens tokens; for benchmarks).")
   var ignoreEOS = false
 
-  @Option(help: "A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) to apply.")
-  var adapter: String?
-
   func validate() throws {
     guard (prompt == nil) != (chat == nil) else { throw ValidationError("give exactly one of --prompt TEXT or --chat TEXT") }
     if system != nil && chat == nil { throw ValidationError("--system goes with --chat") }
@@ -55,10 +52,8 @@ struct Generate: ParsableCommand {
   }
 
   func run() throws {
-    let url = try modelURL()
     let loadStart = Date()
-    let loaded = try ModelLoader.load(url)
-    if let adapter { try PEFTAdapter.load(URL(fileURLWithPath: adapter), into: loaded.model, trainable: false) }
+    let loaded = try model.load(adapter: adapter)
     let ids: [Int]
     if let chat {
       var messages: [ChatMessage] = []
@@ -68,8 +63,8 @@ struct Generate: ParsableCommand {
     } else {
       ids = loaded.promptIDs(prompt ?? "")
     }
-    guard !ids.isEmpty else { throw ModelError("the prompt encodes to no tokens") }
-    standardError("loaded \(url.lastPathComponent) in \(seconds(Date().timeIntervalSince(loadStart))); prompt \(ids.count) tokens")
+    guard !ids.isEmpty else { throw CLIError("the prompt encodes to no tokens") }
+    standardError("loaded \(loaded.url.lastPathComponent) in \(seconds(Date().timeIntervalSince(loadStart))); prompt \(ids.count) tokens")
 
     let config = GenerationConfig(maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP,
                                   stopsAtEndOfSequence: !ignoreEOS, seed: seed)
@@ -90,18 +85,6 @@ struct Generate: ParsableCommand {
       line += " (prompt + first token \(seconds(firstToken.timeIntervalSince(start))), then \(rate(count - 1, decode)) tokens/s)"
     }
     standardError(line)
-  }
-
-  func modelURL() throws -> URL {
-    if let model {
-      let url = URL(fileURLWithPath: model)
-      guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError("\(model): no such file or folder") }
-      return url
-    }
-    guard let url = DefaultModel.locate() else {
-      throw ModelError("the default model \(DefaultModel.fileName) was not found (run `make setup`, or pass --model PATH)")
-    }
-    return url
   }
 
   private func write(_ text: String) {

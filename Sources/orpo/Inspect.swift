@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import ORPOKit
+import Support
 
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -18,6 +19,10 @@ struct Inspect: ParsableCommand {
     let url = URL(fileURLWithPath: path)
     guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError("\(path): no such file or folder") }
     let report = try ModelInspector.inspect(url)
-    print(json ? try report.json() : report.text)
+    if json {
+      printJSON(try JSONValue.parse(Array(try report.json().utf8)))  // the report's Codable keys, written the one way
+    } else {
+      print(report.text)
+    }
   }
 }

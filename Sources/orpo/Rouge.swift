@@ -24,6 +24,6 @@ struct Rouge: ParsableCommand {
                                         references: references, referenceCount: reference.count)
     }
     let mean = ROUGEScorer().meanFMeasures(predictions: predicted, references: reference)
-    print("{\"rouge1\": \(mean.rouge1), \"rouge2\": \(mean.rouge2), \"rougeL\": \(mean.rougeL)}")
+    printJSON(.object([("rouge1", .double(mean.rouge1)), ("rouge2", .double(mean.rouge2)), ("rougeL", .double(mean.rougeL))]))
   }
 }

@@ -1,4 +1,4 @@
-// Train.swift — `orpo train`: ORPO (or baseline: --method) fine-tuning from a YAML recipe (TRL key names) with flag overrides; with no
+// Train.swift — `orpo train`: ORPO fine-tuning from a YAML recipe (TRL key names) with flag overrides; with no
 // arguments, the default run (LoRA on the default SmolLM2 GGUF with built-in synthetic data).
 import ArgumentParser
 import Foundation
@@ -7,56 +7,63 @@ import ORPOKit
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Fine-tune with ORPO, or a baseline (--method), the default run when given no arguments.",
-    discussion: "Recipe keys follow TRL / Hugging Face TrainingArguments. Flags override the recipe; --set KEY=VALUE reaches any key (lora.r=8).")
+    discussion: """
+      Recipe keys follow TRL / Hugging Face TrainingArguments; --list-keys prints them all. Flags override the \
+      recipe, and --set KEY=VALUE (applied last, in order) reaches any key: --set lora.r=8.
+      """)
 
-  @Option(name: .customLong("config"), help: "YAML recipe (default: the built-in default recipe).") var recipe: String?
-  @Option(help: "Model: a Hugging Face folder or a .gguf file.") var model: String?
-  @Option(help: "Training data: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or 'synthetic'.")
-  var data: String?
-  @Option(help: "The split of a dataset folder (Hub file names: data/train_prefs-00000-of-00001.parquet is train_prefs).")
-  var split: String?
-  @Option(name: .customLong("eval-data"), help: "Evaluation data.") var evalData: String?
-  @Option(name: .customLong("output-dir")) var outputDir: String?
-  @Option(name: .customLong("learning-rate")) var learningRate: Double?
-  @Option(help: "orpo, sft, dpo, ipo, simpo, cpo or kto (the recipe's method:).") var method: TrainingMethod?
-  @Option(help: "ORPO's λ; the β of DPO, IPO, SimPO, CPO and KTO.") var beta: Double?
-  @Option(name: .customLong("max-steps")) var maxSteps: Int?
-  @Option(name: .customLong("num-train-epochs")) var epochs: Double?
-  @Option(name: .customLong("per-device-train-batch-size")) var batchSize: Int?
-  @Option(name: .customLong("gradient-accumulation-steps")) var accumulation: Int?
-  @Option(name: .customLong("max-length")) var maxLength: Int?
-  @Option var seed: Int?
-  @Option(name: .customLong("logging-steps")) var loggingSteps: Int?
-  @Option(name: .customLong("save-steps")) var saveSteps: Int?
-  @Option(name: .customLong("resume-from-checkpoint"), help: "A checkpoint folder, or 'latest' for the newest in output_dir.")
-  var resume: String?
-  @Option(help: "Compute device: cpu or cuda[:N].") var device: Device?
-  @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
-  @Flag(name: .customLong("skip-invalid"), help: "Skip bad data rows (reported) instead of stopping.") var skipInvalid = false
-  @Flag(name: .customLong("list-keys"), help: "Print every recipe key with its type, default and meaning, and exit.")
+  @Option(name: .customLong("config"), help: "A YAML recipe (default: the built-in default recipe).")
+  var recipe: String?
+
+  @OptionGroup(title: "Model") var model: ModelOptions
+  @OptionGroup(title: "Data") var data: DataOptions
+
+  @Option(help: .key("eval_dataset")) var evalData: String?
+  @Option(help: .key("output_dir")) var outputDir: String?
+  @Option(help: .key("learning_rate")) var learningRate: Double?
+  @Option(help: .key("method")) var method: TrainingMethod?
+  @Option(help: .key("beta")) var beta: Double?
+  @Option(help: .key("max_steps")) var maxSteps: Int?
+  @Option(help: .key("num_train_epochs")) var numTrainEpochs: Double?
+  @Option(help: .key("per_device_train_batch_size")) var perDeviceTrainBatchSize: Int?
+  @Option(help: .key("gradient_accumulation_steps")) var gradientAccumulationSteps: Int?
+  @Option(help: .key("seed")) var seed: Int?
+  @Option(help: .key("logging_steps")) var loggingSteps: Int?
+  @Option(help: .key("save_steps")) var saveSteps: Int?
+  @Option(help: .key("resume_from_checkpoint")) var resumeFromCheckpoint: String?
+
+  @Option(name: .customLong("set"), help: ArgumentHelp("Any recipe key, as KEY=VALUE (repeatable).", valueName: "key=value"))
+  var settings: [String] = []
+
+  @Flag(help: "Print every recipe key with its type, default and meaning, and exit.")
   var listKeys = false
 
+  func validate() throws {
+    for setting in settings where !setting.dropFirst().contains("=") {
+      throw ValidationError("--set expects KEY=VALUE, got \"\(setting)\"")
+    }
+  }
+
+  /// Flags, as typed recipe settings naming the flag that set them, then every --set.
   func overrides() throws -> [ConfigurationOverride] {
-    var o: [ConfigurationOverride] = []
-    if let model { o.append(.flag("--model", \.model, model)) }
-    if let data { o.append(.flag("--data", \.dataset, data)) }
-    if let split { o.append(.flag("--split", \.datasetSplit, split)) }
+    var o = model.overrides + data.overrides
     if let evalData { o.append(.flag("--eval-data", \.evalDataset, evalData)) }
     if let outputDir { o.append(.flag("--output-dir", \.outputDir, outputDir)) }
     if let learningRate { o.append(.flag("--learning-rate", \.learningRate, learningRate)) }
     if let method { o.append(.flag("--method", \.method, method)) }
     if let beta { o.append(.flag("--beta", \.beta, beta)) }
     if let maxSteps { o.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
-    if let epochs { o.append(.flag("--num-train-epochs", \.numTrainEpochs, epochs)) }
-    if let batchSize { o.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, batchSize)) }
-    if let accumulation { o.append(.flag("--gradient-accumulation-steps", \.gradientAccumulationSteps, accumulation)) }
-    if let maxLength { o.append(.flag("--max-length", \.maxLength, maxLength)) }
+    if let numTrainEpochs { o.append(.flag("--num-train-epochs", \.numTrainEpochs, numTrainEpochs)) }
+    if let perDeviceTrainBatchSize {
+      o.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, perDeviceTrainBatchSize))
+    }
+    if let gradientAccumulationSteps {
+      o.append(.flag("--gradient-accumulation-steps", \.gradientAccumulationSteps, gradientAccumulationSteps))
+    }
     if let seed { o.append(.flag("--seed", \.seed, seed)) }
     if let loggingSteps { o.append(.flag("--logging-steps", \.loggingSteps, loggingSteps)) }
     if let saveSteps { o.append(.flag("--save-steps", \.saveSteps, saveSteps)) }
-    if let resume { o.append(.flag("--resume-from-checkpoint", \.resumeFromCheckpoint, resume)) }
-    if let device { o.append(.flag("--device", \.device, device)) }
-    if skipInvalid { o.append(.flag("--skip-invalid", \.skipInvalid, true)) }
+    if let resumeFromCheckpoint { o.append(.flag("--resume-from-checkpoint", \.resumeFromCheckpoint, resumeFromCheckpoint)) }
     return o + (try settings.map(ConfigurationOverride.init(setting:)))
   }
 
@@ -76,8 +83,14 @@ struct Train: ParsableCommand {
   }
 }
 
-extension TrainingMethod: ExpressibleByArgument {}
-
-extension Device: ExpressibleByArgument {
-  public init?(argument: String) { self.init(parsing: argument) }
+extension ArgumentHelp {
+  /// A flag's help: the meaning of the recipe key it sets (from TrainingConfiguration.keys), and the key's name.
+  static func key(_ name: String) -> ArgumentHelp {
+    guard let key = TrainingConfiguration.keys.first(where: { $0.name == name }) else {
+      preconditionFailure("no recipe key \(name)")
+    }
+    return ArgumentHelp("\(key.help) (\(name))")
+  }
 }
+
+extension TrainingMethod: ExpressibleByArgument {}

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 @testable import ChatTemplates
+import Support
 
 private func render(_ source: String, _ context: [String: JinjaValue] = [:]) throws -> String {
   try ChatTemplate(source).render(context: context)
@@ -17,9 +18,9 @@ private func render(_ source: String, _ context: [String: JinjaValue] = [:]) thr
     == "1.5 2.0 3 -4 2 1024 0.5")
   #expect(try render("{{ 0.1 + 0.2 }} {{ 1e16 }} {{ 1e15 }} {{ 1e-5 }} {{ 0.0001 }} {{ -0.0 }}")
     == "0.30000000000000004 1e+16 1000000000000000.0 1e-05 0.0001 -0.0")
-  #expect(formatPythonFloat(1.5e-7) == "1.5e-07")
-  #expect(formatPythonFloat(123456789.125) == "123456789.125")
-  #expect(formatPythonFloat(.infinity) == "inf")
+  #expect(pythonFloatRepr(1.5e-7) == "1.5e-07")
+  #expect(pythonFloatRepr(123456789.125) == "123456789.125")
+  #expect(pythonFloatRepr(.infinity) == "inf")
 }
 
 @Test func printsConstantsAndContainersAsPythonRepr() throws {

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import GGUF
+import Support
 
 enum Fixtures {
   static var folder: URL { Bundle.module.resourceURL!.appendingPathComponent("Fixtures") }

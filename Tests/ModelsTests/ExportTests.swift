@@ -328,36 +328,3 @@ private func message(_ body: () throws -> Void) -> String {
     #expect(export(trl, to: trl) == "\(trl.path): the output folder is also an input; choose another path")
   }
 }
-
-/// `orpo train` with `finetuning_type: full` saves the trained model as a Hugging Face folder written by the same
-/// code as full/ above (which reference/check_export.py loads with AutoModelForCausalLM), not a bare safetensors.
-@Suite(.serialized, .enabled(if: orpoExecutable() != nil, "the orpo executable is not built beside the tests"))
-struct FullFineTuneCommandTests {
-  @Test func fullFineTuneIsSavedAsAHuggingFaceFolder() throws {
-    let dir = try ExportFixture.temporaryFolder("full-ft")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("run")
-    let run = try runOrpo(["train", "--model", ExportFixture.base.path,
-                           "--data", ExportFixture.base.appendingPathComponent("data.jsonl").path,
-                           "--output-dir", out.path, "--set", "finetuning_type=full", "--set", "max_steps=2",
-                           "--set", "per_device_train_batch_size=2", "--set", "learning_rate=1e-3",
-                           "--set", "report_to=none", "--set", "max_length=64"])
-    #expect(run.status == 0, "\(run.errors)")
-    let folder = out.appendingPathComponent("model")
-    #expect(listing(folder) == ExportFixture.fileNames["full"]!)
-    for name in ["tokenizer.json", "tokenizer_config.json"] {
-      #expect(try Data(contentsOf: folder.appendingPathComponent(name))
-                == Data(contentsOf: ExportFixture.base.appendingPathComponent(name)))
-    }
-    let config = try LlamaConfiguration.load(folder.appendingPathComponent("config.json"))
-    #expect(config.architectures == ["LlamaForCausalLM"] && config.torchDtype == "float32" && !config.tiesEmbeddings)
-    let card = try String(contentsOf: folder.appendingPathComponent("README.md"), encoding: .utf8)
-    #expect(card.contains("a full ORPO fine-tune of orpo (2 steps)") && !card.contains("LoRA"))
-    // The trained weights, not the base ones.
-    let trained = try ModelLoader.load(folder)
-    let base = try ExportFixture.loadBase()
-    let ids = try Tensor([1, 17, 230, 5] as [Int64], shape: [1, 4])
-    let change = try withNoGrad { try maxAbsDifference(trained.model(ids), base(ids)) }
-    #expect(change > 1e-4)
-  }
-}

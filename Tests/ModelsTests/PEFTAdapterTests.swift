@@ -108,26 +108,3 @@ import Torch
     #expect(try refusal(missing) == "\(missing.appendingPathComponent("adapter_model.safetensors").path): no LoRA weights for model.layers.0.self_attn.q_proj, which target_modules o_proj, down_proj, k_proj, gate_proj, v_proj, up_proj, q_proj names")
   }
 }
-
-/// `orpo generate`, `orpo evaluate` and `orpo export` read adapters through the same loader: a DoRA adapter, which
-/// generate and evaluate once applied as plain LoRA, is refused by all three with the same message.
-@Suite(.serialized, .enabled(if: orpoExecutable() != nil, "the orpo executable is not built beside the tests"))
-struct AdapterCommandTests {
-  @Test func everyVerbRefusesADoRAAdapter() throws {
-    let dir = try ExportFixture.temporaryFolder("peft-cli")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let dora = try PEFTAdapterTests().adapter(in: dir, "dora") { $0["use_dora"] = true }
-    let base = ExportFixture.base.path
-    let expected = "\(dora.appendingPathComponent("adapter_config.json").path): use_dora: true asks for DoRA, which orpo-swift cannot apply"
-    let runs = [
-      try runOrpo(["generate", "--model", base, "--adapter", dora.path, "--prompt", "What is 2 plus 3?", "--max-new-tokens", "2"]),
-      try runOrpo(["evaluate", "--model", base, "--adapter", dora.path, "--data", ExportFixture.base.appendingPathComponent("data.jsonl").path]),
-      try runOrpo(["export", "--model", base, "--adapter", dora.path, "--out", dir.appendingPathComponent("out").path]),
-    ]
-    for run in runs {
-      #expect(run.status != 0 && run.errors.contains(expected), "\(run.errors)")
-      #expect(!run.output.contains("eval_loss"))
-    }
-    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
-  }
-}

@@ -1,6 +1,12 @@
 // Loads the fixtures written by reference/make_tokenizer_fixtures.py (corpus, tokenizers, Hugging Face ids).
 import Foundation
 @testable import Tokenization
+import Support
+
+extension JSONValue {
+  /// Fixture files are written by Python's json module, which never repeats a key: the first match is the only one.
+  subscript(key: String) -> JSONValue? { self[first: key] }
+}
 
 enum Fixtures {
   static func url(_ path: String) -> URL {

@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 @testable import Tokenization
+import Support
 
 /// The default model, from $ORPO_TEST_GGUF or models/ at the package root.
 private var defaultGGUF: URL {
@@ -90,8 +91,8 @@ private func disagreements(_ a: Tokenizer, _ b: Tokenizer) -> [String] {
 
   @Test func jsonTextEscapesLikeSerde() throws {
     let value: JSONValue = .object([("a\"b", .string("tab\t nl\n cr\r bs\\ nul\u{0} esc\u{1B} é e\u{301} 😀")),
-                                    ("n", .array([.number(3), .number(-0.5), .null, .bool(true)])), ("e", .object([]))])
-    let text = value.serialized()
+                                    ("n", .array([.int(3), .double(-0.5), .null, .bool(true)])), ("e", .object([]))])
+    let text = value.formatted(.serdePretty)
     #expect(text == "{\n  \"a\\\"b\": \"tab\\t nl\\n cr\\r bs\\\\ nul\\u0000 esc\\u001b é e\u{301} 😀\",\n  \"n\": [\n    3,\n    -0.5,\n    null,\n    true\n  ],\n  \"e\": {}\n}")
     // Canonically equivalent keys stay distinct through a write and a read.
     let back = try JSONValue.parse(text)

@@ -1,0 +1,129 @@
+// Options.swift — the option groups the verbs share, each able to load what it describes: the model (path or the
+// default, chat template, dtype, device), an adapter on top of it, and the preference data (file or built-in,
+// skip-invalid, max length). Train and bench turn the same options into recipe overrides.
+import ArgumentParser
+import Foundation
+import ORPOKit
+
+/// The model a verb works on and how it is loaded.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "A Hugging Face model folder or a .gguf file (default: SmolLM2-135M-Instruct from `make setup`).")
+  var model: String?
+
+  @Option(help: "A file holding a Jinja chat template, used instead of the model's own.")
+  var chatTemplate: String?
+
+  @Option(help: "The weights' dtype (default float32).")
+  var dtype: DType?
+
+  @Option(help: "Where to compute: cpu, cuda or cuda:N (default cpu).")
+  var device: Device?
+
+  /// --model, else the default model that `make setup` fetched.
+  func url() throws -> URL {
+    if let model { return URL(fileURLWithPath: model) }
+    guard let url = DefaultModel.locate() else {
+      throw ModelError("the default model \(DefaultModel.fileName) was not found (run `make setup`, or pass --model PATH)")
+    }
+    return url
+  }
+
+  /// The model and its tokenizer, in --dtype on --device, with --chat-template in place of the model's own and the
+  /// adapter (if any) attached for inference.
+  func load(adapter: AdapterOptions? = nil) throws -> LoadedModel {
+    if let device, device.isCUDA {
+      let cuda = CUDA.load()
+      guard cuda.available else { throw CLIError("--device \(device): CUDA is not usable here (\(cuda.message))") }
+    }
+    let loaded = try ModelLoader.load(try url(), dtype: dtype ?? .float32, device: device ?? .cpu)
+    if let folder = adapter?.adapter { try PEFTAdapter.load(URL(fileURLWithPath: folder), into: loaded.model, trainable: false) }
+    if let template = try chatTemplateText() { loaded.tokenizer.setChatTemplate(template) }
+    return loaded
+  }
+
+  /// The text of --chat-template, if given.
+  func chatTemplateText() throws -> String? {
+    guard let chatTemplate else { return nil }
+    do { return try String(contentsOfFile: chatTemplate, encoding: .utf8) } catch {
+      throw CLIError("--chat-template \(chatTemplate): cannot read it (\(error.localizedDescription))")
+    }
+  }
+
+  /// The options given, as recipe settings (train, bench train).
+  var overrides: [ConfigurationOverride] {
+    var o: [ConfigurationOverride] = []
+    if let model { o.append(.flag("--model", \.model, model)) }
+    if let chatTemplate { o.append(.flag("--chat-template", \.chatTemplate, chatTemplate)) }
+    if let dtype { o.append(.flag("--dtype", \.torchDtype, dtype)) }
+    if let device { o.append(.flag("--device", \.device, device)) }
+    return o
+  }
+}
+
+/// A trained LoRA adapter to put on the model (evaluate, generate, export).
+struct AdapterOptions: ParsableArguments {
+  @Option(help: "A PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors).")
+  var adapter: String?
+}
+
+/// The preference data a verb reads and how each pair is cut.
+struct DataOptions: ParsableArguments {
+  @Option(help: """
+    Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub layout), or synthetic for the \
+    built-in set (the default).
+    """)
+  var data: String?
+
+  @Option(help: "The split of a dataset folder (Hub file names: data/train_prefs-00000-of-00001.parquet is train_prefs).")
+  var split: String?
+
+  @Flag(help: "Skip bad data rows (reported) instead of stopping at the first.")
+  var skipInvalid = false
+
+  @Option(help: "Tokens per prompt + completion (default 1024; longer completions are cut).")
+  var maxLength: Int?
+
+  func validate() throws {
+    if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
+  }
+
+  var isSynthetic: Bool { data == nil || data == "synthetic" }
+
+  /// The pairs to evaluate on: the file or folder split (test unless --split says), or the built-in held-out split
+  /// (questions never seen in training).
+  /// A report of skipped rows goes to `warn`.
+  func read(warn: (String) -> Void) throws -> PreferenceDataset {
+    guard let data, data != "synthetic" else {
+      return SyntheticPreferences.makeSplits().test
+    }
+    let source = DatasetSource(path: data, split: split)
+    let (dataset, report) = try source.readAll(skipInvalid: skipInvalid, defaultSplit: "test")
+    if report.skippedCount > 0 { warn("\(dataset.sourceName): \(report)") }
+    return dataset
+  }
+
+  /// The options given, as recipe settings (train).
+  var overrides: [ConfigurationOverride] {
+    var o: [ConfigurationOverride] = []
+    if let data { o.append(.flag("--data", \.dataset, data)) }
+    if let split { o.append(.flag("--split", \.datasetSplit, split)) }
+    if skipInvalid { o.append(.flag("--skip-invalid", \.skipInvalid, true)) }
+    if let maxLength { o.append(.flag("--max-length", \.maxLength, maxLength)) }
+    return o
+  }
+}
+
+extension DType: ExpressibleByArgument {
+  /// The recipe names (float32, bf16, …) and the short f32 / f16.
+  public init?(argument: String) {
+    guard let dtype = DType(recipe: .scalar(argument, plain: true, line: nil))
+      ?? ["f32": DType.float32, "f16": .float16][argument] else { return nil }
+    self = dtype
+  }
+  public static var allValueStrings: [String] { ["float32", "bfloat16", "float16"] }
+  public static var allValueDescriptions: [String: String] { [:] }
+}
+
+extension Device: ExpressibleByArgument {
+  public init?(argument: String) { self.init(parsing: argument) }
+}

@@ -1,0 +1,177 @@
+// CommandTests.swift — the `orpo` command as a user meets it: version and env, data synthesis, models and adapters,
+// and bad input. A usage mistake prints the message and the usage (exit status 64); a runtime failure prints one
+// "Error: …" line naming the file, key, flag or --set argument at fault, without the usage (exit status 1).
+import Foundation
+import Testing
+
+@Suite(.serialized, .enabled(if: OrpoProcess.executable != nil, "the orpo executable is not built beside the tests"))
+struct CommandTests {
+  let llama3Fixture = repositoryRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/llama3")
+  let orpoFixture = repositoryRoot.appendingPathComponent("Tests/TrainingTests/Fixtures/orpo")
+
+  func temporaryFolder(_ name: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-cli-\(name)-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  /// A runtime failure: exit status 1 and exactly `message` on stderr, no usage.
+  func expectFailure(_ arguments: [String], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let run = try OrpoProcess.run(arguments)
+    #expect(run.status == 1, "\(arguments)", sourceLocation: sourceLocation)
+    #expect(run.errors == "Error: \(message)\n", sourceLocation: sourceLocation)
+    #expect(run.output.isEmpty, sourceLocation: sourceLocation)
+  }
+
+  /// A usage mistake: exit status 64, `message` first, then the usage.
+  func expectUsageError(_ arguments: [String], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let run = try OrpoProcess.run(arguments)
+    #expect(run.status == 64, "\(arguments)", sourceLocation: sourceLocation)
+    #expect(run.errors.hasPrefix("Error: \(message)\n"), "\(run.errors)", sourceLocation: sourceLocation)
+    #expect(run.errors.contains("Usage: orpo \(arguments[0])"), sourceLocation: sourceLocation)
+  }
+
+  @Test func versionAndEnvironment() throws {
+    let version = try OrpoProcess.run(["--version"])
+    #expect(version.status == 0 && version.output == "0.1.0\n")
+    let env = try OrpoProcess.run(["env", "--json"])
+    #expect(env.status == 0 && env.errors.isEmpty)
+    let info = try #require(try JSONSerialization.jsonObject(with: Data(env.output.utf8)) as? [String: Any])
+    #expect((info["libtorch"] as? String)?.hasPrefix("2.") == true)
+    #expect((info["threads"] as? Int ?? 0) >= 1)
+    #expect(info["cuda_available"] is Bool && info["cuda_devices"] is Int)
+    #expect(env.output.hasPrefix("{\"orpo\": \"0.1.0\", \"libtorch\": "), "keys in order, json.dumps spacing")
+  }
+
+  /// README.md's Commands block names exactly the verbs `orpo --help` lists.
+  @Test func readmeListsEveryVerb() throws {
+    let help = try OrpoProcess.run(["--help"]).output
+    let listed = help.components(separatedBy: "SUBCOMMANDS:\n")[1].split(separator: "\n")
+      .filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") && !$0.contains("See 'orpo help") }
+      .map { String($0.split(separator: " ")[0]) }
+    let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+    let commands = try #require(readme.components(separatedBy: "## Commands\n").dropFirst().first)
+    let block = try #require(commands.components(separatedBy: "```").dropFirst().first)
+    var documented: [String] = []
+    for line in block.split(separator: "\n") where line.hasPrefix("orpo ") {
+      let verb = String(line.split(separator: " ")[1])
+      if !documented.contains(verb) { documented.append(verb) }
+    }
+    #expect(documented == listed, "README: \(documented), orpo --help: \(listed)")
+  }
+
+  @Test func dataSynthWritesTheSplits() throws {
+    let dir = try temporaryFolder("synth")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let run = try OrpoProcess.run(["data", "synth", "--out", dir.path, "--train", "20", "--test", "5"])
+    #expect(run.status == 0, "\(run.errors)")
+    let train = try String(contentsOf: dir.appendingPathComponent("train.jsonl"), encoding: .utf8)
+    let test = try String(contentsOf: dir.appendingPathComponent("test.jsonl"), encoding: .utf8)
+    #expect(train.split(separator: "\n").count == 20 && test.split(separator: "\n").count == 5)
+    let check = try OrpoProcess.run(["data", "check", dir.appendingPathComponent("train.jsonl").path])
+    #expect(check.status == 0 && check.output.contains("20 valid rows"))
+  }
+
+  @Test func inspectPrintsTheFixtureFolder() throws {
+    let text = try OrpoProcess.run(["inspect", llama3Fixture.path])
+    #expect(text.status == 0)
+    #expect(text.output.contains("architecture     LlamaForCausalLM (model_type llama)"))
+    #expect(text.output.contains("parameters       21,664 (21.7K)"))
+    let json = try OrpoProcess.run(["inspect", llama3Fixture.path, "--json"])
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+    #expect(report["architecture"] as? String == "LlamaForCausalLM" && report["parameters"] as? Int == 21_664)
+  }
+
+  /// Flags, `--set` and recipe files: the error names the one that set the bad value.
+  @Test func configurationErrorsNameTheirSource() throws {
+    let dir = try temporaryFolder("config")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try expectFailure(["train", "--beta=-1"], "--beta: must be >= 0, got -1")
+    try expectFailure(["train", "--set", "learning_rat=1"],
+                      "--set learning_rat=1: unknown key \"learning_rat\" (did you mean \"learning_rate\"?)")
+    try expectFailure(["train", "--set", "device=cuda:O"], "--set device=cuda:O: expected cpu, cuda or cuda:N, found \"cuda:O\"")
+    let recipe = dir.appendingPathComponent("recipe.yaml")
+    try "seed: 3\nmax_steps: many\n".write(to: recipe, atomically: true, encoding: .utf8)
+    try expectFailure(["train", "--config", recipe.path], "\(recipe.path):2: key \"max_steps\": expected a whole number, found \"many\"")
+    try "device: cuda:O\n".write(to: recipe, atomically: true, encoding: .utf8)
+    try expectFailure(["train", "--config", recipe.path], "\(recipe.path):1: key \"device\": expected cpu, cuda or cuda:N, found \"cuda:O\"")
+    try expectUsageError(["train", "--device", "cuda:O"], "The value 'cuda:O' is invalid for '--device <device>'")
+    try expectUsageError(["train", "--set", "beta"], "--set expects KEY=VALUE, got \"beta\"")
+    let keys = try OrpoProcess.run(["train", "--list-keys"])
+    #expect(keys.status == 0 && keys.output.contains("\nbeta ") && keys.output.contains("a number; must be >= 0; default 0.1"))
+  }
+
+  @Test func usageMistakesShowTheUsage() throws {
+    try expectUsageError(["generate", "--prompt", "a", "--chat", "b"], "give exactly one of --prompt TEXT or --chat TEXT")
+    try expectUsageError(["evaluate", "--beta=-1"], "--beta must be >= 0, got -1")
+    try expectUsageError(["evaluate", "--max-length", "1"], "--max-length must be at least 2, got 1")
+    try expectUsageError(["export", "--out", "/tmp/x"], "--adapter is required unless --merge is given (a plain conversion)")
+    try expectUsageError(["bench", "matmul", "--dtype", "int8"],
+                         "The value 'int8' is invalid for '--dtype <dtype>'. Please provide one of 'float32', 'bfloat16' or 'float16'.")
+  }
+
+  @Test func runtimeFailuresAreOneLine() throws {
+    let dir = try temporaryFolder("bad")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try expectFailure(["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi"],
+                      "/nonexistent/model.gguf: no such file or folder")
+    try expectFailure(["generate", "--model", llama3Fixture.path, "--prompt", "hi"],
+                      "\(llama3Fixture.path): no tokenizer.json (a model folder needs its tokenizer to generate text)")
+    let config = llama3Fixture.appendingPathComponent("config.json").path
+    try expectFailure(["inspect", config], "\(config): expected a Hugging Face model folder or a .gguf file")
+    let data = dir.appendingPathComponent("bad.jsonl")
+    try "{\"prompt\": \"q\", \"chosen\": \"a\", \"rejected\": \"b\"}\n{\"prompt\": \"q\", \"chosen\": [1], \"rejected\": \"b\"}\n"
+      .write(to: data, atomically: true, encoding: .utf8)
+    let row = try OrpoProcess.run(["data", "check", data.path])
+    #expect(row.status == 1 && row.errors.hasPrefix("Error: bad.jsonl:2: ") && row.errors.contains("chosen"))
+    #expect(!row.errors.contains("Usage"))
+    let skipped = try OrpoProcess.run(["data", "check", data.path, "--skip-invalid"])
+    #expect(skipped.status == 0 && skipped.output.contains("1 valid rows"))
+    let none = dir.appendingPathComponent("none.jsonl").path
+    try expectFailure(["evaluate", "--model", orpoFixture.path, "--data", none], "\(none): no such file or folder")
+    let out = dir.appendingPathComponent("run")
+    let model = try OrpoProcess.run(["train", "--model", dir.appendingPathComponent("nope.gguf").path, "--output-dir", out.path])
+    #expect(model.status == 1 && model.errors.hasSuffix("Error: \(dir.path)/nope.gguf: no such file or folder\n"))
+    #expect(!FileManager.default.fileExists(atPath: out.path), "a failed run leaves no output folder")
+  }
+
+  /// `orpo evaluate` on the TRL fixture model: one JSON object with TRL's metric names, in TRL's order.
+  @Test func evaluatePrintsOneJSONObject() throws {
+    let run = try OrpoProcess.run(["evaluate", "--model", orpoFixture.path, "--data", orpoFixture.appendingPathComponent("data.jsonl").path,
+                                   "--max-length", "64"])
+    #expect(run.status == 0, "\(run.errors)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    #expect(object["eval_pairs"] as? Int ?? 0 > 0 && object["eval_loss"] is Double)
+    #expect(run.output.hasPrefix("{\"eval_loss\": "))
+  }
+
+  /// generate, evaluate and export read adapters through the same loader: a DoRA adapter is refused by all three
+  /// with the same message.
+  @Test func everyVerbRefusesADoRAAdapter() throws {
+    let dir = try temporaryFolder("dora")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let dora = dir.appendingPathComponent("dora")
+    try FileManager.default.createDirectory(at: dora, withIntermediateDirectories: true)
+    let config = orpoFixture.appendingPathComponent("adapter_init/adapter_config.json")
+    var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any])
+    object["use_dora"] = true
+    try JSONSerialization.data(withJSONObject: object).write(to: dora.appendingPathComponent("adapter_config.json"))
+    try FileManager.default.copyItem(at: orpoFixture.appendingPathComponent("adapter_final.safetensors"),
+                                     to: dora.appendingPathComponent("adapter_model.safetensors"))
+    let message = "\(dora.appendingPathComponent("adapter_config.json").path): use_dora: true asks for DoRA, which orpo-swift cannot apply"
+    let base = orpoFixture.path
+    try expectFailure(["generate", "--model", base, "--adapter", dora.path, "--prompt", "What is 2 plus 3?", "--max-new-tokens", "2"], message)
+    try expectFailure(["evaluate", "--model", base, "--adapter", dora.path, "--data", orpoFixture.appendingPathComponent("data.jsonl").path], message)
+    try expectFailure(["export", "--model", base, "--adapter", dora.path, "--out", dir.appendingPathComponent("out").path], message)
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+  }
+
+  @Test(.enabled(if: defaultModelURL() != nil, "the default model is missing: run `make setup`"))
+  func greedyChatAnswersTheQuestion() throws {
+    let run = try OrpoProcess.run(["generate", "--model", defaultModelURL()!.path, "--chat", "What is the capital of France?",
+                                   "--temperature", "0", "--max-new-tokens", "16"])
+    #expect(run.status == 0)
+    #expect(run.output == "The capital of France is Paris.\n")
+    #expect(run.errors.contains("tokens/s"))
+  }
+}

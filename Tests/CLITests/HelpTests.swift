@@ -1,0 +1,469 @@
+// HelpTests.swift — the exact `--help` text of every verb (laid out for 100 columns), as swift-argument-parser's
+// examples test theirs: a changed flag or description shows up here as a reviewed diff.
+import Testing
+
+@Suite(.serialized, .enabled(if: OrpoProcess.executable != nil, "the orpo executable is not built beside the tests"))
+struct HelpTests {
+  /// `orpo VERB --help` prints `expected` exactly, on stdout, with exit status 0.
+  func expectHelp(_ verb: [String], _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let run = try OrpoProcess.run(verb + ["--help"])
+    #expect(run.status == 0 && run.errors.isEmpty, sourceLocation: sourceLocation)
+    #expect(run.output == expected, sourceLocation: sourceLocation)
+  }
+
+  @Test func root() throws {
+    try expectHelp([], """
+    OVERVIEW: Fine-tune open-weight LLMs with ORPO (odds ratio preference optimization) on libtorch.
+
+    USAGE: orpo <subcommand>
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    SUBCOMMANDS:
+      train                   Fine-tune with ORPO, or a baseline (--method), the default run when given
+                              no arguments.
+      evaluate                ORPO loss, TRL's metrics and preference accuracy over a data set (no
+                              training).
+      generate                Generate text with a model, printing it as it is produced.
+      export                  Export a LoRA adapter as a PEFT folder, or merge it into the base model
+                              as a Hugging Face folder.
+      inspect                 Describe a model: architecture, parameters, dtypes, vocabulary, special
+                              tokens, chat template, RoPE.
+      data                    Preference data: generate the built-in set, or check a file.
+      curate                  Curate preference data: import prompts, generate candidates, annotate in
+                              a browser, export.
+      bench                   Benchmarks (matmul throughput through the Swift API; ORPO steps on the
+                              default workload).
+      rouge                   Mean ROUGE-1/2/L F-measures of predictions against references
+                              (rouge-score's tokenizer and stemmer).
+      env                     Show libtorch's version, threads, devices, CUDA and where the default
+                              model is.
+      demo                    Fit a line with libtorch autograd from Swift.
+
+      See 'orpo help <subcommand>' for detailed help.
+
+    """)
+  }
+
+  @Test func train() throws {
+    try expectHelp(["train"], """
+    OVERVIEW: Fine-tune with ORPO, or a baseline (--method), the default run when given no arguments.
+
+    Recipe keys follow TRL / Hugging Face TrainingArguments; --list-keys prints them all. Flags
+    override the recipe, and --set KEY=VALUE (applied last, in order) reaches any key: --set lora.r=8.
+
+    USAGE: orpo train <options>
+
+    MODEL:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --chat-template <chat-template>
+                              A file holding a Jinja chat template, used instead of the model's own.
+      --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+
+    DATA:
+      --data <data>           Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub
+                              layout), or synthetic for the built-in set (the default).
+      --split <split>         The split of a dataset folder (Hub file names:
+                              data/train_prefs-00000-of-00001.parquet is train_prefs).
+      --skip-invalid          Skip bad data rows (reported) instead of stopping at the first.
+      --max-length <max-length>
+                              Tokens per prompt + completion (default 1024; longer completions are cut).
+
+    OPTIONS:
+      --config <config>       A YAML recipe (default: the built-in default recipe).
+      --eval-data <eval-data> Held-out preferences for evaluation (a file or a dataset folder).
+                              (eval_dataset)
+      --output-dir <output-dir>
+                              Where the run writes adapter, metrics, checkpoints and summary.
+                              (output_dir)
+      --learning-rate <learning-rate>
+                              AdamW's peak learning rate. (learning_rate)
+      --method <method>       The preference-optimisation method. (method) (values: orpo, sft, dpo,
+                              ipo, simpo, cpo, kto)
+      --beta <beta>           ORPO's λ (the weight of the odds-ratio term); the β of DPO, IPO, SimPO,
+                              CPO and KTO (reward scale). (beta)
+      --max-steps <max-steps> Optimizer steps; -1 runs num_train_epochs. (max_steps)
+      --num-train-epochs <num-train-epochs>
+                              Passes over the training data (when max_steps is -1). (num_train_epochs)
+      --per-device-train-batch-size <per-device-train-batch-size>
+                              Pairs per forward pass in training. (per_device_train_batch_size)
+      --gradient-accumulation-steps <gradient-accumulation-steps>
+                              Batches per optimizer step. (gradient_accumulation_steps)
+      --seed <seed>           Seed of LoRA's initialisation, the data order and the split. (seed)
+      --logging-steps <logging-steps>
+                              Log averaged metrics every this many steps. (logging_steps)
+      --save-steps <save-steps>
+                              Write a resumable checkpoint every this many steps. (save_steps)
+      --resume-from-checkpoint <resume-from-checkpoint>
+                              A checkpoint folder, or latest for the newest in output_dir.
+                              (resume_from_checkpoint)
+      --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
+      --list-keys             Print every recipe key with its type, default and meaning, and exit.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func evaluate() throws {
+    try expectHelp(["evaluate"], """
+    OVERVIEW: ORPO loss, TRL's metrics and preference accuracy over a data set (no training).
+
+    Without --data, the built-in held-out set (200 pairs whose questions the default run never trains
+    on). With --per-device-eval-batch-size at least the number of pairs, the numbers equal TRL's
+    trainer.evaluate() on the same model and data.
+
+    USAGE: orpo evaluate [<options>]
+
+    MODEL:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --chat-template <chat-template>
+                              A file holding a Jinja chat template, used instead of the model's own.
+      --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+      --adapter <adapter>     A PEFT LoRA adapter folder (adapter_config.json +
+                              adapter_model.safetensors).
+
+    DATA:
+      --data <data>           Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub
+                              layout), or synthetic for the built-in set (the default).
+      --split <split>         The split of a dataset folder (Hub file names:
+                              data/train_prefs-00000-of-00001.parquet is train_prefs).
+      --skip-invalid          Skip bad data rows (reported) instead of stopping at the first.
+      --max-length <max-length>
+                              Tokens per prompt + completion (default 1024; longer completions are cut).
+
+    OPTIONS:
+      --beta <beta>           ORPO's λ. (default: 0.1)
+      --per-device-eval-batch-size <per-device-eval-batch-size>
+                              Pairs per forward pass. (default: 8)
+      --padding-free          Share each prompt between chosen and rejected, no padding (faster;
+                              logits/* over real tokens only).
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func generate() throws {
+    try expectHelp(["generate"], """
+    OVERVIEW: Generate text with a model, printing it as it is produced.
+
+    --prompt sends raw text (the tokenizer adds its usual special tokens, e.g. BOS); --chat sends a
+    user message through the model's chat template, ending with the assistant's generation prompt.
+    --temperature 0 is greedy.
+
+    USAGE: orpo generate <options>
+
+    MODEL:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --chat-template <chat-template>
+                              A file holding a Jinja chat template, used instead of the model's own.
+      --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+      --adapter <adapter>     A PEFT LoRA adapter folder (adapter_config.json +
+                              adapter_model.safetensors).
+
+    OPTIONS:
+      --prompt <prompt>       Raw text to continue.
+      --chat <chat>           A user message, rendered with the model's chat template.
+      --system <system>       A system message to put before --chat.
+      --max-new-tokens <max-new-tokens>
+                              New tokens to generate, at most. (default: 128)
+      --temperature <temperature>
+                              Sampling temperature; 0 picks the most likely token every time. (default:
+                              0.7)
+      --top-p <top-p>         Nucleus sampling: keep the smallest set of tokens whose probability
+                              exceeds P (1 = off). (default: 1.0)
+      --top-k <top-k>         Keep only the K most likely tokens (0 = off). (default: 0)
+      --seed <seed>           Random seed for sampling. (default: 0)
+      --ignore-eos            Keep going past the model's end-of-sequence token (always make
+                              --max-new-tokens tokens; for benchmarks).
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func export() throws {
+    try expectHelp(["export"], """
+    OVERVIEW: Export a LoRA adapter as a PEFT folder, or merge it into the base model as a Hugging Face
+    folder.
+
+    Without --merge, the adapter in --adapter is checked against --model (every tensor must fit a
+    layer) and written again to --out as adapter_config.json (base_model_name_or_path = --model) and
+    adapter_model.safetensors, which peft.PeftModel.from_pretrained loads.
+    With --merge, W + scaling·B·A is written for every adapted layer, with config.json,
+    generation_config.json and the tokenizer (copied from a Hugging Face folder, written as
+    tokenizer.json from a GGUF file), for AutoModelForCausalLM / AutoTokenizer.from_pretrained. Without
+    --adapter, --merge converts the model as it is (e.g. a GGUF file to a Hugging Face folder).
+    --dtype is the dtype of the written weights (merging is done in float32). The output appears whole
+    or not at all; an existing --out is replaced only if it is empty or an earlier export of the same
+    kind.
+
+    USAGE: orpo export --out <out> (--adapter <adapter> | --merge) [<options>]
+
+    MODEL:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --chat-template <chat-template>
+                              A file holding a Jinja chat template, used instead of the model's own.
+      --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+      --adapter <adapter>     A PEFT LoRA adapter folder (adapter_config.json +
+                              adapter_model.safetensors).
+
+    OPTIONS:
+      --out <out>             Output folder.
+      --merge                 Merge the adapter into the base weights and write a full model folder.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func inspect() throws {
+    try expectHelp(["inspect"], """
+    OVERVIEW: Describe a model: architecture, parameters, dtypes, vocabulary, special tokens, chat
+    template, RoPE.
+
+    USAGE: orpo inspect <path> [--json]
+
+    ARGUMENTS:
+      <path>                  A Hugging Face model folder or a .gguf file.
+
+    OPTIONS:
+      --json                  Print one JSON object.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func data() throws {
+    try expectHelp(["data"], """
+    OVERVIEW: Preference data: generate the built-in set, or check a file.
+
+    USAGE: orpo data <subcommand>
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    SUBCOMMANDS:
+      synth                   Write the built-in synthetic preference data (train.jsonl, test.jsonl,
+                              manifest, README).
+      check                   Read a preference file (or a dataset folder's split) and report its rows
+                              and any errors.
+
+      See 'orpo help data <subcommand>' for detailed help.
+
+    """)
+  }
+
+  @Test func dataSynth() throws {
+    try expectHelp(["data", "synth"], """
+    OVERVIEW: Write the built-in synthetic preference data (train.jsonl, test.jsonl, manifest, README).
+
+    USAGE: orpo data synth --out <out> [--seed <seed>] [--train <train>] [--test <test>]
+
+    OPTIONS:
+      --out <out>             Output folder.
+      --seed <seed>           Seed of the train split (the test split uses seed + 1). (default: 1234)
+      --train <train>         Training pairs. (default: 2000)
+      --test <test>           Held-out pairs (questions never seen in train). (default: 200)
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func dataCheck() throws {
+    try expectHelp(["data", "check"], """
+    OVERVIEW: Read a preference file (or a dataset folder's split) and report its rows and any errors.
+
+    USAGE: orpo data check <file> [--split <split>] [--skip-invalid]
+
+    ARGUMENTS:
+      <file>                  A .jsonl, .json or .parquet file, or a dataset folder (Hub layout).
+
+    OPTIONS:
+      --split <split>         The split of a dataset folder (default: train).
+      --skip-invalid          Report every bad row instead of stopping at the first.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func curate() throws {
+    try expectHelp(["curate"], """
+    OVERVIEW: Curate preference data: import prompts, generate candidates, annotate in a browser,
+    export.
+
+    A typical loop, one SQLite database per project:
+      orpo curate import --db prefs.db --data prompts.jsonl
+      orpo curate generate --db prefs.db --candidates 2 --temperature 0.8
+      orpo curate add-annotator --db prefs.db alice          (optional: per-annotator tokens)
+      orpo curate serve --db prefs.db                        (open the printed address)
+      orpo curate stats --db prefs.db
+      orpo curate export --db prefs.db --out prefs.jsonl --min-annotations 2
+      orpo train --data prefs.jsonl
+
+    USAGE: orpo curate <subcommand>
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    SUBCOMMANDS:
+      import                  Add prompts (and candidates made elsewhere) to a curation database,
+                              creating it if needed.
+      generate                Sample candidate responses for every prompt that has fewer than
+                              --candidates from this model.
+      serve                   Serve the comparison page and its JSON API (Ctrl-C stops).
+      add-annotator           Create an annotator with their own token (printed once).
+      judge                   Let a local model answer every pair it has not seen, as one more
+                              annotator.
+      stats                   Per-annotator counts, pairwise agreement, Cohen's kappa (two annotators)
+                              or Fleiss' kappa (more).
+      export                  Write the agreed pairs as conversational preference rows (JSON Lines)
+                              that `orpo train --data` reads.
+
+      See 'orpo help curate <subcommand>' for detailed help.
+
+    """)
+  }
+
+  @Test func bench() throws {
+    try expectHelp(["bench"], """
+    OVERVIEW: Benchmarks (matmul throughput through the Swift API; ORPO steps on the default workload).
+
+    USAGE: orpo bench <subcommand>
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    SUBCOMMANDS:
+      matmul                  fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.
+      train                   Seconds per ORPO step, pairs/s and tokens/s on the default workload (no
+                              evaluation, no files).
+
+      See 'orpo help bench <subcommand>' for detailed help.
+
+    """)
+  }
+
+  @Test func benchMatmul() throws {
+    try expectHelp(["bench", "matmul"], """
+    OVERVIEW: fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.
+
+    USAGE: orpo bench matmul [--size <size>] [--repeats <repeats>] [--dtype <dtype>] [--device <device>]
+
+    OPTIONS:
+      --size <size>           Matrix size n (n×n · n×n). (default: 2048)
+      --repeats <repeats>     Timed repetitions (the median is reported). (default: 10)
+      --dtype <dtype>         The matrices' dtype (default float32). (values: float32, bfloat16,
+                              float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func benchTrain() throws {
+    try expectHelp(["bench", "train"], """
+    OVERVIEW: Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no
+    files).
+
+    USAGE: orpo bench train [<options>]
+
+    MODEL:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --chat-template <chat-template>
+                              A file holding a Jinja chat template, used instead of the model's own.
+      --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+
+    OPTIONS:
+      --steps <steps>         Timed steps (after warm-up). (default: 10)
+      --warmup <warmup>       Warm-up steps excluded from the timing. (default: 2)
+      --padded                TRL's padded batch instead of prompt sharing.
+      --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func rouge() throws {
+    try expectHelp(["rouge"], """
+    OVERVIEW: Mean ROUGE-1/2/L F-measures of predictions against references (rouge-score's tokenizer
+    and stemmer).
+
+    Each file holds one text per line, or, when its name ends in .jsonl, one JSON object per line with
+    a "text" field. Line i of the predictions is scored against line i of the references. Prints
+    {"rouge1": …, "rouge2": …, "rougeL": …}: the mean F-measures over all pairs.
+
+    USAGE: orpo rouge --predictions <predictions> --references <references>
+
+    OPTIONS:
+      --predictions <predictions>
+                              The generated texts.
+      --references <references>
+                              The reference texts, one per prediction.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func env() throws {
+    try expectHelp(["env"], """
+    OVERVIEW: Show libtorch's version, threads, devices, CUDA and where the default model is.
+
+    USAGE: orpo env [--json]
+
+    OPTIONS:
+      --json                  Print as one JSON object.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func demo() throws {
+    try expectHelp(["demo"], """
+    OVERVIEW: Fit a line with libtorch autograd from Swift.
+
+    USAGE: orpo demo [--steps <steps>]
+
+    OPTIONS:
+      --steps <steps>         Gradient-descent steps. (default: 200)
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+}

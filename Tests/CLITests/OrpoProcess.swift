@@ -1,0 +1,61 @@
+// OrpoProcess.swift — runs the built `orpo` executable as a user would, reading its stdout and stderr at the same
+// time (a command that fills one pipe while the test waits on the other would otherwise hang).
+import Foundation
+
+/// What one run of `orpo` did.
+struct OrpoRun {
+  let status: Int32
+  let output: String
+  let errors: String
+}
+
+enum OrpoProcess {
+  /// The `orpo` executable beside the test bundle (`swift build --build-tests` builds it with the tests).
+  static let executable: URL? = {
+    let products = Bundle.main.bundleURL.deletingLastPathComponent()
+    let candidates = [products.appendingPathComponent("orpo"), Bundle.main.bundleURL.appendingPathComponent("orpo")]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+  }()
+
+  /// Runs `orpo arguments` with help text laid out for 100 columns, and waits for it to exit.
+  static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> OrpoRun {
+    guard let executable else { throw CocoaError(.fileNoSuchFile) }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "100"].merging(environment) { $1 }) { $1 }
+    let output = Drain(), errors = Drain()
+    process.standardOutput = output.pipe
+    process.standardError = errors.pipe
+    try process.run()
+    let group = DispatchGroup()
+    output.start(in: group)
+    errors.start(in: group)
+    group.wait()
+    process.waitUntilExit()
+    return OrpoRun(status: process.terminationStatus, output: output.text, errors: errors.text)
+  }
+
+  /// Reads one pipe to its end on a thread of its own.
+  final class Drain: @unchecked Sendable {
+    let pipe = Pipe()
+    private var data = Data()
+
+    func start(in group: DispatchGroup) {
+      DispatchQueue.global().async(group: group) { self.data = self.pipe.fileHandleForReading.readDataToEndOfFile() }
+    }
+
+    /// Valid once the group has been waited on.
+    var text: String { String(decoding: data, as: UTF8.self) }
+  }
+}
+
+/// The repository root (for README.md and the ModelsTests fixtures).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+/// The default model, when `make setup` fetched it.
+func defaultModelURL() -> URL? {
+  let url = repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+  return FileManager.default.fileExists(atPath: url.path) ? url : nil
+}
