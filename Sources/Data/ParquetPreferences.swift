@@ -59,9 +59,9 @@ extension PreferenceReader {
 }
 
 extension JSONValue {
-  /// A Parquet value as JSON: integers stay integers, floating-point numbers are spelled as Python spells them, records objects, maps objects (when every key is a string,
-  /// else lists of [key, value]); byte arrays that are not marked as text read as text when they are valid UTF-8
-  /// (some writers leave STRING off), else as lists of byte values.
+  /// A Parquet value as JSON: integers stay integers, floating-point numbers are spelled as Python spells them,
+  /// records become objects, maps objects (when every key is a string, else lists of [key, value]); byte arrays not
+  /// marked as text read as text when they are valid UTF-8 (some writers leave STRING off), else as lists of bytes.
   init(_ value: ParquetValue) {
     switch value {
     case .null: self = .null

@@ -1,5 +1,6 @@
 // ORPOKit — the umbrella library: `import ORPOKit` gives the whole toolkit.
 @_exported import ChatTemplates
+@_exported import Comparison
 @_exported import Data
 @_exported import Evaluation
 @_exported import GGUF

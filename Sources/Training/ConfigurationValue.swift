@@ -21,6 +21,11 @@ public indirect enum RecipeNode: Sendable {
     return false
   }
 
+  public var isMapping: Bool {
+    if case .mapping = self { return true }
+    return false
+  }
+
   /// The text of a scalar (plain or quoted).
   public var text: String? {
     if case .scalar(let text, _, _) = self { return text }
@@ -184,6 +189,7 @@ extension ConfigurationChoice {
 extension LRSchedulerType: ConfigurationChoice {}
 extension BetaSchedule.Shape: ConfigurationChoice {}
 extension MetricsSinkKind: ConfigurationChoice {}
+extension FourBitType: ConfigurationChoice {}
 
 /// Weights' dtype under Hugging Face's `torch_dtype` names (and their short forms).
 extension DType: ConfigurationValue {

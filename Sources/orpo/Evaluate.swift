@@ -1,5 +1,6 @@
 // Evaluate.swift — `orpo evaluate`: ORPO loss and every TRL metric over a data set without training, as one JSON
-// object with TRL's evaluation names, plus held-out preference accuracy (overall and per family).
+// object with TRL's evaluation names, plus held-out preference accuracy (overall and per family), margins, NLL and
+// perplexity of the chosen answers, and with --generations ROUGE of greedy answers (--samples prints some).
 import ArgumentParser
 import Foundation
 import ORPOKit
@@ -22,12 +23,18 @@ struct Evaluate: ParsableCommand {
   @Option(help: "Pairs per forward pass.") var perDeviceEvalBatchSize: Int = 8
   @Flag(help: "Share each prompt between chosen and rejected, no padding (faster; logits/* over real tokens only).")
   var paddingFree = false
+  @Option(help: "Answer this many held-out prompts greedily and score them with ROUGE against the chosen answers.")
+  var generations = 0
+  @Option(help: "Longest generated answer, in tokens.") var maxNewTokens = 48
+  @Option(help: "Print this many of the generations beside their reference answers.") var samples = 0
 
   func validate() throws {
     guard beta >= 0 && beta.isFinite else { throw ValidationError("--beta must be >= 0, got \(beta.recipeText)") }
     guard perDeviceEvalBatchSize >= 1 else {
       throw ValidationError("--per-device-eval-batch-size must be at least 1, got \(perDeviceEvalBatchSize)")
     }
+    guard generations >= 0, samples >= 0 else { throw ValidationError("--generations and --samples must be 0 or more") }
+    guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
   }
 
   func run() throws {
@@ -38,8 +45,8 @@ struct Evaluate: ParsableCommand {
     }
     let dataset = try data.read(warn: warn)
     let maxLength = data.maxLength ?? TrainingConfiguration().maxLength
-    let encoder = PairEncoder(tokenizer: tokenizer, formatter: try TrainingRun.formatter(tokenizer: tokenizer),
-                              maxLength: maxLength)
+    let formatter = try TrainingRun.formatter(tokenizer: tokenizer)
+    let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: maxLength)
     let (pairs, dropped) = try encoder.encodeAll(dataset)
     if dropped > 0 { warn("dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)") }
     let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
@@ -50,6 +57,30 @@ struct Evaluate: ParsableCommand {
       // {"arithmetic": {"accuracy": 0.92, "pairs": 25, "wins": 23}, ...}, families sorted, as in summary.json.
       members.append(("eval_accuracy_by_family", .object(result.accuracy.families.sorted { $0.key < $1.key }.map { family, tally in
         (family, .object([("accuracy", .double(tally.accuracy)), ("pairs", .int(tally.pairs)), ("wins", .int(tally.wins))]))
+      })))
+    }
+    // The measurements `orpo compare` reports: margin, NLL and perplexity of the chosen answers, ROUGE of greedy
+    // answers (with --generations), margins per family, and sample generations beside their references (--samples).
+    var settings = ModelEvaluationSettings()
+    settings.maxLength = maxLength
+    settings.batchSize = perDeviceEvalBatchSize
+    settings.generations = Swift.max(generations, samples)
+    settings.maxNewTokens = maxNewTokens
+    let measured = try ModelEvaluation.run(model: loaded.model, tokenizer: tokenizer, formatter: formatter,
+                                           records: Array(dataset), settings: settings)
+    let s = measured.scores
+    members += [("reward_margin", .double(s.rewardMargin)), ("nll", .double(s.nll)), ("perplexity", .double(s.perplexity))]
+    if generations > 0 {
+      members += [("rouge1", .double(s.rouge1)), ("rouge2", .double(s.rouge2)), ("rougeL", .double(s.rougeL)),
+                  ("generations", .int(generations))]
+    }
+    if !s.families.isEmpty {
+      members.append(("margin_by_family", .object(s.families.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value.rewardMargin)) })))
+    }
+    if samples > 0 {
+      members.append(("samples", .array((0..<Swift.min(samples, measured.generations.count)).map {
+        .object([("prompt", .string(measured.prompts[$0])), ("reference", .string(measured.references[$0])),
+                 ("generation", .string(measured.generations[$0]))])
       })))
     }
     printJSON(.object(members))

@@ -48,7 +48,9 @@ struct TrainCommandRunner {
       say("orpo: resuming from \(resume!.path)")
     }
     var before: PreferenceAccuracy?
-    if !trainer.evalPairs.isEmpty && resume == nil {
+    // KTO's held-out rows are unpaired (an answer and another prompt's answer): no preference accuracy there.
+    let paired = trainer.evalPairs.first?.desirable == nil
+    if !trainer.evalPairs.isEmpty && resume == nil && paired {
       let t = Date()
       before = try trainer.evaluation().accuracy
       say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!.accuracy, trainer.evalPairs.count, Date().timeIntervalSince(t)))
@@ -60,7 +62,7 @@ struct TrainCommandRunner {
     var accuracyAfter: PreferenceAccuracy?
     if !trainer.evalPairs.isEmpty {
       let result = try trainer.evaluation()
-      (after, accuracyAfter) = (result.values, result.accuracy)
+      (after, accuracyAfter) = (result.values, paired ? result.accuracy : nil)
       try write(TrainerLog(step: trainer.state.globalStep,
                            epoch: Double(trainer.state.globalStep) / Double(trainer.stepsPerEpoch),
                            values: after, isEvaluation: true))

@@ -38,6 +38,10 @@ struct HelpTests {
                               default workload).
       rouge                   Mean ROUGE-1/2/L F-measures of predictions against references
                               (rouge-score's tokenizer and stemmer).
+      compare                 Compare the base model, SFT, ORPO and SFT → DPO: accuracy, NLL, ROUGE and
+                              training cost.
+      plot                    Plot the training curves of run folders (metrics.jsonl) as SVG charts,
+                              one per metric.
       env                     Show libtorch's version, threads, devices, CUDA and where the default
                               model is.
       demo                    Fit a line with libtorch autograd from Swift.
@@ -103,6 +107,8 @@ struct HelpTests {
                               (resume_from_checkpoint)
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
       --list-keys             Print every recipe key with its type, default and meaning, and exit.
+      --dry-run               Check the recipe against the model's config.json (no weights or data
+                              read), print parameter counts and the estimated peak memory, and exit.
       --version               Show the version.
       -h, --help              Show help information.
 
@@ -145,6 +151,13 @@ struct HelpTests {
                               Pairs per forward pass. (default: 8)
       --padding-free          Share each prompt between chosen and rejected, no padding (faster;
                               logits/* over real tokens only).
+      --generations <generations>
+                              Answer this many held-out prompts greedily and score them with ROUGE
+                              against the chosen answers. (default: 0)
+      --max-new-tokens <max-new-tokens>
+                              Longest generated answer, in tokens. (default: 48)
+      --samples <samples>     Print this many of the generations beside their reference answers.
+                              (default: 0)
       --version               Show the version.
       -h, --help              Show help information.
 
@@ -407,6 +420,9 @@ struct HelpTests {
       --warmup <warmup>       Warm-up steps excluded from the timing. (default: 2)
       --padded                TRL's padded batch instead of prompt sharing.
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
+      --random-weights <config>
+                              Train a model of this config.json's shape (a file or its folder) with
+                              random weights, with the recipe model's tokenizer.
       --version               Show the version.
       -h, --help              Show help information.
 
@@ -430,6 +446,65 @@ struct HelpTests {
                               The generated texts.
       --references <references>
                               The reference texts, one per prediction.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func compare() throws {
+    try expectHelp(["compare"], """
+    OVERVIEW: Compare the base model, SFT, ORPO and SFT → DPO: accuracy, NLL, ROUGE and training cost.
+
+    Every training stage starts from the same recipe (default: the built-in default recipe; --config
+    FILE) with the same step budget (--max-steps); SFT → DPO trains DPO's adapter on the SFT-merged
+    weights. All models are measured on the same held-out pairs: preference accuracy and margin
+    (overall and per family), NLL of the chosen answers, ROUGE-1/2/L of greedy answers against them.
+    Writes DIR/report.json, report.md, report.html, and each stage's metrics.jsonl under DIR/<stage>/.
+
+    USAGE: orpo compare --output-dir <output-dir> [<options>]
+
+    OPTIONS:
+      --model <model>         Model: a Hugging Face folder or a .gguf file (default: the recipe's, or
+                              the default model).
+      --data <data>           Training preferences (.jsonl, .json, .parquet), or 'synthetic' (default:
+                              the recipe's).
+      --eval-data <eval-data> Held-out preferences (default: the recipe's; the built-in set has its
+                              own).
+      --max-steps <max-steps> Optimizer steps per training stage (SFT → DPO runs two stages).
+      --config <config>       A YAML recipe for every stage (default: the built-in default recipe).
+      --output-dir <output-dir>
+                              Where the reports and the stages' runs go.
+      --generations <generations>
+                              Held-out prompts answered greedily for ROUGE (0: no generation).
+                              (default: 64)
+      --max-new-tokens <max-new-tokens>
+                              Longest generated answer, in tokens. (default: 48)
+      --samples <samples>     Generations shown side by side in the report. (default: 6)
+      --set <set>             Any recipe key, as KEY=VALUE (repeatable).
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func plot() throws {
+    try expectHelp(["plot"], """
+    OVERVIEW: Plot the training curves of run folders (metrics.jsonl) as SVG charts, one per metric.
+
+    USAGE: orpo plot <runs> ... [--metric <metric> ...] [--output-dir <output-dir>]
+
+    ARGUMENTS:
+      <runs>                  Run folders (each holding metrics.jsonl), e.g. runs/default or a compare
+                              stage folder.
+
+    OPTIONS:
+      --metric <metric>       A metric to plot (repeatable; default: loss, nll_loss, log_odds_ratio,
+                              rewards/margins, rewards/accuracies, eval_accuracy).
+      --output-dir <output-dir>
+                              Where the SVG files go. (default: plots)
       --version               Show the version.
       -h, --help              Show help information.
 

@@ -1,0 +1,32 @@
+// ProcessMemory.swift — this process's peak resident memory, resettable between the stages of `orpo compare`
+// (Linux: VmHWM in /proc/self/status, reset by writing 5 to /proc/self/clear_refs; elsewhere getrusage's maximum).
+import Foundation
+
+public enum ProcessMemory {
+  /// Starts a new peak at the current resident size, where the system allows it (Linux ≥ 4.0).
+  @discardableResult
+  public static func resetPeak() -> Bool {
+    guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+    defer { try? handle.close() }
+    do { try handle.write(contentsOf: Foundation.Data("5".utf8)) } catch { return false }
+    return true
+  }
+
+  /// The peak resident memory since the last reset (or since the process started), in MiB.
+  public static func peakMiB() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    {
+      return kib / 1024
+    }
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024  // KiB
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576  // bytes
+    #endif
+  }
+}

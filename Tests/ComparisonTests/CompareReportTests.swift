@@ -1,0 +1,184 @@
+// CompareReportTests.swift — `orpo compare`'s pipeline on the ORPO fixture's tiny Llama (two steps per stage):
+// report.json has every pipeline and key, costs add up over stages, every number the HTML shows equals report.json,
+// and the page, rendered by headless Chromium (Debian's `chromium`, installed by scripts/test-deps.sh), is not blank
+// and shows the table, the bar chart and the training curves at their sizes.
+import Foundation
+import Testing
+@testable import Comparison
+@testable import Evaluation
+@testable import Training
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+let tinyModel = repository.appendingPathComponent("Tests/TrainingTests/Fixtures/orpo")
+
+func temporaryFolder(_ name: String) throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UInt32.random(in: 0...UInt32.max))")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+func chromiumPath() -> String? {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+  return (path.split(separator: ":").map(String.init) + ["/usr/bin"]).map { "\($0)/chromium" }
+    .first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+/// Runs headless Chromium on `page` with extra flags; returns its standard output. Killed after `timeout` s.
+func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, timeout: TimeInterval = 90) throws -> String {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                       "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
+                       "--disable-sync", "--disable-component-update", "--hide-scrollbars",
+                       "--force-device-scale-factor=1", "--user-data-dir=\(profile.path)"] + extra + [page.absoluteString]
+  let output = Pipe()
+  process.standardOutput = output
+  process.standardError = FileHandle.nullDevice
+  try process.run()
+  final class Collected: @unchecked Sendable { var data = Foundation.Data() }
+  let collected = Collected()
+  let reader = Thread { collected.data = output.fileHandleForReading.readDataToEndOfFile() }
+  reader.start()
+  let deadline = Date().addingTimeInterval(timeout)
+  while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+  if process.isRunning { process.terminate() }
+  process.waitUntilExit()
+  while reader.isExecuting { Thread.sleep(forTimeInterval: 0.01) }
+  return String(decoding: collected.data, as: UTF8.self)
+}
+
+@Suite(.serialized) struct CompareReportTests {
+  @Test func pipelineReportIsCompleteConsistentAndSeen() throws {
+    let folder = try temporaryFolder("orpo-compare")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    var recipe = TrainingConfiguration()
+    recipe.model = tinyModel.path
+    recipe.dataset = tinyModel.appendingPathComponent("data.jsonl").path
+    recipe.evalDataset = tinyModel.appendingPathComponent("data.jsonl").path
+    recipe.maxSteps = 2
+    recipe.perDeviceTrainBatchSize = 2
+    recipe.perDeviceEvalBatchSize = 8
+    recipe.maxLength = 64
+    recipe.learningRate = 2e-3
+    recipe.loggingSteps = 1
+    recipe.lora.rank = 4
+    recipe.lora.alpha = 8
+    recipe.lora.dropout = 0
+    var options = CompareOptions(recipe: recipe, outputDirectory: folder)
+    options.evaluation.generations = 4
+    options.evaluation.maxNewTokens = 8
+    options.samples = 3
+    let report = try ComparePipeline.run(options, log: { _ in })
+    try ComparePipeline.write(report, to: folder)
+
+    // report.json, read without our decoder.
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report.json")))
+      as? [String: Any])
+    let methods = try #require(json["methods"] as? [String: [String: Any]])
+    #expect(Set(methods.keys) == ["base", "sft", "orpo", "sft_dpo"])
+    for (name, row) in methods {
+      for key in ["preference_accuracy", "reward_margin", "nll", "rouge1", "rouge2", "rougeL", "wall_seconds",
+                  "peak_rss_mib", "train_steps"] {
+        let value = try #require((row[key] as? NSNumber)?.doubleValue, "\(name) has \(key)")
+        #expect(value.isFinite && value >= (key == "reward_margin" ? -.infinity : 0), "\(name) \(key) = \(value)")
+      }
+      #expect(((row["preference_accuracy"] as? Double) ?? 2) <= 1)
+    }
+    #expect(methods["base"]?["train_steps"] as? Int == 0 && methods["sft"]?["train_steps"] as? Int == 2)
+    #expect(methods["orpo"]?["train_steps"] as? Int == 2 && methods["sft_dpo"]?["train_steps"] as? Int == 4)
+    // One stage against two: SFT → DPO's cost is its SFT stage (the sft pipeline's) plus its DPO stage.
+    let classic = try #require(report.methods["sft_dpo"]), sft = try #require(report.methods["sft"])
+    #expect(classic.stages.map(\.method) == ["sft", "dpo"] && classic.stages.first == sft.stages.first)
+    #expect(abs(classic.wallSeconds - classic.stages.reduce(0) { $0 + $1.wallSeconds }) < 1e-9)
+    #expect(classic.peakRSSMiB == classic.stages.map(\.peakRSSMiB).max() && classic.peakRSSMiB > 0)
+    #expect(report.methods["orpo"]?.stages.count == 1 && report.methods["base"]?.stages.isEmpty == true)
+    // Curves: ORPO's own metrics; DPO's stage continues SFT's step count.
+    #expect(report.curves["orpo"]?["log_odds_ratio"]?.count == 2)
+    #expect(report.curves["sft_dpo"]?["rewards/margins"]?.map { $0[0] } == [3, 4])
+    for stage in ["sft", "orpo", "sft_dpo"] {
+      #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(stage)/metrics.jsonl").path))
+    }
+    #expect(report.samples.count == 3 && report.samples.allSatisfy { $0.generations.count == 4 })
+
+    // Every figure the page shows (table, bars, cost, prose) equals report.json at the precision shown.
+    let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+    let tagged = try NSRegularExpression(pattern: #"class="num" data-method="([a-z_]+)" data-key="([A-Za-z0-9_]+)"[^>]*>([^<]*)<"#)
+    var checked = 0
+    for match in tagged.matches(in: html, range: NSRange(html.startIndex..., in: html)) {
+      func group(_ i: Int) -> String { String(html[Range(match.range(at: i), in: html)!]) }
+      let (method, key, text) = (group(1), group(2), group(3))
+      let want = try #require((methods[method]?[key] as? NSNumber)?.doubleValue, "\(method).\(key) in report.json")
+      let decimals = text.split(separator: ".").dropFirst().first?.count ?? 0
+      let shown = try #require(Double(text), "\(method).\(key) shows \(text)")
+      #expect(abs(shown - want) <= 0.5 * pow(10, -Double(decimals)) + 1e-9, "\(method).\(key): page \(text), json \(want)")
+      checked += 1
+    }
+    #expect(checked >= 4 * 10 + 4 * 4 + 3, "table, bars and cost figures are all tagged: \(checked)")
+    let table = try #require(html.range(of: "<table id=\"results\">").map { html[$0.lowerBound...] })
+    let body = table[..<table.range(of: "</table>")!.lowerBound]
+    #expect(body.components(separatedBy: "<td").count - 1 == body.components(separatedBy: "<td class=\"num\"").count - 1)
+    let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+    for label in ["base model", "SFT", "ORPO", "SFT → DPO"] { #expect(markdown.contains("\n| \(label) | ")) }
+
+    guard let browser = chromiumPath() else {
+      print("CompareReportTests: chromium not found (scripts/test-deps.sh installs it); the page was not rendered")
+      return
+    }
+    try expectSeen(html: html, in: folder, chromium: browser)
+  }
+
+  /// Lays the page out (a copy with a script that records where the table and charts are) and screenshots it.
+  func expectSeen(html: String, in folder: URL, chromium browser: String) throws {
+    let probe = """
+      <script>
+      window.addEventListener("load", () => {
+        const box = e => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.width, b.height]; };
+        const out = { table: box(document.getElementById("results")), bars: box(document.querySelector("#bars svg")),
+                      curves: [...document.querySelectorAll("figure.curve svg")].map(box),
+                      height: document.documentElement.scrollHeight };
+        const pre = document.createElement("pre"); pre.id = "layout"; pre.textContent = JSON.stringify(out);
+        document.body.appendChild(pre);
+      });
+      </script>
+      """
+    let layoutPage = folder.appendingPathComponent("layout.html")
+    try html.replacingOccurrences(of: "</body>", with: probe + "</body>").write(to: layoutPage, atomically: true, encoding: .utf8)
+    let dom = try chromium(browser, ["--window-size=1280,1000", "--virtual-time-budget=3000", "--dump-dom"], page: layoutPage,
+                           profile: folder.appendingPathComponent("profile-layout"))
+    let start = try #require(dom.range(of: "<pre id=\"layout\">"), "Chromium laid the page out: \(dom.prefix(200))")
+    let text = dom[start.upperBound...].prefix { $0 != "<" }.replacingOccurrences(of: "&quot;", with: "\"")
+      .replacingOccurrences(of: "&amp;", with: "&")
+    let layout = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    let tableBox = try #require(layout["table"] as? [Double]), bars = try #require(layout["bars"] as? [Double])
+    let curves = try #require(layout["curves"] as? [[Double]])
+    let height = try #require(layout["height"] as? Double)
+    #expect(tableBox[2] >= 600 && tableBox[3] >= 5 * 18, "results table \(tableBox)")
+    #expect(abs(bars[2] - 760) < 1 && abs(bars[3] - 360) < 1, "bar chart \(bars)")
+    #expect(curves.count >= 3 && curves.allSatisfy { abs($0[2] - 560) < 1 && abs($0[3] - 340) < 1 }, "curves \(curves)")
+
+    // The screenshot, the whole page tall.
+    let shot = folder.appendingPathComponent("report.png")
+    _ = try chromium(browser, ["--window-size=1280,\(Int(min(height, 7000)))", "--virtual-time-budget=3000",
+                               "--screenshot=\(shot.path)"], page: folder.appendingPathComponent("report.html"),
+                     profile: folder.appendingPathComponent("profile-shot"))
+    let image = try PNGImage(Data(contentsOf: shot))
+    if let keep = ProcessInfo.processInfo.environment["ORPO_COMPARE_SCREENSHOT"] {
+      try? FileManager.default.removeItem(atPath: keep)
+      try FileManager.default.copyItem(at: shot, to: URL(fileURLWithPath: keep))
+    }
+    #expect(image.width == 1280 && Double(image.height) >= min(height, 7000) - 1)
+    let whole = image.ink(x: 0, y: 0, width: image.width, height: image.height)
+    #expect(whole.share > 0.02 && whole.colours > 20, "the page is not blank: \(whole)")
+    func region(_ box: [Double]) -> (share: Double, colours: Int) {
+      image.ink(x: Int(box[0]), y: Int(box[1]), width: Int(box[2]), height: Int(box[3]))
+    }
+    let tableInk = region(tableBox), barInk = region(bars)
+    #expect(tableInk.share > 0.04, "the table is drawn: \(tableInk)")
+    #expect(barInk.share > 0.03 && barInk.colours >= 6, "the bars are drawn in colour: \(barInk)")
+    for box in curves {
+      let ink = region(box)
+      #expect(ink.share > 0.02 && ink.colours >= 4, "a curve chart is drawn: \(ink) at \(box)")
+    }
+  }
+}
