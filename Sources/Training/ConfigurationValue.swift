@@ -3,7 +3,7 @@
 // mappings and data set entries.
 import Data
 import Foundation
-import Metrics
+import RunMetrics
 import NN
 import Torch
 import Yams

@@ -2,8 +2,8 @@
 // typed values, and `keys`: the one table that declares each recipe key (its type, rule, methods and meaning).
 import Data
 import Foundation
-import Metrics
 import Models
+import RunMetrics
 import NN
 import Torch
 

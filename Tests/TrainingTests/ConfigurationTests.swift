@@ -2,8 +2,8 @@
 // bad key or value; the default recipe file equals the built-in one.
 import Foundation
 import Testing
-import Metrics
 import Models
+import RunMetrics
 import NN
 @testable import Training
 
