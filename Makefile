@@ -4,7 +4,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/orpo
 
-.PHONY: setup build run test static carry clean
+.PHONY: setup build run test quickstart static carry clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,20 @@ run: build
 test: setup
 	@bash scripts/test-deps.sh
 	$(SWIFT) test --no-parallel
+	$(MAKE) quickstart
+
+# Examples/ORPOQuickstart, a package that depends on this one, built the way a package that requires orpo-swift by
+# URL builds it: libtorch through pkg-config (ORPO_LIBTORCH=pkg-config, no unsafe flags), found at run time through
+# LD_LIBRARY_PATH. Run on the tiny test model for 3 steps; it must leave a PEFT adapter behind.
+QUICKSTART_RUN := $(CURDIR)/.build/quickstart-run
+quickstart: setup
+	rm -rf $(QUICKSTART_RUN)
+	cd Examples/ORPOQuickstart && ORPO_LIBTORCH=pkg-config PKG_CONFIG_PATH=$(CURDIR)/.torch/pkgconfig \
+	  LD_LIBRARY_PATH=$(CURDIR)/.torch/site/torch/lib \
+	  $(SWIFT) run ORPOQuickstart --model $(CURDIR)/Tests/TrainingTests/Fixtures/orpo \
+	  --data $(CURDIR)/Tests/TrainingTests/Fixtures/orpo/data.jsonl --steps 3 --output $(QUICKSTART_RUN)
+	test -s $(QUICKSTART_RUN)/adapter/adapter_model.safetensors
+	test -s $(QUICKSTART_RUN)/adapter/adapter_config.json
 
 # A static binary (Swift stdlib linked in) to carry to another machine; libtorch is found through
 # LD_LIBRARY_PATH there, or beside the binary in ../lib/torch.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""TensorBoard event files as HF Trainer writes them, for Tests/MetricsTests/Fixtures/tensorboard/ (tensorboard==2.20.0).
+"""TensorBoard event files as HF Trainer writes them, for Tests/RunMetricsTests/Fixtures/tensorboard/ (tensorboard==2.20.0).
 
 (a) Writes `reference.tfevents`: a fixed set of metric rows (steps, epochs, wall times, values, including step 0,
     a large step, NaN, ±inf, -0.0 and tiny values) pushed through HF's own path: transformers' `rewrite_logs`
@@ -36,7 +36,7 @@ from transformers.integrations.integration_utils import rewrite_logs
 
 assert tensorboard.__version__ == "2.20.0", tensorboard.__version__
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "MetricsTests", "Fixtures", "tensorboard")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "RunMetricsTests", "Fixtures", "tensorboard")
 START = 1700000000.25  # wall time of the file_version event
 HOST, PID = "fixture-host", 4242
 

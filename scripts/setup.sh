@@ -5,8 +5,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
-TORCH_DIR="$root/.torch"
-MODELS_DIR="$root/models"
+# Where to install: this checkout by default; ORPO_SETUP_PREFIX=DIR puts libtorch and the model under DIR instead
+# (for a package that depends on orpo-swift: README "ORPOKit in your own package").
+prefix="${ORPO_SETUP_PREFIX:-$root}"
+TORCH_DIR="$prefix/.torch"
+MODELS_DIR="$prefix/models"
 PY="${PYTHON:-python3}"
 MODEL_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -70,6 +73,29 @@ else
   say "libtorch $TORCH_VERSION ready ($(du -sh "$TORCH_DIR" | cut -f1))"
 fi
 
+# --- pkg-config file for libtorch -------------------------------------------------------------------------
+# orpo-libtorch.pc: how a package that depends on orpo-swift finds libtorch (Package.swift's CLibTorch target).
+# Real paths, so every checkout that shares this install writes the same file.
+torch_real="$(cd -P "$TORCH_DIR/site/torch" && pwd)"
+pc_dir="$TORCH_DIR/pkgconfig"
+pc_text="# Written by orpo-swift's scripts/setup.sh: libtorch (CPU) from the torch $TORCH_VERSION wheel.
+libdir=$torch_real/lib
+includedir=$torch_real/include
+
+Name: orpo-libtorch
+Description: libtorch (CPU) from the torch wheel, for orpo-swift's CTorch
+Version: $TORCH_VERSION
+Cflags: -I\${includedir} -I\${includedir}/torch/csrc/api/include
+Libs: -L\${libdir} -ltorch_cpu -lc10
+"
+if [ "$(cat "$pc_dir/orpo-libtorch.pc" 2>/dev/null)" != "$(printf '%s' "$pc_text")" ]; then
+  mkdir -p "$pc_dir"
+  printf '%s' "$pc_text" > "$pc_dir/orpo-libtorch.pc.partial"
+  mv "$pc_dir/orpo-libtorch.pc.partial" "$pc_dir/orpo-libtorch.pc"
+  say "pkg-config file written: $pc_dir/orpo-libtorch.pc (for packages that depend on orpo-swift:"
+  say "  export PKG_CONFIG_PATH=$pc_dir LD_LIBRARY_PATH=$torch_real/lib)"
+fi
+
 # --- default model ----------------------------------------------------------------------------------------
 model="$MODELS_DIR/$MODEL_FILE"
 if [ -f "$model" ] && [ -f "$model.sha256-ok" ]; then
@@ -95,5 +121,5 @@ PYEOF
   fi
   mv "$model.partial" "$model"
   echo "$MODEL_SHA" > "$model.sha256-ok"
-  say "default model ready: models/$MODEL_FILE"
+  say "default model ready: $model"
 fi

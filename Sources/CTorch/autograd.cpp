@@ -15,6 +15,8 @@ struct Block : torch::CustomClassHolder {
   void *context;
   int64_t n_out;
   at::Tensor cpu_rng_state;  // default CPU generator state at forward time, replayed in backward
+  // The same for the default generator of each CUDA device the block's inputs live on (dropout there draws from it).
+  std::vector<std::pair<at::Device, at::Tensor>> device_rng_states;
   Block(ct_block_fn f, void (*r)(void *), void *c, int64_t n) : fn(f), release(r), context(c), n_out(n) {}
   ~Block() override {
     if (release) release(context);
@@ -50,12 +52,36 @@ void set_cpu_rng_state(const at::Tensor &s) {
   g.set_state(s);
 }
 
+// States of the default generators of the CUDA devices among `inputs` (torch.utils.checkpoint's
+// get_device_states), and putting them back.
+std::vector<std::pair<at::Device, at::Tensor>> device_rng_states(const variable_list &inputs) {
+  std::vector<std::pair<at::Device, at::Tensor>> states;
+  for (auto &x : inputs) {
+    if (!x.defined() || !x.is_cuda()) continue;
+    bool seen = false;
+    for (auto &s : states) seen = seen || s.first == x.device();
+    if (seen) continue;
+    auto g = at::globalContext().defaultGenerator(x.device());
+    std::lock_guard<std::mutex> lock(g.mutex());
+    states.emplace_back(x.device(), g.get_state());
+  }
+  return states;
+}
+void set_device_rng_states(const std::vector<std::pair<at::Device, at::Tensor>> &states) {
+  for (auto &s : states) {
+    auto g = at::globalContext().defaultGenerator(s.first);
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_state(s.second);
+  }
+}
+
 // Reentrant checkpoint (torch.utils.checkpoint with use_reentrant=True): forward without a graph, backward
 // recomputes with a graph and runs a nested backward that also accumulates into the block's leaf parameters.
 struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
   static variable_list forward(AutogradContext *ctx, c10::intrusive_ptr<Block> block, at::TensorList input_list) {
     variable_list inputs = input_list.vec();
     block->cpu_rng_state = cpu_rng_state();
+    block->device_rng_states = device_rng_states(inputs);
     ctx->saved_data["block"] = c10::IValue::make_capsule(block);
     ctx->save_for_backward(inputs);
     return block->run(inputs);  // grad mode is off inside Function::forward
@@ -70,13 +96,16 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
       inputs.push_back(d);
     }
     at::Tensor now = cpu_rng_state();
+    auto deviceNow = device_rng_states(inputs);
     set_cpu_rng_state(block->cpu_rng_state);
+    set_device_rng_states(block->device_rng_states);
     variable_list outputs;
     {
       at::AutoGradMode enable(true);
       outputs = block->run(inputs);
     }
     set_cpu_rng_state(now);
+    set_device_rng_states(deviceNow);
     variable_list outs, grads;
     for (size_t i = 0; i < outputs.size(); ++i) {
       if (outputs[i].requires_grad() && i < grad_outputs.size() && grad_outputs[i].defined()) {

@@ -6,7 +6,7 @@
 import Data
 import Evaluation
 import Foundation
-import Metrics
+import RunMetrics
 import Models
 import NN
 import Support

@@ -1,7 +1,7 @@
 // RunFolder.swift — reading a finished (or running) training run back: its `metrics.jsonl` rows, its
 // `summary.json`, and curves from them for plots. No libtorch: reports and tools use this alone.
 import Foundation
-import Metrics
+import RunMetrics
 
 /// One row of `metrics.jsonl` as `JSONLMetricsWriter` writes it: `step`, `epoch` (optional), `split`, then the
 /// metrics under TRL's names (`loss`, `rewards/chosen`, … for train rows; `eval_loss`, … for eval rows).

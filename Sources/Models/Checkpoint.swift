@@ -5,38 +5,73 @@ import GGUF
 import NN
 import Torch
 
-public enum CheckpointFormat: String, Sendable { case huggingFace = "hf-folder", gguf }
+public enum CheckpointFormat: String, Sendable { case huggingFace = "hf-folder", gguf, random = "random-weights" }
+
+/// A checkpoint opened for reading one tensor at a time: its configuration, the Hugging Face keys it holds, and each
+/// weight converted to a dtype when a layer asks for it. Loading a model this way never holds the dense checkpoint
+/// whole: a quantizing loader quantizes each weight as it is read.
+public struct CheckpointReader {
+  public let url: URL
+  public let config: LlamaConfiguration
+  public let format: CheckpointFormat
+  /// Every weight's Hugging Face key (`model.layers.0.self_attn.q_proj.weight`), in file order.
+  public let keys: [String]
+  /// The GGUF file itself (for layers that keep its quantized blocks), nil for a Hugging Face folder.
+  public let gguf: GGUFFile?
+  /// The GGUF tensor behind each Hugging Face key (empty for a Hugging Face folder).
+  public var ggufTensors: [String: GGUFTensorInfo] = [:]
+  let read: (_ key: String, _ dtype: DType, _ ownCopy: Bool) throws -> Tensor?
+
+  /// The weight `key` on the CPU, floating-point ones converted to `dtype`; `ownCopy` never borrows the file's
+  /// memory map (so the mapping can go once the model is built). nil when the checkpoint has no such key.
+  public func tensor(_ key: String, dtype: DType, ownCopy: Bool = false) throws -> Tensor? {
+    try read(key, dtype, ownCopy)
+  }
+}
 
 public enum Checkpoint {
-  /// Reads the configuration and every weight of a model at `path` (an HF folder or a .gguf file), converting
-  /// floating-point weights to `dtype`.
-  public static func load(_ path: URL, dtype: DType = .float32, device: Device = .cpu) throws
-    -> (config: LlamaConfiguration, parameters: ParameterStore, format: CheckpointFormat)
-  {
+  /// Opens the model at `path` (an HF folder or a .gguf file): its configuration now, the weights when read.
+  public static func open(_ path: URL) throws -> CheckpointReader {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDir) else {
       throw ModelError("\(path.path): no such file or folder")
     }
     if isDir.boolValue {
       let config = try LlamaConfiguration.load(path.appendingPathComponent("config.json"))
-      return (config, try loadSafetensorsFolder(path, dtype: dtype, device: device), .huggingFace)
+      return try openSafetensorsFolder(path, config: config)
     }
     guard path.pathExtension.lowercased() == "gguf" else {
       throw ModelError("\(path.path): expected a Hugging Face model folder or a .gguf file")
     }
     let file = try GGUFFile(url: path)
-    let config = try configuration(fromGGUF: file)
-    return (config, try loadGGUFWeights(file, config: config, dtype: dtype, device: device), .gguf)
+    return try openGGUF(file, config: try configuration(fromGGUF: file))
+  }
+
+  /// Reads the configuration and every weight of a model at `path` (an HF folder or a .gguf file), converting
+  /// floating-point weights to `dtype`.
+  public static func load(_ path: URL, dtype: DType = .float32, device: Device = .cpu) throws
+    -> (config: LlamaConfiguration, parameters: ParameterStore, format: CheckpointFormat)
+  {
+    let reader = try open(path)
+    var store: ParameterStore = [:]
+    for key in reader.keys {
+      guard let t = try reader.tensor(key, dtype: dtype) else { continue }
+      store[key] = device == .cpu ? t : try t.to(device: device)
+    }
+    return (reader.config, store, reader.format)
   }
 
   // MARK: Hugging Face folders
 
-  static func loadSafetensorsFolder(_ folder: URL, dtype: DType, device: Device) throws -> ParameterStore {
+  static func openSafetensorsFolder(_ folder: URL, config: LlamaConfiguration) throws -> CheckpointReader {
     let index = folder.appendingPathComponent("model.safetensors.index.json")
     var files: [URL]
     if FileManager.default.fileExists(atPath: index.path) {
       struct Index: Decodable { let weight_map: [String: String] }
-      let data = try Data(contentsOf: index)
+      let data: Data
+      do { data = try Data(contentsOf: index) } catch {
+        throw ModelError("\(index.path): cannot read (\(error.localizedDescription))")
+      }
       guard let map = try? JSONDecoder().decode(Index.self, from: data) else {
         throw ModelError("\(index.path): expected an object with a \"weight_map\"")
       }
@@ -47,17 +82,22 @@ public enum Checkpoint {
     for f in files where !FileManager.default.fileExists(atPath: f.path) {
       throw ModelError("\(f.path): missing (model folders need model.safetensors or the shards their index names)")
     }
-    var store: ParameterStore = [:]
+    var keys: [String] = []
+    var fileOf: [String: SafeTensorsFile] = [:]
     for f in files {
       let st = try SafeTensorsFile(url: f)
       for name in st.names {
-        let t = try st.tensor(name)
-        let converted = t.dtype.isFloatingPoint && t.dtype != dtype ? try t.to(dtype: dtype) : t
-        // Same dtype on the CPU: the tensor borrows the memory map, no copy at all.
-        store[name] = device == .cpu ? converted : try converted.to(device: device)
+        keys.append(name)
+        fileOf[name] = st
       }
     }
-    return store
+    return CheckpointReader(url: folder, config: config, format: .huggingFace, keys: keys, gguf: nil, ggufTensors: [:]) { key, dtype, ownCopy in
+      guard let st = fileOf[key] else { return nil }
+      let convert = try st.info(key).dtype.isFloatingPoint && st.info(key).dtype != dtype
+      // Same dtype and no copy asked for: the tensor borrows the memory map, no copy at all.
+      let t = try st.tensor(key, copy: ownCopy && !convert)
+      return convert ? try t.to(dtype: dtype) : t
+    }
   }
 
   // MARK: GGUF
@@ -126,27 +166,32 @@ public enum Checkpoint {
     return "model.layers.\(layer).\(hf).\(parts[3])"
   }
 
-  static func loadGGUFWeights(_ file: GGUFFile, config: LlamaConfiguration, dtype: DType, device: Device) throws
-    -> ParameterStore
-  {
-    var store: ParameterStore = [:]
-    let permutes = file.metadata["general.architecture"]?.string == "llama"
+  static func openGGUF(_ file: GGUFFile, config: LlamaConfiguration) throws -> CheckpointReader {
+    var infos: [String: GGUFTensorInfo] = [:]
+    var keys: [String] = []
     for info in file.tensors {
       guard let name = huggingFaceName(forGGUF: info.name) else { continue }  // e.g. rope_freqs
-      let shape = info.rowMajorShape
-      let t = try Tensor.empty(shape, dtype: .float32)
+      infos[name] = info
+      keys.append(name)
+    }
+    return CheckpointReader(url: file.url, config: config, format: .gguf, keys: keys, gguf: file, ggufTensors: infos) { key, dtype, _ in
+      guard let info = infos[key] else { return nil }
+      let t = try Tensor.empty(info.rowMajorShape, dtype: .float32)
       let count = info.elementCount
       let pointer = try t.dataPointer().bindMemory(to: Float.self, capacity: count)
       try file.dequantize(info, into: UnsafeMutableBufferPointer(start: pointer, count: count))
       var w = t
-      if permutes, name.hasSuffix("q_proj.weight") || name.hasSuffix("k_proj.weight") {
-        let heads = name.hasSuffix("q_proj.weight") ? config.numAttentionHeads : config.kvHeads
-        w = try unpermuteRows(w, heads: heads)
-      }
-      if dtype != .float32 { w = try w.to(dtype: dtype) }
-      store[name] = device == .cpu ? w : try w.to(device: device)
+      if let heads = permutedHeads(key, config: config, file: file) { w = try unpermuteRows(w, heads: heads) }
+      return dtype == .float32 ? w : try w.to(dtype: dtype)
     }
-    return store
+  }
+
+  /// The head count whose rows llama.cpp permuted in `key` (q/k projections of a llama GGUF), or nil.
+  static func permutedHeads(_ key: String, config: LlamaConfiguration, file: GGUFFile) -> Int? {
+    guard file.metadata["general.architecture"]?.string == "llama" else { return nil }
+    if key.hasSuffix("q_proj.weight") { return config.numAttentionHeads }
+    if key.hasSuffix("k_proj.weight") { return config.kvHeads }
+    return nil
   }
 
   /// Inverse of llama.cpp's convert script permutation of q/k rows (interleaved RoPE -> rotate-half layout):

@@ -159,11 +159,19 @@ public enum ModelExport {
     let tiedHead = model.config.tiesEmbeddings ? model.lmHead as? LoRALinear : nil
     if let tiedHead { parameters["\(tiedHead.path).weight"] = try tiedHead.base.denseWeight() }
     let tied = model.config.tiesEmbeddings && tiedHead == nil
-    return (parameters.keys.sorted().map { name in
+    var entries = parameters.keys.map { name in
       let weight = parameters[name]!
       guard let adapter = merged[name] else { return PlannedTensor(name: name, shape: weight.shape) { weight } }
       return PlannedTensor(name: name, shape: weight.shape) { try adapter.denseWeight() }
-    }, tied)
+    }
+    // Quantized projections hold no weight tensor: dequantized (and merged) when written.
+    for layer in model.quantizedLayers {
+      let name = "\(layer.path).weight"
+      entries.append(PlannedTensor(name: name, shape: [layer.outFeatures, layer.inFeatures]) {
+        try merged[name]?.denseWeight() ?? layer.denseWeight()
+      })
+    }
+    return (entries.sorted { $0.name < $1.name }, tied)
   }
 
   static func writeWeights(_ entries: [PlannedTensor], dtype: DType, maximumShardBytes: Int, to folder: URL) throws {

@@ -18,10 +18,10 @@ public final class LlamaAttention: Module {
     kvHeads = config.kvHeads
     headDim = config.resolvedHeadDim
     let hidden = config.hiddenSize
-    qProj = try Linear(weights["q_proj"], shape: [heads * headDim, hidden], bias: config.qkvBias)
-    kProj = try Linear(weights["k_proj"], shape: [kvHeads * headDim, hidden], bias: config.qkvBias)
-    vProj = try Linear(weights["v_proj"], shape: [kvHeads * headDim, hidden], bias: config.qkvBias)
-    oProj = try Linear(weights["o_proj"], shape: [hidden, heads * headDim], bias: config.outputBias)
+    qProj = try weights.linear("q_proj", shape: [heads * headDim, hidden], bias: config.qkvBias)
+    kProj = try weights.linear("k_proj", shape: [kvHeads * headDim, hidden], bias: config.qkvBias)
+    vProj = try weights.linear("v_proj", shape: [kvHeads * headDim, hidden], bias: config.qkvBias)
+    oProj = try weights.linear("o_proj", shape: [hidden, heads * headDim], bias: config.outputBias)
   }
 
   // x [B, T, C] -> [B, T, C]
@@ -72,9 +72,9 @@ public final class LlamaMLP: Module {
   init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
     path = weights.path
     let (hidden, inner, bias) = (config.hiddenSize, config.intermediateSize, config.mlpBias ?? false)
-    gateProj = try Linear(weights["gate_proj"], shape: [inner, hidden], bias: bias)
-    upProj = try Linear(weights["up_proj"], shape: [inner, hidden], bias: bias)
-    downProj = try Linear(weights["down_proj"], shape: [hidden, inner], bias: bias)
+    gateProj = try weights.linear("gate_proj", shape: [inner, hidden], bias: bias)
+    upProj = try weights.linear("up_proj", shape: [inner, hidden], bias: bias)
+    downProj = try weights.linear("down_proj", shape: [hidden, inner], bias: bias)
   }
 
   // [B, T, C] -> [B, T, C]
@@ -111,10 +111,15 @@ public final class LlamaForCausalLM: CausalLanguageModel {
 
   /// Builds the model over `parameters` (keys as in a Hugging Face checkpoint). Missing keys are an error naming
   /// the key; the tensors are used as given (no copy).
-  public init(config: LlamaConfiguration, parameters: ParameterStore) throws {
+  public convenience init(config: LlamaConfiguration, parameters: ParameterStore) throws {
+    try self.init(config: config, weights: ParameterSource(parameters))
+  }
+
+  /// Builds the model from `weights`, which reads each tensor as its layer is built (and may make quantized
+  /// projections). The output layer is always dense, as transformers keeps it when it quantizes.
+  public init(config: LlamaConfiguration, weights: ParameterSource) throws {
     try config.validate()
     self.config = config
-    let weights = ParameterSource(parameters)
     let (vocab, hidden) = (config.vocabSize, config.hiddenSize)
     do {
       embedTokens = try Embedding(weights["model"]["embed_tokens"], shape: [vocab, hidden])

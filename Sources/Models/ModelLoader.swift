@@ -42,15 +42,39 @@ public struct LoadedModel {
 
 public enum ModelLoader {
   /// Loads the model at `url` (a Hugging Face folder or a .gguf file) with its tokenizer.
-  /// Floating-point weights are converted to `dtype` and placed on `device`.
-  public static func load(_ url: URL, dtype: DType = .float32, device: Device = .cpu) throws -> LoadedModel {
+  /// Floating-point weights are converted to `dtype` and placed on `device`; with `quantization`, the projections
+  /// are quantized one by one as they are read (see `WeightQuantization`).
+  public static func load(_ url: URL, dtype: DType = .float32, device: Device = .cpu,
+                          quantization: WeightQuantization = .none) throws -> LoadedModel
+  {
     let tokenizer = try loadTokenizer(url)
-    let (configuration, parameters, format) = try Checkpoint.load(url, dtype: dtype, device: device)
-    let model = try ModelError.context(url.path) { try LlamaForCausalLM(config: configuration, parameters: parameters) }
+    let reader = try Checkpoint.open(url)
+    let (configuration, format) = (reader.config, reader.format)
+    let model = try ModelError.context(url.path) {
+      try LlamaForCausalLM(config: configuration,
+                           weights: reader.parameterSource(dtype: dtype, device: device, quantization: quantization))
+    }
     if tokenizer.vocabularySize > configuration.vocabSize {
       throw ModelError("\(url.path): the tokenizer has \(tokenizer.vocabularySize) ids but the model only \(configuration.vocabSize) embedding rows")
     }
     return LoadedModel(url: url, format: format, configuration: configuration, model: model, tokenizer: tokenizer)
+  }
+
+  /// A model of `shape` with random weights (`CheckpointReader.randomWeights`, drawn layer by layer, so a 4-bit
+  /// model never exists dense) and the tokenizer of the model at `tokenizerURL`, whose ids must fit the vocabulary:
+  /// memory and speed checks at a real model's size without its weights.
+  public static func load(randomWeights shape: LlamaConfiguration, seed: UInt64, tokenizerFrom tokenizerURL: URL,
+                          dtype: DType = .float32, device: Device = .cpu,
+                          quantization: WeightQuantization = .none) throws -> LoadedModel
+  {
+    let tokenizer = try loadTokenizer(tokenizerURL)
+    let reader = try CheckpointReader.randomWeights(shape, seed: seed)
+    let model = try LlamaForCausalLM(config: shape,
+                                     weights: reader.parameterSource(dtype: dtype, device: device, quantization: quantization))
+    if tokenizer.vocabularySize > shape.vocabSize {
+      throw ModelError("the tokenizer of \(tokenizerURL.path) has \(tokenizer.vocabularySize) ids but the random model only \(shape.vocabSize) embedding rows")
+    }
+    return LoadedModel(url: reader.url, format: .random, configuration: shape, model: model, tokenizer: tokenizer)
   }
 
   /// The tokenizer of a model: tokenizer.json (+ tokenizer_config.json, chat_template.jinja) in a folder, or the

@@ -99,19 +99,32 @@ private func collectModules(_ value: Any, into found: inout [any Module]) {
 }
 
 /// A checkpoint's tensors seen from one module path (candle's `VarBuilder`): `weights["model"]["layers"][3]`
-/// names `model.layers.3`; a layer built from it keeps that path and reads its tensors under it.
+/// names `model.layers.3`; a layer built from it keeps that path and reads its tensors under it. Tensors are looked
+/// up one at a time as layers are built, so a loader can read (and quantize) a checkpoint tensor by tensor, and
+/// `linear(_:shape:bias:)` builds whatever linear layer the loader makes (dense unless it quantizes).
 public struct ParameterSource {
-  public let tensors: ParameterStore
+  /// Builds the linear layer under a source: (source, expected [out, in] or nil, has a bias).
+  public typealias LinearFactory = (ParameterSource, [Int]?, Bool) throws -> any LinearLayer
+
+  /// The tensor stored under a full key, or nil.
+  let lookup: (String) throws -> Tensor?
+  let linearFactory: LinearFactory?
   public let path: String
 
   public init(_ tensors: ParameterStore, path: String = "") {
-    self.tensors = tensors
+    self.init(path: path, lookup: { tensors[$0] })
+  }
+
+  /// A source that reads each tensor when a layer asks for it; `linear` makes the linear layers (nil: dense).
+  public init(path: String = "", lookup: @escaping (String) throws -> Tensor?, linear: LinearFactory? = nil) {
+    self.lookup = lookup
+    self.linearFactory = linear
     self.path = path
   }
 
   /// The source one level down: `path.key`.
   public subscript(_ key: String) -> ParameterSource {
-    ParameterSource(tensors, path: path.isEmpty ? key : "\(path).\(key)")
+    ParameterSource(path: path.isEmpty ? key : "\(path).\(key)", lookup: lookup, linear: linearFactory)
   }
 
   /// The source of the `index`-th element of a list of layers: `path.index`.
@@ -120,11 +133,22 @@ public struct ParameterSource {
   /// The tensor `path.name`, or an error naming the missing key; with `shape`, also an error when it differs.
   public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
     let key = self[name].path
-    guard let t = tensors[key] else { throw NNError("checkpoint has no tensor \"\(key)\"") }
+    guard let t = try lookup(key) else { throw NNError("checkpoint has no tensor \"\(key)\"") }
     if let shape, t.shape != shape {
       throw NNError("tensor \"\(key)\" has shape \(t.shape), expected \(shape)")
     }
     return t
+  }
+
+  /// Whether the checkpoint has `path.name`.
+  public func contains(_ name: String) throws -> Bool { try lookup(self[name].path) != nil }
+
+  /// The linear layer `path.name` ([out, in] = `shape` when given): a dense `Linear`, or what the loader's factory
+  /// builds there (a quantized layer).
+  public func linear(_ name: String, shape: [Int]? = nil, bias: Bool = false) throws -> any LinearLayer {
+    let source = self[name]
+    if let linearFactory { return try linearFactory(source, shape, bias) }
+    return try Linear(source, shape: shape, bias: bias)
   }
 }
 

@@ -4,7 +4,7 @@
 @_exported import Data
 @_exported import Evaluation
 @_exported import GGUF
-@_exported import Metrics
+@_exported import RunMetrics
 @_exported import Models
 @_exported import NN
 @_exported import Support

@@ -3,7 +3,7 @@
 // mappings and data set entries.
 import Data
 import Foundation
-import Metrics
+import RunMetrics
 import NN
 import Torch
 import Yams
@@ -18,6 +18,11 @@ public indirect enum RecipeNode: Sendable {
   /// YAML's null: `null`, `~` or nothing, unquoted.
   public var isNull: Bool {
     if case .scalar(let text, true, _) = self { return ["", "~", "null", "Null", "NULL"].contains(text) }
+    return false
+  }
+
+  public var isMapping: Bool {
+    if case .mapping = self { return true }
     return false
   }
 
@@ -184,6 +189,7 @@ extension ConfigurationChoice {
 extension LRSchedulerType: ConfigurationChoice {}
 extension BetaSchedule.Shape: ConfigurationChoice {}
 extension MetricsSinkKind: ConfigurationChoice {}
+extension FourBitType: ConfigurationChoice {}
 
 /// Weights' dtype under Hugging Face's `torch_dtype` names (and their short forms).
 extension DType: ConfigurationValue {

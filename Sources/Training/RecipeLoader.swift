@@ -95,7 +95,9 @@ extension TrainingConfiguration {
         throw ConfigurationError("given twice" + (earlier.map { " (first on line \($0))" } ?? ""), key: name, source: place)
       }
       seen[name] = entry.keyLine
-      if section == nil && Self.sections.contains(name) {
+      if section == nil, let shorthand = Self.sectionShorthands[name], !entry.value.isMapping {
+        try set(shorthand, entry.value, source: place)
+      } else if section == nil && Self.sections.contains(name) {
         guard case .mapping(let inner, _) = entry.value else {
           throw ConfigurationError("expected a mapping of \(Self.keyNames(in: name).joined(separator: ", ")), found \(entry.value.found)",
                                    key: name, source: place)
@@ -113,6 +115,8 @@ extension TrainingConfiguration {
       if Self.sections.contains(name), case .mapping(let entries, _) = node {
         var seen: [String: Int?] = [:]
         try apply(entries, section: name, seen: &seen) { _ in override.source }
+      } else if let shorthand = Self.sectionShorthands[name] {
+        try set(shorthand, node, source: override.source)
       } else {
         try set(name, node, source: override.source)
       }
@@ -140,7 +144,9 @@ extension TrainingConfiguration {
 
   static func unknownKey(_ name: String, source: ValueSource) -> ConfigurationError {
     var problem = "unknown key \"\(name)\""
-    if let near = didYouMean(name, among: keys.map(\.name) + sections) {
+    if let near = didYouMean(name, among: keys.map(\.name) + sections)
+      ?? keys.first(where: { $0.name.hasSuffix(".\(name)") })?.name  // a key that lives in a section now
+    {
       problem += " (did you mean \"\(near)\"?)"
     } else if let section = name.split(separator: ".").first.map(String.init), sections.contains(section) {
       problem += " (\(section) takes \(keyNames(in: section).joined(separator: ", ")))"

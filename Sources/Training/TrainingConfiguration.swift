@@ -2,7 +2,8 @@
 // typed values, and `keys`: the one table that declares each recipe key (its type, rule, methods and meaning).
 import Data
 import Foundation
-import Metrics
+import Models
+import RunMetrics
 import NN
 import Torch
 
@@ -51,6 +52,28 @@ public enum FinetuningType: String, ConfigurationChoice, Sendable {
 /// When to evaluate (`eval_strategy:`), as Hugging Face's IntervalStrategy.
 public enum EvalStrategy: String, ConfigurationChoice, Sendable {
   case no, steps, epoch
+}
+
+/// How the frozen base weights are held (`quantization.quant_method`, or `quantization: gguf` for short), as
+/// transformers' `quantization_config` names it.
+public enum QuantizationMethod: String, ConfigurationChoice, Sendable {
+  /// Dense in `torch_dtype`, unless `load_in_4bit` asks for bitsandbytes.
+  case none
+  /// bitsandbytes' 4-bit blocks (QLoRA): needs `load_in_4bit: true`.
+  case bitsandbytes
+  /// A .gguf model's own quantized blocks, dequantized per layer as it computes.
+  case gguf
+}
+
+/// The `quantization:` section under BitsAndBytesConfig's names.
+public struct QuantizationSettings: Equatable, Sendable {
+  public var quantMethod: QuantizationMethod = .none
+  public var loadIn4bit = false
+  public var loadIn8bit = false
+  /// TRL's ModelConfig default (nf4); BitsAndBytesConfig's own default is fp4.
+  public var bnb4bitQuantType: FourBitType = .nf4
+  public var bnb4bitUseDoubleQuant = false
+  public var bnb4bitComputeDType: DType = .float32
 }
 
 public struct TrainingConfiguration: Equatable {
@@ -119,8 +142,8 @@ public struct TrainingConfiguration: Equatable {
   public var reportTo: [MetricsSinkKind] = [.jsonl]
   public var resumeFromCheckpoint: String? = nil
   public var threads: Int? = nil
-  // Quantised base weights (QLoRA) come in a later release.
-  public var loadIn4bit: Bool = false
+  // Quantized base weights
+  public var quantization = QuantizationSettings()
 
   /// Where each key's value came from (keys set by a recipe, flag or `--set`); see `source(of:)`.
   var sources: [String: ValueSource] = [:]
@@ -212,8 +235,21 @@ public struct TrainingConfiguration: Equatable {
     .init("report_to", \.reportTo, help: "Where metrics go (one name or a list)."),
     .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for the newest in output_dir."),
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
-    .init("load_in_4bit", \.loadIn4bit, help: "4-bit base weights (QLoRA): not available yet in this version."),
+    // Quantized base weights
+    .init("quantization.quant_method", \.quantization.quantMethod,
+          help: "How the frozen base weights are held (quantization: gguf for short): gguf keeps a .gguf model's own blocks."),
+    .init("quantization.load_in_4bit", \.quantization.loadIn4bit,
+          help: "QLoRA: the projections as bitsandbytes' 4-bit blocks, quantized as they load; the rest float32."),
+    .init("quantization.load_in_8bit", \.quantization.loadIn8bit, help: "LLM.int8 base weights: not supported (use load_in_4bit)."),
+    .init("quantization.bnb_4bit_quant_type", \.quantization.bnb4bitQuantType, help: "The 4-bit data type."),
+    .init("quantization.bnb_4bit_use_double_quant", \.quantization.bnb4bitUseDoubleQuant,
+          help: "Quantize the block scales too (8 bits in blocks of 256): about 0.4 bit a weight less."),
+    .init("quantization.bnb_4bit_compute_dtype", \.quantization.bnb4bitComputeDType,
+          help: "The dtype 4-bit layers dequantize to and multiply in."),
   ]
+
+  /// A section that also takes one scalar, as short for one of its keys (`quantization: gguf`).
+  static let sectionShorthands: [String: String] = ["quantization": "quantization.quant_method"]
 
   /// Checks that involve more than one key, or that no single rule says; each blames the key at fault.
   func crossKeyProblem() -> (key: String, problem: String)? {
@@ -240,10 +276,43 @@ public struct TrainingConfiguration: Equatable {
       return ("eval_dataset_split", "needs eval_dataset, a dataset folder")
     }
     if let problem = methodProblem() { return problem }
-    if loadIn4bit {
-      return ("load_in_4bit", "QLoRA (4-bit base weights) is not available yet in this version; train LoRA on a bf16 or float32 base instead (remove load_in_4bit)")
+    if let problem = quantizationProblem() { return problem }
+    return nil
+  }
+
+  /// The `quantization:` section's rules, then what quantized weights rule out.
+  func quantizationProblem() -> (key: String, problem: String)? {
+    let q = quantization
+    if q.loadIn8bit {
+      return ("quantization.load_in_8bit", "8-bit base weights (LLM.int8) are not supported; use load_in_4bit: true (QLoRA, NF4)")
+    }
+    if q.loadIn4bit && q.quantMethod == .gguf {
+      return ("quantization.load_in_4bit", "quant_method is gguf (the file's own blocks); give one of them")
+    }
+    if q.quantMethod == .bitsandbytes && !q.loadIn4bit {
+      return ("quantization.quant_method", "bitsandbytes needs load_in_4bit: true")
+    }
+    if !q.loadIn4bit {
+      for key in ["quantization.bnb_4bit_quant_type", "quantization.bnb_4bit_use_double_quant", "quantization.bnb_4bit_compute_dtype"]
+      where source(of: key) != .builtInDefault {
+        return (key, "applies to load_in_4bit: true")
+      }
+    }
+    if weightQuantization.isQuantized && finetuningType == .full {
+      let key = q.loadIn4bit ? "quantization.load_in_4bit" : "quantization.quant_method"
+      return (key, "quantized base weights are frozen; finetuning_type full trains every weight (use finetuning_type: lora)")
     }
     return nil
+  }
+
+  /// The base weights' form the loader builds (`WeightQuantization`).
+  public var weightQuantization: WeightQuantization {
+    if quantization.loadIn4bit {
+      return .fourBit(FourBitConfiguration(type: quantization.bnb4bitQuantType,
+                                           doubleQuantization: quantization.bnb4bitUseDoubleQuant,
+                                           computeDType: quantization.bnb4bitComputeDType))
+    }
+    return quantization.quantMethod == .gguf ? .gguf : .none
   }
 
   /// The method's own rules: which loss types it takes, and keys that only some loss types read.

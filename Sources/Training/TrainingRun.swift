@@ -33,8 +33,11 @@ public enum TrainingRun {
 
   /// `reusing`: a model already in memory (with its tokenizer) to train further instead of loading `config.model`
   /// — SFT → DPO trains DPO's adapter on the SFT-merged weights. It must not carry adapters.
+  /// With `randomWeights`, the model is that shape with random weights (the configured model gives only its
+  /// tokenizer): memory and speed checks at a size one has no weights for.
   public static func prepare(_ config: TrainingConfiguration,
                              reusing loadedModel: (model: any CausalLanguageModel, tokenizer: Tokenizer)? = nil,
+                             randomWeights: LlamaConfiguration? = nil,
                              log: (String) -> Void = { _ in }) throws -> PreparedRun
   {
     if let threads = config.threads { Torch.threadCount = threads }
@@ -47,13 +50,32 @@ public enum TrainingRun {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
     let model: any CausalLanguageModel, tokenizer: Tokenizer
+    let quantization = config.weightQuantization
     if let loadedModel {
       (model, tokenizer) = loadedModel
       log("model: \(modelPath.path), as trained so far")
     } else {
       log("model: \(modelPath.path)")
-      let loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device)
+      if quantization == .gguf && (randomWeights != nil || modelPath.pathExtension.lowercased() != "gguf") {
+        throw config.error("quantization.quant_method", "gguf keeps a .gguf model's own blocks; \(modelPath.path) is no .gguf file (use load_in_4bit: true)")
+      }
+      let loaded: LoadedModel
+      if let shape = randomWeights {
+        loaded = try ModelLoader.load(randomWeights: shape, seed: UInt64(config.seed), tokenizerFrom: modelPath,
+                                      dtype: config.torchDtype, device: config.device, quantization: quantization)
+        log("model: random weights in the shape of \(shape.architecture) (\(shape.parameterCount) parameters), tokenizer of \(modelPath.lastPathComponent)")
+      } else {
+        loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device, quantization: quantization)
+      }
       (model, tokenizer) = (loaded.model, loaded.tokenizer)
+    }
+    if quantization.isQuantized {
+      let layers = model.quantizedLayers
+      let held = layers.reduce(0) { $0 + $1.weight.byteCount }
+      let dense = layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures } * config.torchDtype.byteCount
+      let formats = Set(layers.map(\.weight.format)).sorted().joined(separator: ", ")
+      log(String(format: "quantization: %@: %d projections (%@) in %.0f MiB (%.0f MiB dense in %@)", quantization.description,
+                 layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.torchDtype.recipeText))
     }
     if config.setupChatFormat && loadedModel == nil {
       try model.setUpChatFormat(tokenizer: tokenizer)

@@ -54,6 +54,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "TRL's padded batch instead of prompt sharing.") var padded = false
     @Option(name: .customLong("set"), help: ArgumentHelp("Any recipe key, as KEY=VALUE (repeatable).", valueName: "key=value"))
     var settings: [String] = []
+    @Option(name: .customLong("random-weights"),
+            help: ArgumentHelp("Train a model of this config.json's shape (a file or its folder) with random weights, with the recipe model's tokenizer.",
+                               valueName: "config"))
+    var randomWeights: String?
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
@@ -71,7 +75,11 @@ struct Bench: ParsableCommand {
       ] + model.overrides + (try settings.map(ConfigurationOverride.init(setting:)))
       let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                                   overrides: overrides)
-      let run = try TrainingRun.prepare(config)
+      let shape = try randomWeights.map { path -> LlamaConfiguration in
+        let url = URL(fileURLWithPath: path)
+        return try LlamaConfiguration.load(url.pathExtension == "json" ? url : url.appendingPathComponent("config.json"))
+      }
+      let run = try TrainingRun.prepare(config, randomWeights: shape)
       var marks: [(seconds: Double, tokens: Int)] = []
       run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }
       let summary = try run.trainer.train()

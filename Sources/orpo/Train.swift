@@ -37,6 +37,8 @@ struct Train: ParsableCommand {
 
   @Flag(help: "Print every recipe key with its type, default and meaning, and exit.")
   var listKeys = false
+  @Flag(help: "Check the recipe against the model's config.json (no weights or data read), print parameter counts and the estimated peak memory, and exit.")
+  var dryRun = false
 
   func validate() throws {
     for setting in settings where !setting.dropFirst().contains("=") {
@@ -78,6 +80,10 @@ struct Train: ParsableCommand {
     } else {
       config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                               overrides: try overrides())
+    }
+    if dryRun {
+      print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")
+      return
     }
     try TrainCommandRunner(config: config).run()
   }

@@ -109,6 +109,8 @@ struct HelpTests {
                               (resume_from_checkpoint)
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
       --list-keys             Print every recipe key with its type, default and meaning, and exit.
+      --dry-run               Check the recipe against the model's config.json (no weights or data
+                              read), print parameter counts and the estimated peak memory, and exit.
       --version               Show the version.
       -h, --help              Show help information.
 
@@ -420,6 +422,9 @@ struct HelpTests {
       --warmup <warmup>       Warm-up steps excluded from the timing. (default: 2)
       --padded                TRL's padded batch instead of prompt sharing.
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
+      --random-weights <config>
+                              Train a model of this config.json's shape (a file or its folder) with
+                              random weights, with the recipe model's tokenizer.
       --version               Show the version.
       -h, --help              Show help information.
 

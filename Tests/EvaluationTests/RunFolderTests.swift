@@ -1,7 +1,7 @@
 // RunFolderTests.swift — reading a committed run folder (Fixtures/run, written by `orpo train`): metrics rows,
 // summary with per-family accuracy, curves for a plot; round trips and errors that name the file and key.
 import Foundation
-import Metrics
+import RunMetrics
 import Testing
 @testable import Evaluation
 

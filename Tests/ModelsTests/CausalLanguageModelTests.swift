@@ -60,4 +60,24 @@ import Torch
       #expect(try !model(ids).equals(base))
     }
   }
+
+  @Test func loadingErrorsNameTheFolderAndTheKey() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-missing-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for name in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+      try FileManager.default.copyItem(at: ExportFixture.base.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+    }
+    let file = try SafeTensorsFile(url: ExportFixture.base.appendingPathComponent("model.safetensors"))
+    let key = "model.layers.1.mlp.up_proj.weight"
+    try SafeTensors.write(try file.names.filter { $0 != key }.map { ($0, try file.tensor($0, copy: true)) },
+                          to: dir.appendingPathComponent("model.safetensors"))
+    #expect(throws: ModelError("\(dir.path): checkpoint has no tensor \"\(key)\"")) { try ModelLoader.load(dir) }
+    // A tensor of the wrong shape: the key, its shape and the one the configuration implies.
+    try SafeTensors.write(try file.names.map { ($0, $0 == key ? try Tensor.zeros([64, 16]) : try file.tensor($0, copy: true)) },
+                          to: dir.appendingPathComponent("model.safetensors"))
+    #expect(throws: ModelError("\(dir.path): tensor \"\(key)\" has shape [64, 16], expected [64, 32]")) {
+      try ModelLoader.load(dir)
+    }
+  }
 }

@@ -2,7 +2,8 @@
 // bad key or value; the default recipe file equals the built-in one.
 import Foundation
 import Testing
-import Metrics
+import Models
+import RunMetrics
 import NN
 @testable import Training
 
@@ -122,7 +123,8 @@ import NN
     #expect(message("lora:\n  lora_dropout: 1.0\n") == "recipe.yaml:2: key \"lora.lora_dropout\": must be in [0, 1), got 1")
     #expect(message("max_steps: 0") == "recipe.yaml:1: key \"max_steps\": must be -1 (use num_train_epochs) or at least 1, got 0")
     #expect(message("eval_steps: 0") == "recipe.yaml:1: key \"eval_steps\": must be at least 1, got 0")
-    #expect(message("load_in_4bit: true").hasPrefix("recipe.yaml:1: key \"load_in_4bit\": QLoRA"))
+    #expect(message("load_in_4bit: true")
+      == "recipe.yaml:1: unknown key \"load_in_4bit\" (did you mean \"quantization.load_in_4bit\"?)")
     #expect(message("beta_end: 0.0") == "recipe.yaml:1: key \"beta_end\": needs beta_schedule linear or cosine "
       + "(beta_schedule is constant, so beta_end would be ignored)")
     #expect(message("beta_schedule: linear") == "recipe.yaml:1: key \"beta_schedule\": linear needs beta_end, the λ to anneal to")
@@ -200,6 +202,7 @@ import NN
         let label = child.label ?? ""
         if label == "sources" { return [] }
         if child.value is LoRAConfiguration { return leaves(child.value, prefix: "lora.") }
+        if child.value is QuantizationSettings { return leaves(child.value, prefix: "quantization.") }
         return [prefix + label]
       }
     }
@@ -232,6 +235,35 @@ import NN
     #expect(builtIn.model == nil && builtIn.dataset == "synthetic" && builtIn.finetuningType == .lora && builtIn.method == .orpo)
   }
 
+  /// The `quantization:` section under BitsAndBytesConfig's names, `quantization: gguf` for short.
+  @Test func quantizationSection() throws {
+    let qlora = try load("""
+      quantization:
+        load_in_4bit: true
+        bnb_4bit_quant_type: fp4
+        bnb_4bit_use_double_quant: true
+        bnb_4bit_compute_dtype: bfloat16
+      """)
+    #expect(qlora.weightQuantization == .fourBit(FourBitConfiguration(type: .fp4, doubleQuantization: true, computeDType: .bfloat16)))
+    #expect(try load("", ["quantization.load_in_4bit=true"]).weightQuantization == .fourBit(FourBitConfiguration()))
+    #expect(try load("quantization: gguf").weightQuantization == .gguf)
+    #expect(try load("", ["quantization=gguf"]).weightQuantization == .gguf)
+    #expect(try load("").weightQuantization == WeightQuantization.none)
+    #expect(message("quantization:\n  load_in_8bit: true\n")
+      == "recipe.yaml:2: key \"quantization.load_in_8bit\": 8-bit base weights (LLM.int8) are not supported; use load_in_4bit: true (QLoRA, NF4)")
+    #expect(message("quantization:\n  bnb_4bit_quant_type: nf4\n")
+      == "recipe.yaml:2: key \"quantization.bnb_4bit_quant_type\": applies to load_in_4bit: true")
+    #expect(message("quantization:\n  bnb_4bit_quant_type: int4\n")
+      == "recipe.yaml:2: key \"quantization.bnb_4bit_quant_type\": expected one of nf4, fp4, found \"int4\"")
+    #expect(message("quantization: awq") == "recipe.yaml:1: key \"quantization.quant_method\": expected one of none, bitsandbytes, gguf, found \"awq\"")
+    #expect(message("quantization:\n  quant_method: bitsandbytes\n")
+      == "recipe.yaml:2: key \"quantization.quant_method\": bitsandbytes needs load_in_4bit: true")
+    #expect(message("quantization: gguf", ["quantization.load_in_4bit=true"])
+      == "--set quantization.load_in_4bit=true: quant_method is gguf (the file's own blocks); give one of them")
+    #expect(message("finetuning_type: full\nquantization:\n  load_in_4bit: true\n")
+      == "recipe.yaml:3: key \"quantization.load_in_4bit\": quantized base weights are frozen; finetuning_type full trains every weight (use finetuning_type: lora)")
+  }
+
   @Test func seedRecipesParse() throws {
     var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("configs").path) { dir = dir.deletingLastPathComponent() }
@@ -239,11 +271,7 @@ import NN
     #expect(recipes.count >= 5)
     for name in recipes {
       let url = dir.appendingPathComponent("configs").appendingPathComponent(name)
-      do {
-        _ = try TrainingConfiguration.load(recipe: url)
-      } catch let e as ConfigurationError where e.key == "load_in_4bit" {
-        // QLoRA recipes say so when run, until quantised base weights land.
-      }
+      _ = try TrainingConfiguration.load(recipe: url)
     }
   }
 

@@ -191,6 +191,26 @@ int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const 
                   ct_tensor *outputs, int64_t n_out);
 void ct_set_error(const char *message);
 
+// ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
+enum { CT_NF4 = 0, CT_FP4 = 1 };
+// The 16 float32 values a 4-bit code stands for (bitsandbytes' get_4bit_type).
+int ct_code_4bit(int quant_type, ct_tensor *out);
+// bitsandbytes' quantize_4bit: codes uint8 [ceil(n/2)] (two a byte, the first element in the high nibble) and
+// absmax float32 [ceil(n/blocksize)], on w's device.
+int ct_quantize_4bit(ct_tensor w, int quant_type, int64_t blocksize, ct_tensor *codes, ct_tensor *absmax);
+// code value × block absmax, computed in float32, shaped `sizes`, converted to `dtype`.
+int ct_dequantize_4bit(ct_tensor codes, ct_tensor absmax, int quant_type, int64_t blocksize, const int64_t *sizes,
+                       int64_t ndim, int dtype, ct_tensor *out);
+// bitsandbytes' CPU quantize_blockwise with a 256-entry sorted `code`: codes uint8 (x's shape), absmax float32.
+int ct_quantize_blockwise(ct_tensor x, ct_tensor code, int64_t blocksize, ct_tensor *codes, ct_tensor *absmax);
+int ct_dequantize_blockwise(ct_tensor codes, ct_tensor absmax, ct_tensor code, int64_t blocksize, ct_tensor *out);
+// y = x · Wᵀ where `weight(context, &W)` builds the frozen weight [out, in] in forward and again in backward for
+// dx (nothing dense is kept in between; W gets no gradient). `release(context)` is called when nothing needs the
+// weight any more. The callback returns 0, or 1 after ct_set_error.
+typedef int (*ct_weight_fn)(void *context, ct_tensor *weight);
+int ct_rebuilt_weight_linear(ct_weight_fn weight, void (*release)(void *), void *context, ct_tensor x,
+                             ct_tensor *out);
+
 // ---- devices --------------------------------------------------------------------------------------------
 // Loads libtorch_cuda (path, or found beside libtorch_cpu when NULL) so CUDA becomes usable. *out = 1 if CUDA
 // is usable afterwards. A machine without it gives 0, not an error; `message` explains (may be NULL).

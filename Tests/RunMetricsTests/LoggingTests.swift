@@ -3,7 +3,7 @@
 // progress lines and report_to parsing.
 import Foundation
 import Testing
-@testable import Metrics
+@testable import RunMetrics
 
 let tensorBoardFixture: URL = Bundle.module.url(forResource: "Fixtures/tensorboard", withExtension: nil)!
 
