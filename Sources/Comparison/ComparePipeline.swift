@@ -49,6 +49,12 @@ public enum ComparePipeline {
       let result = try ModelEvaluation.run(model: model, tokenizer: tokenizer, formatter: formatter, records: evalRecords,
                                            settings: options.evaluation)
       answers[name] = result
+      // The greedy answers, for `orpo judge D/orpo D/sft_dpo`.
+      let folder = root.appendingPathComponent(name)
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+      try AtomicFile.write(GenerationRecord.jsonl(result.generations.indices.map {
+        GenerationRecord(prompt: result.prompts[$0], reference: result.references[$0], generation: result.generations[$0])
+      }), to: folder.appendingPathComponent("generations.jsonl"))
       methods[name] = MethodResult(scores: result.scores, stages: stages, evalSeconds: Date().timeIntervalSince(start),
                                    baselinePeakRSSMiB: loadedPeak)
       let s = result.scores

@@ -1,6 +1,7 @@
 // Agreement.swift — how much annotators agree: per-annotator counts, pairwise raw agreement, Cohen's kappa for two
 // annotators and Fleiss' kappa for more (checked against scikit-learn and statsmodels, see reference/README.md).
 import Foundation
+import Support
 
 /// Cohen's kappa of two raters over the same items: (p_o − p_e) / (1 − p_e), with p_o the share of items they
 /// label alike and p_e = Σ_k p1(k)·p2(k) the agreement expected from each rater's own label frequencies
@@ -167,21 +168,21 @@ public struct AgreementReport: Equatable, Sendable {
   }
 
   /// The report as the JSON object `GET /api/stats` answers.
-  public var json: [String: Any] {
-    func number(_ x: Double?) -> Any { x.map { $0 as Any } ?? NSNull() }
-    return [
-      "pairs": pairs, "annotated_pairs": annotatedPairs, "annotations": annotations,
-      "annotators": annotators.map { line in
-        ["name": line.name, "kind": line.kind, "count": line.count,
-         "choices": Dictionary(uniqueKeysWithValues: Choice.allCases.map { ($0.rawValue, line.choices[$0] ?? 0) }),
-         "first_shown_rate": number(line.firstShownRate)] as [String: Any]
-      },
-      "pairwise": pairwise.map { line in
-        ["annotators": [line.first, line.second], "shared": line.shared, "agreement": number(line.agreement),
-         "cohen_kappa": number(line.cohenKappa)] as [String: Any]
-      },
-      "fleiss_kappa": number(fleissKappa), "fleiss_items": fleissItems, "fleiss_raters": fleissRaters,
-    ]
+  public var json: JSONValue {
+    func number(_ x: Double?) -> JSONValue { x.map { .double($0) } ?? .null }
+    return .object([
+      ("pairs", .int(pairs)), ("annotated_pairs", .int(annotatedPairs)), ("annotations", .int(annotations)),
+      ("annotators", .array(annotators.map { line in
+        .object([("name", .string(line.name)), ("kind", .string(line.kind)), ("count", .int(line.count)),
+                 ("choices", .object(Choice.allCases.map { ($0.rawValue, .int(line.choices[$0] ?? 0)) })),
+                 ("first_shown_rate", number(line.firstShownRate))])
+      })),
+      ("pairwise", .array(pairwise.map { line in
+        .object([("annotators", .array([.string(line.first), .string(line.second)])), ("shared", .int(line.shared)),
+                 ("agreement", number(line.agreement)), ("cohen_kappa", number(line.cohenKappa))])
+      })),
+      ("fleiss_kappa", number(fleissKappa)), ("fleiss_items", .int(fleissItems)), ("fleiss_raters", .int(fleissRaters)),
+    ])
   }
 }
 

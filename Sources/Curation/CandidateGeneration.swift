@@ -3,6 +3,7 @@
 import ChatTemplates
 import Foundation
 import Models
+import Support
 
 /// How candidates are sampled.
 public struct CandidateSampling: Equatable, Sendable {
@@ -39,13 +40,13 @@ public struct CandidateSampling: Equatable, Sendable {
     guard promptsPerBatch >= 1 else { throw CurationError(field: "batch-size", "must be at least 1, got \(promptsPerBatch)") }
   }
 
-  /// The settings stored with each candidate, as a JSON object with sorted keys.
+  /// The settings stored with each candidate, as a compact JSON object with sorted keys.
   func settingsJSON(batchSeed: UInt64, adapter: String?) -> String {
-    var object: [String: Any] = ["temperature": temperature, "top_p": topP, "top_k": topK, "max_new_tokens": maxNewTokens,
-                                 "seed": batchSeed]
-    if let adapter { object["adapter"] = adapter }
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Foundation.Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
+    var members: [JSONMember] = []
+    if let adapter { members.append(("adapter", .string(adapter))) }
+    members += [("max_new_tokens", .int(maxNewTokens)), ("seed", .int(batchSeed)), ("temperature", .double(temperature)),
+                ("top_k", .int(topK)), ("top_p", .double(topP))]
+    return JSONValue.object(members).formatted(.serdeCompact)
   }
 }
 

@@ -19,6 +19,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Support
 
 /// Who a request comes from: the holder of the server token (may act as any annotator) or one named annotator.
 public enum RequestIdentity: Sendable, Equatable {
@@ -64,8 +65,8 @@ struct TokenMiddleware: RouterMiddleware {
   }
 
   func unauthorized() -> Response {
-    var response = jsonResponse(.unauthorized, ["error": "missing or wrong token: send Authorization: Bearer TOKEN "
-                                                  + "(the address `orpo curate serve` printed carries it)"])
+    var response = jsonResponse(.unauthorized, .object([("error", .string("missing or wrong token: send Authorization: "
+                                                  + "Bearer TOKEN (the address `orpo curate serve` printed carries it)"))]))
     response.headers[.wwwAuthenticate] = "Bearer"
     return response
   }
@@ -79,6 +80,8 @@ public struct CurationServer: Sendable {
   public let token: String
   /// Randomises which candidate is shown first (tests pin it).
   public var swapOrder: @Sendable () -> Bool = { Bool.random() }
+  /// What the server logs (Hummingbird's messages); tests that cancel it raise this above its shutdown notice.
+  public var logLevel: Logger.Level = .warning
 
   public init(store: CurationStore, host: String = "127.0.0.1", port: Int = 8080, token: String) {
     self.store = store
@@ -91,7 +94,7 @@ public struct CurationServer: Sendable {
   /// called once the socket is bound (port 0 picks a free one).
   public func run(handleSignals: Bool = false, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var logger = Logger(label: "orpo-curate")
-    logger.logLevel = .warning
+    logger.logLevel = logLevel
     let app = Application(
       router: makeRouter(),
       configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "orpo-curate"),
@@ -120,9 +123,9 @@ public struct CurationServer: Sendable {
 
     router.get("/api/whoami") { _, context -> Response in
       let k = try await offload { try store.annotationsPerPair() }
-      var body: [String: Any] = ["annotations_per_pair": k]
-      if case .annotator(let name) = context.identity { body["annotator"] = name } else { body["annotator"] = NSNull() }
-      return jsonResponse(.ok, body)
+      var name = JSONValue.null
+      if case .annotator(let who) = context.identity { name = .string(who) }
+      return jsonResponse(.ok, .object([("annotator", name), ("annotations_per_pair", .int(k))]))
     }
 
     router.get("/api/next") { request, context -> Response in
@@ -140,8 +143,8 @@ public struct CurationServer: Sendable {
         let body = try await jsonBody(request)
         let annotator = try resolveAnnotator(try optionalString(body, "annotator"), context)
         let pairID = try pairIDField(body)
-        guard let choiceText = body["choice"] as? String, let choice = Choice(rawValue: choiceText) else {
-          throw CurationError(field: "choice", "expected \"a\", \"b\", \"tie\" or \"both_bad\", got \(describe(body["choice"]))")
+        guard let choiceText = body[last: "choice"]?.stringValue, let choice = Choice(rawValue: choiceText) else {
+          throw CurationError(field: "choice", "expected \"a\", \"b\", \"tie\" or \"both_bad\", got \(describe(body[last: "choice"]))")
         }
         let comment = try optionalString(body, "comment")
         let outcome = try await offload {
@@ -211,64 +214,65 @@ func respond(_ body: () async throws -> Response) async throws -> Response {
     case .conflict: status = error.field == "annotator" ? .forbidden : .conflict
     case .storage: status = .internalServerError
     }
-    var object: [String: Any] = ["error": error.description]
-    if let field = error.field { object["field"] = field }
-    return jsonResponse(status, object)
+    var members: [JSONMember] = [("error", .string(error.description))]
+    if let field = error.field { members.append(("field", .string(field))) }
+    return jsonResponse(status, .object(members))
   }
 }
 
 /// The request body as a JSON object (at most 64 KiB).
-func jsonBody(_ request: Request) async throws -> [String: Any] {
+func jsonBody(_ request: Request) async throws -> JSONValue {
   var request = request
   let buffer: ByteBuffer
   do { buffer = try await request.collectBody(upTo: 64 << 10) } catch {
     throw CurationError(field: "body", "too large (64 KiB at most)")
   }
-  guard let object = try? JSONSerialization.jsonObject(with: Foundation.Data(buffer.readableBytesView)) as? [String: Any] else {
+  guard let object = try? JSONValue.parse(Array(buffer.readableBytesView)), object.objectValue != nil else {
     throw CurationError(field: "body", "expected a JSON object")
   }
   return object
 }
 
-func pairIDField(_ body: [String: Any]) throws -> Int64 {
-  // JSON true/false also arrive as NSNumber (objCType "c"); 1 must not pass for true, nor 1.5 for 1.
-  guard let number = body["pair_id"] as? NSNumber, String(cString: number.objCType) != "c",
-        Double(number.int64Value) == number.doubleValue
-  else { throw CurationError(field: "pair_id", "expected an integer pair id, got \(describe(body["pair_id"]))") }
-  return number.int64Value
+func pairIDField(_ body: JSONValue) throws -> Int64 {
+  guard let id = body[last: "pair_id"]?.numberValue?.integer else {
+    throw CurationError(field: "pair_id", "expected an integer pair id, got \(describe(body[last: "pair_id"]))")
+  }
+  return Int64(id)
 }
 
-func optionalString(_ body: [String: Any], _ key: String) throws -> String? {
-  guard let value = body[key], !(value is NSNull) else { return nil }
-  guard let text = value as? String else { throw CurationError(field: key, "expected text, got \(describe(value))") }
+func optionalString(_ body: JSONValue, _ key: String) throws -> String? {
+  guard let value = body[last: key], !value.isNull else { return nil }
+  guard let text = value.stringValue else { throw CurationError(field: key, "expected text, got \(describe(value))") }
   return text
 }
 
-func describe(_ value: Any?) -> String {
+/// A received value in an error message: short strings quoted, numbers as written, other values by kind.
+func describe(_ value: JSONValue?) -> String {
   switch value {
   case nil: return "nothing"
-  case let text as String: return "\"\(text.prefix(40))\""
-  case is NSNull: return "null"
-  case let number as NSNumber: return number.stringValue
-  default: return "a \(type(of: value!))"
+  case .string(let text)?: return "\"\(text.prefix(40))\""
+  case .number(let number)?: return number.text
+  case let other?: return other.kindName
   }
 }
 
-func showingJSON(_ showing: PairShowing, annotator: String, store: CurationStore) async throws -> [String: Any] {
+func showingJSON(_ showing: PairShowing, annotator: String, store: CurationStore) async throws -> JSONValue {
   let progress = try await offload { try store.progress(annotator: annotator) }
-  return ["pair_id": showing.pairID, "prompt": showing.prompt, "a": showing.first, "b": showing.second,
-          "annotator": annotator, "progress": ["annotated": progress.annotated, "total": progress.total]]
+  return .object([("pair_id", .int(showing.pairID)), ("prompt", .string(showing.prompt)), ("a", .string(showing.first)),
+                  ("b", .string(showing.second)), ("annotator", .string(annotator)),
+                  ("progress", .object([("annotated", .int(progress.annotated)), ("total", .int(progress.total))]))])
 }
 
-func annotationJSON(_ annotation: StoredAnnotation, shown: Choice) -> [String: Any] {
-  ["annotation_id": annotation.id, "pair_id": annotation.pairID, "annotator": annotation.annotator, "choice": shown.rawValue,
-   "stored_choice": annotation.choice.rawValue, "display_order": annotation.displayOrder]
+func annotationJSON(_ annotation: StoredAnnotation, shown: Choice) -> JSONValue {
+  .object([("annotation_id", .int(annotation.id)), ("pair_id", .int(annotation.pairID)), ("annotator", .string(annotation.annotator)),
+           ("choice", .string(shown.rawValue)), ("stored_choice", .string(annotation.choice.rawValue)),
+           ("display_order", .string(annotation.displayOrder))])
 }
 
-func jsonResponse(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
-  let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Foundation.Data("{}".utf8)
-  var buffer = ByteBufferAllocator().buffer(capacity: data.count)
-  buffer.writeBytes(data)
+func jsonResponse(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+  let bytes = value.utf8(.serdeCompact)
+  var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+  buffer.writeBytes(bytes)
   return Response(status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                   body: ResponseBody(byteBuffer: buffer))
 }

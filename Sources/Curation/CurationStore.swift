@@ -3,6 +3,7 @@
 import ChatTemplates
 import Foundation
 import GRDB
+import Support
 
 /// What an annotator can answer about a pair: the first candidate is better, the second, a tie, or both are bad.
 public enum Choice: String, CaseIterable, Codable, Sendable {
@@ -198,7 +199,7 @@ public final class CurationStore: Sendable {
   }
 
   static func addPrompt(_ db: Database, _ messages: [ChatMessage], source: String) throws -> (id: Int64, isNew: Bool) {
-    let key = try encodeMessages(messages)
+    let key = encodeMessages(messages)
     if let id = try Int64.fetchOne(db, sql: "SELECT id FROM prompt WHERE messages = ?", arguments: [key]) {
       return (id, false)
     }
@@ -511,13 +512,20 @@ public final class CurationStore: Sendable {
     CurationError(.storage, "\(url.lastPathComponent): \(error.message ?? error.description)")
   }
 
-  static func encodeMessages(_ messages: [ChatMessage]) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(messages), as: UTF8.self)
+  /// A conversation as stored (and compared for duplicates): compact JSON, `role` before `content`.
+  static func encodeMessages(_ messages: [ChatMessage]) -> String {
+    JSONValue.array(messages.map { .object([("role", .string($0.role)), ("content", .string($0.content))]) }).formatted(.serdeCompact)
   }
 
   static func decodeMessages(_ text: String) throws -> [ChatMessage] {
-    try JSONDecoder().decode([ChatMessage].self, from: Data(text.utf8))
+    guard let list = (try? JSONValue.parse(text))?.arrayValue else {
+      throw CurationError(.storage, "a stored prompt is not a JSON list of messages: \(text.prefix(80))")
+    }
+    return try list.map {
+      guard let role = $0[last: "role"]?.stringValue, let content = $0[last: "content"]?.stringValue else {
+        throw CurationError(.storage, "a stored prompt message lacks role or content: \(text.prefix(80))")
+      }
+      return ChatMessage(role: role, content: content)
+    }
   }
 }

@@ -57,22 +57,36 @@ public struct PairJudge {
     }
   }
 
-  /// Judges the pairs this judge has not answered; returns how many it judged. `progress(done, total)` counts pairs.
-  @discardableResult
-  public func run(store: CurationStore, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
-    try store.registerModelAnnotator(name: name)
+  /// The token ids of "1" and "2", which must be single tokens.
+  func choiceTokens() throws -> (one: Int, two: Int) {
     let one = loaded.tokenizer.encode("1", addSpecialTokens: false)
     let two = loaded.tokenizer.encode("2", addSpecialTokens: false)
     guard one.count == 1, two.count == 1 else {
       throw CurationError(field: "model", "the judge's tokenizer does not encode \"1\" and \"2\" as single tokens")
     }
+    return (one[0], two[0])
+  }
+
+  /// `a` against `b` as answers to `prompt`, judged in both orders (`orpo judge` compares two runs' answers so).
+  public func verdict(prompt: String, a: String, b: String) throws -> (choice: Choice, scoreAB: Double, scoreBA: Double) {
+    let (one, two) = try choiceTokens()
+    let scoreAB = try preferenceForFirst(judgingMessages(prompt: prompt, first: a, second: b), one: one, two: two)
+    let scoreBA = try preferenceForFirst(judgingMessages(prompt: prompt, first: b, second: a), one: one, two: two)
+    return (judgeVerdict(scoreAB: scoreAB, scoreBA: scoreBA), scoreAB, scoreBA)
+  }
+
+  /// Judges the pairs this judge has not answered; returns how many it judged. `progress(done, total)` counts pairs.
+  @discardableResult
+  public func run(store: CurationStore, progress: ((Int, Int) -> Void)? = nil) throws -> Int {
+    try store.registerModelAnnotator(name: name)
+    let (one, two) = try choiceTokens()
     let answered = Set(try store.annotations().filter { $0.annotator == name }.map(\.pairID))
     let pairs = try store.pairs().filter { !answered.contains($0.id) }
     progress?(0, pairs.count)
     for (index, pair) in pairs.enumerated() {
       let prompt = pair.prompt.displayText
-      let scoreAB = try preferenceForFirst(judgingMessages(prompt: prompt, first: pair.a, second: pair.b), one: one[0], two: two[0])
-      let scoreBA = try preferenceForFirst(judgingMessages(prompt: prompt, first: pair.b, second: pair.a), one: one[0], two: two[0])
+      let scoreAB = try preferenceForFirst(judgingMessages(prompt: prompt, first: pair.a, second: pair.b), one: one, two: two)
+      let scoreBA = try preferenceForFirst(judgingMessages(prompt: prompt, first: pair.b, second: pair.a), one: one, two: two)
       _ = try store.annotate(pairID: pair.id, annotator: name, shownChoice: judgeVerdict(scoreAB: scoreAB, scoreBA: scoreBA),
                              displayOrder: "both", comment: String(format: "scores %.3f / %.3f", scoreAB, scoreBA))
       progress?(index + 1, pairs.count)

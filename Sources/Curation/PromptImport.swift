@@ -4,6 +4,7 @@ import ChatTemplates
 import Data
 import Foundation
 import Parquet
+import Support
 
 /// What an import added.
 public struct ImportReport: Equatable, Sendable, CustomStringConvertible {
@@ -53,9 +54,9 @@ public enum PromptImport {
     if url.pathExtension.lowercased() == "parquet" || bytes.starts(with: Array("PAR1".utf8)) {
       return try parquetRows(url)
     }
-    let rows = try jsonRows(bytes, name: name)
+    let rows = try jsonRows([UInt8](bytes), name: name)
     // Preference rows go through the training reader, which knows every shape and reports errors the same way.
-    if let first = rows.first?.value as? [String: Any], first["chosen"] != nil || first["rejected"] != nil {
+    if let first = rows.first?.value, first[last: "chosen"] != nil || first[last: "rejected"] != nil {
       let (dataset, _) = try PreferenceReader().read(bytes: [UInt8](bytes), sourceName: name)
       return dataset.records.map { record in
         ImportRow(prompt: messages(record.prompt), candidates: [completion(record.chosen), completion(record.rejected)], model: nil)
@@ -81,26 +82,26 @@ public enum PromptImport {
       throw DataError(source: name, message: "\(error)")
     }
     return try rows.enumerated().map { index, row in
-      do { return try Self.row(foundationValue(row), name: name, line: nil, element: nil) } catch var error as DataError {
+      do { return try Self.row(jsonValue(row), name: name, line: nil, element: nil) } catch var error as DataError {
         error.row = index
         throw error
       }
     }
   }
 
-  /// A Parquet value as JSONSerialization would give it (records become dictionaries, lists arrays).
-  static func foundationValue(_ value: ParquetValue) -> Any {
+  /// A Parquet value as the JSON value of the same row (records become objects, lists arrays).
+  static func jsonValue(_ value: ParquetValue) -> JSONValue {
     switch value {
-    case .null: return NSNull()
-    case .bool(let b): return NSNumber(value: b)
-    case .int(let i): return NSNumber(value: i)
-    case .double(let d): return NSNumber(value: d)
-    case .string(let s): return s
-    case .bytes(let b): return String(decoding: b, as: UTF8.self)
-    case .list(let items): return items.map(foundationValue)
-    case .record(let fields): return Dictionary(fields.map { ($0.name, foundationValue($0.value)) }, uniquingKeysWith: { $1 })
+    case .null: return .null
+    case .bool(let b): return .bool(b)
+    case .int(let i): return .int(i)
+    case .double(let d): return .double(d)
+    case .string(let s): return .string(s)
+    case .bytes(let b): return .string(String(decoding: b, as: UTF8.self))
+    case .list(let items): return .array(items.map(jsonValue))
+    case .record(let fields): return .object(fields.map { ($0.name, jsonValue($0.value)) })
     case .map(let entries):
-      return Dictionary(entries.map { (String(describing: foundationValue($0.key)), foundationValue($0.value)) }, uniquingKeysWith: { $1 })
+      return .object(entries.map { (jsonValue($0.key).stringValue ?? jsonValue($0.key).description, jsonValue($0.value)) })
     }
   }
 
@@ -128,78 +129,68 @@ public enum PromptImport {
   // MARK: Parsing
 
   /// The JSON values of a JSON Lines file (one per non-blank line) or of a JSON list, with where each came from.
-  static func jsonRows(_ bytes: Foundation.Data, name: String) throws -> [(value: Any, line: Int?, element: Int?)] {
-    var body = bytes
+  static func jsonRows(_ bytes: [UInt8], name: String) throws -> [(value: JSONValue, line: Int?, element: Int?)] {
+    var body = bytes[...]
     if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
     let firstByte = body.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
     if firstByte == UInt8(ascii: "[") {
-      let value: Any
-      do { value = try JSONSerialization.jsonObject(with: body) } catch {
-        throw DataError(source: name, message: "not valid JSON: \(error.localizedDescription)")
+      let value: JSONValue
+      do { value = try JSONValue.parse(Array(body)) } catch {
+        throw DataError(source: name, message: "not valid JSON: \(error)")
       }
-      guard let list = value as? [Any] else { throw DataError(source: name, message: "expected a list of rows") }
+      guard let list = value.arrayValue else { throw DataError(source: name, message: "expected a list of rows") }
       return list.enumerated().map { ($1, nil, $0) }
     }
-    var rows: [(value: Any, line: Int?, element: Int?)] = []
+    var rows: [(value: JSONValue, line: Int?, element: Int?)] = []
     var lineNumber = 0
     for line in body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
       lineNumber += 1
       guard line.contains(where: { ![0x20, 0x09, 0x0D].contains($0) }) else { continue }
       do {
-        rows.append((try JSONSerialization.jsonObject(with: Foundation.Data(line)), lineNumber, nil))
+        rows.append((try JSONValue.parse(Array(line)), lineNumber, nil))
       } catch {
-        throw DataError(source: name, line: lineNumber, message: "not valid JSON (JSON Lines needs one object per line)")
+        throw DataError(source: name, line: lineNumber, message: "not valid JSON (JSON Lines needs one object per line): \(error)")
       }
     }
     return rows
   }
 
-  static func row(_ value: Any, name: String, line: Int?, element: Int?) throws -> ImportRow {
+  static func row(_ value: JSONValue, name: String, line: Int?, element: Int?) throws -> ImportRow {
     func fail(_ field: String?, _ message: String) -> DataError {
       DataError(source: name, line: line, element: element, field: field, message: message)
     }
-    guard let object = value as? [String: Any] else { throw fail(nil, "expected an object, found \(kind(value))") }
-    guard let promptValue = object["prompt"] else { throw fail("prompt", "missing (expected text or a list of messages)") }
+    guard value.objectValue != nil else { throw fail(nil, "expected an object, found \(value.kindName)") }
+    guard let promptValue = value[last: "prompt"], !promptValue.isNull else {
+      throw fail("prompt", "missing (expected text or a list of messages)")
+    }
     let prompt: [ChatMessage]
-    if let text = promptValue as? String {
+    if let text = promptValue.stringValue {
       guard !text.isEmpty else { throw fail("prompt", "empty") }
       prompt = [ChatMessage(role: "user", content: text)]
-    } else if let list = promptValue as? [Any], !list.isEmpty {
+    } else if let list = promptValue.arrayValue, !list.isEmpty {
       prompt = try list.enumerated().map { index, item in
-        guard let message = item as? [String: Any], let role = message["role"] as? String,
-              let content = message["content"] as? String
+        guard let role = item[last: "role"]?.stringValue, let content = item[last: "content"]?.stringValue
         else { throw fail("prompt[\(index)]", "expected {\"role\": text, \"content\": text}") }
         return ChatMessage(role: role, content: content)
       }
     } else {
-      throw fail("prompt", "expected text or a non-empty list of messages, found \(kind(promptValue))")
+      throw fail("prompt", "expected text or a non-empty list of messages, found \(promptValue.kindName)")
     }
     var candidates: [String] = []
-    if let value = object["candidates"], !(value is NSNull) {
-      guard let list = value as? [Any] else { throw fail("candidates", "expected a list of texts, found \(kind(value))") }
+    if let value = value[last: "candidates"], !value.isNull {
+      guard let list = value.arrayValue else { throw fail("candidates", "expected a list of texts, found \(value.kindName)") }
       candidates = try list.enumerated().map { index, item in
-        if let text = item as? String { return text }
-        if let message = item as? [String: Any], let content = message["content"] as? String { return content }
-        throw fail("candidates[\(index)]", "expected text or {\"role\": \"assistant\", \"content\": text}, found \(kind(item))")
+        if let text = item.stringValue { return text }
+        if let content = item[last: "content"]?.stringValue { return content }
+        throw fail("candidates[\(index)]", "expected text or {\"role\": \"assistant\", \"content\": text}, found \(item.kindName)")
       }
     }
     var model: String?
-    if let value = object["model"], !(value is NSNull) {
-      guard let text = value as? String else { throw fail("model", "expected text, found \(kind(value))") }
+    if let value = value[last: "model"], !value.isNull {
+      guard let text = value.stringValue else { throw fail("model", "expected text, found \(value.kindName)") }
       model = text
     }
     return ImportRow(prompt: prompt, candidates: candidates, model: model)
-  }
-
-  static func kind(_ value: Any) -> String {
-    switch value {
-    case is NSNull: return "null"
-    case is String: return "text"
-    case is [Any]: return "a list"
-    case is [String: Any]: return "an object"
-    case is NSNumber: return "a number or boolean"
-    default: return "\(type(of: value))"
-    }
   }
 
   static func messages(_ turns: Turns) -> [ChatMessage] {

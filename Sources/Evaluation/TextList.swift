@@ -2,7 +2,7 @@
 import Foundation
 import Support
 
-public enum TextListError: Error, CustomStringConvertible {
+public enum TextListError: Error, Equatable, CustomStringConvertible {
   case unreadable(path: String, reason: String)
   case badRow(path: String, line: Int, reason: String)
   case countMismatch(predictions: String, predictionCount: Int, references: String, referenceCount: Int)

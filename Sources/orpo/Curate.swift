@@ -177,8 +177,7 @@ struct Curate: AsyncParsableCommand {
     func run() throws {
       let report = try database.openExisting().agreementReport()
       if json {
-        let data = try JSONSerialization.data(withJSONObject: report.json, options: [.sortedKeys, .prettyPrinted])
-        print(String(decoding: data, as: UTF8.self))
+        printJSON(report.json)
       } else {
         print(report.text, terminator: "")
       }

@@ -145,6 +145,49 @@ struct CommandTests {
     #expect(run.output.hasPrefix("{\"eval_loss\": "))
   }
 
+  /// With --generations and --samples, evaluate adds the measurements orpo compare reports.
+  @Test func evaluateMeasuresGenerations() throws {
+    let run = try OrpoProcess.run(["evaluate", "--model", orpoFixture.path, "--data", orpoFixture.appendingPathComponent("data.jsonl").path,
+                                   "--max-length", "64", "--generations", "2", "--samples", "1", "--max-new-tokens", "4"])
+    #expect(run.status == 0, "\(run.errors)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    for key in ["reward_margin", "nll", "perplexity", "rouge1", "rouge2", "rougeL"] { #expect(object[key] is Double, "\(key)") }
+    #expect(object["generations"] as? Int == 2 && (object["samples"] as? [[String: String]])?.count == 1)
+  }
+
+  /// judge: two runs' answers to the same prompts, each read in both orders; prompts that differ are refused.
+  @Test func judgeTalliesTwoRuns() throws {
+    let dir = try temporaryFolder("judge")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func answers(_ name: String, _ rows: [(String, String)]) throws -> String {
+      let file = dir.appendingPathComponent(name)
+      let lines = try rows.map { prompt, answer in
+        String(decoding: try JSONSerialization.data(withJSONObject: ["prompt": prompt, "reference": "", "generation": answer],
+                                                     options: [.sortedKeys]), as: UTF8.self)
+      }
+      try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
+      return file.path
+    }
+    let a = try answers("a.jsonl", [("What is 1 plus 2?", "1 plus 2 is 3."), ("What is 2 plus 2?", "2 plus 2 is 4."),
+                                    ("What is 3 plus 4?", "3 plus 4 is 7.")])
+    let b = try answers("b.jsonl", [("What is 1 plus 2?", "blue cat"), ("What is 2 plus 2?", "the mat"),
+                                    ("What is 3 plus 4?", "sum of red")])
+    let template = dir.appendingPathComponent("template.jinja")
+    try "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}"
+      .write(to: template, atomically: true, encoding: .utf8)
+    let run = try OrpoProcess.run(["judge", "--model", orpoFixture.path, "--chat-template", template.path, "--a", a, "--b", b])
+    #expect(run.status == 0, "\(run.errors)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    let counts = ["wins", "ties", "losses"].map { object[$0] as? Int ?? -1 }
+    #expect(counts.allSatisfy { $0 >= 0 } && counts.reduce(0, +) == 3 && object["prompts"] as? Int == 3)
+    let rate = try #require(object["win_rate"] as? Double)
+    #expect(abs(rate - (Double(counts[0]) + 0.5 * Double(counts[1])) / 3) < 1e-12)
+    #expect((object["ci95"] as? [Double])?.count == 2)
+    let other = try answers("c.jsonl", [("What is 9 plus 9?", "18"), ("What is 2 plus 2?", "4"), ("What is 3 plus 4?", "7")])
+    try expectFailure(["judge", "--model", orpoFixture.path, "--chat-template", template.path, "--a", a, "--b", other],
+                      "answer 1: the prompts of \(a) and \(other) differ; judge runs answering the same prompts")
+  }
+
   /// generate, evaluate and export read adapters through the same loader: a DoRA adapter is refused by all three
   /// with the same message.
   @Test func everyVerbRefusesADoRAAdapter() throws {

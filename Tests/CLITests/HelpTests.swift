@@ -42,6 +42,8 @@ struct HelpTests {
                               training cost.
       plot                    Plot the training curves of run folders (metrics.jsonl) as SVG charts,
                               one per metric.
+      judge                   Judge two runs' answers with a model: win/tie/loss of A against B, both
+                              orders per prompt.
       env                     Show libtorch's version, threads, devices, CUDA and where the default
                               model is.
       demo                    Fit a line with libtorch autograd from Swift.
@@ -505,6 +507,39 @@ struct HelpTests {
                               rewards/margins, rewards/accuracies, eval_accuracy).
       --output-dir <output-dir>
                               Where the SVG files go. (default: plots)
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func judge() throws {
+    try expectHelp(["judge"], """
+    OVERVIEW: Judge two runs' answers with a model: win/tie/loss of A against B, both orders per
+    prompt.
+
+    A and B are run folders holding generations.jsonl (orpo compare writes one per pipeline: DIR/orpo,
+    DIR/sft_dpo, …) or such files; their prompts must match line for line. The judge reads each prompt
+    with A's answer first, then B's first, and compares its next-token scores for "1" and "2": A wins a
+    prompt when it is preferred in both orders, loses when B is, and ties when the preference follows
+    the position. Prints one JSON object with the counts, A's win rate ((wins + ties/2) / prompts) and
+    its 95% confidence interval.
+
+    USAGE: orpo judge --a <run-or-file> --b <run-or-file> [<options>]
+
+    JUDGE MODEL:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --chat-template <chat-template>
+                              A file holding a Jinja chat template, used instead of the model's own.
+      --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+
+    OPTIONS:
+      --a <a>                 Run A: a run folder with generations.jsonl, or the file.
+      --b <b>                 Run B: a run folder with generations.jsonl, or the file.
+      --limit <limit>         Judge only the first N prompts.
       --version               Show the version.
       -h, --help              Show help information.
 

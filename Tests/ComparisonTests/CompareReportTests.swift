@@ -100,6 +100,12 @@ func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, 
       #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(stage)/metrics.jsonl").path))
     }
     #expect(report.samples.count == 3 && report.samples.allSatisfy { $0.generations.count == 4 })
+    // Each pipeline's greedy answers, for orpo judge.
+    for pipeline in CompareReport.pipelines {
+      let answers = try GenerationRecord.read(folder.appendingPathComponent(pipeline).path)
+      #expect(answers.count == 4 && answers.map(\.prompt) == report.samples.map(\.prompt) + [answers[3].prompt])
+      #expect(answers.prefix(3).map(\.generation) == report.samples.map { $0.generations[pipeline]! })
+    }
 
     // Every figure the page shows (table, bars, cost, prose) equals report.json at the precision shown.
     let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)

@@ -57,8 +57,8 @@ final class DevToolsPipe {
     pid = child
     toBrowser = input[1]
     fromBrowser = output[0]
-    fcntl(toBrowser, F_SETFD, FD_CLOEXEC)
-    fcntl(fromBrowser, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(toBrowser, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(fromBrowser, F_SETFD, FD_CLOEXEC)
   }
 
   /// Sends a command (to the attached page when `page` is set) and waits for its result, at most `timeout` s.

@@ -10,7 +10,6 @@ import Testing
     defer { cleanUp(folder) }
     let store = try makeStore(in: folder, prompts: 2)
     let server = try await InProcessServer(store: store)
-    defer { Task { await server.stop() } }
     for path in ["/", "/api/next?annotator=ann", "/api/stats", "/api/whoami", "/no/such/path"] {
       #expect(try await http("GET", server.url(path), token: nil).status == 401, "\(path) without a token")
       #expect(try await http("GET", server.url(path), token: "wrong-token").status == 401, "\(path) with a wrong token")

@@ -77,13 +77,13 @@ import Testing
       } catch { return "\(error)" }
     }
     #expect(try error("{\"prompt\": \"ok\"}\n{\"prompt\": \"x\", \"candidates\": \"one\"}\n")
-            == "bad.jsonl:2: field \"candidates\": expected a list of texts, found text")
+            == "bad.jsonl:2: field \"candidates\": expected a list of texts, found string")
     #expect(try error("{\"prompt\": \"ok\"}\n{\"prompt\": \"ok\", \"candidates\": [\"a\", 3]}\n")
-            == "bad.jsonl:2: field \"candidates[1]\": expected text or {\"role\": \"assistant\", \"content\": text}, found a number or boolean")
+            == "bad.jsonl:2: field \"candidates[1]\": expected text or {\"role\": \"assistant\", \"content\": text}, found number")
     #expect(try error("{\"question\": \"x\"}\n") == "bad.jsonl:1: field \"prompt\": missing (expected text or a list of messages)")
-    #expect(try error("{\"prompt\": \"x\"}\n{\"prompt\": \n") == "bad.jsonl:2: not valid JSON (JSON Lines needs one object per line)")
+    #expect(try error("{\"prompt\": \"x\"}\n{\"prompt\": \n").hasPrefix("bad.jsonl:2: not valid JSON (JSON Lines needs one object per line): "))
     #expect(try error("[{\"prompt\": \"a\"}, {\"prompt\": []}]", "bad.json")
-            == "bad.json: element 1: field \"prompt\": expected text or a non-empty list of messages, found a list")
+            == "bad.json: element 1: field \"prompt\": expected text or a non-empty list of messages, found list")
     #expect(try error("{\"prompt\": \"q\", \"chosen\": \"a\", \"rejected\": \"b\"}\n{\"prompt\": \"q\", \"chosen\": [1], \"rejected\": \"b\"}\n")
       .hasPrefix("bad.jsonl:2: field \"chosen"))
   }

@@ -107,6 +107,7 @@ final class InProcessServer {
   init(store: CurationStore, token: String = "server-token-for-tests", swap: @escaping @Sendable () -> Bool = { false }) async throws {
     var server = CurationServer(store: store, host: "127.0.0.1", port: 0, token: token)
     server.swapOrder = swap
+    server.logLevel = .critical  // cancelling the task (stop) logs an error-level notice
     let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
     task = Task { try await server.run { continuation.yield($0) } }
     var port: Int?
@@ -147,17 +148,17 @@ func runOrpo(_ arguments: [String]) throws -> (status: Int32, output: String, er
   process.standardError = errors
   try process.run()
   // Read stderr on another thread so neither pipe fills up and blocks the child.
-  var errorData = Foundation.Data()
+  let errorText = PrintedText()
   let group = DispatchGroup()
   group.enter()
   DispatchQueue.global().async {
-    errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    errorText.append(errors.fileHandleForReading.readDataToEndOfFile())
     group.leave()
   }
   let out = output.fileHandleForReading.readDataToEndOfFile()
   group.wait()
   process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+  return (process.terminationStatus, String(decoding: out, as: UTF8.self), errorText.text)
 }
 
 /// Text a child prints, collected from a pipe's handler thread.
