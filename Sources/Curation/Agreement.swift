@@ -143,17 +143,19 @@ public struct AgreementReport: Equatable, Sendable {
   public var text: String {
     var out = "pairs \(pairs), annotated \(annotatedPairs), annotations \(annotations)\n"
     if annotators.isEmpty { return out + "no annotations yet\n" }
-    out += "\nannotator             kind    count      a      b    tie  both_bad  first-shown picked\n"
+    let nameWidth = max(9, annotators.map(\.name.count).max() ?? 0)
+    out += "\n" + pad("annotator", nameWidth) + "  kind    count      a      b    tie  both_bad  first-shown picked\n"
     for line in annotators {
       let counts = Choice.allCases.map { line.choices[$0] ?? 0 }
-      out += pad(line.name, 20) + "  " + pad(line.kind, 6) + lpad("\(line.count)", 7)
+      out += pad(line.name, nameWidth) + "  " + pad(line.kind, 6) + lpad("\(line.count)", 7)
         + lpad("\(counts[0])", 7) + lpad("\(counts[1])", 7) + lpad("\(counts[2])", 7) + lpad("\(counts[3])", 10)
         + lpad(line.firstShownRate.map { String(format: "%.2f", $0) } ?? "n/a", 20) + "\n"
     }
     if !pairwise.isEmpty {
-      out += "\nannotators                                 shared  agreement  cohen_kappa\n"
+      let pairWidth = max(10, pairwise.map { $0.first.count + $0.second.count + 3 }.max() ?? 0)
+      out += "\n" + pad("annotators", pairWidth) + "  shared  agreement  cohen_kappa\n"
       for line in pairwise {
-        out += pad("\(line.first) / \(line.second)", 41) + lpad("\(line.shared)", 8)
+        out += pad("\(line.first) / \(line.second)", pairWidth) + lpad("\(line.shared)", 8)
           + lpad(line.agreement.map { String(format: "%.3f", $0) } ?? "n/a", 11)
           + lpad(line.cohenKappa.map { String(format: "%.3f", $0) } ?? "n/a", 13) + "\n"
       }

@@ -60,7 +60,7 @@ public struct GenerationSummary: Equatable, Sendable, CustomStringConvertible {
   public var seconds = 0.0
 
   public var description: String {
-    var text = "\(generatedPrompts) prompts × candidates → \(candidates) candidates, \(tokens) tokens"
+    var text = "\(generatedPrompts) prompts → \(candidates) candidates, \(tokens) tokens"
     if seconds > 0 { text += String(format: " in %.1f s (%.1f tokens/s)", seconds, Double(tokens) / seconds) }
     if alreadyDone > 0 { text += "; \(alreadyDone) of \(prompts) prompts were already done" }
     return text

@@ -90,5 +90,10 @@ private func near(_ x: Double?, _ y: Any?, tolerance: Double = 1e-12) -> Bool {
     #expect(abs(report.pairwise.first!.cohenKappa! - 0.6) < 1e-15)
     #expect(report.fleissKappa == nil)
     #expect(report.text.contains("Cohen's kappa: 0.600 over 4 pairs"))
+    let lines = report.text.split(separator: "\n").map(String.init)
+    #expect(lines[1] == "annotator  kind    count      a      b    tie  both_bad  first-shown picked")
+    #expect(lines[2] == "ann        human       4      2      2      0         0                1.00")
+    #expect(lines[4] == "annotators  shared  agreement  cohen_kappa")
+    #expect(lines[5] == "ann / bob        4      0.750        0.600")
   }
 }
