@@ -1,6 +1,6 @@
 // Checkpoints.swift — output_dir/checkpoint-<step>/, written atomically by the main process and read back for a
 // bit-identical resume: trainable.safetensors (weights), optimizer.safetensors (the optimizer's state),
-// rng_state.safetensors (libtorch's CPU generator), trainer_state.json (TrainerState), and adapter/ (PEFT) for LoRA.
+// rng_state.safetensors (libtorch's CPU generator, and the CUDA one on CUDA), trainer_state.json (TrainerState), and adapter/ (PEFT) for LoRA.
 import Foundation
 import Models
 import NN
@@ -24,8 +24,9 @@ extension Trainer {
         let optimizerState = try optimizer.state()
         try SafeTensors.write(try optimizerState.tensors.map { ($0.name, try $0.tensor.to(device: .cpu)) },
                               metadata: optimizerState.metadata, to: tmp.appendingPathComponent("optimizer.safetensors"))
-        try SafeTensors.write([("cpu", try Torch.rngState())], metadata: nil,
-                              to: tmp.appendingPathComponent("rng_state.safetensors"))
+        var rng = [("cpu", try Torch.rngState())]
+        if config.device.isCUDA { rng.append(("cuda", try Torch.rngState(device: config.device))) }
+        try SafeTensors.write(rng, metadata: nil, to: tmp.appendingPathComponent("rng_state.safetensors"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
@@ -87,7 +88,11 @@ extension Trainer {
         try optimizer.restore(OptimizerState(tensors: try saved.names.map { ($0, try saved.tensor($0, copy: true)) },
                                              metadata: saved.metadata))
       }
-      try Torch.setRNGState(try SafeTensorsFile(url: try file("rng_state.safetensors")).tensor("cpu", copy: true))
+      let rng = try SafeTensorsFile(url: try file("rng_state.safetensors"))
+      try Torch.setRNGState(try rng.tensor("cpu", copy: true))
+      if config.device.isCUDA, rng.names.contains("cuda") {  // a checkpoint of a CPU run has none: CUDA keeps its seed
+        try Torch.setRNGState(try rng.tensor("cuda", copy: true), device: config.device)
+      }
       state = try withContext("trainer_state.json") {
         try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
       }

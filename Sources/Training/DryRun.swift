@@ -73,7 +73,7 @@ extension TrainingRun {
                  + "vocabulary \(grouped(model.vocabSize))")
     lines.append("parameters: \(grouped(counts.total)) total, \(grouped(counts.trainable)) trainable ("
                  + String(format: "%.2f%%", percent) + ", \(trainable))")
-    lines.append("precision: base \(config.torchDtype.recipeText), quantization \(config.weightQuantization)\(adapters)")
+    lines.append("precision: base \(config.baseDType.recipeText), quantization \(config.weightQuantization)\(adapters)")
     lines.append("optimizer: AdamW (float32 moments); batch \(config.perDeviceTrainBatchSize) pairs × max_length "
                  + "\(config.maxLength) (\(grouped(tokens)) tokens a forward), gradient accumulation "
                  + "\(config.gradientAccumulationSteps), gradient checkpointing \(checkpointing)")

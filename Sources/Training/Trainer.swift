@@ -50,12 +50,14 @@ public struct TrainerState: Codable, Equatable, Sendable {
   public var windowMetricCounts: [String: Int]? = [:]
   /// Running totals of the objective's cumulative metrics (TRL's `num_tokens`).
   public var metricTotals: [String: Double]? = [:]
+  /// fp16's dynamic loss scale (nil without fp16).
+  public var lossScaler: LossScaler?
 
   enum CodingKeys: String, CodingKey {
     case globalStep = "global_step", epoch, batchInEpoch = "batch_in_epoch", logHistory = "log_history"
     case windowLossSum = "window_loss_sum", windowSteps = "window_steps", windowMetricSums = "window_metric_sums"
     case windowMetricCount = "window_metric_count", windowTokens = "window_tokens"
-    case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals"
+    case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals", lossScaler = "loss_scaler"
   }
 }
 
@@ -96,6 +98,8 @@ public final class Trainer {
   public var onLog: ((TrainerLog) throws -> Void)?
   /// Called when a checkpoint folder was written.
   public var onCheckpoint: ((URL) -> Void)?
+  /// Called with each training micro-batch's pairs before its forward (benchmarks count the work from them).
+  public var onMicroBatch: (([EncodedPair]) -> Void)?
 
   /// `sampler` defaults to the configuration's: seeded per-epoch shuffling, or the data's order with `shuffle: false`.
   public init(config: TrainingConfiguration, model: any CausalLanguageModel, padTokenID: Int, trainPairs: [EncodedPair],
@@ -129,6 +133,7 @@ public final class Trainer {
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,
                                       totalSteps: totalSteps)
+    if config.fp16 { state.lossScaler = LossScaler() }
   }
 
   public var trainableParameterCount: Int { trainable.reduce(0) { $0 + $1.tensor.elementCount } }
@@ -176,8 +181,13 @@ public final class Trainer {
       var stepLoss = 0.0
       for indices in group {
         let pairs = indices.map { trainPairs[$0] }
+        onMicroBatch?(pairs)
         let output = try forward(pairs, objective: objective, reference: precomputedReference(of: indices))
-        try (output.loss / Double(group.count)).backward()
+        if let scaler = state.lossScaler {
+          try (output.loss * (scaler.scale / Double(group.count))).backward()
+        } else {
+          try (output.loss / Double(group.count)).backward()
+        }
         let values = try output.values()
         stepLoss += values.loss / Double(group.count)
         accumulate(values.metrics, cumulative: objective.cumulativeMetricNames)
@@ -187,8 +197,10 @@ public final class Trainer {
         pairsSeen += pairs.count
       }
       try afterBackward?(trainable.map(\.tensor))
+      try state.lossScaler?.unscale(trainable.map(\.tensor))
       let gradNorm = try clipGradientNorm(trainable.map(\.tensor), maxNorm: config.maxGradNorm)
-      try optimizer.update()
+      if state.lossScaler == nil || gradNorm.isFinite { try optimizer.update() }  // fp16: an overflowed step is skipped
+      state.lossScaler?.update(overflowed: !gradNorm.isFinite)
       try optimizer.zeroGradients()
       state.globalStep += 1
       state.batchInEpoch += group.count

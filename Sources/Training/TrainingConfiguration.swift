@@ -96,6 +96,9 @@ public struct TrainingConfiguration: Equatable {
   public var outputDir: String = "runs/orpo"
   public var torchDtype: DType = .float32
   public var device: Device = .cpu
+  public var tf32: Bool = false                   // TF32 for fp32 matmuls on CUDA (transformers' tf32)
+  public var bf16: Bool = false                   // mixed precision: base in bfloat16, adapters and optimizer float32
+  public var fp16: Bool = false                   // the same in float16, with dynamic loss scaling
   // Method
   public var method: TrainingMethod = .orpo
   public var beta: Double = 0.1
@@ -178,6 +181,10 @@ public struct TrainingConfiguration: Equatable {
     .init("output_dir", \.outputDir, help: "Where the run writes adapter, metrics, checkpoints and summary."),
     .init("torch_dtype", \.torchDtype, help: "The dtype the base weights are loaded in."),
     .init("device", \.device, help: "Where to compute."),
+    .init("tf32", \.tf32, help: "Let CUDA run fp32 matmuls in TF32 (Ampere and newer; no effect on the CPU)."),
+    .init("bf16", \.bf16,
+          help: "Mixed precision: frozen base in bfloat16, LoRA weights and optimizer state float32, matmuls in bfloat16, loss in float32."),
+    .init("fp16", \.fp16, help: "Mixed precision as bf16, in float16, with dynamic loss scaling (PyTorch's GradScaler)."),
     // Method
     .init("method", \.method, help: "The preference-optimisation method."),
     .init("beta", \.beta, .nonNegative, methods: [.orpo, .dpo, .ipo, .simpo, .cpo, .kto],
@@ -277,6 +284,27 @@ public struct TrainingConfiguration: Equatable {
     }
     if let problem = methodProblem() { return problem }
     if let problem = quantizationProblem() { return problem }
+    if let problem = precisionProblem() { return problem }
+    return nil
+  }
+
+  /// The dtype the frozen base weights are held in: bf16/fp16's low dtype, else torch_dtype.
+  public var baseDType: DType { bf16 ? .bfloat16 : fp16 ? .float16 : torchDtype }
+
+  /// The dtype LoRA's matmuls run in under mixed precision (autocast's rule for linear layers); nil: the adapter's.
+  public var adapterComputeDType: DType? { bf16 ? .bfloat16 : fp16 ? .float16 : nil }
+
+  /// bf16 / fp16 against each other, torch_dtype and full fine-tuning.
+  func precisionProblem() -> (key: String, problem: String)? {
+    guard bf16 || fp16 else { return nil }
+    let key = bf16 ? "bf16" : "fp16"
+    if bf16 && fp16 { return ("fp16", "bf16 is also true; give one of them") }
+    if source(of: "torch_dtype") != .builtInDefault && torchDtype != .float32 && torchDtype != baseDType {
+      return (key, "torch_dtype is \(torchDtype.recipeText); \(key) holds the base in \(baseDType.recipeText) (leave torch_dtype out)")
+    }
+    if finetuningType == .full {
+      return (key, "needs finetuning_type lora: full fine-tuning would train the weights themselves in \(baseDType.recipeText)")
+    }
     return nil
   }
 

@@ -41,11 +41,12 @@ public enum TrainingRun {
                              log: (String) -> Void = { _ in }) throws -> PreparedRun
   {
     if let threads = config.threads { Torch.threadCount = threads }
-    Torch.manualSeed(UInt64(config.seed))
-    if config.device.isCUDA {
+    if config.device.isCUDA {  // before seeding: the seed reaches CUDA's generators only once CUDA is loaded
       let cuda = CUDA.load()
       guard cuda.available else { throw config.error("device", "CUDA is not usable here (\(cuda.message))") }
     }
+    Torch.manualSeed(UInt64(config.seed))
+    if config.tf32 { Torch.allowTF32 = true }
     guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
@@ -62,20 +63,20 @@ public enum TrainingRun {
       let loaded: LoadedModel
       if let shape = randomWeights {
         loaded = try ModelLoader.load(randomWeights: shape, seed: UInt64(config.seed), tokenizerFrom: modelPath,
-                                      dtype: config.torchDtype, device: config.device, quantization: quantization)
+                                      dtype: config.baseDType, device: config.device, quantization: quantization)
         log("model: random weights in the shape of \(shape.architecture) (\(shape.parameterCount) parameters), tokenizer of \(modelPath.lastPathComponent)")
       } else {
-        loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device, quantization: quantization)
+        loaded = try ModelLoader.load(modelPath, dtype: config.baseDType, device: config.device, quantization: quantization)
       }
       (model, tokenizer) = (loaded.model, loaded.tokenizer)
     }
     if quantization.isQuantized {
       let layers = model.quantizedLayers
       let held = layers.reduce(0) { $0 + $1.weight.byteCount }
-      let dense = layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures } * config.torchDtype.byteCount
+      let dense = layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures } * config.baseDType.byteCount
       let formats = Set(layers.map(\.weight.format)).sorted().joined(separator: ", ")
       log(String(format: "quantization: %@: %d projections (%@) in %.0f MiB (%.0f MiB dense in %@)", quantization.description,
-                 layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.torchDtype.recipeText))
+                 layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.baseDType.recipeText))
     }
     if config.setupChatFormat && loadedModel == nil {
       try model.setUpChatFormat(tokenizer: tokenizer)
@@ -147,7 +148,7 @@ public enum TrainingRun {
     // frozen copy of the starting weights, a second model in memory, unless the reference is precomputed.
     var referenceModel: (any CausalLanguageModel)? = nil
     if config.method.needsReference && config.finetuningType == .full && !config.precomputeRefLogProbs {
-      let copy = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device).model
+      let copy = try ModelLoader.load(modelPath, dtype: config.baseDType, device: config.device).model
       if copy.config.vocabSize != model.config.vocabSize { try copy.resizeTokenEmbeddings(to: model.config.vocabSize) }
       let weights = model.parameters
       try withNoGrad { for (key, tensor) in copy.parameters { if let w = weights[key] { try tensor.copy_(w) } } }
@@ -159,6 +160,7 @@ public enum TrainingRun {
 
     if config.finetuningType == .lora {
       try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
+      for layer in model.loraLayers { layer.computeDType = config.adapterComputeDType }
     }
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
                               objectives: config.objectiveSchedule, sampler: sampler)

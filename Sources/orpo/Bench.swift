@@ -46,9 +46,17 @@ struct Bench: ParsableCommand {
 
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no files).",
-      usage: "orpo bench train [<options>]")
+      abstract: "Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no evaluation, no files).",
+      usage: "orpo bench train [<options>]",
+      discussion: """
+        FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt sharing, every \
+        padded position with --padded) and the causal attention they need, forward and backward, without gradient \
+        checkpointing's recomputation. MFU divides their rate by the matmul peak measured in the same process.
+        """)
     @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Data") var data: DataOptions
+    @Option(help: "Pairs per forward pass (default: the recipe's).") var perDeviceTrainBatchSize: Int?
+    @Option(help: "LoRA rank (default: the recipe's).") var loraR: Int?
     @Option(help: "Timed steps (after warm-up).") var steps = 10
     @Option(help: "Warm-up steps excluded from the timing.") var warmup = 2
     @Flag(help: "TRL's padded batch instead of prompt sharing.") var padded = false
@@ -58,9 +66,12 @@ struct Bench: ParsableCommand {
             help: ArgumentHelp("Train a model of this config.json's shape (a file or its folder) with random weights, with the recipe model's tokenizer.",
                                valueName: "config"))
     var randomWeights: String?
+    @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
+      if let n = perDeviceTrainBatchSize, n < 1 { throw ValidationError("--per-device-train-batch-size must be at least 1, got \(n)") }
+      if let r = loraR, r < 1 { throw ValidationError("--lora-r must be at least 1, got \(r)") }
       for setting in settings where !setting.dropFirst().contains("=") {
         throw ValidationError("--set expects KEY=VALUE, got \"\(setting)\"")
       }
@@ -69,10 +80,13 @@ struct Bench: ParsableCommand {
     func run() throws {
       let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench").path
       let verb = "orpo bench train"  // the settings the benchmark itself makes
-      let overrides: [ConfigurationOverride] = [
+      var overrides: [ConfigurationOverride] = [
         .flag("--steps", \.maxSteps, steps + warmup), .flag(verb, \.reportTo, [.none]), .flag(verb, \.saveSteps, nil),
         .flag(verb, \.syntheticTestSize, 1), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
-      ] + model.overrides + (try settings.map(ConfigurationOverride.init(setting:)))
+      ] + model.overrides + data.overrides
+      if let n = perDeviceTrainBatchSize { overrides.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, n)) }
+      if let r = loraR { overrides.append(.flag("--lora-r", \.lora.rank, r)) }
+      overrides += try settings.map(ConfigurationOverride.init(setting:))
       let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                                   overrides: overrides)
       let shape = try randomWeights.map { path -> LlamaConfiguration in
@@ -80,23 +94,64 @@ struct Bench: ParsableCommand {
         return try LlamaConfiguration.load(url.pathExtension == "json" ? url : url.appendingPathComponent("config.json"))
       }
       let run = try TrainingRun.prepare(config, randomWeights: shape)
+      // The peak the FLOPs are measured against: a square matmul in the compute dtype, in this process, before training.
+      let peakDType: DType = config.adapterComputeDType ?? config.baseDType
+      let peak = try Training.SelfTest.matmulGFLOPs(size: config.device.isCUDA ? 8192 : 2048,
+                                                    dtype: peakDType == .float16 && !config.device.isCUDA ? .float32 : peakDType,
+                                                    device: config.device)
+      if config.device.isCUDA { try CUDA.resetPeakMemoryStats(device: config.device.index) }
+      let counter = StepFLOPs(model: run.model, trainsBase: config.finetuningType == .full)
+      var stepWork: [(positions: Int, attended: Int)] = []
+      var pending = (positions: 0, attended: 0)
+      run.trainer.onMicroBatch = { pairs in
+        let w = StepFLOPs.work(of: pairs, packed: config.paddingFree)
+        pending = (pending.positions + w.positions, pending.attended + w.attended)
+      }
       var marks: [(seconds: Double, tokens: Int)] = []
-      run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }
+      run.trainer.onStep = { _, _, tokens, seconds in
+        marks.append((seconds, tokens))
+        stepWork.append(pending)
+        pending = (0, 0)
+      }
       let summary = try run.trainer.train()
       guard marks.count > warmup else {
         throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
       }
       let (t0, k0) = marks[warmup - 1]
       let (t1, k1) = marks[marks.count - 1]
+      let timed = stepWork[warmup...]
       let perStep = (t1 - t0) / Double(marks.count - warmup)
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
-      printJSON(.object([
+      let positions = timed.reduce(0) { $0 + $1.positions }
+      let flops = timed.reduce(0.0) { $0 + counter.training(positions: $1.positions, attended: $1.attended) }
+      let achieved = flops / (t1 - t0) / 1e9
+      var report: [JSONMember] = [
         ("bench", .string("train")), ("mode", .string(padded ? "padded" : "padding_free")),
+        ("device", .string(config.device.description)), ("dtype", .string(config.baseDType.recipeText)),
+        ("batch_size", .int(config.perDeviceTrainBatchSize)), ("max_length", .int(config.maxLength)),
+        ("lora_r", .int(config.lora.rank)),
         ("steps", .int(marks.count - warmup)), ("seconds_per_step", .rounded(perStep, places: 3)),
         ("pairs_per_second", .rounded(pairs / perStep, places: 3)),
-        ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)), ("threads", .int(Torch.threadCount)),
-        ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)), ("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)),
-      ]))
+        ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)),
+        ("computed_positions_per_second", .rounded(Double(positions) / (t1 - t0), places: 1)),
+        ("flops_per_step", .rounded(flops / Double(timed.count), places: 0)),
+        ("achieved_gflops", .rounded(achieved, places: 1)),
+        ("matmul_peak_gflops", .rounded(peak, places: 1)), ("mfu", .rounded(achieved / peak, places: 3)),
+        ("threads", .int(Torch.threadCount)), ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)),
+      ]
+      if config.device.isCUDA {
+        let stats = try CUDA.memoryStats(device: config.device.index)
+        report.append(("peak_device_memory_mib", .rounded(Double(stats.peakAllocated) / 1_048_576, places: 0)))
+      }
+      report.append(("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)))
+      if json {
+        printJSON(.object(report))
+        return
+      }
+      let width = report.map(\.key.count).max() ?? 0
+      for (key, value) in report {
+        print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (value.stringValue ?? value.formatted(.serdeCompact)))
+      }
     }
   }
 }

@@ -46,6 +46,8 @@ struct HelpTests {
                               orders per prompt.
       env                     Show libtorch's version, threads, devices, CUDA and where the default
                               model is.
+      selftest                Check a device: logits, loss and gradients against the CPU, bf16,
+                              checkpointing, attention kernel, resume, matmul peak.
       demo                    Fit a line with libtorch autograd from Swift.
 
       See 'orpo help <subcommand>' for detailed help.
@@ -375,8 +377,8 @@ struct HelpTests {
 
     SUBCOMMANDS:
       matmul                  fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.
-      train                   Seconds per ORPO step, pairs/s and tokens/s on the default workload (no
-                              evaluation, no files).
+      train                   Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default
+                              workload (no evaluation, no files).
 
       See 'orpo help bench <subcommand>' for detailed help.
 
@@ -404,8 +406,13 @@ struct HelpTests {
 
   @Test func benchTrain() throws {
     try expectHelp(["bench", "train"], """
-    OVERVIEW: Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no
-    files).
+    OVERVIEW: Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no
+    evaluation, no files).
+
+    FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt
+    sharing, every padded position with --padded) and the causal attention they need, forward and
+    backward, without gradient checkpointing's recomputation. MFU divides their rate by the matmul peak
+    measured in the same process.
 
     USAGE: orpo bench train [<options>]
 
@@ -417,7 +424,19 @@ struct HelpTests {
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
       --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
 
+    DATA:
+      --data <data>           Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub
+                              layout), or synthetic for the built-in set (the default).
+      --split <split>         The split of a dataset folder (Hub file names:
+                              data/train_prefs-00000-of-00001.parquet is train_prefs).
+      --skip-invalid          Skip bad data rows (reported) instead of stopping at the first.
+      --max-length <max-length>
+                              Tokens per prompt + completion (default 1024; longer completions are cut).
+
     OPTIONS:
+      --per-device-train-batch-size <per-device-train-batch-size>
+                              Pairs per forward pass (default: the recipe's).
+      --lora-r <lora-r>       LoRA rank (default: the recipe's).
       --steps <steps>         Timed steps (after warm-up). (default: 10)
       --warmup <warmup>       Warm-up steps excluded from the timing. (default: 2)
       --padded                TRL's padded batch instead of prompt sharing.
@@ -425,6 +444,7 @@ struct HelpTests {
       --random-weights <config>
                               Train a model of this config.json's shape (a file or its folder) with
                               random weights, with the recipe model's tokenizer.
+      --json                  Print one JSON object.
       --version               Show the version.
       -h, --help              Show help information.
 
@@ -555,6 +575,24 @@ struct HelpTests {
 
     OPTIONS:
       --json                  Print as one JSON object.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func selftest() throws {
+    try expectHelp(["selftest"], """
+    OVERVIEW: Check a device: logits, loss and gradients against the CPU, bf16, checkpointing,
+    attention kernel, resume, matmul peak.
+
+    USAGE: orpo selftest [--device <device>] [--json]
+
+    OPTIONS:
+      --device <device>       The device to check: cpu, cuda or cuda:N (default cuda when CUDA is
+                              usable, else cpu).
+      --json                  Print one JSON object instead of one line per check.
       --version               Show the version.
       -h, --help              Show help information.
 
