@@ -67,9 +67,16 @@ struct Bench: ParsableCommand {
                                valueName: "config"))
     var randomWeights: String?
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(name: .customLong("compare-trl"),
+            help: ArgumentHelp("Then run TRL's ORPO trainer on the same workload with this Python (reference/trl_bench.py; TRL, peft and transformers installed) and print the ratios.",
+                               valueName: "python"))
+    var compareTRL: String?
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
+      if compareTRL != nil, randomWeights != nil {
+        throw ValidationError("--compare-trl needs a model with weights TRL can load, not --random-weights")
+      }
       if let n = perDeviceTrainBatchSize, n < 1 { throw ValidationError("--per-device-train-batch-size must be at least 1, got \(n)") }
       if let r = loraR, r < 1 { throw ValidationError("--lora-r must be at least 1, got \(r)") }
       for setting in settings where !setting.dropFirst().contains("=") {
@@ -144,6 +151,15 @@ struct Bench: ParsableCommand {
         report.append(("peak_device_memory_mib", .rounded(Double(stats.peakAllocated) / 1_048_576, places: 0)))
       }
       report.append(("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)))
+      if let python = compareTRL {
+        let trl = try runTRL(python: python, run: run, report: report)
+        report.append(("trl", trl))
+        for key in ["pairs_per_second", "tokens_per_second", "peak_rss_mib", "peak_device_memory_mib"] {
+          guard let ours = report.first(where: { $0.key == key })?.value.doubleValue,
+                let theirs = trl[first: key]?.doubleValue, theirs > 0 else { continue }
+          report.append(("\(key)_ratio", .rounded(ours / theirs, places: 3)))
+        }
+      }
       if json {
         printJSON(.object(report))
         return
@@ -152,6 +168,72 @@ struct Bench: ParsableCommand {
       for (key, value) in report {
         print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (value.stringValue ?? value.formatted(.serdeCompact)))
       }
+    }
+
+    /// reference/trl_bench.py under `python`, on the same model (a GGUF file converted to a Hugging Face folder first),
+    /// the same training rows and settings; its last stdout line, one JSON object.
+    func runTRL(python: String, run: PreparedRun, report: [JSONMember]) throws -> JSONValue {
+      let config = run.config
+      let script = Self.trlScript()
+      guard FileManager.default.fileExists(atPath: script.path) else {
+        throw CLIError("--compare-trl: \(script.path) is missing (run from the repository, which holds reference/trl_bench.py)")
+      }
+      let work = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench-trl")
+      try? FileManager.default.removeItem(at: work)
+      try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+      var modelFolder = run.modelPath
+      if !FileManager.default.fileExists(atPath: run.modelPath.appendingPathComponent("config.json").path) {
+        modelFolder = work.appendingPathComponent("model")
+        let (shape, parameters, _) = try Checkpoint.load(run.modelPath)
+        let base = try LlamaForCausalLM(config: shape, parameters: parameters)
+        try ModelExport.mergedModel(model: base, tokenizer: run.tokenizer, chatTemplate: try model.chatTemplateText(),
+                                    dtype: .float32, to: modelFolder, sourceDescription: run.modelPath.lastPathComponent)
+      }
+      let rows: URL
+      if let dir = run.dataDirectory {
+        rows = dir.appendingPathComponent("train.jsonl")
+      } else if let file = config.dataset, ["jsonl", "json"].contains(URL(fileURLWithPath: file).pathExtension.lowercased()) {
+        rows = URL(fileURLWithPath: file)
+      } else {
+        throw CLIError("--compare-trl: the training rows must be the built-in set or a .jsonl/.json file TRL can read")
+      }
+      var arguments = [script.path, "--model", modelFolder.path, "--train", rows.path, "--steps", "\(steps)",
+                       "--warmup", "\(warmup)", "--batch-size", "\(config.perDeviceTrainBatchSize)",
+                       "--gradient-accumulation-steps", "\(config.gradientAccumulationSteps)",
+                       "--max-length", "\(config.maxLength)", "--lora-r", "\(config.lora.rank)",
+                       "--lora-alpha", "\(config.lora.alpha)", "--lora-dropout", "\(config.lora.dropout)",
+                       "--beta", "\(config.beta)", "--learning-rate", "\(config.learningRate)", "--seed", "\(config.seed)",
+                       "--threads", "\(Torch.threadCount)", "--device", config.device.isCUDA ? "cuda" : "cpu",
+                       "--output-dir", work.appendingPathComponent("out").path]
+      if case .names(let names) = config.lora.targetModules { arguments += ["--target-modules", names.joined(separator: ",")] }
+      if config.bf16 { arguments.append("--bf16") }
+      if config.fp16 { arguments.append("--fp16") }
+      if config.gradientCheckpointing { arguments.append("--gradient-checkpointing") }
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: python.contains("/") ? python : "/usr/bin/env")
+      process.arguments = python.contains("/") ? arguments : [python] + arguments
+      let output = Pipe()
+      process.standardOutput = output
+      process.standardError = FileHandle.standardError
+      try process.run()
+      let bytes = output.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      guard process.terminationStatus == 0 else {
+        throw CLIError("--compare-trl: \(python) \(script.lastPathComponent) exited with status \(process.terminationStatus)")
+      }
+      let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+      guard let last = lines.last, let value = try? JSONValue.parse(Data(last.utf8)), value.objectValue != nil else {
+        throw CLIError("--compare-trl: \(script.lastPathComponent) printed no JSON object on its last line")
+      }
+      return value
+    }
+
+    /// reference/trl_bench.py in the working directory's repository, else in the one this binary was built from.
+    static func trlScript(file: String = #filePath) -> URL {
+      let here = URL(fileURLWithPath: "reference/trl_bench.py")
+      if FileManager.default.fileExists(atPath: here.path) { return here }
+      return URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("reference/trl_bench.py")
     }
   }
 }

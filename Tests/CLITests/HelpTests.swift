@@ -445,6 +445,9 @@ struct HelpTests {
                               Train a model of this config.json's shape (a file or its folder) with
                               random weights, with the recipe model's tokenizer.
       --json                  Print one JSON object.
+      --compare-trl <python>  Then run TRL's ORPO trainer on the same workload with this Python
+                              (reference/trl_bench.py; TRL, peft and transformers installed) and print
+                              the ratios.
       --version               Show the version.
       -h, --help              Show help information.
 
