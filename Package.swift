@@ -49,11 +49,12 @@ let package = Package(
     // binary (a carried binary, see README "GPUs").
     libtorchFromPkgConfig
       ? .target(
-        name: "CTorch", dependencies: ["CLibTorch"],
+        name: "CTorch", dependencies: ["CLibTorch"], cxxSettings: [.headerSearchPath("gloo-declarations")],
         linkerSettings: [.linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl")])
       : .target(
         name: "CTorch",
         cxxSettings: [
+          .headerSearchPath("gloo-declarations"),  // distributed.cpp: the gloo names c10d's headers mention
           .unsafeFlags(["-isystem", torchInclude, "-isystem", "\(torchInclude)/torch/csrc/api/include", "-O2"]),
         ],
         linkerSettings: [
