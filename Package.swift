@@ -122,7 +122,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
-    .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
+    .testTarget(name: "CLITests", dependencies: ["Models", "Torch"], swiftSettings: swiftSettings),
   ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []),
   // Swift 5 language mode: strict concurrency checking is not on, so libtorch handles pass between threads simply.
   swiftLanguageModes: [.v5],
