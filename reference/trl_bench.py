@@ -8,7 +8,7 @@ machine torch 2.11 is preinstalled and TRL comes as a wheel. Adapted from the pr
 tokens are the real (non-pad) tokens of chosen + rejected, as TRL's batch holds them.
 
 The last stdout line is one JSON object: seconds_per_step, pairs_per_second, tokens_per_second,
-padded_positions_per_second, peak_rss_mib, peak_device_memory_mib (CUDA), final_loss, versions.
+padded_positions_per_second, peak_rss_mib, peak_device_mib (CUDA), final_loss, versions.
 
 Example:
   python reference/trl_bench.py --model HF_FOLDER --train train.jsonl --steps 10 --warmup 2 \
@@ -127,7 +127,7 @@ def main():
                      "torch": torch.__version__},
     }
     if cuda:
-        out["peak_device_memory_mib"] = round(torch.cuda.max_memory_allocated() / 1048576)
+        out["peak_device_mib"] = round(torch.cuda.max_memory_allocated() / 1048576)
     print(json.dumps(out))
 
 

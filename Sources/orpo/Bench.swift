@@ -6,7 +6,7 @@ import ORPOKit
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Benchmarks (matmul throughput through the Swift API; ORPO steps on the default workload).",
-    subcommands: [Matmul.self, Train.self])
+    subcommands: [Matmul.self, Train.self, Memory.self])
 
   struct Matmul: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.")
@@ -148,13 +148,13 @@ struct Bench: ParsableCommand {
       ]
       if config.device.isCUDA {
         let stats = try CUDA.memoryStats(device: config.device.index)
-        report.append(("peak_device_memory_mib", .rounded(Double(stats.peakAllocated) / 1_048_576, places: 0)))
+        report.append(("peak_device_mib", .rounded(Double(stats.peakAllocated) / 1_048_576, places: 0)))
       }
       report.append(("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)))
       if let python = compareTRL {
         let trl = try runTRL(python: python, run: run, report: report)
         report.append(("trl", trl))
-        for key in ["pairs_per_second", "tokens_per_second", "peak_rss_mib", "peak_device_memory_mib"] {
+        for key in ["pairs_per_second", "tokens_per_second", "peak_rss_mib", "peak_device_mib"] {
           guard let ours = report.first(where: { $0.key == key })?.value.doubleValue,
                 let theirs = trl[first: key]?.doubleValue, theirs > 0 else { continue }
           report.append(("\(key)_ratio", .rounded(ours / theirs, places: 3)))
