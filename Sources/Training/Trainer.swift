@@ -109,7 +109,7 @@ public final class Trainer {
     self.objectives = objectives
     self.sampler = sampler ?? (config.shuffle ? SeededRandomSampler(seed: config.seed) : SequentialSampler())
     scorer = PairScorer(layout: config.paddingFree ? .packed : .padded(padTokenID: padTokenID),
-                        promptLoss: !config.disablePromptLoss)
+                        promptLoss: !config.disablePromptLoss, lossChunkSize: config.scoringChunkSize)
     model.gradientCheckpointing = config.gradientCheckpointing
     if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
