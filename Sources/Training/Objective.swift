@@ -23,12 +23,16 @@ public protocol PreferenceObjective {
   /// Metrics whose logged value is the running total since training began (TRL's `num_tokens`); the objective
   /// reports each batch's amount. Default none.
   var cumulativeMetricNames: Set<String> { get }
+  /// Numbers worked out from a logging window's averaged values (`loss` and this objective's metrics), logged after
+  /// them (ORPO: `odds_ratio_share`). Default none.
+  func derivedMetrics(window: [String: Double]) -> [(name: String, value: Double)]
 }
 
 extension PreferenceObjective {
   public var scoresRejected: Bool { true }
   public var needsStatistics: Bool { false }
   public var cumulativeMetricNames: Set<String> { [] }
+  public func derivedMetrics(window _: [String: Double]) -> [(name: String, value: Double)] { [] }
 }
 
 public struct ObjectiveOutput {
