@@ -10,7 +10,10 @@ struct TrainCommandRunner {
     FileHandle.standardError.write(Data((s + "\n").utf8))
   }
 
-  func run() throws {
+  /// Trains, writes the run folder and reports; returns the prepared run (its model now trained) for callers that
+  /// measure it further (`orpo sweep`).
+  @discardableResult
+  func run() throws -> PreparedRun {
     let wall = Date()
     let out = URL(fileURLWithPath: config.outputDir)
     let prepared = try TrainingRun.prepare(config, log: { say("orpo: \($0)") })
@@ -18,6 +21,8 @@ struct TrainCommandRunner {
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
+
+    try runInfo(trainer: trainer, tokenizer: prepared.tokenizer).write(to: RunFolder(out).runInfoURL)
 
     let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
@@ -103,6 +108,25 @@ struct TrainCommandRunner {
     say("orpo: metrics:  \(out.appendingPathComponent("metrics.jsonl").path)")
     if kinds.contains(.tensorboard) { say("orpo: tensorboard: \(logDirectory.path)") }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")
+    if kinds.contains(.jsonl) {  // metrics.jsonl is written through, row by row
+      say("")
+      say("orpo doctor:")
+      for line in RunDoctor.text(try RunDoctor(folder: RunFolder(out)).findings()).split(separator: "\n") {
+        say("  " + line)
+      }
+    }
+    return prepared
+  }
+
+  /// What run.json records before the first step: the settings the doctor weighs, and how many training pairs had a
+  /// completion cut at max_length (a sequence of exactly max_length tokens that does not end in EOS).
+  func runInfo(trainer: Trainer, tokenizer: Tokenizer) -> RunInfo {
+    let eos = tokenizer.eosTokenID
+    func cut(_ ids: [Int]) -> Bool { ids.count >= config.maxLength && ids.last != eos }
+    let truncated = trainer.trainPairs.filter { cut($0.chosenIDs) || cut($0.rejectedIDs) }.count
+    return RunInfo(method: config.method.rawValue, learningRate: config.learningRate, beta: config.beta,
+                   betaEnd: config.betaEnd, maxLength: config.maxLength, maxSteps: trainer.totalSteps,
+                   trainPairs: trainer.trainPairs.count, truncatedPairs: truncated)
   }
 }
 
