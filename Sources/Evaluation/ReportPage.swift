@@ -51,10 +51,21 @@ public enum ReportPage {
     }
   }
 
+  /// A quoted figure's value and how it is printed: a method's value under `key`, or for "a/b" the ratio of a's to b's.
+  static func figure(_ report: CompareReport, _ method: String, _ key: String) -> (value: Double, text: String)? {
+    let parts = method.split(separator: "/").map(String.init)
+    if parts.count == 2 {
+      guard let a = report.methods[parts[0]], let b = report.methods[parts[1]] else { return nil }
+      let ratio = value(b, key) > 0 ? value(a, key) / value(b, key) : .nan
+      return (ratio, ratio.isFinite ? String(format: "%.2f", ratio) : "n/a")
+    }
+    return report.methods[method].map { (value($0, key), ReportNumber.text(key, value($0, key))) }
+  }
+
   // MARK: Findings
 
   /// Sentences on ORPO against the base model and SFT → DPO: (text, [(method, key)] of the figures it quotes, in
-  /// order). Each figure is written `{}` in the text.
+  /// order). Each figure is written `{}` in the text; a method "a/b" quotes the ratio of a's value to b's.
   static func findings(_ report: CompareReport) -> [(String, [(String, String)])] {
     var lines: [(String, [(String, String)])] = []
     let m = report.methods
@@ -66,15 +77,14 @@ public enum ReportPage {
                     [("orpo", "preference_accuracy"), ("base", "preference_accuracy")]))
     }
     if let classic = m["sft_dpo"] {
-      let accuracy = orpo.scores.preferenceAccuracy >= classic.scores.preferenceAccuracy ? "at least as high as" : "below"
-      lines.append(("Against SFT → DPO, ORPO's accuracy is \(accuracy) its {} (ORPO {}); ROUGE-L {} for ORPO, {} for SFT → DPO.",
-                    [("sft_dpo", "preference_accuracy"), ("orpo", "preference_accuracy"), ("orpo", "rougeL"),
-                     ("sft_dpo", "rougeL")]))
-      let ratio = orpo.wallSeconds > 0 ? classic.wallSeconds / orpo.wallSeconds : .nan
-      lines.append(("Cost: ORPO is one stage of {} steps ({} s of training); SFT → DPO is two stages, {} steps ({} s) — "
-                      + (ratio.isFinite ? String(format: "%.2f×", ratio) : "n/a") + " ORPO's training time, peak memory {} MiB against {} MiB.",
+      func compared(_ ours: Double, _ theirs: Double) -> String { ours > theirs ? "above" : ours < theirs ? "below" : "level with" }
+      lines.append(("Against SFT → DPO: ORPO's accuracy {} is \(compared(orpo.scores.preferenceAccuracy, classic.scores.preferenceAccuracy)) "
+                      + "its {}; ORPO's ROUGE-L {} is \(compared(orpo.scores.rougeL, classic.scores.rougeL)) its {}.",
+                    [("orpo", "preference_accuracy"), ("sft_dpo", "preference_accuracy"), ("orpo", "rougeL"), ("sft_dpo", "rougeL")]))
+      lines.append(("Cost: ORPO is one stage of {} steps ({} s of training); SFT → DPO is two stages, {} steps ({} s), "
+                      + "{}× ORPO's training time; peak memory {} MiB against ORPO's {} MiB.",
                     [("orpo", "train_steps"), ("orpo", "wall_seconds"), ("sft_dpo", "train_steps"), ("sft_dpo", "wall_seconds"),
-                     ("sft_dpo", "peak_rss_mib"), ("orpo", "peak_rss_mib")]))
+                     ("sft_dpo/orpo", "wall_seconds"), ("sft_dpo", "peak_rss_mib"), ("orpo", "peak_rss_mib")]))
     }
     return lines
   }
@@ -87,7 +97,7 @@ public enum ReportPage {
     for (text, figures) in findings(report) {
       var line = text
       for (method, key) in figures {
-        let number = report.methods[method].map { ReportNumber.text(key, value($0, key)) } ?? "n/a"
+        let number = figure(report, method, key)?.text ?? "n/a"
         if let range = line.range(of: "{}") { line.replaceSubrange(range, with: number) }
       }
       md += line + "\n\n"
@@ -109,11 +119,13 @@ public enum ReportPage {
     }
     let families = Set(report.methods.values.flatMap { $0.scores.families.keys }).sorted()
     if !families.isEmpty {
-      md += "\n## Preference accuracy per family\n\n| family | " + report.order.map(CompareReport.label).joined(separator: " | ")
+      md += "\n## Preference accuracy (margin) per family\n\n| family | " + report.order.map(CompareReport.label).joined(separator: " | ")
         + " |\n| --- |" + String(repeating: " ---: |", count: report.order.count) + "\n"
       for family in families {
         md += "| \(family) | " + report.order.map { method in
-          report.methods[method]?.scores.families[family].map { ReportNumber.text("preference_accuracy", $0.preferenceAccuracy) } ?? "n/a"
+          report.methods[method]?.scores.families[family].map {
+            "\(ReportNumber.text("preference_accuracy", $0.preferenceAccuracy)) (\(ReportNumber.text("reward_margin", $0.rewardMargin)))"
+          } ?? "n/a"
         }.joined(separator: " | ") + " |\n"
       }
     }
@@ -135,20 +147,22 @@ public enum ReportPage {
 
   static func escape(_ text: String) -> String { MetricsPlot.xmlEscape(text) }
 
-  static func number(_ method: String, _ key: String, _ value: Double) -> String {
-    "<span class=\"num\" data-method=\"\(method)\" data-key=\"\(key)\">\(ReportNumber.text(key, value))</span>"
+  /// A figure in the prose, tagged with what it shows: `data-method` (or `data-ratio` "a/b") and `data-key`.
+  static func number(_ method: String, _ key: String, _ text: String) -> String {
+    "<span class=\"num\" \(method.contains("/") ? "data-ratio" : "data-method")=\"\(method)\" data-key=\"\(key)\">\(text)</span>"
   }
 
   /// A self-contained page (inline CSS and SVG, no scripts).
   public static func html(_ report: CompareReport) -> String {
     var body = "<h1>orpo compare</h1>\n<p class=\"settings\">"
-      + report.settings.keys.sorted().map { "\(escape($0)): <b>\(escape(report.settings[$0]!))</b>" }.joined(separator: " · ")
+      + report.settings.keys.sorted().map { "\(escape($0)): <b data-setting=\"\(escape($0))\">\(escape(report.settings[$0]!))</b>" }
+      .joined(separator: " · ")
       + "</p>\n"
     body += "<section id=\"findings\">\n"
     for (text, figures) in findings(report) {
       var line = escape(text)
       for (method, key) in figures {
-        let html = report.methods[method].map { number(method, key, value($0, key)) } ?? "n/a"
+        let html = figure(report, method, key).map { number(method, key, $0.text) } ?? "n/a"
         if let range = line.range(of: "{}") { line.replaceSubrange(range, with: html) }
       }
       body += "<p>\(line)</p>\n"
@@ -186,10 +200,12 @@ public enum ReportPage {
     body += "<table id=\"stages\"><thead><tr><th>pipeline</th><th>stage</th><th>steps</th><th>training s</th>"
       + "<th>peak RSS MiB</th></tr></thead><tbody>\n"
     for method in present {
-      for stage in report.methods[method]!.stages {
+      for (stageIndex, stage) in report.methods[method]!.stages.enumerated() {
+        let index = "data-method=\"\(method)\" data-stage=\"\(stageIndex)\""
         body += "<tr><td>\(escape(CompareReport.label(method)))</td><td>\(escape(stage.method))</td>"
-          + "<td>\(stage.trainSteps)</td><td>\(ReportNumber.text("wall_seconds", stage.wallSeconds))</td>"
-          + "<td>\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB))</td></tr>\n"
+          + "<td class=\"num\" \(index) data-key=\"train_steps\">\(stage.trainSteps)</td>"
+          + "<td class=\"num\" \(index) data-key=\"wall_seconds\">\(ReportNumber.text("wall_seconds", stage.wallSeconds))</td>"
+          + "<td class=\"num\" \(index) data-key=\"peak_rss_mib\">\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB))</td></tr>\n"
       }
     }
     body += "</tbody></table>\n"
@@ -210,12 +226,16 @@ public enum ReportPage {
 
     let families = Set(report.methods.values.flatMap { $0.scores.families.keys }).sorted()
     if !families.isEmpty {
-      body += "<h2>Preference accuracy per family</h2>\n<table id=\"families\"><thead><tr><th>family</th>"
-        + present.map { "<th>\(escape(CompareReport.label($0)))</th>" }.joined() + "</tr></thead><tbody>\n"
+      body += "<h2>Preference accuracy and margin per family</h2>\n<table id=\"families\"><thead><tr><th rowspan=\"2\">family</th>"
+        + present.map { "<th colspan=\"2\">\(escape(CompareReport.label($0)))</th>" }.joined() + "</tr><tr>"
+        + String(repeating: "<th>accuracy</th><th>margin</th>", count: present.count) + "</tr></thead><tbody>\n"
       for family in families {
         body += "<tr><th scope=\"row\">\(escape(family))</th>" + present.map { method in
-          let accuracy = report.methods[method]!.scores.families[family]?.preferenceAccuracy ?? .nan
-          return "<td>\(ReportNumber.text("preference_accuracy", accuracy))</td>"
+          guard let result = report.methods[method]!.scores.families[family] else { return "<td>n/a</td><td>n/a</td>" }
+          return "<td class=\"num\" data-method=\"\(method)\" data-family=\"\(escape(family))\" data-key=\"preference_accuracy\">"
+            + "\(ReportNumber.text("preference_accuracy", result.preferenceAccuracy))</td>"
+            + "<td class=\"num\" data-method=\"\(method)\" data-family=\"\(escape(family))\" data-key=\"reward_margin\">"
+            + "\(ReportNumber.text("reward_margin", result.rewardMargin))</td>"
         }.joined() + "</tr>\n"
       }
       body += "</tbody></table>\n"

@@ -403,6 +403,11 @@ public struct TrainingConfiguration: Equatable {
     return BetaSchedule(shape: betaSchedule, start: beta, end: end)
   }
 
+  /// Every key with its value as a recipe writes it, in `keys` order (MLflow's params for a run).
+  public var recipeValues: [(key: String, value: String)] {
+    Self.keys.map { ($0.name, $0.text(self)) }
+  }
+
   /// The key reference: one line per key with what it takes, its default and what it means.
   public static var keyReference: String {
     let defaults = TrainingConfiguration()
