@@ -31,7 +31,7 @@ struct TrainCommandRunner {
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
 
-    try runInfo(trainer: trainer, tokenizer: prepared.tokenizer).write(to: RunFolder(out).runInfoURL)
+    if isMainProcess { try runInfo(trainer: trainer, tokenizer: prepared.tokenizer).write(to: RunFolder(out).runInfoURL) }
 
     let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
@@ -93,7 +93,7 @@ struct TrainCommandRunner {
                            values: after, isEvaluation: true))
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
-    guard isMainProcess else { return }  // the others trained and evaluated with rank 0; it alone writes
+    guard isMainProcess else { return prepared }  // the others trained and evaluated with rank 0; it alone writes
     if config.finetuningType == .lora {
       try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
     } else {
