@@ -17,8 +17,6 @@ public struct ORPOLoss: PreferenceObjective {
     "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/rejected", "logps/chosen",
     "logits/rejected", "logits/chosen", "nll_loss", "log_odds_ratio", "log_odds_chosen",
   ]
-  public var metricNames: [String] { Self.metricNames }
-  public var needsReference: Bool { false }
   public var loggedHyperparameters: [(name: String, value: Double)] { [("beta", beta)] }
 
   /// `odds_ratio_share`: the odds-ratio term's part of the loss, λ·mean(−log σ(log odds)) ÷ loss, from the window's
