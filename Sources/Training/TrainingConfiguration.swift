@@ -148,6 +148,8 @@ public struct TrainingConfiguration: Equatable {
   public var reportTo: [MetricsSinkKind] = [.jsonl]
   public var resumeFromCheckpoint: String? = nil
   public var threads: Int? = nil
+  public var ddpTimeout: Int = 1800
+  public var averageTokensAcrossDevices: Bool = true
   // Quantized base weights
   public var quantization = QuantizationSettings()
 
@@ -246,6 +248,10 @@ public struct TrainingConfiguration: Equatable {
     .init("report_to", \.reportTo, help: "Where metrics go (one name or a list)."),
     .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for the newest in output_dir."),
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
+    .init("ddp_timeout", \.ddpTimeout, .atLeast(1),
+          help: "Data parallel: seconds a process waits for the others (rendezvous, each collective) before the run stops."),
+    .init("average_tokens_across_devices", \.averageTokensAcrossDevices,
+          help: "Data parallel: token means (the NLL) over every process's tokens, as on one device (false: each process's own mean, as TRL under accelerate)."),
     // Quantized base weights
     .init("quantization.quant_method", \.quantization.quantMethod,
           help: "How the frozen base weights are held (quantization: gguf for short): gguf keeps a .gguf model's own blocks."),
