@@ -63,8 +63,9 @@ struct HelpTests {
     USAGE: orpo train <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -129,8 +130,9 @@ struct HelpTests {
     USAGE: orpo evaluate [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -178,8 +180,9 @@ struct HelpTests {
     USAGE: orpo generate <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -228,8 +231,9 @@ struct HelpTests {
     USAGE: orpo export --out <out> (--adapter <adapter> | --merge) [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -410,8 +414,9 @@ struct HelpTests {
     USAGE: orpo bench train [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -529,8 +534,9 @@ struct HelpTests {
     USAGE: orpo judge --a <run-or-file> --b <run-or-file> [<options>]
 
     JUDGE MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
