@@ -122,9 +122,7 @@ public final class Trainer {
       trainable = model.loraParameters
       guard !trainable.isEmpty else { throw TrainingError("finetuning_type is lora but the model has no LoRA adapters") }
     }
-    optimizer = try AdamW(parameters: trainable.map(\.tensor), learningRate: config.learningRate,
-                          beta1: config.adamBeta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon,
-                          weightDecay: config.weightDecay)
+    optimizer = try config.makeOptimizer(for: trainable)
     (stepsPerEpoch, totalSteps) = config.stepPlan(trainPairs: self.sampler.epochLength(count: trainPairs.count))
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,

@@ -130,6 +130,7 @@ public struct TrainingConfiguration: Equatable {
   public var adamBeta2: Double = 0.999
   public var adamEpsilon: Double = 1e-8
   public var maxGradNorm: Double = 1.0
+  public var optim: OptimizerName = .adamwTorch
   public var gradientCheckpointing: Bool = false
   public var seed: Int = 42
   public var shuffle: Bool = true
@@ -223,6 +224,8 @@ public struct TrainingConfiguration: Equatable {
     .init("adam_beta2", \.adamBeta2, .fraction, help: "AdamW's β2."),
     .init("adam_epsilon", \.adamEpsilon, .positive, help: "AdamW's ε."),
     .init("max_grad_norm", \.maxGradNorm, .positive, help: "Clip the gradients' global norm to this."),
+    .init("optim", \.optim,
+          help: "The optimizer, by transformers' name: adamw_torch, or bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU)."),
     .init("gradient_checkpointing", \.gradientCheckpointing, help: "Recompute activations in backward to save memory."),
     .init("seed", \.seed, .atLeast(0), help: "Seed of LoRA's initialisation, the data order and the split."),
     .init("shuffle", \.shuffle, help: "Shuffle the training pairs every epoch (false: file order)."),
