@@ -11,7 +11,7 @@ public enum ReportNumber {
     case "preference_accuracy": return 3
     case "reward_margin", "nll", "rouge1", "rouge2", "rougeL": return 4
     case "perplexity": return 2
-    case "wall_seconds", "eval_seconds": return 1
+    case "wall_seconds", "cpu_seconds", "eval_seconds": return 1
     case "peak_rss_mib", "train_steps", "pairs", "generations": return 0
     default: return 4
     }
@@ -28,7 +28,8 @@ public enum ReportPage {
   public static let columns: [(key: String, label: String)] = [
     ("preference_accuracy", "preference accuracy"), ("reward_margin", "margin (nats/token)"), ("nll", "NLL chosen"),
     ("perplexity", "perplexity"), ("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"),
-    ("train_steps", "steps"), ("wall_seconds", "training s"), ("peak_rss_mib", "peak RSS MiB"),
+    ("train_steps", "steps"), ("wall_seconds", "training s"), ("cpu_seconds", "training CPU s"),
+    ("peak_rss_mib", "peak RSS MiB"),
   ]
   /// The training curves drawn, when some pipeline logged them.
   public static let curveMetrics = ["loss", "nll_loss", "log_odds_ratio", "rewards/margins", "rewards/accuracies"]
@@ -45,6 +46,7 @@ public enum ReportPage {
     case "rougeL": return result.scores.rougeL
     case "train_steps": return Double(result.trainSteps)
     case "wall_seconds": return result.wallSeconds
+    case "cpu_seconds": return result.cpuSeconds
     case "peak_rss_mib": return result.peakRSSMiB
     case "eval_seconds": return result.evalSeconds
     default: return .nan
@@ -81,10 +83,11 @@ public enum ReportPage {
       lines.append(("Against SFT → DPO: ORPO's accuracy {} is \(compared(orpo.scores.preferenceAccuracy, classic.scores.preferenceAccuracy)) "
                       + "its {}; ORPO's ROUGE-L {} is \(compared(orpo.scores.rougeL, classic.scores.rougeL)) its {}.",
                     [("orpo", "preference_accuracy"), ("sft_dpo", "preference_accuracy"), ("orpo", "rougeL"), ("sft_dpo", "rougeL")]))
-      lines.append(("Cost: ORPO is one stage of {} steps ({} s of training); SFT → DPO is two stages, {} steps ({} s), "
-                      + "{}× ORPO's training time; peak memory {} MiB against ORPO's {} MiB.",
-                    [("orpo", "train_steps"), ("orpo", "wall_seconds"), ("sft_dpo", "train_steps"), ("sft_dpo", "wall_seconds"),
-                     ("sft_dpo/orpo", "wall_seconds"), ("sft_dpo", "peak_rss_mib"), ("orpo", "peak_rss_mib")]))
+      lines.append(("Cost: ORPO is one stage of {} steps ({} s of training, {} CPU s); SFT → DPO is two stages, {} steps "
+                      + "({} s, {} CPU s), {}× ORPO's training time and {}× its CPU time; peak memory {} MiB against ORPO's {} MiB.",
+                    [("orpo", "train_steps"), ("orpo", "wall_seconds"), ("orpo", "cpu_seconds"), ("sft_dpo", "train_steps"),
+                     ("sft_dpo", "wall_seconds"), ("sft_dpo", "cpu_seconds"), ("sft_dpo/orpo", "wall_seconds"),
+                     ("sft_dpo/orpo", "cpu_seconds"), ("sft_dpo", "peak_rss_mib"), ("orpo", "peak_rss_mib")]))
     }
     return lines
   }
@@ -109,12 +112,14 @@ public enum ReportPage {
       md += "| \(CompareReport.label(method)) | " + columns.map { ReportNumber.text($0.key, value(result, $0.key)) }
         .joined(separator: " | ") + " |\n"
     }
-    md += "\n## Cost per stage\n\n| pipeline | stage | steps | training s | peak RSS MiB |\n| --- | --- | ---: | ---: | ---: |\n"
+    md += "\n## Cost per stage\n\n| pipeline | stage | steps | training s | training CPU s | peak RSS MiB |\n"
+      + "| --- | --- | ---: | ---: | ---: | ---: |\n"
     for method in report.order {
       guard let result = report.methods[method] else { continue }
       for stage in result.stages {
         md += "| \(CompareReport.label(method)) | \(stage.method) | \(stage.trainSteps) | "
-          + "\(ReportNumber.text("wall_seconds", stage.wallSeconds)) | \(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB)) |\n"
+          + "\(ReportNumber.text("wall_seconds", stage.wallSeconds)) | \(ReportNumber.text("cpu_seconds", stage.cpuSeconds)) | "
+          + "\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB)) |\n"
       }
     }
     let families = Set(report.methods.values.flatMap { $0.scores.families.keys }).sorted()
@@ -179,7 +184,8 @@ public enum ReportPage {
     body += "<p class=\"note\">Preference accuracy: share of held-out pairs whose chosen answer has the higher average "
       + "log-prob per completion token under the model; margin: the mean difference of those averages; NLL: per "
       + "completion token of the chosen answers; ROUGE: greedy generations against the chosen answers "
-      + "(rouge-score's tokenizer, Porter-stemmed); cost: training only (model loading included), summed over stages.</p>\n"
+      + "(rouge-score's tokenizer, Porter-stemmed); cost: training only (model loading included), summed over stages; "
+      + "CPU s: user + system time of all threads, which does not grow when other processes share the cores.</p>\n"
 
     let present = report.order.filter { report.methods[$0] != nil }
     var values: [String: [String: Double]] = [:]
@@ -198,13 +204,14 @@ public enum ReportPage {
       }, key: "wall_seconds", unit: "s", title: "Training time per pipeline, by stage",
       format: { ReportNumber.text("wall_seconds", $0) }) + "</figure>\n"
     body += "<table id=\"stages\"><thead><tr><th>pipeline</th><th>stage</th><th>steps</th><th>training s</th>"
-      + "<th>peak RSS MiB</th></tr></thead><tbody>\n"
+      + "<th>training CPU s</th><th>peak RSS MiB</th></tr></thead><tbody>\n"
     for method in present {
       for (stageIndex, stage) in report.methods[method]!.stages.enumerated() {
         let index = "data-method=\"\(method)\" data-stage=\"\(stageIndex)\""
         body += "<tr><td>\(escape(CompareReport.label(method)))</td><td>\(escape(stage.method))</td>"
           + "<td class=\"num\" \(index) data-key=\"train_steps\">\(stage.trainSteps)</td>"
           + "<td class=\"num\" \(index) data-key=\"wall_seconds\">\(ReportNumber.text("wall_seconds", stage.wallSeconds))</td>"
+          + "<td class=\"num\" \(index) data-key=\"cpu_seconds\">\(ReportNumber.text("cpu_seconds", stage.cpuSeconds))</td>"
           + "<td class=\"num\" \(index) data-key=\"peak_rss_mib\">\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB))</td></tr>\n"
       }
     }

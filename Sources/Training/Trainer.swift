@@ -90,6 +90,13 @@ public final class Trainer {
   /// Whether this process reports (callbacks below) and writes checkpoints; false on all but one data-parallel
   /// process. Callers gate their own exports on it too.
   public var isMainProcess = true
+  /// Element-wise sums over every data-parallel process (an all-reduce), or nil alone: logged training metrics,
+  /// evaluation and throughput are combined through it, so every process logs the whole world's numbers.
+  public var sumAcrossProcesses: (([Double]) throws -> [Double])?
+  /// This process's rank among `count` data-parallel processes: evaluation batch k is scored by process k mod count
+  /// (the shares summed through `sumAcrossProcesses`), and with `average_tokens_across_devices` token means are
+  /// taken over every process's tokens.
+  public var processRank: (rank: Int, count: Int) = (0, 1)
   /// Called after every optimizer step (for progress display): (step, loss of the step, tokens so far, seconds).
   public var onStep: ((Int, Double, Int, Double) -> Void)?
   /// Called for every log line (train and eval).
@@ -109,7 +116,7 @@ public final class Trainer {
     self.objectives = objectives
     self.sampler = sampler ?? (config.shuffle ? SeededRandomSampler(seed: config.seed) : SequentialSampler())
     scorer = PairScorer(layout: config.paddingFree ? .packed : .padded(padTokenID: padTokenID),
-                        promptLoss: !config.disablePromptLoss)
+                        promptLoss: !config.disablePromptLoss, lossChunkSize: config.scoringChunkSize)
     model.gradientCheckpointing = config.gradientCheckpointing
     if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
@@ -210,6 +217,10 @@ public final class Trainer {
       }
     }
     if config.evalStrategy == .epoch { try evaluateAndLog() }
+    if let sumAcrossProcesses {  // the whole world's throughput
+      let totals = try sumAcrossProcesses([Double(pairsSeen), Double(tokens)])
+      (pairsSeen, tokens) = (Int(totals[0]), Int(totals[1]))
+    }
     let seconds = Date().timeIntervalSince(start)
     let steps = state.globalStep - startStep
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),
@@ -224,12 +235,29 @@ public final class Trainer {
     -> ObjectiveOutput
   {
     let batch = objective.scoresRejected ? pairs : pairs.map(\.chosenOnly)
-    let policy = try scorer.scores(of: batch, model: model, withStatistics: objective.needsStatistics)
+    var policy = try scorer.scores(of: batch, model: model, withStatistics: objective.needsStatistics)
+    if processRank.count > 1, config.averageTokensAcrossDevices, let sumAcrossProcesses {
+      try averageTokenCountsAcrossProcesses(&policy, sum: sumAcrossProcesses)
+    }
     var reference: PairScores? = nil
     if objective.needsReference {
       reference = try given ?? referenceScores(of: batch)
     }
     return try objective.loss(policy: policy, reference: reference)
+  }
+
+  /// `average_tokens_across_devices`: the token counts that token means divide by (the NLL's, the logit means') become
+  /// the world's total over the process count, so that after the gradient average the NLL is the token mean over
+  /// every process's batch — the single-device number — instead of the mean of per-process token means.
+  func averageTokenCountsAcrossProcesses(_ scores: inout PairScores, sum: ([Double]) throws -> [Double]) throws {
+    let local = [try scores.chosenNLLTokenCount.to(dtype: .float64, device: .cpu).item(),
+                 Double(scores.chosenLogitCount), Double(scores.rejectedLogitCount)]
+    let world = try sum(local).map { $0 / Double(processRank.count) }  // per-process share of the world's tokens
+    scores.chosenNLLTokenCount = try Tensor.full([], world[0], dtype: scores.chosenNLLTokenCount.dtype,
+                                                 device: scores.chosenNLLTokenCount.device)
+    // The logit means divide by an integer count: scale their sums instead (sum / share = sum · count / share / count).
+    if world[1] > 0 { scores.chosenLogitSum = try scores.chosenLogitSum * (local[1] / world[1]) }
+    if world[2] > 0 { scores.rejectedLogitSum = try scores.rejectedLogitSum * (local[2] / world[2]) }
   }
 
   /// The reference's scores of `pairs` without a graph: the frozen copy when there is one, else the policy with
@@ -284,21 +312,29 @@ public final class Trainer {
   private func logTrainingWindow(objective: any PreferenceObjective, gradNorm: Double, learningRate: Double,
                                  elapsed: Double, tokens: Int) throws
   {
-    var values: [(String, Double)] = [("loss", state.windowLossSum / Double(Swift.max(state.windowSteps, 1))),
-                                      ("grad_norm", gradNorm), ("learning_rate", learningRate)]
+    // Sums and counts of this window (per metric: its sum, how many micro-batches reported it, its running total),
+    // added up over every data-parallel process: TRL gathers each metric across processes before averaging.
+    var window = [state.windowLossSum, Double(state.windowSteps), Double(tokens)]
     for name in objective.metricNames {
+      let count = state.windowMetricCounts?[name] ?? (state.windowMetricSums[name] == nil ? 0 : state.windowMetricCount)
+      window += [state.windowMetricSums[name] ?? 0, Double(count), state.metricTotals?[name] ?? 0]
+    }
+    if let sumAcrossProcesses { window = try sumAcrossProcesses(window) }
+    var values: [(String, Double)] = [("loss", window[0] / Swift.max(window[1], 1)),
+                                      ("grad_norm", gradNorm), ("learning_rate", learningRate)]
+    for (k, name) in objective.metricNames.enumerated() {
+      let (sum, count, total) = (window[3 + 3 * k], window[4 + 3 * k], window[5 + 3 * k])
       if objective.cumulativeMetricNames.contains(name) {
-        values.append((name, state.metricTotals?[name] ?? 0))
+        values.append((name, total))
         continue
       }
       // Averaged over the micro-batches that reported it; a metric no batch of the window had is left out (TRL).
-      let count = state.windowMetricCounts?[name] ?? (state.windowMetricSums[name] == nil ? 0 : state.windowMetricCount)
-      guard count > 0, let sum = state.windowMetricSums[name] else { continue }
-      values.append((name, sum / Double(count)))
+      guard count > 0 else { continue }
+      values.append((name, sum / count))
     }
     values += objective.loggedHyperparameters.map { ($0.name, $0.value) }
     values.append(("epoch", fractionalEpoch))
-    values.append(("tokens_per_second", Double(tokens) / Swift.max(elapsed, 1e-9)))
+    values.append(("tokens_per_second", window[2] / Swift.max(elapsed, 1e-9)))
     var record = Dictionary(values, uniquingKeysWith: { a, _ in a })
     record["step"] = Double(state.globalStep)
     state.logHistory.append(record)
@@ -328,7 +364,9 @@ public final class Trainer {
     defer { model.training = wasTraining }
     return try PreferenceEvaluation.evaluate(model: model, pairs: pairs ?? evalPairs, scorer: scorer,
                                              objective: objective(at: state.globalStep),
-                                             batchSize: config.perDeviceEvalBatchSize, referenceModel: referenceModel)
+                                             batchSize: config.perDeviceEvalBatchSize, referenceModel: referenceModel,
+                                             shard: (processRank.rank, processRank.count),
+                                             sumAcrossShards: sumAcrossProcesses)
   }
 
   private func evaluateAndLog() throws {

@@ -113,6 +113,11 @@ public struct TrainingConfiguration: Equatable {
   /// Prompt-prefix sharing without padding (PackedPairs.swift). Same loss and gradients as TRL's padded batch;
   /// logits/* metrics then average over real tokens only. false = TRL's padded batch exactly.
   public var paddingFree: Bool = true
+  /// Log-probabilities from the final hidden states a chunk of `lossChunkSize` tokens at a time, recomputed in
+  /// backward (FusedLogProbabilities.swift): the [tokens, vocabulary] logits never exist whole. Same loss, metrics
+  /// and gradients; false computes all the logits at once.
+  public var fusedLoss: Bool = true
+  public var lossChunkSize: Int = PairScorer.defaultLossChunkSize
   // Optimisation
   public var finetuningType: FinetuningType = .lora
   public var lora = LoRAConfiguration()  // NN's, read from the `lora:` section under PEFT's key names
@@ -143,6 +148,8 @@ public struct TrainingConfiguration: Equatable {
   public var reportTo: [MetricsSinkKind] = [.jsonl]
   public var resumeFromCheckpoint: String? = nil
   public var threads: Int? = nil
+  public var ddpTimeout: Int = 1800
+  public var averageTokensAcrossDevices: Bool = true
   // Quantized base weights
   public var quantization = QuantizationSettings()
 
@@ -202,6 +209,9 @@ public struct TrainingConfiguration: Equatable {
     .init("max_length", \.maxLength, .atLeast(2), help: "Tokens per prompt + completion; longer completions are cut."),
     .init("padding_free", \.paddingFree,
           help: "Compute each prompt once for its chosen and rejected answers, without padding (false: TRL's padded batch)."),
+    .init("fused_loss", \.fusedLoss,
+          help: "Compute the logits and log-probs a chunk of tokens at a time, again in backward (false: all logits at once)."),
+    .init("loss_chunk_size", \.lossChunkSize, .atLeast(1), help: "Tokens per chunk of the fused loss."),
     // Optimisation
     .init("finetuning_type", \.finetuningType, help: "Train LoRA adapters or every weight."),
     .init("lora.r", \.lora.rank, .atLeast(1), help: "LoRA rank."),
@@ -238,6 +248,10 @@ public struct TrainingConfiguration: Equatable {
     .init("report_to", \.reportTo, help: "Where metrics go (one name or a list)."),
     .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for the newest in output_dir."),
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
+    .init("ddp_timeout", \.ddpTimeout, .atLeast(1),
+          help: "Data parallel: seconds a process waits for the others (rendezvous, each collective) before the run stops."),
+    .init("average_tokens_across_devices", \.averageTokensAcrossDevices,
+          help: "Data parallel: token means (the NLL) over every process's tokens, as on one device (false: each process's own mean, as TRL under accelerate)."),
     // Quantized base weights
     .init("quantization.quant_method", \.quantization.quantMethod,
           help: "How the frozen base weights are held (quantization: gguf for short): gguf keeps a .gguf model's own blocks."),
@@ -350,6 +364,9 @@ public struct TrainingConfiguration: Equatable {
   public var cpoLossType: CPOLossType { method == .simpo ? .simpo : CPOLossType(rawValue: lossType.rawValue) ?? .sigmoid }
   /// `cpo_alpha`, or the method's default (CPO 1, SimPO 0).
   public var cpoAlphaValue: Double { cpoAlpha ?? (method == .simpo ? 0 : 1) }
+
+  /// The scorer's chunk size: `loss_chunk_size` with the fused loss on, nil (all logits at once) with it off.
+  public var scoringChunkSize: Int? { fusedLoss ? lossChunkSize : nil }
 
   // MARK: Checking
 

@@ -1,27 +1,36 @@
 // TrainCommandRunner.swift — what `orpo train` does around the trainer: held-out accuracy before and after,
-// progress, metrics files, checkpoints, the final adapter, and a closing report.
+// progress, metrics files, checkpoints, the final adapter, and a closing report. In a data-parallel run every
+// process trains and evaluates; only rank 0 speaks and writes.
 import Foundation
 import ORPOKit
 
 struct TrainCommandRunner {
   let config: TrainingConfiguration
+  /// This process's place in a data-parallel run (torchrun's environment), nil alone.
+  var dataParallel: DataParallel? = nil
+
+  var isMainProcess: Bool { dataParallel?.isMainProcess ?? true }
 
   func say(_ s: String) {
+    guard isMainProcess else { return }
     FileHandle.standardError.write(Data((s + "\n").utf8))
   }
 
   func run() throws {
     let wall = Date()
     let out = URL(fileURLWithPath: config.outputDir)
-    let prepared = try TrainingRun.prepare(config, log: { say("orpo: \($0)") })
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    if let dataParallel {
+      say("orpo: data parallel: \(dataParallel.worldSize) processes (gloo, store \(dataParallel.environment.masterAddress):\(dataParallel.environment.masterPort)); global batch \(config.perDeviceTrainBatchSize) per device × \(dataParallel.worldSize) × \(config.gradientAccumulationSteps) accumulation = \(config.perDeviceTrainBatchSize * dataParallel.worldSize * config.gradientAccumulationSteps) pairs")
+    }
+    let prepared = try TrainingRun.prepare(config, dataParallel: dataParallel, log: { say("orpo: \($0)") })
+    if isMainProcess { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true) }
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
 
     let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
-    let sinks = try CompositeSink(reportTo: kinds, outputDirectory: out, loggingDirectory: logDirectory)
+    let sinks = try CompositeSink(reportTo: isMainProcess ? kinds : [], outputDirectory: out, loggingDirectory: logDirectory)
     var completed = false
     defer {
       if !completed { try? sinks.mlflowRun?.finish(.failed) }  // closing would mark it finished
@@ -66,9 +75,9 @@ struct TrainCommandRunner {
       before = try trainer.evaluation().accuracy
       say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!.accuracy, trainer.evalPairs.count, Date().timeIntervalSince(t)))
     }
-    progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps)
+    if isMainProcess { progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps) }
     let summary = try trainer.train(resumingFrom: resume)
-    progress.finish()
+    if isMainProcess { progress.finish() }
     var after: [(String, Double)] = []
     var accuracyAfter: PreferenceAccuracy?
     if !trainer.evalPairs.isEmpty {
@@ -79,6 +88,7 @@ struct TrainCommandRunner {
                            values: after, isEvaluation: true))
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
+    guard isMainProcess else { return }  // the others trained and evaluated with rank 0; it alone writes
     if config.finetuningType == .lora {
       // A model given by Hub id is named by it (as PEFT writes base_model_name_or_path), not by its cache folder.
       let hubID = config.model.flatMap { HubModelID($0) }.map(\.repoID)

@@ -145,6 +145,27 @@ struct CommandTests {
     #expect(run.output.hasPrefix("{\"eval_loss\": "))
   }
 
+  /// `orpo bench memory --json` on the tiny fixture model: one object, one member per set-up asked for, in order,
+  /// each with its child process's peak RSS and s/step — or an error when the set-up cannot run in this build.
+  @Test func benchMemoryPrintsOneObjectPerSetUp() throws {
+    let run = try OrpoProcess.run(["bench", "memory", "--model", orpoFixture.path, "--steps", "1", "--json",
+                                   "--data", orpoFixture.appendingPathComponent("data.jsonl").path,
+                                   "--only", "f32_lora,qlora,galore", "--set", "per_device_train_batch_size=2",
+                                   "--set", "max_length=64"])
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(run.output.hasPrefix("{\"f32_lora\": {\"peak_rss_mib\": ") && run.output.split(separator: "\n").count == 1)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: [String: Any]])
+    #expect(Set(object.keys) == ["f32_lora", "qlora", "galore"])
+    for name in ["f32_lora", "qlora"] {
+      let row = try #require(object[name])
+      #expect((row["peak_rss_mib"] as? Double ?? 0) > 50 && (row["s_per_step"] as? Double ?? 0) > 0, "\(name): \(row)")
+    }
+    let galore = try #require(object["galore"])
+    #expect(galore["error"] is String || galore["peak_rss_mib"] is Double, "\(galore)")
+    try expectUsageError(["bench", "memory", "--only", "f32"],
+                         "--only: unknown set-up \"f32\" (expected some of f32_lora, bf16_lora, qlora, qlora_8bit_checkpointing, galore)")
+  }
+
   /// With --generations and --samples, evaluate adds the measurements orpo compare reports. On the fixture's first 8
   /// rows with its initial adapter in one batch, the numbers are TRL 1.16's trainer.evaluate() (expected.json's
   /// `eval`): loss, NLL, accuracy, and the margin as the difference of average log-probs (ModelEvaluationTests checks

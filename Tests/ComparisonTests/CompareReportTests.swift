@@ -150,7 +150,7 @@ extension Array {
     #expect(Set(methods.keys) == ["base", "sft", "orpo", "sft_dpo"])
     for (name, row) in methods {
       for key in ["preference_accuracy", "reward_margin", "nll", "rouge1", "rouge2", "rougeL", "wall_seconds",
-                  "peak_rss_mib", "train_steps"] {
+                  "cpu_seconds", "peak_rss_mib", "train_steps"] {
         let value = try #require((row[key] as? NSNumber)?.doubleValue, "\(name) has \(key)")
         #expect(value.isFinite && value >= (key == "reward_margin" ? -.infinity : 0), "\(name) \(key) = \(value)")
       }
@@ -162,6 +162,10 @@ extension Array {
     let classic = try #require(report.methods["sft_dpo"]), sft = try #require(report.methods["sft"])
     #expect(classic.stages.map(\.method) == ["sft", "dpo"] && classic.stages.first == sft.stages.first)
     #expect(abs(classic.wallSeconds - classic.stages.reduce(0) { $0 + $1.wallSeconds }) < 1e-9)
+    #expect(abs(classic.cpuSeconds - classic.stages.reduce(0) { $0 + $1.cpuSeconds }) < 1e-9)
+    // Training takes CPU time, at most one core's worth per thread of wall time.
+    let threads = Double(ProcessInfo.processInfo.activeProcessorCount + 1)
+    #expect(classic.stages.allSatisfy { $0.cpuSeconds > 0 && $0.cpuSeconds <= threads * $0.wallSeconds + 0.5 })
     #expect(classic.peakRSSMiB == classic.stages.map(\.peakRSSMiB).max() && classic.peakRSSMiB > 0)
     #expect(report.methods["orpo"]?.stages.count == 1 && report.methods["base"]?.stages.isEmpty == true)
     // Curves: ORPO's own metrics; DPO's stage continues SFT's step count.
@@ -181,8 +185,8 @@ extension Array {
     // Every figure the page shows (table, bars, cost, stages, prose, settings) equals report.json.
     let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
     let checked = try expectEveryFigureFromJSON(html: html, json: json)
-    // Table 4 × 10, bars 4 × 4, cost totals 3, stage rows 4 × 3, prose 2 + 4 + 7, and the settings.
-    #expect(checked == 40 + 16 + 3 + 12 + 13 + (json["settings"] as? [String: String] ?? [:]).count, "figures tagged: \(checked)")
+    // Table 4 × 11, bars 4 × 4, cost totals 3, stage rows 4 × 4, prose 2 + 4 + 10, and the settings.
+    #expect(checked == 44 + 16 + 3 + 16 + 16 + (json["settings"] as? [String: String] ?? [:]).count, "figures tagged: \(checked)")
     let table = try #require(html.range(of: "<table id=\"results\">").map { html[$0.lowerBound...] })
     let body = table[..<table.range(of: "</table>")!.lowerBound]
     #expect(body.components(separatedBy: "<td").count - 1 == body.components(separatedBy: "<td class=\"num\"").count - 1)
@@ -205,32 +209,34 @@ extension Array {
                   families: ["arithmetic": FamilyResult(preferenceAccuracy: accuracy + 0.01, rewardMargin: margin * 2, pairs: 120),
                              "spelling": FamilyResult(preferenceAccuracy: accuracy - 0.015, rewardMargin: -margin / 3, pairs: 80)])
     }
-    let sft = StageCost(method: "sft", trainSteps: 120, wallSeconds: 301.25, peakRSSMiB: 1530.4)
+    let sft = StageCost(method: "sft", trainSteps: 120, wallSeconds: 301.25, cpuSeconds: 590.5, peakRSSMiB: 1530.4)
     let report = CompareReport(
       methods: [
         "base": MethodResult(scores: scores(0.765, 0.01234, rouge: .nan), stages: [], evalSeconds: 40.5, baselinePeakRSSMiB: 980.2),
         "sft": MethodResult(scores: scores(0.81, 0.0456, rouge: 0.61), stages: [sft], evalSeconds: 41),
         "orpo": MethodResult(scores: scores(0.93, 0.21875, rouge: 0.66), stages: [StageCost(method: "orpo", trainSteps: 120,
-                                                                                             wallSeconds: 333.35, peakRSSMiB: 1610)],
+                                                                                             wallSeconds: 333.35, cpuSeconds: 650, peakRSSMiB: 1610)],
                              evalSeconds: 42),
         "sft_dpo": MethodResult(scores: scores(0.905, 0.5, rouge: 0.64),
-                                stages: [sft, StageCost(method: "dpo", trainSteps: 120, wallSeconds: 420.05, peakRSSMiB: 1702.7)],
+                                stages: [sft, StageCost(method: "dpo", trainSteps: 120, wallSeconds: 420.05, cpuSeconds: 809.5, peakRSSMiB: 1702.7)],
                                 evalSeconds: 43),
       ], order: CompareReport.pipelines, settings: ["model": "a&b.gguf", "steps_per_stage": "120", "eval_pairs": "200"],
       curves: ["orpo": ["loss": [[5, 2.5], [10, 2.25]]]], samples: [])
     let html = ReportPage.html(report)
     let json = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
     let checked = try expectEveryFigureFromJSON(html: html, json: json)
-    // Table 4 × 10, bars 4 × 4, cost totals 3, stage rows 4 × 3, prose 13, families 2 × 4 × 2, settings 3.
-    #expect(checked == 40 + 16 + 3 + 12 + 13 + 16 + 3)
+    // Table 4 × 11, bars 4 × 4, cost totals 3, stage rows 4 × 4, prose 16, families 2 × 4 × 2, settings 3.
+    #expect(checked == 44 + 16 + 3 + 16 + 16 + 16 + 3)
     #expect(html.contains(#"<td class="num" data-method="orpo" data-family="spelling" data-key="preference_accuracy">0.915</td>"#))
     #expect(html.contains(#"<td class="num" data-method="sft_dpo" data-family="arithmetic" data-key="reward_margin">1.0000</td>"#))
     #expect(html.contains(#"<td class="num" data-method="base" data-key="rouge1">n/a</td>"#))
     #expect(html.contains(#"<span class="num" data-ratio="sft_dpo/orpo" data-key="wall_seconds">2.16</span>"#))  // 721.30 / 333.35
+    #expect(html.contains(#"<td class="num" data-method="sft_dpo" data-key="cpu_seconds">1400.0</td>"#))
     #expect(html.contains(#"<b data-setting="model">a&amp;b.gguf</b>"#))
     let markdown = ReportPage.markdown(report)
     #expect(markdown.contains("| spelling | 0.750 (-0.0041) | 0.795 (-0.0152) | 0.915 (-0.0729) | 0.890 (-0.1667) |"))
-    #expect(markdown.contains("SFT → DPO is two stages, 240 steps (721.3 s), 2.16× ORPO's training time"))
+    #expect(markdown.contains("SFT → DPO is two stages, 240 steps (721.3 s, 1400.0 CPU s), 2.16× ORPO's training time and 2.15× its CPU time"))
+    #expect(markdown.contains("| SFT → DPO | dpo | 120 | 420.1 | 809.5 | 1703 |"))
     #expect(markdown.contains("ORPO's held-out preference accuracy is 0.930, above the base model's 0.765."))
   }
 
