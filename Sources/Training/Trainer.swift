@@ -129,7 +129,7 @@ public final class Trainer {
       trainable = model.loraParameters
       guard !trainable.isEmpty else { throw TrainingError("finetuning_type is lora but the model has no LoRA adapters") }
     }
-    optimizer = try config.makeOptimizer(for: trainable)
+    optimizer = try config.makeOptimizer(for: trainable, linearLayers: model.linearLayers.map(\.path))
     (stepsPerEpoch, totalSteps) = config.stepPlan(trainPairs: self.sampler.epochLength(count: trainPairs.count))
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,

@@ -75,6 +75,28 @@ struct DataParallelTests {
     #expect(try listing(single) == listing(parallel))
   }
 
+  /// A 2-process run resumed on 2 processes from the checkpoint rank 0 wrote at step 10 continues the uninterrupted
+  /// run bit for bit: the same logged values after step 10 (throughput aside) and the same final adapter.
+  @Test func resumingOnTheSameWorldSizeIsBitIdentical() throws {
+    let root = temporaryFolder("ddp-resume")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let whole = root.appendingPathComponent("whole"), resumed = root.appendingPathComponent("resumed")
+    let first = try OrpoProcess.run(arguments(output: whole, batch: 2) + ["--save-steps", "10", "--nproc-per-node", "2"])
+    #expect(first.status == 0, "\(first.errors)")
+    let checkpoint = whole.appendingPathComponent("checkpoint-10")
+    let second = try OrpoProcess.run(arguments(output: resumed, batch: 2)
+      + ["--resume-from-checkpoint", checkpoint.path, "--nproc-per-node", "2"])
+    #expect(second.status == 0, "\(second.errors)")
+    func afterTen(_ run: URL) throws -> [[String: Double]] {
+      try metrics(run).filter { $0["step"]! > 10 }.map { $0.filter { $0.key != "tokens_per_second" } }
+    }
+    let expected = try afterTen(whole)
+    #expect(expected.count == 12, "steps 11...20, the evaluation at step 20 and the final one")
+    #expect(try afterTen(resumed) == expected)
+    let adapter = "adapter/adapter_model.safetensors"
+    #expect(try Data(contentsOf: whole.appendingPathComponent(adapter)) == Data(contentsOf: resumed.appendingPathComponent(adapter)))
+  }
+
   /// torchrun's contract, launched by hand: two workers with RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT. Rank 1
   /// is killed mid-run; rank 0 stops with one error naming the failed collective, well within ddp_timeout.
   @Test func aKilledWorkerStopsTheOtherWithOneError() throws {
