@@ -50,12 +50,16 @@ public struct TrainerState: Codable, Equatable, Sendable {
   public var windowMetricCounts: [String: Int]? = [:]
   /// Running totals of the objective's cumulative metrics (TRL's `num_tokens`).
   public var metricTotals: [String: Double]? = [:]
+  /// The probe pairs' average completion log-probs at the last training log (chosen, rejected); nil before the first.
+  public var probeChosen: [Double]?
+  public var probeRejected: [Double]?
 
   enum CodingKeys: String, CodingKey {
     case globalStep = "global_step", epoch, batchInEpoch = "batch_in_epoch", logHistory = "log_history"
     case windowLossSum = "window_loss_sum", windowSteps = "window_steps", windowMetricSums = "window_metric_sums"
     case windowMetricCount = "window_metric_count", windowTokens = "window_tokens"
     case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals"
+    case probeChosen = "probe_chosen", probeRejected = "probe_rejected"
   }
 }
 
@@ -75,6 +79,9 @@ public final class Trainer {
   public let lrSchedule: LearningRateSchedule
   public let stepsPerEpoch: Int
   public let totalSteps: Int
+  /// Training pairs scored without a graph at every training log (the first `probe_pairs`; none for unpaired KTO
+  /// rows): how their chosen and rejected log-probs moved since the last log (`logps_trend/*`, `rejected_gained`).
+  public let probePairs: [EncodedPair]
   public internal(set) var state = TrainerState()
   /// The reference for objectives that need one when there are no adapters to disable (full fine-tuning): a frozen
   /// copy of the starting weights, which costs a second model in memory (`precompute_ref_log_probs` avoids it).
@@ -130,6 +137,7 @@ public final class Trainer {
       guard !trainable.isEmpty else { throw TrainingError("finetuning_type is lora but the model has no LoRA adapters") }
     }
     optimizer = try config.makeOptimizer(for: trainable, linearLayers: model.linearLayers.map(\.path))
+    probePairs = trainPairs.first?.desirable == nil ? Array(trainPairs.prefix(config.probePairs)) : []
     (stepsPerEpoch, totalSteps) = config.stepPlan(trainPairs: self.sampler.epochLength(count: trainPairs.count))
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,
@@ -165,6 +173,7 @@ public final class Trainer {
     let startStep = state.globalStep
     var lastLoss: Double?
     var epochBatches = try batches(epoch: state.epoch)
+    if state.probeChosen == nil { _ = try probeTrend() }  // the probe's starting point
     while state.globalStep < totalSteps {
       if state.batchInEpoch >= epochBatches.count {
         state.epoch += 1
@@ -333,6 +342,8 @@ public final class Trainer {
       values.append((name, sum / count))
     }
     values += objective.loggedHyperparameters.map { ($0.name, $0.value) }
+    values += objective.derivedMetrics(window: Dictionary(values, uniquingKeysWith: { a, _ in a })).map { ($0.name, $0.value) }
+    values += try probeTrend()
     values.append(("epoch", fractionalEpoch))
     values.append(("tokens_per_second", window[2] / Swift.max(elapsed, 1e-9)))
     var record = Dictionary(values, uniquingKeysWith: { a, _ in a })
@@ -347,6 +358,31 @@ public final class Trainer {
     if isMainProcess {
       try onLog?(TrainerLog(step: state.globalStep, epoch: fractionalEpoch, values: values, isEvaluation: false))
     }
+  }
+
+  /// Scores the probe pairs (no graph, dropout off, so the RNG is untouched) and compares with the last log:
+  /// `logps_trend/chosen` and `logps_trend/rejected`, the change of their mean average log-prob, and
+  /// `rejected_gained`, the fraction of pairs whose rejected answer became more likely (the first log compares with
+  /// the start of training).
+  private func probeTrend() throws -> [(String, Double)] {
+    guard !probePairs.isEmpty, isMainProcess else { return [] }
+    let wasTraining = model.training
+    model.training = false
+    defer { model.training = wasTraining }
+    var chosen: [Double] = [], rejected: [Double] = []
+    try withNoGrad {
+      for start in stride(from: 0, to: probePairs.count, by: config.perDeviceEvalBatchSize) {
+        let batch = Array(probePairs[start..<Swift.min(start + config.perDeviceEvalBatchSize, probePairs.count)])
+        let scores = try scorer.scores(of: batch, model: model)
+        chosen += try scores.chosenAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        rejected += try scores.rejectedAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+      }
+    }
+    defer { (state.probeChosen, state.probeRejected) = (chosen, rejected) }
+    guard let lastChosen = state.probeChosen, let lastRejected = state.probeRejected, lastChosen.count == chosen.count,
+          lastRejected.count == rejected.count
+    else { return [] }
+    return ProbeTrend.values(chosen: chosen, rejected: rejected, lastChosen: lastChosen, lastRejected: lastRejected)
   }
 
   // MARK: Evaluation
@@ -379,5 +415,22 @@ public final class Trainer {
     if isMainProcess {
       try onLog?(TrainerLog(step: state.globalStep, epoch: fractionalEpoch, values: values, isEvaluation: true))
     }
+  }
+}
+
+/// The probe pairs' movement between two training logs, from their average completion log-probs then and now.
+public enum ProbeTrend {
+  public static let metricNames = ["logps_trend/chosen", "logps_trend/rejected", "rejected_gained"]
+
+  /// `logps_trend/chosen` / `logps_trend/rejected`: mean(now) − mean(then); `rejected_gained`: the fraction of
+  /// pairs whose rejected log-prob rose.
+  public static func values(chosen: [Double], rejected: [Double], lastChosen: [Double], lastRejected: [Double])
+    -> [(String, Double)]
+  {
+    let n = Double(Swift.max(chosen.count, 1))
+    func meanChange(_ now: [Double], _ then: [Double]) -> Double { zip(now, then).reduce(0) { $0 + ($1.0 - $1.1) } / n }
+    let gained = zip(rejected, lastRejected).filter { $0 > $1 }.count
+    return [(metricNames[0], meanChange(chosen, lastChosen)), (metricNames[1], meanChange(rejected, lastRejected)),
+            (metricNames[2], Double(gained) / n)]
   }
 }

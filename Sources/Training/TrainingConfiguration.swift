@@ -143,6 +143,7 @@ public struct TrainingConfiguration: Equatable {
   public var shuffle: Bool = true
   // Output
   public var loggingSteps: Int = 10
+  public var probePairs: Int = 8
   public var evalStrategy: EvalStrategy = .no
   public var evalSteps: Int? = nil
   public var saveSteps: Int? = nil
@@ -247,6 +248,8 @@ public struct TrainingConfiguration: Equatable {
     .init("shuffle", \.shuffle, help: "Shuffle the training pairs every epoch (false: file order)."),
     // Output
     .init("logging_steps", \.loggingSteps, .atLeast(1), help: "Log averaged metrics every this many steps."),
+    .init("probe_pairs", \.probePairs, .atLeast(0),
+          help: "Training pairs scored without a graph at every log for the log-prob trend (logps_trend/*, rejected_gained); 0: off."),
     .init("eval_strategy", \.evalStrategy, help: "When to evaluate during training."),
     .init("eval_steps", \.evalSteps, .atLeast(1), help: "Evaluate every this many steps (eval_strategy steps; default logging_steps)."),
     .init("save_steps", \.saveSteps, .atLeast(1), help: "Write a resumable checkpoint every this many steps."),
