@@ -119,6 +119,9 @@ public final class LlamaForCausalLM: CausalLanguageModel {
   /// projections). The output layer is always dense, as transformers keeps it when it quantizes.
   public init(config: LlamaConfiguration, weights: ParameterSource) throws {
     try config.validate()
+    guard !config.isQwen3 && !config.isPhi3 else {  // their own files; a Llama over their weights would drop layers
+      throw ModelError("\(config.architecture) is not a Llama-family model: build it with makeCausalLanguageModel")
+    }
     self.config = config
     let (vocab, hidden) = (config.vocabSize, config.hiddenSize)
     do {

@@ -40,7 +40,7 @@ struct Export: ParsableCommand {
     let outURL = URL(fileURLWithPath: out)
     let dtype = model.dtype ?? .float32
     let (config, parameters, format) = try Checkpoint.load(modelURL)
-    let llama = try makeCausalLanguageModel(config: config, parameters: parameters)
+    let llama = try LlamaForCausalLM(config: config, parameters: parameters)
     if !merge, let adapterFolder = adapter.adapter {
       // base_model_name_or_path: the model as the user named it (a path or a hub id), else the default's path.
       let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapterFolder), model: llama,
