@@ -126,8 +126,9 @@ struct HelpTests {
     USAGE: orpo train <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -195,8 +196,9 @@ struct HelpTests {
     USAGE: orpo evaluate [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -244,8 +246,9 @@ struct HelpTests {
     USAGE: orpo generate <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -294,8 +297,9 @@ struct HelpTests {
     USAGE: orpo export --out <out> (--adapter <adapter> | --merge) [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -483,8 +487,9 @@ struct HelpTests {
     USAGE: orpo bench train [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -642,8 +647,9 @@ struct HelpTests {
     USAGE: orpo judge --a <run-or-file> --b <run-or-file> [<options>]
 
     JUDGE MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
