@@ -1,5 +1,6 @@
 // TrainCommandRunner.swift — what `orpo train` does around the trainer: held-out accuracy before and after,
 // progress, metrics files, checkpoints, the final adapter, and a closing report.
+import ArgumentParser
 import Foundation
 import ORPOKit
 
@@ -12,9 +13,22 @@ struct TrainCommandRunner {
 
   func run() throws {
     let wall = Date()
-    let out = URL(fileURLWithPath: config.outputDir)
-    let prepared = try TrainingRun.prepare(config, log: { say("orpo: \($0)") })
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    // output_dir is this run's (or the run it resumes); a failure before training leaves it as it was.
+    let folder = try OutputFolder.claim(for: config)
+    let out = folder.url
+    let prepared: PreparedRun
+    var resume: URL?
+    do {
+      prepared = try TrainingRun.prepare(config, log: { say("orpo: \($0)") })
+      let fingerprint = RunFingerprint(config: config, trainPairs: prepared.trainer.trainPairs, modelPath: prepared.modelPath)
+      prepared.trainer.fingerprint = fingerprint
+      resume = try folder.resumeCheckpoint(config, fingerprint: fingerprint)
+      if let resume { try Self.dropMetrics(in: out, after: resume) }
+    } catch {
+      folder.abandon()
+      throw error
+    }
+    folder.commit()
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
@@ -39,14 +53,17 @@ struct TrainCommandRunner {
     trainer.onStep = { step, loss, tokens, seconds in
       progress.update(step: step, loss: loss, learningRate: lastRate, tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
     }
-    trainer.onCheckpoint = { progress.message("orpo: checkpoint \($0.path)") }
-
-    var resume: URL?
-    if let r = config.resumeFromCheckpoint {
-      resume = r == "latest" ? Trainer.latestCheckpoint(in: out) : URL(fileURLWithPath: r)
-      guard resume != nil else { throw config.error("resume_from_checkpoint", "latest: no checkpoint-* folder in \(out.path)") }
-      say("orpo: resuming from \(resume!.path)")
+    var lastCheckpoint: URL?
+    trainer.onCheckpoint = {
+      lastCheckpoint = $0
+      progress.message("orpo: checkpoint \($0.path)")
     }
+    trainer.onNonfiniteStep = { step, loss, norm in
+      progress.message("orpo: step \(step) skipped: loss \(TrainingError.text(of: loss)), grad_norm \(TrainingError.text(of: norm)) (not finite; \(trainer.state.consecutiveNonfiniteSteps ?? 0) in a row, max_nonfinite_steps \(config.maxNonfiniteSteps))")
+    }
+    Signals.catchStopSignals()
+    trainer.shouldStop = { Signals.pending != nil }
+    if let resume { say("orpo: resuming from \(resume.path)") }
     var before: PreferenceAccuracy?
     // KTO's held-out rows are unpaired (an answer and another prompt's answer): no preference accuracy there.
     let paired = trainer.evalPairs.first?.desirable == nil
@@ -58,6 +75,15 @@ struct TrainCommandRunner {
     progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps)
     let summary = try trainer.train(resumingFrom: resume)
     progress.finish()
+    if summary.stoppedEarly, let sig = Signals.pending {
+      let checkpoint = lastCheckpoint ?? Trainer.latestCheckpoint(in: out)
+      say("orpo: stopped by \(Signals.name(sig)) after step \(trainer.state.globalStep) of \(trainer.totalSteps); checkpoint: \(checkpoint?.path ?? "none")")
+      if let checkpoint { say("orpo: resume with: \(Self.resumeCommand(checkpoint))") }
+      throw ExitCode(128 + sig)
+    }
+    if summary.nonfiniteSteps > 0 {
+      say("orpo: warning: \(summary.nonfiniteSteps) optimizer steps were skipped for a NaN or infinite loss or gradient")
+    }
     var after: [(String, Double)] = []
     var accuracyAfter: PreferenceAccuracy?
     if !trainer.evalPairs.isEmpty {
@@ -68,8 +94,11 @@ struct TrainCommandRunner {
                            values: after, isEvaluation: true))
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
+    try trainer.checkWeightsAreFinite()
     if config.finetuningType == .lora {
-      try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
+      try AtomicFolder.naming(adapterDir) {
+        try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
+      }
     } else {
       // A Hugging Face folder (config, weights, generation config, tokenizer) that from_pretrained loads.
       var isFolder: ObjCBool = false
@@ -104,5 +133,40 @@ struct TrainCommandRunner {
     if kinds.contains(.tensorboard) { say("orpo: tensorboard: \(logDirectory.path)") }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")
   }
-}
 
+  /// This command line with `--resume-from-checkpoint CHECKPOINT` instead of any resume or overwrite flag, quoted
+  /// for a POSIX shell.
+  static func resumeCommand(_ checkpoint: URL) -> String {
+    var arguments: [String] = []
+    var skipNext = false
+    for argument in CommandLine.arguments.dropFirst() {
+      if skipNext { skipNext = false; continue }
+      if argument == "--resume-from-checkpoint" { skipNext = true; continue }
+      if argument.hasPrefix("--resume-from-checkpoint=") || argument == "--overwrite-output-dir" { continue }
+      arguments.append(argument)
+    }
+    arguments += ["--resume-from-checkpoint", checkpoint.path]
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+    return (["orpo"] + arguments).map { a in
+      a.allSatisfy(safe.contains) && !a.isEmpty ? a : "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
+  }
+
+  /// Resuming from `checkpoint`: metrics.jsonl keeps only the lines up to its step (the interrupted run may have
+  /// logged past it), so the file reads as one run.
+  static func dropMetrics(in out: URL, after checkpoint: URL) throws {
+    let file = out.appendingPathComponent("metrics.jsonl")
+    guard let text = try? String(contentsOf: file, encoding: .utf8),
+          let state = try? JSONSerialization.jsonObject(with: Data(contentsOf: checkpoint.appendingPathComponent("trainer_state.json"))) as? [String: Any],
+          let step = state["global_step"] as? Int
+    else { return }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+    let kept = lines.filter { line in
+      let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      return (object?["step"] as? Int).map { $0 <= step } ?? true
+    }
+    if kept.count != lines.count {
+      try AtomicFile.write(kept.map { $0 + "\n" }.joined(), to: file)
+    }
+  }
+}
