@@ -17,7 +17,7 @@ run: build
 	$(BIN) train --overwrite-output-dir
 
 # Serial: tests share libtorch's global RNG and its thread pool (2 cores). scripts/test-deps.sh installs what
-# only the tests need (chromium, for the curation page's browser test); quick once installed.
+# only the tests need (chromium, for the curation page's and the compare report's browser tests); quick once installed.
 test: setup
 	@bash scripts/test-deps.sh
 	$(SWIFT) test --no-parallel

@@ -79,7 +79,7 @@ let package = Package(
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
     .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
     .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
-    // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files. Pure Swift, no libtorch, so
+    // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files, MLflow's file store. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
     .target(name: "RunMetrics", dependencies: ["Support"], swiftSettings: swiftSettings),
     // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the

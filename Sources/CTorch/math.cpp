@@ -143,6 +143,14 @@ int ct_topk(ct_tensor t, int64_t k, int64_t dim, int largest, int sorted, ct_ten
 int ct_sort(ct_tensor t, int64_t dim, int descending, ct_tensor *values, ct_tensor *indices) {
   CT_OUT_PAIR(values, indices, T(t).sort(dim, descending != 0))
 }
+int ct_linalg_svd(ct_tensor t, ct_tensor *u, ct_tensor *s, ct_tensor *vh) {
+  CT_PROTECT({
+    auto [u_, s_, vh_] = at::linalg_svd(T(t), /*full_matrices=*/false);
+    CT_OUT(u, u_);
+    CT_OUT(s, s_);
+    CT_OUT(vh, vh_);
+  })
+}
 int ct_multinomial(ct_tensor probs, int64_t n, int replacement, ct_generator g, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, at::multinomial(T(probs), n, replacement != 0, gen(g))))
 }

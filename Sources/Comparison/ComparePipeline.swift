@@ -1,7 +1,7 @@
 // ComparePipeline.swift — `orpo compare`: the base model, SFT on the chosen answers, ORPO from the base, and the
 // classic SFT → DPO (DPO's adapter trained on the SFT-merged weights, the SFT model as its reference), each
 // training stage under the same step budget, all measured on the same held-out pairs by `ModelEvaluation`, with
-// each stage's wall time and peak memory. Writes every stage's metrics.jsonl under D/<stage>/ and returns the
+// each stage's wall time, CPU time and peak memory. Writes every stage's metrics.jsonl under D/<stage>/ and returns the
 // report (written by the caller as report.json / .md / .html).
 import Data
 import Evaluation
@@ -74,7 +74,7 @@ public enum ComparePipeline {
       config.saveSteps = nil
       config.reportTo = [.jsonl]
       ProcessMemory.resetPeak()
-      let start = Date()
+      let start = Date(), cpuStart = ProcessTime.cpuSeconds()
       log("compare: \(folder): training \(method.rawValue)")
       let prepared = try TrainingRun.prepare(config, reusing: reusing, log: { log("compare: \(folder): \($0)") })
       let sinks = try CompositeSink(reportTo: [.jsonl], outputDirectory: URL(fileURLWithPath: config.outputDir))
@@ -90,7 +90,7 @@ public enum ComparePipeline {
       }
       let summary = try prepared.trainer.train()
       let cost = StageCost(method: method.rawValue, trainSteps: summary.steps, wallSeconds: Date().timeIntervalSince(start),
-                           peakRSSMiB: ProcessMemory.peakMiB())
+                           cpuSeconds: ProcessTime.cpuSeconds() - cpuStart, peakRSSMiB: ProcessMemory.peakMiB())
       return (prepared, cost)
     }
 

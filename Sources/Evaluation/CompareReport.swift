@@ -1,6 +1,6 @@
 // CompareReport.swift — what `orpo compare` measures for each pipeline (base, SFT, ORPO, SFT → DPO) and its
 // report.json: held-out preference accuracy and margin (overall and per family), NLL of the chosen answers, ROUGE of
-// greedy generations, training cost (wall time, peak memory, steps, per stage), curves and sample generations.
+// greedy generations, training cost (wall and CPU time, peak memory, steps, per stage), curves and sample generations.
 import Foundation
 
 /// One training stage of a pipeline: SFT → DPO has two, ORPO one, the base model none.
@@ -8,17 +8,21 @@ public struct StageCost: Codable, Equatable, Sendable {
   public var method: String
   public var trainSteps: Int
   public var wallSeconds: Double
+  /// CPU seconds (user + system, all threads) of the stage: its cost on a machine whose cores others share.
+  public var cpuSeconds: Double
   public var peakRSSMiB: Double
 
-  public init(method: String, trainSteps: Int, wallSeconds: Double, peakRSSMiB: Double) {
+  public init(method: String, trainSteps: Int, wallSeconds: Double, cpuSeconds: Double, peakRSSMiB: Double) {
     self.method = method
     self.trainSteps = trainSteps
     self.wallSeconds = wallSeconds
+    self.cpuSeconds = cpuSeconds
     self.peakRSSMiB = peakRSSMiB
   }
 
   enum CodingKeys: String, CodingKey {
-    case method, trainSteps = "train_steps", wallSeconds = "wall_seconds", peakRSSMiB = "peak_rss_mib"
+    case method, trainSteps = "train_steps", wallSeconds = "wall_seconds", cpuSeconds = "cpu_seconds"
+    case peakRSSMiB = "peak_rss_mib"
   }
 }
 
@@ -80,8 +84,10 @@ public struct ModelScores: Codable, Equatable, Sendable {
 /// One pipeline's row of the report.
 public struct MethodResult: Codable, Equatable, Sendable {
   public var scores: ModelScores
-  /// Training cost of the whole pipeline: the sum over its stages (wall time, steps) and the largest peak memory.
+  /// Training cost of the whole pipeline: the sum over its stages (wall time, CPU time, steps) and the largest peak
+  /// memory.
   public var wallSeconds: Double
+  public var cpuSeconds: Double
   public var peakRSSMiB: Double
   public var trainSteps: Int
   public var evalSeconds: Double
@@ -92,12 +98,13 @@ public struct MethodResult: Codable, Equatable, Sendable {
     self.stages = stages
     self.evalSeconds = evalSeconds
     wallSeconds = stages.reduce(0) { $0 + $1.wallSeconds }
+    cpuSeconds = stages.reduce(0) { $0 + $1.cpuSeconds }
     trainSteps = stages.reduce(0) { $0 + $1.trainSteps }
     peakRSSMiB = stages.map(\.peakRSSMiB).max() ?? baselinePeakRSSMiB
   }
 
   enum CodingKeys: String, CodingKey {
-    case wallSeconds = "wall_seconds", peakRSSMiB = "peak_rss_mib", trainSteps = "train_steps"
+    case wallSeconds = "wall_seconds", cpuSeconds = "cpu_seconds", peakRSSMiB = "peak_rss_mib", trainSteps = "train_steps"
     case evalSeconds = "eval_seconds", stages
   }
 
@@ -106,6 +113,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
     scores = try ModelScores(from: decoder)
     let c = try decoder.container(keyedBy: CodingKeys.self)
     wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
+    cpuSeconds = try c.decode(Double.self, forKey: .cpuSeconds)
     peakRSSMiB = try c.decode(Double.self, forKey: .peakRSSMiB)
     trainSteps = try c.decode(Int.self, forKey: .trainSteps)
     evalSeconds = try c.decode(Double.self, forKey: .evalSeconds)
@@ -116,6 +124,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
     try scores.encode(to: encoder)
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(wallSeconds, forKey: .wallSeconds)
+    try c.encode(cpuSeconds, forKey: .cpuSeconds)
     try c.encode(peakRSSMiB, forKey: .peakRSSMiB)
     try c.encode(trainSteps, forKey: .trainSteps)
     try c.encode(evalSeconds, forKey: .evalSeconds)

@@ -11,7 +11,7 @@ public enum ReportNumber {
     case "preference_accuracy": return 3
     case "reward_margin", "nll", "rouge1", "rouge2", "rougeL": return 4
     case "perplexity": return 2
-    case "wall_seconds", "eval_seconds": return 1
+    case "wall_seconds", "cpu_seconds", "eval_seconds": return 1
     case "peak_rss_mib", "train_steps", "pairs", "generations": return 0
     default: return 4
     }
@@ -28,7 +28,8 @@ public enum ReportPage {
   public static let columns: [(key: String, label: String)] = [
     ("preference_accuracy", "preference accuracy"), ("reward_margin", "margin (nats/token)"), ("nll", "NLL chosen"),
     ("perplexity", "perplexity"), ("rouge1", "ROUGE-1"), ("rouge2", "ROUGE-2"), ("rougeL", "ROUGE-L"),
-    ("train_steps", "steps"), ("wall_seconds", "training s"), ("peak_rss_mib", "peak RSS MiB"),
+    ("train_steps", "steps"), ("wall_seconds", "training s"), ("cpu_seconds", "training CPU s"),
+    ("peak_rss_mib", "peak RSS MiB"),
   ]
   /// The training curves drawn, when some pipeline logged them.
   public static let curveMetrics = ["loss", "nll_loss", "log_odds_ratio", "rewards/margins", "rewards/accuracies"]
@@ -45,16 +46,28 @@ public enum ReportPage {
     case "rougeL": return result.scores.rougeL
     case "train_steps": return Double(result.trainSteps)
     case "wall_seconds": return result.wallSeconds
+    case "cpu_seconds": return result.cpuSeconds
     case "peak_rss_mib": return result.peakRSSMiB
     case "eval_seconds": return result.evalSeconds
     default: return .nan
     }
   }
 
+  /// A quoted figure's value and how it is printed: a method's value under `key`, or for "a/b" the ratio of a's to b's.
+  static func figure(_ report: CompareReport, _ method: String, _ key: String) -> (value: Double, text: String)? {
+    let parts = method.split(separator: "/").map(String.init)
+    if parts.count == 2 {
+      guard let a = report.methods[parts[0]], let b = report.methods[parts[1]] else { return nil }
+      let ratio = value(b, key) > 0 ? value(a, key) / value(b, key) : .nan
+      return (ratio, ratio.isFinite ? String(format: "%.2f", ratio) : "n/a")
+    }
+    return report.methods[method].map { (value($0, key), ReportNumber.text(key, value($0, key))) }
+  }
+
   // MARK: Findings
 
   /// Sentences on ORPO against the base model and SFT → DPO: (text, [(method, key)] of the figures it quotes, in
-  /// order). Each figure is written `{}` in the text.
+  /// order). Each figure is written `{}` in the text; a method "a/b" quotes the ratio of a's value to b's.
   static func findings(_ report: CompareReport) -> [(String, [(String, String)])] {
     var lines: [(String, [(String, String)])] = []
     let m = report.methods
@@ -66,15 +79,15 @@ public enum ReportPage {
                     [("orpo", "preference_accuracy"), ("base", "preference_accuracy")]))
     }
     if let classic = m["sft_dpo"] {
-      let accuracy = orpo.scores.preferenceAccuracy >= classic.scores.preferenceAccuracy ? "at least as high as" : "below"
-      lines.append(("Against SFT → DPO, ORPO's accuracy is \(accuracy) its {} (ORPO {}); ROUGE-L {} for ORPO, {} for SFT → DPO.",
-                    [("sft_dpo", "preference_accuracy"), ("orpo", "preference_accuracy"), ("orpo", "rougeL"),
-                     ("sft_dpo", "rougeL")]))
-      let ratio = orpo.wallSeconds > 0 ? classic.wallSeconds / orpo.wallSeconds : .nan
-      lines.append(("Cost: ORPO is one stage of {} steps ({} s of training); SFT → DPO is two stages, {} steps ({} s) — "
-                      + (ratio.isFinite ? String(format: "%.2f×", ratio) : "n/a") + " ORPO's training time, peak memory {} MiB against {} MiB.",
-                    [("orpo", "train_steps"), ("orpo", "wall_seconds"), ("sft_dpo", "train_steps"), ("sft_dpo", "wall_seconds"),
-                     ("sft_dpo", "peak_rss_mib"), ("orpo", "peak_rss_mib")]))
+      func compared(_ ours: Double, _ theirs: Double) -> String { ours > theirs ? "above" : ours < theirs ? "below" : "level with" }
+      lines.append(("Against SFT → DPO: ORPO's accuracy {} is \(compared(orpo.scores.preferenceAccuracy, classic.scores.preferenceAccuracy)) "
+                      + "its {}; ORPO's ROUGE-L {} is \(compared(orpo.scores.rougeL, classic.scores.rougeL)) its {}.",
+                    [("orpo", "preference_accuracy"), ("sft_dpo", "preference_accuracy"), ("orpo", "rougeL"), ("sft_dpo", "rougeL")]))
+      lines.append(("Cost: ORPO is one stage of {} steps ({} s of training, {} CPU s); SFT → DPO is two stages, {} steps "
+                      + "({} s, {} CPU s), {}× ORPO's training time and {}× its CPU time; peak memory {} MiB against ORPO's {} MiB.",
+                    [("orpo", "train_steps"), ("orpo", "wall_seconds"), ("orpo", "cpu_seconds"), ("sft_dpo", "train_steps"),
+                     ("sft_dpo", "wall_seconds"), ("sft_dpo", "cpu_seconds"), ("sft_dpo/orpo", "wall_seconds"),
+                     ("sft_dpo/orpo", "cpu_seconds"), ("sft_dpo", "peak_rss_mib"), ("orpo", "peak_rss_mib")]))
     }
     return lines
   }
@@ -87,7 +100,7 @@ public enum ReportPage {
     for (text, figures) in findings(report) {
       var line = text
       for (method, key) in figures {
-        let number = report.methods[method].map { ReportNumber.text(key, value($0, key)) } ?? "n/a"
+        let number = figure(report, method, key)?.text ?? "n/a"
         if let range = line.range(of: "{}") { line.replaceSubrange(range, with: number) }
       }
       md += line + "\n\n"
@@ -99,21 +112,25 @@ public enum ReportPage {
       md += "| \(CompareReport.label(method)) | " + columns.map { ReportNumber.text($0.key, value(result, $0.key)) }
         .joined(separator: " | ") + " |\n"
     }
-    md += "\n## Cost per stage\n\n| pipeline | stage | steps | training s | peak RSS MiB |\n| --- | --- | ---: | ---: | ---: |\n"
+    md += "\n## Cost per stage\n\n| pipeline | stage | steps | training s | training CPU s | peak RSS MiB |\n"
+      + "| --- | --- | ---: | ---: | ---: | ---: |\n"
     for method in report.order {
       guard let result = report.methods[method] else { continue }
       for stage in result.stages {
         md += "| \(CompareReport.label(method)) | \(stage.method) | \(stage.trainSteps) | "
-          + "\(ReportNumber.text("wall_seconds", stage.wallSeconds)) | \(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB)) |\n"
+          + "\(ReportNumber.text("wall_seconds", stage.wallSeconds)) | \(ReportNumber.text("cpu_seconds", stage.cpuSeconds)) | "
+          + "\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB)) |\n"
       }
     }
     let families = Set(report.methods.values.flatMap { $0.scores.families.keys }).sorted()
     if !families.isEmpty {
-      md += "\n## Preference accuracy per family\n\n| family | " + report.order.map(CompareReport.label).joined(separator: " | ")
+      md += "\n## Preference accuracy (margin) per family\n\n| family | " + report.order.map(CompareReport.label).joined(separator: " | ")
         + " |\n| --- |" + String(repeating: " ---: |", count: report.order.count) + "\n"
       for family in families {
         md += "| \(family) | " + report.order.map { method in
-          report.methods[method]?.scores.families[family].map { ReportNumber.text("preference_accuracy", $0.preferenceAccuracy) } ?? "n/a"
+          report.methods[method]?.scores.families[family].map {
+            "\(ReportNumber.text("preference_accuracy", $0.preferenceAccuracy)) (\(ReportNumber.text("reward_margin", $0.rewardMargin)))"
+          } ?? "n/a"
         }.joined(separator: " | ") + " |\n"
       }
     }
@@ -135,20 +152,22 @@ public enum ReportPage {
 
   static func escape(_ text: String) -> String { MetricsPlot.xmlEscape(text) }
 
-  static func number(_ method: String, _ key: String, _ value: Double) -> String {
-    "<span class=\"num\" data-method=\"\(method)\" data-key=\"\(key)\">\(ReportNumber.text(key, value))</span>"
+  /// A figure in the prose, tagged with what it shows: `data-method` (or `data-ratio` "a/b") and `data-key`.
+  static func number(_ method: String, _ key: String, _ text: String) -> String {
+    "<span class=\"num\" \(method.contains("/") ? "data-ratio" : "data-method")=\"\(method)\" data-key=\"\(key)\">\(text)</span>"
   }
 
   /// A self-contained page (inline CSS and SVG, no scripts).
   public static func html(_ report: CompareReport) -> String {
     var body = "<h1>orpo compare</h1>\n<p class=\"settings\">"
-      + report.settings.keys.sorted().map { "\(escape($0)): <b>\(escape(report.settings[$0]!))</b>" }.joined(separator: " · ")
+      + report.settings.keys.sorted().map { "\(escape($0)): <b data-setting=\"\(escape($0))\">\(escape(report.settings[$0]!))</b>" }
+      .joined(separator: " · ")
       + "</p>\n"
     body += "<section id=\"findings\">\n"
     for (text, figures) in findings(report) {
       var line = escape(text)
       for (method, key) in figures {
-        let html = report.methods[method].map { number(method, key, value($0, key)) } ?? "n/a"
+        let html = figure(report, method, key).map { number(method, key, $0.text) } ?? "n/a"
         if let range = line.range(of: "{}") { line.replaceSubrange(range, with: html) }
       }
       body += "<p>\(line)</p>\n"
@@ -165,7 +184,8 @@ public enum ReportPage {
     body += "<p class=\"note\">Preference accuracy: share of held-out pairs whose chosen answer has the higher average "
       + "log-prob per completion token under the model; margin: the mean difference of those averages; NLL: per "
       + "completion token of the chosen answers; ROUGE: greedy generations against the chosen answers "
-      + "(rouge-score's tokenizer, Porter-stemmed); cost: training only (model loading included), summed over stages.</p>\n"
+      + "(rouge-score's tokenizer, Porter-stemmed); cost: training only (model loading included), summed over stages; "
+      + "CPU s: user + system time of all threads, which does not grow when other processes share the cores.</p>\n"
 
     let present = report.order.filter { report.methods[$0] != nil }
     var values: [String: [String: Double]] = [:]
@@ -184,12 +204,15 @@ public enum ReportPage {
       }, key: "wall_seconds", unit: "s", title: "Training time per pipeline, by stage",
       format: { ReportNumber.text("wall_seconds", $0) }) + "</figure>\n"
     body += "<table id=\"stages\"><thead><tr><th>pipeline</th><th>stage</th><th>steps</th><th>training s</th>"
-      + "<th>peak RSS MiB</th></tr></thead><tbody>\n"
+      + "<th>training CPU s</th><th>peak RSS MiB</th></tr></thead><tbody>\n"
     for method in present {
-      for stage in report.methods[method]!.stages {
+      for (stageIndex, stage) in report.methods[method]!.stages.enumerated() {
+        let index = "data-method=\"\(method)\" data-stage=\"\(stageIndex)\""
         body += "<tr><td>\(escape(CompareReport.label(method)))</td><td>\(escape(stage.method))</td>"
-          + "<td>\(stage.trainSteps)</td><td>\(ReportNumber.text("wall_seconds", stage.wallSeconds))</td>"
-          + "<td>\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB))</td></tr>\n"
+          + "<td class=\"num\" \(index) data-key=\"train_steps\">\(stage.trainSteps)</td>"
+          + "<td class=\"num\" \(index) data-key=\"wall_seconds\">\(ReportNumber.text("wall_seconds", stage.wallSeconds))</td>"
+          + "<td class=\"num\" \(index) data-key=\"cpu_seconds\">\(ReportNumber.text("cpu_seconds", stage.cpuSeconds))</td>"
+          + "<td class=\"num\" \(index) data-key=\"peak_rss_mib\">\(ReportNumber.text("peak_rss_mib", stage.peakRSSMiB))</td></tr>\n"
       }
     }
     body += "</tbody></table>\n"
@@ -210,12 +233,16 @@ public enum ReportPage {
 
     let families = Set(report.methods.values.flatMap { $0.scores.families.keys }).sorted()
     if !families.isEmpty {
-      body += "<h2>Preference accuracy per family</h2>\n<table id=\"families\"><thead><tr><th>family</th>"
-        + present.map { "<th>\(escape(CompareReport.label($0)))</th>" }.joined() + "</tr></thead><tbody>\n"
+      body += "<h2>Preference accuracy and margin per family</h2>\n<table id=\"families\"><thead><tr><th rowspan=\"2\">family</th>"
+        + present.map { "<th colspan=\"2\">\(escape(CompareReport.label($0)))</th>" }.joined() + "</tr><tr>"
+        + String(repeating: "<th>accuracy</th><th>margin</th>", count: present.count) + "</tr></thead><tbody>\n"
       for family in families {
         body += "<tr><th scope=\"row\">\(escape(family))</th>" + present.map { method in
-          let accuracy = report.methods[method]!.scores.families[family]?.preferenceAccuracy ?? .nan
-          return "<td>\(ReportNumber.text("preference_accuracy", accuracy))</td>"
+          guard let result = report.methods[method]!.scores.families[family] else { return "<td>n/a</td><td>n/a</td>" }
+          return "<td class=\"num\" data-method=\"\(method)\" data-family=\"\(escape(family))\" data-key=\"preference_accuracy\">"
+            + "\(ReportNumber.text("preference_accuracy", result.preferenceAccuracy))</td>"
+            + "<td class=\"num\" data-method=\"\(method)\" data-family=\"\(escape(family))\" data-key=\"reward_margin\">"
+            + "\(ReportNumber.text("reward_margin", result.rewardMargin))</td>"
         }.joined() + "</tr>\n"
       }
       body += "</tbody></table>\n"

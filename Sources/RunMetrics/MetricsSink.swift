@@ -1,5 +1,5 @@
 // MetricsSink.swift — where training metrics go: the MetricsSink protocol, fan-out to several sinks, and the
-// `report_to` choices (tensorboard, jsonl, all, none) that pick them.
+// `report_to` choices (tensorboard, jsonl, mlflow, all, none) that pick them.
 import Foundation
 
 /// Which phase a row of metrics comes from.
@@ -22,40 +22,52 @@ extension MetricsSink {
 
 public enum MetricsError: Error, CustomStringConvertible, Equatable {
   case unsupportedReportTo(String)
+  /// `report_to: wandb`: said once, with what to do instead, rather than a crash or a silent no-op.
+  case wandbNotWritten
   case cannotWrite(path: String, reason: String)
   case closed(path: String)
 
   public var description: String {
     switch self {
     case .unsupportedReportTo(let value):
-      return "report_to \"\(value)\" is not supported; use tensorboard, jsonl, all or none"
+      return "report_to \"\(value)\" is not supported; use one of "
+        + MetricsSinkKind.allCases.map(\.rawValue).joined(separator: ", ")
+    case .wandbNotWritten:
+      return "wandb (Weights & Biases) is not written directly: report to tensorboard (report_to: [jsonl, tensorboard]) "
+        + "and upload the event files with `wandb sync --sync-tensorboard <output_dir>/tensorboard`"
     case .cannotWrite(let path, let reason): return "cannot write metrics to \(path): \(reason)"
     case .closed(let path): return "metrics file \(path) is already closed"
     }
   }
 }
 
-/// The `report_to` values we understand. `all` means every sink we have (TensorBoard and JSONL); HF's list
-/// form (`report_to: [tensorboard, jsonl]`) is a list of these, resolved with `resolve(_:)`.
+/// The `report_to` values we understand. `all` means every sink we have (TensorBoard, JSONL and MLflow, as
+/// transformers' `all` means every integration installed); HF's list form (`report_to: [tensorboard, jsonl]`) is a
+/// list of these, resolved with `resolve(_:)`.
 public enum MetricsSinkKind: String, Codable, CaseIterable, Sendable {
-  case tensorboard, jsonl, none, all
+  case tensorboard, jsonl, mlflow, none, all
 
   /// The concrete sinks this choice stands for.
   public var expanded: [MetricsSinkKind] {
     switch self {
-    case .tensorboard, .jsonl: return [self]
+    case .tensorboard, .jsonl, .mlflow: return [self]
     case .none: return []
-    case .all: return [.tensorboard, .jsonl]
+    case .all: return [.tensorboard, .jsonl, .mlflow]
     }
   }
 
+  /// `wandb` (any case), which gets its own message.
+  public static func isWandb(_ value: String) -> Bool {
+    value.trimmingCharacters(in: .whitespaces).lowercased() == "wandb"
+  }
+
   /// `report_to` as HF accepts it (one string or a list) to concrete, de-duplicated sink kinds, in order.
-  /// `none` contributes nothing; anything we do not write (wandb, mlflow, …) is an error, not silently dropped.
+  /// `none` contributes nothing; anything we do not write (wandb, comet_ml, …) is an error, not silently dropped.
   public static func resolve(_ values: [String]) throws -> [MetricsSinkKind] {
     var kinds: [MetricsSinkKind] = []
     for value in values {
       guard let kind = MetricsSinkKind(rawValue: value.trimmingCharacters(in: .whitespaces).lowercased()) else {
-        throw MetricsError.unsupportedReportTo(value)
+        throw isWandb(value) ? MetricsError.wandbNotWritten : MetricsError.unsupportedReportTo(value)
       }
       for concrete in kind.expanded where !kinds.contains(concrete) { kinds.append(concrete) }
     }
@@ -73,16 +85,28 @@ public final class CompositeSink: MetricsSink {
 
   /// The sinks `report_to` asks for, laid out as HF Trainer does: TensorBoard events under `loggingDirectory`
   /// (default `<output_dir>/runs/<Mon DD_HH-MM-SS>_<hostname>`, transformers' `default_logdir`), JSONL rows in
-  /// `<output_dir>/metrics.jsonl`.
-  public convenience init(reportTo kinds: [MetricsSinkKind], outputDirectory: URL, loggingDirectory: URL? = nil) throws {
+  /// `<output_dir>/metrics.jsonl`, an MLflow run in the file store `MLflowRunWriter.trackingRoot()` names
+  /// (`./mlruns` unless `MLFLOW_TRACKING_URI` says otherwise), in the experiment `MLFLOW_EXPERIMENT_NAME` (default
+  /// `Default`), named `runName` (default the output folder, as transformers' `run_name`).
+  public convenience init(reportTo kinds: [MetricsSinkKind], outputDirectory: URL, loggingDirectory: URL? = nil,
+                          runName: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment)
+    throws
+  {
     var sinks: [MetricsSink] = []
-    for kind in kinds.flatMap(\.expanded) {
+    var seen: [MetricsSinkKind] = []
+    for kind in kinds.flatMap(\.expanded) where !seen.contains(kind) {
+      seen.append(kind)
       switch kind {
       case .tensorboard:
         let directory = loggingDirectory ?? CompositeSink.defaultLoggingDirectory(outputDirectory: outputDirectory)
         sinks.append(try TensorBoardWriter(directory: directory))
       case .jsonl:
         sinks.append(try JSONLMetricsWriter(url: outputDirectory.appendingPathComponent("metrics.jsonl")))
+      case .mlflow:
+        let experiment = environment["MLFLOW_EXPERIMENT_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "Default"
+        sinks.append(try MLflowRunWriter(root: MLflowRunWriter.trackingRoot(environment: environment),
+                                         experimentName: experiment, runName: runName ?? outputDirectory.relativePath,
+                                         tags: [("mlflow.source.name", "orpo"), ("mlflow.source.type", "LOCAL")]))
       case .none, .all:
         break
       }
@@ -107,6 +131,9 @@ public final class CompositeSink: MetricsSink {
     }
     if let firstError { throw firstError }
   }
+
+  /// The MLflow run among the sinks, if `report_to` asked for one (for params, tags and artifacts).
+  public var mlflowRun: MLflowRunWriter? { sinks.lazy.compactMap { $0 as? MLflowRunWriter }.first }
 
   public func close() throws {
     var firstError: Error?

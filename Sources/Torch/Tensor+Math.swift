@@ -164,6 +164,14 @@ extension Tensor {
   public func sorted(dim: Int = -1, descending: Bool = false) throws -> (values: Tensor, indices: Tensor) {
     try producePair("sort(dim: \(dim))", self) { ct_sort(handle, Int64(dim), descending ? 1 : 0, $0, $1) }
   }
+  /// torch.linalg.svd(self, full_matrices=False) of a matrix [m, n]: U [m, k], S [k], Vh [k, n], k = min(m, n),
+  /// singular values descending (LAPACK's gesdd on the CPU, as PyTorch).
+  public func singularValueDecomposition() throws -> (u: Tensor, s: Tensor, vh: Tensor) {
+    var u: ct_tensor?, s: ct_tensor?, vh: ct_tensor?
+    try checked("linalg_svd", [self]) { ct_linalg_svd(handle, &u, &s, &vh) }
+    guard let u, let s, let vh else { throw TorchError(operation: "linalg_svd", message: "no result", operands: [summary]) }
+    return (Tensor(handle: u), Tensor(handle: s), Tensor(handle: vh))
+  }
   /// Samples indices from each row's (unnormalised) probabilities.
   public func multinomial(_ samples: Int, replacement: Bool = false, generator: Generator? = nil) throws -> Tensor {
     try withExtendedLifetime(generator) {

@@ -57,6 +57,9 @@ public final class AdamW: Optimizer {
     guard let stepText = state.metadata["step"], let savedStep = Int(stepText), savedStep >= 0 else {
       throw TrainingError("AdamW state: metadata \"step\" is \(state.metadata["step"].map { "\"\($0)\"" } ?? "missing"), expected a whole number")
     }
+    if let other = state.metadata["optimizer"] {
+      throw TrainingError("the checkpoint's optimizer state is \(other), this run's optim is adamw_torch; resume with the optim it was saved with")
+    }
     let first = try parameters.indices.map { try state.tensor("exp_avg.\($0)") }
     let second = try parameters.indices.map { try state.tensor("exp_avg_sq.\($0)") }
     let expected = 2 * parameters.count

@@ -94,6 +94,8 @@ public struct ConfigurationKey {
   let path: PartialKeyPath<TrainingConfiguration>
   /// Stores the value the node holds; false when it holds none of the key's type.
   let read: (RecipeNode, inout TrainingConfiguration) -> Bool
+  /// Why a node `read` refused was refused, when the value type has more to say than "expected …".
+  let explain: (RecipeNode) -> String?
   /// The rule the current value breaks, as "must be …, got …".
   let problem: (TrainingConfiguration) -> String?
   let text: (TrainingConfiguration) -> String
@@ -135,6 +137,7 @@ public struct ConfigurationKey {
       configuration[keyPath: path] = value
       return true
     }
+    explain = { V.explanation(refusing: $0) }
     self.problem = { problem($0[keyPath: path]) }
     text = { $0[keyPath: path].recipeText }
     equal = { $0[keyPath: path] == $1[keyPath: path] }

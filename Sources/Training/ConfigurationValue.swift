@@ -103,6 +103,13 @@ public protocol ConfigurationValue: Equatable {
   init?(recipe node: RecipeNode)
   /// The value as a recipe would write it (in messages and docs).
   var recipeText: String { get }
+  /// Why a node that holds none of this type was refused, when there is more to say than "expected …, found …"
+  /// (`report_to: wandb`); nil for the usual message.
+  static func explanation(refusing node: RecipeNode) -> String?
+}
+
+extension ConfigurationValue {
+  public static func explanation(refusing node: RecipeNode) -> String? { nil }
 }
 
 extension Int: ConfigurationValue {
@@ -193,6 +200,10 @@ extension Array: ConfigurationValue where Element: ConfigurationValue {
     }
   }
   public var recipeText: String { "[" + map(\.recipeText).joined(separator: ", ") + "]" }
+  public static func explanation(refusing node: RecipeNode) -> String? {
+    if case .list(let items, _) = node { return items.lazy.compactMap { Element.explanation(refusing: $0) }.first }
+    return Element.explanation(refusing: node)
+  }
 }
 
 /// An enum whose raw values are the words a recipe writes.
@@ -209,7 +220,13 @@ extension ConfigurationChoice {
 
 extension LRSchedulerType: ConfigurationChoice {}
 extension BetaSchedule.Shape: ConfigurationChoice {}
-extension MetricsSinkKind: ConfigurationChoice {}
+extension MetricsSinkKind: ConfigurationChoice {
+  /// `wandb` gets its own message: what to run instead (RunMetrics' `MetricsError.wandbNotWritten`).
+  public static func explanation(refusing node: RecipeNode) -> String? {
+    guard let text = node.text, MetricsSinkKind.isWandb(text) else { return nil }
+    return MetricsError.wandbNotWritten.description
+  }
+}
 extension FourBitType: ConfigurationChoice {}
 
 /// Weights' dtype under Hugging Face's `torch_dtype` names (and their short forms).

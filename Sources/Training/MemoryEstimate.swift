@@ -30,7 +30,7 @@ public struct MemoryEstimate: Sendable {
   static func optimizerBytesPerParameter(_ config: TrainingConfiguration) -> Int { 4 + 8 }
 
   /// Copies of the [tokens, vocabulary] float32 logits alive at the loss's peak (the logits, their log-softmax kept
-  /// for backward, the gradient flowing back). A fused, chunked loss brings this towards zero.
+  /// for backward, the gradient flowing back) — of one chunk of `loss_chunk_size` tokens with the fused loss.
   static func logitCopies(_ config: TrainingConfiguration) -> Int { 3 }
 
   /// Resident memory of the process before any model (Swift runtime, libtorch and its thread pools), measured on
@@ -105,8 +105,10 @@ public struct MemoryEstimate: Sendable {
       parts.append(Part(name: "dequantized layer", bytes: largest * 8, detail: "the largest projection, one at a time"))
     }
     let copies = logitCopies(config)
-    parts.append(Part(name: "logits and loss", bytes: copies * tokens * model.vocabSize * 4,
-                      detail: "\(copies) float32 copies of [\(grouped(tokens)), \(grouped(model.vocabSize))]"))
+    let logitRows = config.scoringChunkSize.map { Swift.min($0, tokens) } ?? tokens
+    parts.append(Part(name: "logits and loss", bytes: copies * logitRows * model.vocabSize * 4,
+                      detail: "\(copies) float32 copies of [\(grouped(logitRows)), \(grouped(model.vocabSize))]"
+                        + (config.scoringChunkSize == nil ? "" : " (one chunk of the fused loss)")))
     if !config.device.isCUDA {
       parts.append(Part(name: "runtime", bytes: runtimeBytes, detail: "Swift, libtorch and its threads"))
     }

@@ -5,6 +5,7 @@
 // every loss, NLL and gradient built on them) are those of TRL's padded batch; logits/* average over real tokens only.
 import Data
 import Foundation
+import Models
 import Torch
 
 public struct PackedPairBatch {
@@ -29,6 +30,8 @@ public struct PackedPairBatch {
     public var labelCounts: Tensor  // [B] f32
     /// Predicted tokens (M).
     public var count: Int
+    /// `source` and `target` on the host, for the fused loss's chunking (sources never decrease).
+    var predictions: TokenPredictions
   }
 }
 
@@ -111,7 +114,8 @@ private struct PredictionBuilder {
     return .init(source: try Tensor(source).to(device), flatIndex: try Tensor(flat).to(device),
                  target: try Tensor(target).to(device),
                  pair: try Tensor(pair).to(device), label: try Tensor(label).to(device), nll: try Tensor(nll).to(device),
-                 labelCounts: try Tensor(counts).to(device), count: source.count)
+                 labelCounts: try Tensor(counts).to(device), count: source.count,
+                 predictions: TokenPredictions(sources: source.map { Int($0) }, targets: target.map { Int($0) }))
   }
 }
 
@@ -123,16 +127,37 @@ extension PairScores {
     func tokenLogps(_ p: PackedPairBatch.Predictions) throws -> Tensor {
       try flat.indexSelect(0, p.flatIndex) - lse.indexSelect(0, p.source)              // [M]
     }
+    // logits/*: the mean over predicting positions of each position's mean logit (real positions only).
+    let meanLogits = try withNoGrad { try logits.detached().to(dtype: .float32).mean(dim: -1) }  // [N]
+    try self.init(packed: batch, chosenTokenLogps: try tokenLogps(batch.chosen),
+                  rejectedTokenLogps: try tokenLogps(batch.rejected), meanLogits: meanLogits)
+  }
+
+  /// Scores from the packed row's final hidden states [N, C], the logits computed `chunkSize` positions at a time
+  /// (FusedLogProbabilities.swift); with `statistics`, the completion statistics from the same pass.
+  init(packedHidden hidden: Tensor, model: any CausalLanguageModel, batch: PackedPairBatch, chunkSize: Int,
+       statistics: Bool) throws
+  {
+    let fused = try FusedLogProbabilities(hidden: hidden, model: model,
+                                          predictions: [batch.chosen.predictions, batch.rejected.predictions],
+                                          chunkSize: chunkSize, statistics: statistics, roundToLogitsDType: false)
+    try self.init(packed: batch, chosenTokenLogps: fused.logps[0], rejectedTokenLogps: fused.logps[1],
+                  meanLogits: fused.meanLogits)
+    if let entropy = fused.entropy, let argmax = fused.argmax {
+      self.statistics = try CompletionStatistics(packed: batch, entropy: entropy, meanLogit: fused.meanLogits,
+                                                 argmax: argmax)
+    }
+  }
+
+  /// From each prediction's log-prob ([M] per side) and each position's mean logit ([N], detached).
+  init(packed batch: PackedPairBatch, chosenTokenLogps chosenTokens: Tensor, rejectedTokenLogps rejectedTokens: Tensor,
+       meanLogits: Tensor) throws
+  {
     func completionSums(_ p: PackedPairBatch.Predictions, _ logps: Tensor) throws -> Tensor {
       try Tensor.zeros([batch.pairs], device: logps.device).scatterAdd(0, p.pair, logps * p.label)  // [B]
     }
-    let chosenTokens = try tokenLogps(batch.chosen)
-    let rejectedTokens = try tokenLogps(batch.rejected)
-    // logits/*: the mean over predicting positions of each position's mean logit (real positions only).
     let (chosenLogitSum, rejectedLogitSum) = try withNoGrad {
-      let rowMeans = try logits.detached().to(dtype: .float32).mean(dim: -1)           // [N]
-      return (try rowMeans.indexSelect(0, batch.chosen.source).sum(),
-              try rowMeans.indexSelect(0, batch.rejected.source).sum())
+      (try meanLogits.indexSelect(0, batch.chosen.source).sum(), try meanLogits.indexSelect(0, batch.rejected.source).sum())
     }
     self.init(chosenLogpSums: try completionSums(batch.chosen, chosenTokens),
               rejectedLogpSums: try completionSums(batch.rejected, rejectedTokens),
@@ -149,6 +174,11 @@ extension CompletionStatistics {
   /// completion tokens.
   init(packedLogits logits: Tensor, batch: PackedPairBatch) throws {
     let (entropy, meanLogit, argmax) = try Self.positions(logits)                                        // [N]
+    try self.init(packed: batch, entropy: entropy, meanLogit: meanLogit, argmax: argmax)
+  }
+
+  /// From each position's entropy, mean logit and arg-max ([N] each, detached).
+  init(packed batch: PackedPairBatch, entropy: Tensor, meanLogit: Tensor, argmax: Tensor) throws {
     func sums(_ p: PackedPairBatch.Predictions) throws -> (Tensor, Tensor, Tensor) {
       try withNoGrad {
         func perPair(_ values: Tensor) throws -> Tensor {

@@ -2,6 +2,7 @@
 // ORPOTrainer.concatenated_inputs (right padding: ids -> pad id, mask -> 0, labels -> -100; chosen rows first),
 // then get_batch_logps and the chosen NLL of concatenated_forward (trl/experimental/orpo/orpo_trainer.py).
 import Data
+import Models
 import Torch
 
 /// One batch of preference pairs, chosen rows first: rows 0..<pairs are chosen, pairs..<2·pairs rejected
@@ -61,17 +62,9 @@ extension PairScores {
     // Shift: position i predicts token i+1.  [2B, T-1, V]
     let shifted = try logits.narrow(1, start: 0, length: t - 1)
     let next = try batch.inputIDs.narrow(1, start: 1, length: t - 1)                    // [2B, T-1]
-    let completionMask = try batch.labels.narrow(1, start: 1, length: t - 1).ne(-100)  // [2B, T-1]
     // log p(next token) = logit[next] − logsumexp(logits): one pass serves the NLL and the completion sums.
     let tokenLogps = try shifted.gather(2, next.unsqueezed(-1)).squeezed(-1)
       - shifted.to(dtype: .float32).logSumExp(dim: -1).to(dtype: shifted.dtype)         // [2B, T-1]
-    let logps32 = try tokenLogps.to(dtype: .float32)
-    let completion = try completionMask.to(dtype: .float32)
-    let sums = try (logps32 * completion).sum(dim: 1)                                    // [2B]
-    let counts = try completion.sum(dim: 1)                                              // [2B]
-    let nllMask = try promptLoss
-      ? batch.attentionMask.narrow(1, start: 1, length: t - 1).narrow(0, start: 0, length: b).to(dtype: .float32)
-      : completion.narrow(0, start: 0, length: b)                                        // [B, T-1]
     let (chosenLogitSum, rejectedLogitSum) = try withNoGrad {
       (try shifted.narrow(0, start: 0, length: b).to(dtype: .float32).sum(),
        try shifted.narrow(0, start: b, length: b).to(dtype: .float32).sum())
@@ -80,14 +73,69 @@ extension PairScores {
       (try logits.narrow(0, start: 0, length: b).to(dtype: .float32).mean(),
        try logits.narrow(0, start: b, length: b).to(dtype: .float32).mean())
     }
-    let logitsPerRow = (t - 1) * logits.size(2)
+    try self.init(padded: batch, tokenLogps: try tokenLogps.to(dtype: .float32), promptLoss: promptLoss,
+                  logitSums: (chosenLogitSum, rejectedLogitSum), logitsPerRow: (t - 1) * logits.size(2),
+                  allPositionLogitMeans: allPositions)
+  }
+
+  /// Scores from the final hidden states [2B, T, C], the logits computed `chunkSize` positions at a time
+  /// (FusedLogProbabilities.swift); with `statistics`, the completion statistics from the same pass.
+  init(paddedHidden hidden: Tensor, model: any CausalLanguageModel, batch: PairBatch, promptLoss: Bool,
+       chunkSize: Int, statistics: Bool) throws
+  {
+    let b = batch.pairs, t = hidden.size(1), vocabulary = model.config.vocabSize
+    let ids = try batch.inputIDs.to(dtype: .int64).scalars(as: Int64.self)                // [2B·T]
+    func predictions(rows: Range<Int>) -> TokenPredictions {
+      var p = TokenPredictions(sources: [], targets: [])
+      for r in rows {
+        for i in 0..<(t - 1) {
+          p.sources.append(r * t + i)
+          p.targets.append(Int(ids[r * t + i + 1]))
+        }
+      }
+      return p
+    }
+    let fused = try FusedLogProbabilities(hidden: hidden.reshape([2 * b * t, hidden.size(2)]), model: model,
+                                          predictions: [predictions(rows: 0..<b), predictions(rows: b..<(2 * b))],
+                                          chunkSize: chunkSize, statistics: statistics, roundToLogitsDType: true)
+    let tokenLogps = try Tensor.cat(fused.logps).view([2 * b, t - 1])                    // [2B, T-1]
+    let means = try fused.meanLogits.view([2 * b, t])                                    // [2B, T]
+    let (logitSums, allPositions) = try withNoGrad {
+      let shifted = try means.narrow(1, start: 0, length: t - 1)
+      return ((try shifted.narrow(0, start: 0, length: b).sum() * Double(vocabulary),
+               try shifted.narrow(0, start: b, length: b).sum() * Double(vocabulary)),
+              (try means.narrow(0, start: 0, length: b).mean(), try means.narrow(0, start: b, length: b).mean()))
+    }
+    try self.init(padded: batch, tokenLogps: tokenLogps, promptLoss: promptLoss, logitSums: logitSums,
+                  logitsPerRow: (t - 1) * vocabulary, allPositionLogitMeans: allPositions)
+    if let entropy = fused.entropy, let argmax = fused.argmax {
+      func shifted(_ x: Tensor) throws -> Tensor { try x.view([2 * b, t]).narrow(1, start: 0, length: t - 1) }
+      self.statistics = try CompletionStatistics(padded: batch, entropy: shifted(entropy), meanLogit: shifted(means),
+                                            argmax: shifted(argmax))
+    }
+  }
+
+  /// From each position's log-prob of the next token [2B, T-1] (float32, with the graph), the Σ of the chosen
+  /// (rejected) rows' predicting logits, and the mean logit over all their positions (detached).
+  init(padded batch: PairBatch, tokenLogps logps32: Tensor, promptLoss: Bool, logitSums: (Tensor, Tensor),
+       logitsPerRow: Int, allPositionLogitMeans allPositions: (Tensor, Tensor)) throws
+  {
+    let b = batch.pairs
+    let t = batch.inputIDs.size(1)
+    let completionMask = try batch.labels.narrow(1, start: 1, length: t - 1).ne(-100)  // [2B, T-1]
+    let completion = try completionMask.to(dtype: .float32)
+    let sums = try (logps32 * completion).sum(dim: 1)                                    // [2B]
+    let counts = try completion.sum(dim: 1)                                              // [2B]
+    let nllMask = try promptLoss
+      ? batch.attentionMask.narrow(1, start: 1, length: t - 1).narrow(0, start: 0, length: b).to(dtype: .float32)
+      : completion.narrow(0, start: 0, length: b)                                        // [B, T-1]
     self.init(chosenLogpSums: try sums.narrow(0, start: 0, length: b),
               rejectedLogpSums: try sums.narrow(0, start: b, length: b),
               chosenTokenCounts: try counts.narrow(0, start: 0, length: b),
               rejectedTokenCounts: try counts.narrow(0, start: b, length: b),
               chosenNLLLogpSum: try (logps32.narrow(0, start: 0, length: b) * nllMask).sum(),
               chosenNLLTokenCount: try nllMask.sum(),
-              chosenLogitSum: chosenLogitSum, rejectedLogitSum: rejectedLogitSum,
+              chosenLogitSum: logitSums.0, rejectedLogitSum: logitSums.1,
               chosenLogitCount: b * logitsPerRow, rejectedLogitCount: b * logitsPerRow, pairs: b)
     allPositionLogitMeans = allPositions
   }
@@ -96,8 +144,14 @@ extension PairScores {
 extension CompletionStatistics {
   /// From the padded batch's logits [2B, T, V]: each statistic summed over each row's completion tokens.
   init(paddedLogits logits: Tensor, batch: PairBatch) throws {
-    let b = batch.pairs, t = logits.size(1)
+    let t = logits.size(1)
     let (entropy, meanLogit, argmax) = try Self.positions(logits.narrow(1, start: 0, length: t - 1))  // [2B, T-1]
+    try self.init(padded: batch, entropy: entropy, meanLogit: meanLogit, argmax: argmax)
+  }
+
+  /// From each predicting position's entropy, mean logit and arg-max ([2B, T-1] each, detached).
+  init(padded batch: PairBatch, entropy: Tensor, meanLogit: Tensor, argmax: Tensor) throws {
+    let b = batch.pairs, t = batch.inputIDs.size(1)
     let sums: (Tensor, Tensor, Tensor) = try withNoGrad {
       let completion = try batch.labels.narrow(1, start: 1, length: t - 1).ne(-100).to(dtype: .float32)
       let top1 = try argmax.eq(batch.inputIDs.narrow(1, start: 1, length: t - 1)).to(dtype: .float32)

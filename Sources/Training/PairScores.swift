@@ -112,16 +112,25 @@ public enum PairLayout: Sendable {
   case packed
 }
 
-/// Runs the model over a batch of pairs and scores it. The one owner of the prompt-loss switch.
+/// Runs the model over a batch of pairs and scores it. The one owner of the prompt-loss switch and of the fused loss.
 public struct PairScorer: Sendable {
   public var layout: PairLayout
   /// The chosen NLL covers prompt + completion (TRL) when true, the completion only (`disable_prompt_loss`) when
   /// false.
   public var promptLoss: Bool
+  /// Positions whose logits are computed at a time (FusedLogProbabilities.swift: from the final hidden states,
+  /// recomputed in backward, so [tokens, vocabulary] never exists whole); nil computes all the logits at once.
+  /// Same scores, metrics and gradients either way (within float32 rounding).
+  public var lossChunkSize: Int?
 
-  public init(layout: PairLayout, promptLoss: Bool = true) {
+  /// The recipe's default `loss_chunk_size`.
+  public static let defaultLossChunkSize = 256
+
+  public init(layout: PairLayout, promptLoss: Bool = true, lossChunkSize: Int? = PairScorer.defaultLossChunkSize) {
+    precondition(lossChunkSize.map { $0 >= 1 } ?? true, "lossChunkSize must be at least 1")
     self.layout = layout
     self.promptLoss = promptLoss
+    self.lossChunkSize = lossChunkSize
   }
 
   /// One forward of `model` over `pairs` (with the graph unless called under `withNoGrad`); `withStatistics` adds
@@ -134,16 +143,29 @@ public struct PairScorer: Sendable {
     case .packed:
       let batch = try PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
                                          promptLoss: promptLoss)(pairs)
-      // [1, N] -> [1, N, C] -> [N, V]
+      // [1, N] -> [1, N, C] -> [N, C]
       let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
-      let logits = try model.logits(hidden.squeezed(0))
-      scores = try PairScores(packedLogits: logits, batch: batch)
-      if withStatistics { scores.statistics = try CompletionStatistics(packedLogits: logits, batch: batch) }
+        .squeezed(0)
+      if let chunk = lossChunkSize {
+        scores = try PairScores(packedHidden: hidden, model: model, batch: batch, chunkSize: chunk,
+                                statistics: withStatistics)
+      } else {
+        let logits = try model.logits(hidden)  // [N, V]
+        scores = try PairScores(packedLogits: logits, batch: batch)
+        if withStatistics { scores.statistics = try CompletionStatistics(packedLogits: logits, batch: batch) }
+      }
     case .padded(let padTokenID):
       let batch = try PairCollator(padTokenID: padTokenID, device: model.device)(pairs)
-      let logits = try model(batch.inputIDs, attentionMask: batch.attentionMask)  // [2B, T] -> [2B, T, V]
-      scores = try PairScores(paddedLogits: logits, batch: batch, promptLoss: promptLoss)
-      if withStatistics { scores.statistics = try CompletionStatistics(paddedLogits: logits, batch: batch) }
+      // [2B, T] -> [2B, T, C]
+      let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, attentionMask: batch.attentionMask)
+      if let chunk = lossChunkSize {
+        scores = try PairScores(paddedHidden: hidden, model: model, batch: batch, promptLoss: promptLoss,
+                                chunkSize: chunk, statistics: withStatistics)
+      } else {
+        let logits = try model.logits(hidden)  // [2B, T, V]
+        scores = try PairScores(paddedLogits: logits, batch: batch, promptLoss: promptLoss)
+        if withStatistics { scores.statistics = try CompletionStatistics(paddedLogits: logits, batch: batch) }
+      }
     }
     scores.chosenSequenceTokens = pairs.reduce(0) { $0 + $1.chosenIDs.count }
     scores.rejectedSequenceTokens = pairs.reduce(0) { $0 + $1.rejectedIDs.count }

@@ -133,7 +133,7 @@ extension TrainingConfiguration {
   mutating func set(_ name: String, _ node: RecipeNode, source: ValueSource) throws {
     guard let key = Self.keys.first(where: { $0.name == name }) else { throw Self.unknownKey(name, source: source) }
     guard key.read(node, &self) else {
-      throw ConfigurationError("expected \(key.expectation), found \(node.found)", key: name, source: source)
+      throw ConfigurationError(key.explain(node) ?? "expected \(key.expectation), found \(node.found)", key: name, source: source)
     }
     sources[name] = source
   }

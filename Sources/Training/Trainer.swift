@@ -124,7 +124,7 @@ public final class Trainer {
     self.objectives = objectives
     self.sampler = sampler ?? (config.shuffle ? SeededRandomSampler(seed: config.seed) : SequentialSampler())
     scorer = PairScorer(layout: config.paddingFree ? .packed : .padded(padTokenID: padTokenID),
-                        promptLoss: !config.disablePromptLoss)
+                        promptLoss: !config.disablePromptLoss, lossChunkSize: config.scoringChunkSize)
     model.gradientCheckpointing = config.gradientCheckpointing
     if config.finetuningType == .full {
       trainable = try model.parameters.sorted { $0.key < $1.key }.map { key, t in
@@ -137,9 +137,7 @@ public final class Trainer {
       trainable = model.loraParameters
       guard !trainable.isEmpty else { throw TrainingError("finetuning_type is lora but the model has no LoRA adapters") }
     }
-    optimizer = try AdamW(parameters: trainable.map(\.tensor), learningRate: config.learningRate,
-                          beta1: config.adamBeta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon,
-                          weightDecay: config.weightDecay)
+    optimizer = try config.makeOptimizer(for: trainable)
     (stepsPerEpoch, totalSteps) = config.stepPlan(trainPairs: self.sampler.epochLength(count: trainPairs.count))
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,

@@ -113,6 +113,11 @@ public struct TrainingConfiguration: Equatable {
   /// Prompt-prefix sharing without padding (PackedPairs.swift). Same loss and gradients as TRL's padded batch;
   /// logits/* metrics then average over real tokens only. false = TRL's padded batch exactly.
   public var paddingFree: Bool = true
+  /// Log-probabilities from the final hidden states a chunk of `lossChunkSize` tokens at a time, recomputed in
+  /// backward (FusedLogProbabilities.swift): the [tokens, vocabulary] logits never exist whole. Same loss, metrics
+  /// and gradients; false computes all the logits at once.
+  public var fusedLoss: Bool = true
+  public var lossChunkSize: Int = PairScorer.defaultLossChunkSize
   // Optimisation
   public var finetuningType: FinetuningType = .lora
   public var lora = LoRAConfiguration()  // NN's, read from the `lora:` section under PEFT's key names
@@ -130,6 +135,7 @@ public struct TrainingConfiguration: Equatable {
   public var adamBeta2: Double = 0.999
   public var adamEpsilon: Double = 1e-8
   public var maxGradNorm: Double = 1.0
+  public var optim: OptimizerName = .adamwTorch
   public var gradientCheckpointing: Bool = false
   public var seed: Int = 42
   public var shuffle: Bool = true
@@ -204,6 +210,9 @@ public struct TrainingConfiguration: Equatable {
     .init("max_length", \.maxLength, .atLeast(2), help: "Tokens per prompt + completion; longer completions are cut."),
     .init("padding_free", \.paddingFree,
           help: "Compute each prompt once for its chosen and rejected answers, without padding (false: TRL's padded batch)."),
+    .init("fused_loss", \.fusedLoss,
+          help: "Compute the logits and log-probs a chunk of tokens at a time, again in backward (false: all logits at once)."),
+    .init("loss_chunk_size", \.lossChunkSize, .atLeast(1), help: "Tokens per chunk of the fused loss."),
     // Optimisation
     .init("finetuning_type", \.finetuningType, help: "Train LoRA adapters or every weight."),
     .init("lora.r", \.lora.rank, .atLeast(1), help: "LoRA rank."),
@@ -226,6 +235,8 @@ public struct TrainingConfiguration: Equatable {
     .init("adam_beta2", \.adamBeta2, .fraction, help: "AdamW's β2."),
     .init("adam_epsilon", \.adamEpsilon, .positive, help: "AdamW's ε."),
     .init("max_grad_norm", \.maxGradNorm, .positive, help: "Clip the gradients' global norm to this."),
+    .init("optim", \.optim,
+          help: "The optimizer, by transformers' name: adamw_torch, or bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU)."),
     .init("gradient_checkpointing", \.gradientCheckpointing, help: "Recompute activations in backward to save memory."),
     .init("seed", \.seed, .atLeast(0), help: "Seed of LoRA's initialisation, the data order and the split."),
     .init("shuffle", \.shuffle, help: "Shuffle the training pairs every epoch (false: file order)."),
@@ -357,6 +368,9 @@ public struct TrainingConfiguration: Equatable {
   /// `cpo_alpha`, or the method's default (CPO 1, SimPO 0).
   public var cpoAlphaValue: Double { cpoAlpha ?? (method == .simpo ? 0 : 1) }
 
+  /// The scorer's chunk size: `loss_chunk_size` with the fused loss on, nil (all logits at once) with it off.
+  public var scoringChunkSize: Int? { fusedLoss ? lossChunkSize : nil }
+
   // MARK: Checking
 
   /// Where the value of `key` came from: the recipe, flag or `--set` that set it, else the built-in default (or
@@ -407,6 +421,11 @@ public struct TrainingConfiguration: Equatable {
   public var betaScheduleValue: BetaSchedule {
     guard let end = betaEnd, betaSchedule != .constant else { return BetaSchedule(constant: beta) }
     return BetaSchedule(shape: betaSchedule, start: beta, end: end)
+  }
+
+  /// Every key with its value as a recipe writes it, in `keys` order (MLflow's params for a run).
+  public var recipeValues: [(key: String, value: String)] {
+    Self.keys.map { ($0.name, $0.text(self)) }
   }
 
   /// The key reference: one line per key with what it takes, its default and what it means.

@@ -6,7 +6,7 @@ import ORPOKit
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Benchmarks (matmul throughput through the Swift API; ORPO steps on the default workload).",
-    subcommands: [Matmul.self, Train.self])
+    subcommands: [Matmul.self, Train.self, Memory.self])
 
   struct Matmul: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.")
@@ -90,13 +90,17 @@ struct Bench: ParsableCommand {
       let (t1, k1) = marks[marks.count - 1]
       let perStep = (t1 - t0) / Double(marks.count - warmup)
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
+      var devicePeak: [JSONMember] = []
+      if case .cuda(let index) = config.device {
+        devicePeak = [("peak_device_mib", .rounded(Double(try CUDA.memoryStats(device: index).peakAllocated) / 1_048_576, places: 0))]
+      }
       printJSON(.object([
         ("bench", .string("train")), ("mode", .string(padded ? "padded" : "padding_free")),
         ("steps", .int(marks.count - warmup)), ("seconds_per_step", .rounded(perStep, places: 3)),
         ("pairs_per_second", .rounded(pairs / perStep, places: 3)),
         ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)), ("threads", .int(Torch.threadCount)),
         ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)), ("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)),
-      ]))
+      ] + devicePeak))
     }
   }
 }

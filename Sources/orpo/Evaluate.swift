@@ -71,8 +71,12 @@ struct Evaluate: ParsableCommand {
     let s = measured.scores
     members += [("reward_margin", .double(s.rewardMargin)), ("nll", .double(s.nll)), ("perplexity", .double(s.perplexity))]
     if generations > 0 {
-      members += [("rouge1", .double(s.rouge1)), ("rouge2", .double(s.rouge2)), ("rougeL", .double(s.rougeL)),
-                  ("generations", .int(generations))]
+      // ROUGE over the first --generations answers only (more are generated when --samples asks for more).
+      let rouge = generations == measured.generations.count ? (rouge1: s.rouge1, rouge2: s.rouge2, rougeL: s.rougeL)
+        : ROUGEScorer().meanFMeasures(predictions: Array(measured.generations.prefix(generations)),
+                                      references: Array(measured.references.prefix(generations)))
+      members += [("rouge1", .double(rouge.rouge1)), ("rouge2", .double(rouge.rouge2)), ("rougeL", .double(rouge.rougeL)),
+                  ("generations", .int(Swift.min(generations, measured.generations.count)))]
     }
     if !s.families.isEmpty {
       members.append(("margin_by_family", .object(s.families.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value.rewardMargin)) })))

@@ -36,7 +36,18 @@ struct TrainCommandRunner {
     let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
     let sinks = try CompositeSink(reportTo: kinds, outputDirectory: out, loggingDirectory: logDirectory)
-    defer { try? sinks.close() }
+    var completed = false
+    defer {
+      if !completed { try? sinks.mlflowRun?.finish(.failed) }  // closing would mark it finished
+      try? sinks.close()
+    }
+    let mlflowRun = sinks.mlflowRun
+    if let run = mlflowRun {
+      // transformers' MLflowCallback logs the TrainingArguments as params; here every recipe key.
+      let dropped = try run.logParameters(config.recipeValues.map { ($0.key, $0.value) })
+      if !dropped.isEmpty { say("orpo: warning: MLflow takes params up to 6000 characters; left out: \(dropped.joined(separator: ", "))") }
+      try run.setTag("orpo.method", config.method.rawValue)
+    }
     let progress = ProgressReporter()
     func write(_ log: TrainerLog) throws {
       try sinks.log(step: log.step, epoch: log.epoch, values: log.values, split: log.isEvaluation ? .eval : .train)
@@ -117,6 +128,8 @@ struct TrainCommandRunner {
       familiesBefore: before?.families ?? [:], familiesAfter: accuracyAfter?.families ?? [:],
       evaluation: Dictionary(after, uniquingKeysWith: { first, _ in first })
     ).write(to: out.appendingPathComponent("summary.json"))
+    try mlflowRun?.logArtifact(file: out.appendingPathComponent("summary.json"))
+    completed = true
 
     say("")
     say("orpo: done: \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s (\(String(format: "%.2f", summary.secondsPerStep)) s/step, \(String(format: "%.2f", summary.pairsPerSecond)) pairs/s, \(String(format: "%.0f", summary.tokensPerSecond)) tokens/s)")
@@ -131,6 +144,9 @@ struct TrainCommandRunner {
     say("orpo: \(config.finetuningType == .lora ? "adapter:" : "model:  ")  \(adapterDir.path)")
     say("orpo: metrics:  \(out.appendingPathComponent("metrics.jsonl").path)")
     if kinds.contains(.tensorboard) { say("orpo: tensorboard: \(logDirectory.path)") }
+    if let run = mlflowRun {
+      say("orpo: mlflow:   \(run.runDirectory.path) (MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri \(run.root.path))")
+    }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")
   }
 

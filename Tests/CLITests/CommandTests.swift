@@ -145,14 +145,62 @@ struct CommandTests {
     #expect(run.output.hasPrefix("{\"eval_loss\": "))
   }
 
-  /// With --generations and --samples, evaluate adds the measurements orpo compare reports.
+  /// `orpo bench memory --json` on the tiny fixture model: one object, one member per set-up asked for, in order,
+  /// each with its child process's peak RSS and s/step — or an error when the set-up cannot run in this build.
+  @Test func benchMemoryPrintsOneObjectPerSetUp() throws {
+    let run = try OrpoProcess.run(["bench", "memory", "--model", orpoFixture.path, "--steps", "1", "--json",
+                                   "--data", orpoFixture.appendingPathComponent("data.jsonl").path,
+                                   "--only", "f32_lora,qlora,galore", "--set", "per_device_train_batch_size=2",
+                                   "--set", "max_length=64"])
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(run.output.hasPrefix("{\"f32_lora\": {\"peak_rss_mib\": ") && run.output.split(separator: "\n").count == 1)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: [String: Any]])
+    #expect(Set(object.keys) == ["f32_lora", "qlora", "galore"])
+    for name in ["f32_lora", "qlora"] {
+      let row = try #require(object[name])
+      #expect((row["peak_rss_mib"] as? Double ?? 0) > 50 && (row["s_per_step"] as? Double ?? 0) > 0, "\(name): \(row)")
+    }
+    let galore = try #require(object["galore"])
+    #expect(galore["error"] is String || galore["peak_rss_mib"] is Double, "\(galore)")
+    try expectUsageError(["bench", "memory", "--only", "f32"],
+                         "--only: unknown set-up \"f32\" (expected some of f32_lora, bf16_lora, qlora, qlora_8bit_checkpointing, galore)")
+  }
+
+  /// With --generations and --samples, evaluate adds the measurements orpo compare reports. On the fixture's first 8
+  /// rows with its initial adapter in one batch, the numbers are TRL 1.16's trainer.evaluate() (expected.json's
+  /// `eval`): loss, NLL, accuracy, and the margin as the difference of average log-probs (ModelEvaluationTests checks
+  /// the chosen answers' NLL against a forward pass over TRL's tokenized rows).
   @Test func evaluateMeasuresGenerations() throws {
-    let run = try OrpoProcess.run(["evaluate", "--model", orpoFixture.path, "--data", orpoFixture.appendingPathComponent("data.jsonl").path,
-                                   "--max-length", "64", "--generations", "2", "--samples", "1", "--max-new-tokens", "4"])
+    let dir = try temporaryFolder("evaluate")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let rows = try String(contentsOf: orpoFixture.appendingPathComponent("data.jsonl"), encoding: .utf8)
+      .split(separator: "\n").prefix(8)
+    let data = dir.appendingPathComponent("eight.jsonl")
+    try (rows.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+    let run = try OrpoProcess.run(["evaluate", "--model", orpoFixture.path, "--adapter", orpoFixture.appendingPathComponent("adapter_init").path,
+                                   "--data", data.path, "--max-length", "64", "--per-device-eval-batch-size", "8",
+                                   "--generations", "2", "--samples", "3", "--max-new-tokens", "4"])
     #expect(run.status == 0, "\(run.errors)")
     let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
-    for key in ["reward_margin", "nll", "perplexity", "rouge1", "rouge2", "rougeL"] { #expect(object[key] is Double, "\(key)") }
-    #expect(object["generations"] as? Int == 2 && (object["samples"] as? [[String: String]])?.count == 1)
+    let expected = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: orpoFixture.appendingPathComponent("expected.json")))
+      as? [String: Any])
+    let trl = try #require(expected["eval"] as? [String: Double])
+    func value(_ key: String) -> Double { (object[key] as? NSNumber)?.doubleValue ?? .nan }
+    #expect(abs(value("eval_loss") - trl["eval_loss"]!) <= 1e-5 * trl["eval_loss"]!, "eval_loss \(value("eval_loss"))")
+    #expect(abs(value("eval_nll_loss") - trl["eval_nll_loss"]!) <= 1e-5 * trl["eval_nll_loss"]!)
+    // The margin is TRL's rewards/margins over β, the same log-probs measured by the compare path (ModelEvaluation);
+    // TRL's evaluate() kernels differ from ours by ~1e-5 relative in the log-probs, ~1e-4 absolute in their difference.
+    #expect(abs(value("reward_margin") - value("eval_rewards/margins") / 0.1) < 1e-6)
+    #expect(abs(value("reward_margin") - (trl["eval_logps/chosen"]! - trl["eval_logps/rejected"]!)) < 2e-4)
+    // NLL of the chosen answers' completion tokens (TRL's eval_nll_loss also counts the prompt's), per token.
+    #expect(value("nll") > 0 && abs(value("perplexity") - exp(value("nll"))) <= 1e-9 * value("perplexity"))
+    #expect(value("eval_accuracy") == trl["eval_rewards/accuracies"] && object["eval_pairs"] as? Int == 8)
+    for key in ["rouge1", "rouge2", "rougeL"] { #expect((0...1).contains(value(key)), "\(key)") }
+    // ROUGE over the 2 asked-for answers; 3 samples shown beside their references (the chosen answers).
+    #expect(object["generations"] as? Int == 2)
+    let samples = try #require(object["samples"] as? [[String: String]])
+    #expect(samples.map { $0["reference"] } == ["10 plus 38 is 48.", "8 plus 59 is 67.", "24 plus 16 is 40."])
+    #expect(samples.first?["prompt"]?.hasPrefix("What is 10 plus 38?") == true && samples.allSatisfy { $0["generation"] != nil })
   }
 
   /// judge: two runs' answers to the same prompts, each read in both orders; prompts that differ are refused.

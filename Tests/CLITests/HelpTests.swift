@@ -381,6 +381,8 @@ struct HelpTests {
       matmul                  fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.
       train                   Seconds per ORPO step, pairs/s and tokens/s on the default workload (no
                               evaluation, no files).
+      memory                  Peak memory and s/step of f32 LoRA, bf16 LoRA, QLoRA, QLoRA + 8-bit AdamW
+                              + checkpointing and GaLore, each in its own process.
 
       See 'orpo help bench <subcommand>' for detailed help.
 
@@ -429,6 +431,30 @@ struct HelpTests {
       --random-weights <config>
                               Train a model of this config.json's shape (a file or its folder) with
                               random weights, with the recipe model's tokenizer.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func benchMemory() throws {
+    try expectHelp(["bench", "memory"], """
+    OVERVIEW: Peak memory and s/step of f32 LoRA, bf16 LoRA, QLoRA, QLoRA + 8-bit AdamW + checkpointing
+    and GaLore, each in its own process.
+
+    USAGE: orpo bench memory [--model PATH] [--data FILE] [--steps N] [--json]
+
+    OPTIONS:
+      --model <model>         A Hugging Face model folder or a .gguf file (default:
+                              SmolLM2-135M-Instruct from `make setup`).
+      --data <data>           Preference data (a file or a dataset folder; default: the built-in
+                              synthetic pairs).
+      --steps <steps>         Timed steps per set-up (after one warm-up step). (default: 3)
+      --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
+      --only <names>          Run only these set-ups (comma-separated names).
+      --set <key=value>       A recipe key for every set-up, as KEY=VALUE (repeatable).
+      --json                  Print one JSON object {set-up: {peak_rss_mib, s_per_step, …} or {error}}.
       --version               Show the version.
       -h, --help              Show help information.
 

@@ -44,4 +44,44 @@ struct TrainCommandTests {
     }
     #expect(change > 1e-4)
   }
+
+  /// `report_to: mlflow` leaves a run in the file store MLFLOW_TRACKING_URI names: every recipe key as a param, the
+  /// loss per logging step, FINISHED in meta.yaml, summary.json as an artifact (layout: RunMetricsTests' MLflowTests).
+  @Test func mlflowRunIsWrittenBesideJSONL() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-mlflow-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("run")
+    let mlruns = dir.appendingPathComponent("mlruns")
+    let run = try OrpoProcess.run(["train", "--model", base.path, "--data", base.appendingPathComponent("data.jsonl").path,
+                                   "--output-dir", out.path, "--set", "max_steps=2", "--set", "logging_steps=1",
+                                   "--set", "per_device_train_batch_size=2", "--set", "report_to=[jsonl, mlflow]",
+                                   "--set", "max_length=64"],
+                                  environment: ["MLFLOW_TRACKING_URI": mlruns.absoluteString, "MLFLOW_EXPERIMENT_NAME": "cli"])
+    #expect(run.status == 0, "\(run.errors)")
+    let experiments = try FileManager.default.contentsOfDirectory(atPath: mlruns.path).filter { !$0.hasPrefix(".") && $0 != "0" }
+    try #require(experiments.count == 1)
+    let experiment = mlruns.appendingPathComponent(experiments[0])
+    #expect(try String(contentsOf: experiment.appendingPathComponent("meta.yaml"), encoding: .utf8).contains("\nname: cli\n"))
+    let runs = try FileManager.default.contentsOfDirectory(atPath: experiment.path).filter { $0 != "meta.yaml" }
+    try #require(runs.count == 1)
+    let runFolder = experiment.appendingPathComponent(runs[0])
+    func text(_ path: String) throws -> String { try String(contentsOf: runFolder.appendingPathComponent(path), encoding: .utf8) }
+    #expect(try text("meta.yaml").contains("\nstatus: 3\n"))
+    #expect(try text("params/max_steps") == "2" && text("params/report_to") == "[jsonl, mlflow]")
+    #expect(try text("tags/mlflow.runName") == out.path && text("tags/orpo.method") == "orpo")
+    let losses = try text("metrics/loss").split(separator: "\n").map { $0.split(separator: " ") }
+    #expect(losses.map { $0[2] } == ["1", "2"])
+    // The same numbers as metrics.jsonl's train rows.
+    let rows = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+      .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+      .filter { $0["split"] as? String == "train" && $0["loss"] != nil }
+    #expect(rows.map { ($0["loss"] as? Double) ?? .nan } == losses.map { Double(String($0[1])) ?? 0 })
+    #expect(FileManager.default.fileExists(atPath: runFolder.appendingPathComponent("artifacts/summary.json").path))
+  }
+
+  @Test func wandbIsExplainedNotIgnored() throws {
+    let run = try OrpoProcess.run(["train", "--set", "report_to=wandb", "--dry-run"])
+    #expect(run.status != 0)
+    #expect(run.errors.contains("wandb sync --sync-tensorboard <output_dir>/tensorboard"), "\(run.errors)")
+  }
 }

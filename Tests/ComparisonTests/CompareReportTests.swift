@@ -48,6 +48,77 @@ func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, 
   return String(decoding: collected.data, as: UTF8.self)
 }
 
+/// Checks that every figure `html` shows comes from report.json (`json`, read by JSONSerialization) at the precision
+/// shown: each `class="num"` element names what it shows — `data-method` and `data-key` (a pipeline's value), with
+/// `data-stage` (one of its stages) or `data-family` (one task family), or `data-ratio` "a/b" (a's value over b's) —
+/// and `data-setting` elements equal report.json's settings. No untagged table cell (the generations aside) holds a
+/// number. Returns how many figures it checked.
+func expectEveryFigureFromJSON(html: String, json: [String: Any], sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+  let methods = try #require(json["methods"] as? [String: [String: Any]])
+  func number(_ any: Any?) -> Double? {
+    if let string = any as? String { return ["NaN": .nan, "Infinity": .infinity, "-Infinity": -.infinity][string] }
+    return (any as? NSNumber)?.doubleValue
+  }
+  let element = try NSRegularExpression(pattern: #"class="num" ((?:data-[a-z]+="[^"]*" ?)+)[^>]*>([^<]*)<"#)
+  let attribute = try NSRegularExpression(pattern: #"data-([a-z]+)="([^"]*)""#)
+  func groups(_ match: NSTextCheckingResult, in text: String) -> [String] {
+    (1..<match.numberOfRanges).map { String(text[Range(match.range(at: $0), in: text)!]) }
+  }
+  var checked = 0
+  for match in element.matches(in: html, range: NSRange(html.startIndex..., in: html)) {
+    let g = groups(match, in: html), shownText = g[1]
+    var tags: [String: String] = [:]
+    for a in attribute.matches(in: g[0], range: NSRange(g[0].startIndex..., in: g[0])) {
+      let pair = groups(a, in: g[0])
+      tags[pair[0]] = pair[1]
+    }
+    let key = try #require(tags["key"], "a figure without data-key: \(g[0])", sourceLocation: sourceLocation)
+    let want: Double?
+    if let ratio = tags["ratio"] {
+      let parts = ratio.split(separator: "/").map(String.init)
+      if let a = number(methods[parts[0]]?[key]), let b = number(methods[parts[1]]?[key]) { want = a / b } else { want = nil }
+    } else {
+      let row = try #require(methods[tags["method"] ?? ""], "data-method \(tags["method"] ?? "none")", sourceLocation: sourceLocation)
+      if let stage = tags["stage"].flatMap(Int.init) {
+        want = number(((row["stages"] as? [[String: Any]]) ?? [])[safe: stage]?[key])
+      } else if let family = tags["family"] {
+        want = number((row["families"] as? [String: [String: Any]])?[family]?[key])
+      } else {
+        want = number(row[key])
+      }
+    }
+    let value = try #require(want, "\(tags) in report.json", sourceLocation: sourceLocation)
+    if shownText == "n/a" {
+      #expect(!value.isFinite, "\(tags) shows n/a for \(value)", sourceLocation: sourceLocation)
+    } else {
+      let decimals = shownText.split(separator: ".").dropFirst().first?.count ?? 0
+      let shown = try #require(Double(shownText), "\(tags) shows \(shownText)", sourceLocation: sourceLocation)
+      #expect(abs(shown - value) <= 0.5 * pow(10, -Double(decimals)) + 1e-9, "\(tags): page \(shownText), json \(value)",
+              sourceLocation: sourceLocation)
+    }
+    checked += 1
+  }
+  // Table cells that are not tagged hold no number (the sample generations are text from the model).
+  let body = html.range(of: "<table id=\"samples\">").map { String(html[..<$0.lowerBound]) } ?? html
+  let cell = try NSRegularExpression(pattern: #"<td(?![^>]*class="num")[^>]*>([^<]*)</td>"#)
+  for match in cell.matches(in: body, range: NSRange(body.startIndex..., in: body)) {
+    let text = groups(match, in: body)[0]
+    #expect(Double(text) == nil, "an untagged number in a table: \(text)", sourceLocation: sourceLocation)
+  }
+  let settings = try #require(json["settings"] as? [String: String])
+  let setting = try NSRegularExpression(pattern: #"<b data-setting="([^"]+)">([^<]*)</b>"#)
+  let shownSettings = setting.matches(in: html, range: NSRange(html.startIndex..., in: html)).map { groups($0, in: html) }
+  #expect(shownSettings.count == settings.count, sourceLocation: sourceLocation)
+  for pair in shownSettings {
+    #expect(settings[pair[0]] == pair[1].replacingOccurrences(of: "&amp;", with: "&"), "setting \(pair[0])", sourceLocation: sourceLocation)
+  }
+  return checked + shownSettings.count
+}
+
+extension Array {
+  subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+
 @Suite(.serialized) struct CompareReportTests {
   @Test func pipelineReportIsCompleteConsistentAndSeen() throws {
     let folder = try temporaryFolder("orpo-compare")
@@ -79,7 +150,7 @@ func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, 
     #expect(Set(methods.keys) == ["base", "sft", "orpo", "sft_dpo"])
     for (name, row) in methods {
       for key in ["preference_accuracy", "reward_margin", "nll", "rouge1", "rouge2", "rougeL", "wall_seconds",
-                  "peak_rss_mib", "train_steps"] {
+                  "cpu_seconds", "peak_rss_mib", "train_steps"] {
         let value = try #require((row[key] as? NSNumber)?.doubleValue, "\(name) has \(key)")
         #expect(value.isFinite && value >= (key == "reward_margin" ? -.infinity : 0), "\(name) \(key) = \(value)")
       }
@@ -91,6 +162,10 @@ func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, 
     let classic = try #require(report.methods["sft_dpo"]), sft = try #require(report.methods["sft"])
     #expect(classic.stages.map(\.method) == ["sft", "dpo"] && classic.stages.first == sft.stages.first)
     #expect(abs(classic.wallSeconds - classic.stages.reduce(0) { $0 + $1.wallSeconds }) < 1e-9)
+    #expect(abs(classic.cpuSeconds - classic.stages.reduce(0) { $0 + $1.cpuSeconds }) < 1e-9)
+    // Training takes CPU time, at most one core's worth per thread of wall time.
+    let threads = Double(ProcessInfo.processInfo.activeProcessorCount + 1)
+    #expect(classic.stages.allSatisfy { $0.cpuSeconds > 0 && $0.cpuSeconds <= threads * $0.wallSeconds + 0.5 })
     #expect(classic.peakRSSMiB == classic.stages.map(\.peakRSSMiB).max() && classic.peakRSSMiB > 0)
     #expect(report.methods["orpo"]?.stages.count == 1 && report.methods["base"]?.stages.isEmpty == true)
     // Curves: ORPO's own metrics; DPO's stage continues SFT's step count.
@@ -107,20 +182,11 @@ func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, 
       #expect(answers.prefix(3).map(\.generation) == report.samples.map { $0.generations[pipeline]! })
     }
 
-    // Every figure the page shows (table, bars, cost, prose) equals report.json at the precision shown.
+    // Every figure the page shows (table, bars, cost, stages, prose, settings) equals report.json.
     let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
-    let tagged = try NSRegularExpression(pattern: #"class="num" data-method="([a-z_]+)" data-key="([A-Za-z0-9_]+)"[^>]*>([^<]*)<"#)
-    var checked = 0
-    for match in tagged.matches(in: html, range: NSRange(html.startIndex..., in: html)) {
-      func group(_ i: Int) -> String { String(html[Range(match.range(at: i), in: html)!]) }
-      let (method, key, text) = (group(1), group(2), group(3))
-      let want = try #require((methods[method]?[key] as? NSNumber)?.doubleValue, "\(method).\(key) in report.json")
-      let decimals = text.split(separator: ".").dropFirst().first?.count ?? 0
-      let shown = try #require(Double(text), "\(method).\(key) shows \(text)")
-      #expect(abs(shown - want) <= 0.5 * pow(10, -Double(decimals)) + 1e-9, "\(method).\(key): page \(text), json \(want)")
-      checked += 1
-    }
-    #expect(checked >= 4 * 10 + 4 * 4 + 3, "table, bars and cost figures are all tagged: \(checked)")
+    let checked = try expectEveryFigureFromJSON(html: html, json: json)
+    // Table 4 × 11, bars 4 × 4, cost totals 3, stage rows 4 × 4, prose 2 + 4 + 10, and the settings.
+    #expect(checked == 44 + 16 + 3 + 16 + 16 + (json["settings"] as? [String: String] ?? [:]).count, "figures tagged: \(checked)")
     let table = try #require(html.range(of: "<table id=\"results\">").map { html[$0.lowerBound...] })
     let body = table[..<table.range(of: "</table>")!.lowerBound]
     #expect(body.components(separatedBy: "<td").count - 1 == body.components(separatedBy: "<td class=\"num\"").count - 1)
@@ -132,6 +198,46 @@ func chromium(_ executable: String, _ extra: [String], page: URL, profile: URL, 
       return
     }
     try expectSeen(html: html, in: folder, chromium: browser)
+  }
+
+  /// A report built by hand with task families, a missing ROUGE (no generations) and a setting that needs escaping:
+  /// the families table shows each pipeline's accuracy and margin per family, and every figure is report.json's.
+  @Test func everyFigureOfAHandBuiltReportIsReportJSONs() throws {
+    func scores(_ accuracy: Double, _ margin: Double, rouge: Double) -> ModelScores {
+      ModelScores(preferenceAccuracy: accuracy, rewardMargin: margin, nll: 2.5 - accuracy, perplexity: exp(2.5 - accuracy),
+                  rouge1: rouge, rouge2: rouge / 2, rougeL: rouge * 0.9, pairs: 200, generations: rouge.isNaN ? 0 : 64,
+                  families: ["arithmetic": FamilyResult(preferenceAccuracy: accuracy + 0.01, rewardMargin: margin * 2, pairs: 120),
+                             "spelling": FamilyResult(preferenceAccuracy: accuracy - 0.015, rewardMargin: -margin / 3, pairs: 80)])
+    }
+    let sft = StageCost(method: "sft", trainSteps: 120, wallSeconds: 301.25, cpuSeconds: 590.5, peakRSSMiB: 1530.4)
+    let report = CompareReport(
+      methods: [
+        "base": MethodResult(scores: scores(0.765, 0.01234, rouge: .nan), stages: [], evalSeconds: 40.5, baselinePeakRSSMiB: 980.2),
+        "sft": MethodResult(scores: scores(0.81, 0.0456, rouge: 0.61), stages: [sft], evalSeconds: 41),
+        "orpo": MethodResult(scores: scores(0.93, 0.21875, rouge: 0.66), stages: [StageCost(method: "orpo", trainSteps: 120,
+                                                                                             wallSeconds: 333.35, cpuSeconds: 650, peakRSSMiB: 1610)],
+                             evalSeconds: 42),
+        "sft_dpo": MethodResult(scores: scores(0.905, 0.5, rouge: 0.64),
+                                stages: [sft, StageCost(method: "dpo", trainSteps: 120, wallSeconds: 420.05, cpuSeconds: 809.5, peakRSSMiB: 1702.7)],
+                                evalSeconds: 43),
+      ], order: CompareReport.pipelines, settings: ["model": "a&b.gguf", "steps_per_stage": "120", "eval_pairs": "200"],
+      curves: ["orpo": ["loss": [[5, 2.5], [10, 2.25]]]], samples: [])
+    let html = ReportPage.html(report)
+    let json = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
+    let checked = try expectEveryFigureFromJSON(html: html, json: json)
+    // Table 4 × 11, bars 4 × 4, cost totals 3, stage rows 4 × 4, prose 16, families 2 × 4 × 2, settings 3.
+    #expect(checked == 44 + 16 + 3 + 16 + 16 + 16 + 3)
+    #expect(html.contains(#"<td class="num" data-method="orpo" data-family="spelling" data-key="preference_accuracy">0.915</td>"#))
+    #expect(html.contains(#"<td class="num" data-method="sft_dpo" data-family="arithmetic" data-key="reward_margin">1.0000</td>"#))
+    #expect(html.contains(#"<td class="num" data-method="base" data-key="rouge1">n/a</td>"#))
+    #expect(html.contains(#"<span class="num" data-ratio="sft_dpo/orpo" data-key="wall_seconds">2.16</span>"#))  // 721.30 / 333.35
+    #expect(html.contains(#"<td class="num" data-method="sft_dpo" data-key="cpu_seconds">1400.0</td>"#))
+    #expect(html.contains(#"<b data-setting="model">a&amp;b.gguf</b>"#))
+    let markdown = ReportPage.markdown(report)
+    #expect(markdown.contains("| spelling | 0.750 (-0.0041) | 0.795 (-0.0152) | 0.915 (-0.0729) | 0.890 (-0.1667) |"))
+    #expect(markdown.contains("SFT → DPO is two stages, 240 steps (721.3 s, 1400.0 CPU s), 2.16× ORPO's training time and 2.15× its CPU time"))
+    #expect(markdown.contains("| SFT → DPO | dpo | 120 | 420.1 | 809.5 | 1703 |"))
+    #expect(markdown.contains("ORPO's held-out preference accuracy is 0.930, above the base model's 0.765."))
   }
 
   /// Lays the page out (a copy with a script that records where the table and charts are) and screenshots it.

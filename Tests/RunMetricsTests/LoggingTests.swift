@@ -332,10 +332,15 @@ func writeFixtureEvents(_ expectation: TensorBoardExpectation, sourceWriter: Str
   // MARK: Sinks and report_to
 
   @Test func reportToResolvesLikeTransformers() throws {
-    #expect(try MetricsSinkKind.resolve(["all"]) == [.tensorboard, .jsonl])
+    #expect(try MetricsSinkKind.resolve(["all"]) == [.tensorboard, .jsonl, .mlflow])
+    #expect(try MetricsSinkKind.resolve(["MLflow", "jsonl"]) == [.mlflow, .jsonl])
     #expect(try MetricsSinkKind.resolve(["none"]) == [])
     #expect(try MetricsSinkKind.resolve(["jsonl", "TensorBoard", "jsonl"]) == [.jsonl, .tensorboard])
-    #expect(throws: MetricsError.unsupportedReportTo("wandb")) { try MetricsSinkKind.resolve(["wandb"]) }
+    #expect(throws: MetricsError.wandbNotWritten) { try MetricsSinkKind.resolve(["jsonl", "WandB"]) }
+    #expect(MetricsError.wandbNotWritten.description.contains("wandb sync --sync-tensorboard <output_dir>/tensorboard"))
+    #expect(throws: MetricsError.unsupportedReportTo("comet_ml")) { try MetricsSinkKind.resolve(["comet_ml"]) }
+    #expect(MetricsError.unsupportedReportTo("comet_ml").description
+      == "report_to \"comet_ml\" is not supported; use one of tensorboard, jsonl, mlflow, none, all")
     let decoded = try JSONDecoder().decode([MetricsSinkKind].self, from: Foundation.Data(#"["all", "none", "jsonl"]"#.utf8))
     #expect(decoded == [.all, .none, .jsonl])
   }
@@ -348,8 +353,12 @@ func writeFixtureEvents(_ expectation: TensorBoardExpectation, sourceWriter: Str
     #expect(logdir.deletingLastPathComponent().lastPathComponent == "runs")
     #expect(logdir.lastPathComponent.range(of: #"^[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_host$"#, options: .regularExpression) != nil)
 
-    let sink = try CompositeSink(reportTo: [.all], outputDirectory: output, loggingDirectory: output.appendingPathComponent("tb"))
-    #expect(sink.sinks.count == 2)
+    let mlruns = output.appendingPathComponent("mlruns")
+    let sink = try CompositeSink(reportTo: [.all], outputDirectory: output, loggingDirectory: output.appendingPathComponent("tb"),
+                                 environment: ["MLFLOW_TRACKING_URI": mlruns.absoluteString])
+    #expect(sink.sinks.count == 3)
+    let run = try #require(sink.mlflowRun)
+    #expect(run.root.path == mlruns.path && run.experimentID == "0" && run.runName == output.relativePath)
     try sink.log(step: 1, epoch: 0.25, values: [("loss", 1.5)], split: .train)
     try sink.log(step: 1, epoch: 0.25, values: [("loss", 1.25)], split: .eval)
     try sink.close()
@@ -359,6 +368,8 @@ func writeFixtureEvents(_ expectation: TensorBoardExpectation, sourceWriter: Str
     #expect(events.count == 1 && events[0].hasPrefix("events.out.tfevents."))
     let records = try TFRecord.records(in: [UInt8](try Foundation.Data(contentsOf: output.appendingPathComponent("tb/\(events[0])"))))
     #expect(records.count == 5)  // file_version, train/loss, train/epoch, eval/loss, train/epoch
+    let history = try String(contentsOf: run.runDirectory.appendingPathComponent("metrics/eval_loss"), encoding: .utf8)
+    #expect(history.hasSuffix(" 1.25 1\n"))
     #expect(try CompositeSink(reportTo: [.none], outputDirectory: output).sinks.isEmpty)
   }
 }

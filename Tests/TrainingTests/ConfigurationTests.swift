@@ -81,9 +81,12 @@ import NN
       + "linear, cosine, constant, constant_with_warmup, inverse_sqrt, found \"exponential\"")
     #expect(try load("report_to: [jsonl, tensorboard]").reportTo == [.jsonl, .tensorboard])
     #expect(try load("report_to: none").reportTo == [MetricsSinkKind.none])
-    #expect(message("report_to: wandb") == "recipe.yaml:1: key \"report_to\": expected one of tensorboard, jsonl, none, all, "
-      + "or a list of them, found \"wandb\"")
-    #expect(message("report_to: [jsonl, mlflow]").contains("key \"report_to\": expected one of tensorboard, jsonl, none, all"))
+    #expect(try load("report_to: [jsonl, mlflow]").reportTo == [.jsonl, .mlflow])
+    #expect(message("report_to: comet_ml") == "recipe.yaml:1: key \"report_to\": expected one of tensorboard, jsonl, mlflow, "
+      + "none, all, or a list of them, found \"comet_ml\"")
+    #expect(message("report_to: [jsonl, wandb]") == "recipe.yaml:1: key \"report_to\": wandb (Weights & Biases) is not "
+      + "written directly: report to tensorboard (report_to: [jsonl, tensorboard]) and upload the event files with "
+      + "`wandb sync --sync-tensorboard <output_dir>/tensorboard`")
     #expect(try load("torch_dtype: bf16").torchDtype == .bfloat16)
     #expect(try load("torch_dtype: float16").torchDtype == .float16)
     #expect(message("torch_dtype: int8")

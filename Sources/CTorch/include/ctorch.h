@@ -142,6 +142,8 @@ int ct_softmax(ct_tensor t, int64_t dim, ct_tensor *out);
 int ct_log_softmax(ct_tensor t, int64_t dim, ct_tensor *out);
 int ct_topk(ct_tensor t, int64_t k, int64_t dim, int largest, int sorted, ct_tensor *values, ct_tensor *indices);
 int ct_sort(ct_tensor t, int64_t dim, int descending, ct_tensor *values, ct_tensor *indices);
+/* torch.linalg.svd(t, full_matrices=False): t = U diag(S) Vh. */
+int ct_linalg_svd(ct_tensor t, ct_tensor *u, ct_tensor *s, ct_tensor *vh);
 int ct_multinomial(ct_tensor probs, int64_t n, int replacement, ct_generator g, ct_tensor *out);
 // reduction: 0 none, 1 mean, 2 sum (PyTorch's order)
 int ct_cross_entropy(ct_tensor logits, ct_tensor target, int64_t ignore_index, int reduction, ct_tensor *out);

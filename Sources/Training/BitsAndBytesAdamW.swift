@@ -1,0 +1,177 @@
+// BitsAndBytesAdamW.swift — bitsandbytes' AdamW (TRL's optim adamw_8bit, paged_adamw_8bit, paged_adamw_32bit):
+// with 8-bit states, both moments held as block-wise dynamic 8-bit codes (Dettmers et al. 2022, "8-bit Optimizers via
+// Block-wise Quantization"), op for op as bitsandbytes 0.50.2's CPU kernels (backends/cpu/ops.py).
+import Foundation
+import Torch
+
+/// bitsandbytes' `Optimizer2State("adam")`. With `stateBits` 8, every parameter of at least `minimum8BitSize`
+/// elements keeps exp_avg as uint8 codes in the signed dynamic map and exp_avg_sq in the unsigned one, each with a
+/// float32 absmax per block of 256; an update dequantizes both, runs Adam in float32 and quantizes them again
+/// (`_optimizer_update_8bit_blockwise_cpu`). Smaller parameters, those in `fullPrecision`, and every parameter with
+/// `stateBits` 32 keep float32 states and take bitsandbytes' 32-bit update (`_optimizer_update_32bit_cpu`, whose
+/// arithmetic differs from torch.optim.AdamW's: ε is scaled by √(1 − β₂ᵗ)).
+/// "Paged" buffers live in CUDA unified memory so the driver can evict them to host RAM under pressure; on the CPU
+/// bitsandbytes falls back to ordinary buffers, and so does this type: paged and plain are the same arithmetic.
+public final class BitsAndBytesAdamW: Optimizer {
+  public static let blockSize = 256
+  public static let minimum8BitSize = 4096
+
+  public var learningRate: Double
+  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+  public let stateBits: Int
+  public let parameters: [Tensor]
+  public private(set) var step = 0
+  /// One per parameter.
+  var states: [MomentState]
+
+  enum MomentState {
+    /// float32 exp_avg and exp_avg_sq, shaped like the parameter.
+    case float(first: Tensor, second: Tensor)
+    /// uint8 codes shaped like the parameter, float32 absmax [⌈n/256⌉] each.
+    case blockwise(first: Tensor, firstAbsmax: Tensor, second: Tensor, secondAbsmax: Tensor)
+  }
+
+  /// `fullPrecision`: indices of parameters that keep 32-bit states whatever their size (transformers registers
+  /// that override for every nn.Embedding's weight under an 8-bit bitsandbytes optimizer).
+  public init(parameters: [Tensor], learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
+              epsilon: Double = 1e-8, weightDecay: Double = 1e-2, stateBits: Int = 8, fullPrecision: Set<Int> = []) throws
+  {
+    guard stateBits == 8 || stateBits == 32 else { throw TrainingError("bitsandbytes AdamW keeps 8- or 32-bit states, not \(stateBits)") }
+    self.parameters = parameters
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    self.stateBits = stateBits
+    states = try parameters.enumerated().map { k, p in
+      if stateBits == 8 && p.elementCount >= Self.minimum8BitSize && !fullPrecision.contains(k) {
+        let blocks = (p.elementCount + Self.blockSize - 1) / Self.blockSize
+        return .blockwise(first: try Tensor.zeros(p.shape, dtype: .uint8, device: p.device),
+                          firstAbsmax: try Tensor.zeros([blocks], device: p.device),
+                          second: try Tensor.zeros(p.shape, dtype: .uint8, device: p.device),
+                          secondAbsmax: try Tensor.zeros([blocks], device: p.device))
+      }
+      return .float(first: try Tensor.zeros(p.shape, device: p.device), second: try Tensor.zeros(p.shape, device: p.device))
+    }
+  }
+
+  /// Whether parameter k's moments are 8-bit codes.
+  public func isEightBit(_ k: Int) -> Bool {
+    if case .blockwise = states[k] { return true }
+    return false
+  }
+
+  /// Bytes the moments take (codes, absmax and float32 states).
+  public var stateBytes: Int {
+    states.reduce(0) { total, state in
+      switch state {
+      case .float(let m, let v): return total + 4 * (m.elementCount + v.elementCount)
+      case .blockwise(let m, let ma, let v, let va): return total + m.elementCount + v.elementCount + 4 * (ma.elementCount + va.elementCount)
+      }
+    }
+  }
+
+  public func update() throws {
+    step += 1
+    try withNoGrad {
+      for (k, p) in parameters.enumerated() {
+        guard let g = p.grad else { continue }
+        guard p.dtype == .float32 else { throw TrainingError("bitsandbytes AdamW here updates float32 parameters; parameter \(k) is \(p.dtype)") }
+        switch states[k] {
+        case .float(let m, let v):
+          try update32Bit(p, g.dtype == .float32 ? g : g.to(dtype: .float32), m, v)
+        case .blockwise(let codes1, let absmax1, let codes2, let absmax2):
+          let m = try BlockQuantization.dequantizeBlockwise(codes: codes1, absmax: absmax1, code: try map(signed: true, p.device),
+                                                            blockSize: Self.blockSize)
+          let v = try BlockQuantization.dequantizeBlockwise(codes: codes2, absmax: absmax2, code: try map(signed: false, p.device),
+                                                            blockSize: Self.blockSize)
+          try update8Bit(p, g.dtype == .float32 ? g : g.to(dtype: .float32), m, v)
+          let (q1, a1) = try BlockQuantization.quantizeBlockwise(m, code: try map(signed: true, p.device), blockSize: Self.blockSize)
+          let (q2, a2) = try BlockQuantization.quantizeBlockwise(v, code: try map(signed: false, p.device), blockSize: Self.blockSize)
+          try codes1.copy_(q1); try absmax1.copy_(a1)
+          try codes2.copy_(q2); try absmax2.copy_(a2)
+        }
+      }
+    }
+  }
+
+  /// `_optimizer_update_8bit_blockwise_cpu`, optimizer "adam", on the dequantized moments.
+  private func update8Bit(_ p: Tensor, _ g: Tensor, _ m: Tensor, _ v: Tensor) throws {
+    try m.mul_(beta1); try m.add_(g, alpha: 1 - beta1)                 // m ← β₁m + (1 − β₁)g
+    try v.mul_(beta2); try v.addcmul_(g, g, value: 1 - beta2)          // v ← β₂v + (1 − β₂)g²
+    let correction1 = 1 - Foundation.pow(beta1, Double(step))
+    let correction2 = (1 - Foundation.pow(beta2, Double(step))).squareRoot()
+    let denom = try v.sqrt() / correction2
+    try denom.add_(epsilon)                                             // √v̂ + ε
+    if weightDecay > 0 { try p.mul_(1 - learningRate * weightDecay) }  // θ ← θ(1 − ηλ)
+    try p.addcdiv_(m, denom, value: -learningRate / correction1)        // θ ← θ − η m̂ / (√v̂ + ε)
+  }
+
+  /// `_optimizer_update_32bit_cpu`, optimizer "adam" (no update-norm clipping: max_unorm 0).
+  private func update32Bit(_ p: Tensor, _ g: Tensor, _ m: Tensor, _ v: Tensor) throws {
+    try m.mul_(beta1); try m.add_(g, alpha: 1 - beta1)
+    try v.mul_(beta2); try v.addcmul_(g, g, value: 1 - beta2)
+    let correction1 = 1 - Foundation.pow(beta1, Double(step))
+    let correction2 = (1 - Foundation.pow(beta2, Double(step))).squareRoot()
+    let stepSize = -learningRate * correction2 / correction1
+    if weightDecay > 0 { try p.mul_(1 - learningRate * weightDecay) }
+    let update = try m / (v.sqrt() + epsilon * correction2)             // m / (√v + ε√(1 − β₂ᵗ))
+    try p.add_(update, alpha: stepSize)
+  }
+
+  private var maps: [String: Tensor] = [:]
+  /// The dynamic map on `device` (built once per device).
+  private func map(signed: Bool, _ device: Device) throws -> Tensor {
+    let key = "\(signed)/\(device)"
+    if let t = maps[key] { return t }
+    let t = try Tensor(signed ? BlockQuantization.dynamicMap : BlockQuantization.unsignedDynamicMap).to(device: device)
+    maps[key] = t
+    return t
+  }
+
+  /// Per parameter k: `state1.<k>`/`state2.<k>` (exp_avg, exp_avg_sq: uint8 codes or float32), and for 8-bit
+  /// states `absmax1.<k>`/`absmax2.<k>`; the step and state bits as metadata.
+  public func state() throws -> OptimizerState {
+    var tensors: [(name: String, tensor: Tensor)] = []
+    for (k, state) in states.enumerated() {
+      switch state {
+      case .float(let m, let v):
+        tensors += [("state1.\(k)", m), ("state2.\(k)", v)]
+      case .blockwise(let m, let ma, let v, let va):
+        tensors += [("state1.\(k)", m), ("absmax1.\(k)", ma), ("state2.\(k)", v), ("absmax2.\(k)", va)]
+      }
+    }
+    return OptimizerState(tensors: tensors, metadata: ["step": String(step), "optimizer": "bitsandbytes_adamw",
+                                                       "state_bits": String(stateBits)])
+  }
+
+  public func restore(_ saved: OptimizerState) throws {
+    guard let stepText = saved.metadata["step"], let savedStep = Int(stepText), savedStep >= 0 else {
+      throw TrainingError("bitsandbytes AdamW state: metadata \"step\" is \(saved.metadata["step"].map { "\"\($0)\"" } ?? "missing"), expected a whole number")
+    }
+    guard saved.metadata["optimizer"] == "bitsandbytes_adamw", saved.metadata["state_bits"] == String(stateBits) else {
+      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch")"
+                            + (saved.metadata["state_bits"].map { " with \($0)-bit states" } ?? "")
+                            + ", this run's optim is bitsandbytes AdamW with \(stateBits)-bit states; resume with the optim it was saved with")
+    }
+    var pairs: [(Tensor, Tensor)] = []
+    for (k, state) in states.enumerated() {
+      switch state {
+      case .float(let m, let v):
+        pairs += [(m, try saved.tensor("state1.\(k)")), (v, try saved.tensor("state2.\(k)"))]
+      case .blockwise(let m, let ma, let v, let va):
+        pairs += [(m, try saved.tensor("state1.\(k)")), (ma, try saved.tensor("absmax1.\(k)")),
+                  (v, try saved.tensor("state2.\(k)")), (va, try saved.tensor("absmax2.\(k)"))]
+      }
+    }
+    guard saved.tensors.count == pairs.count else {
+      throw TrainingError("bitsandbytes AdamW state holds \(saved.tensors.count) tensors, expected \(pairs.count) for \(parameters.count) trainable parameters")
+    }
+    for (ours, theirs) in pairs where ours.shape != theirs.shape || ours.dtype != theirs.dtype {
+      throw TrainingError("bitsandbytes AdamW state: a saved tensor is \(theirs.dtype) \(theirs.shape), expected \(ours.dtype) \(ours.shape)")
+    }
+    step = savedStep
+    try withNoGrad { for (ours, theirs) in pairs { try ours.copy_(theirs) } }
+  }
+}

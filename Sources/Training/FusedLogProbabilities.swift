@@ -1,0 +1,100 @@
+// FusedLogProbabilities.swift — log p(token) straight from the final hidden states through the output layer, a chunk
+// of positions at a time, each chunk recomputed in backward (a gradient checkpoint per chunk): the [tokens,
+// vocabulary] logits never exist whole, only [chunk, vocabulary] (Liger Kernel's fused linear loss, for every layout
+// and objective). The per-position logit statistics the metrics need are taken from each chunk on the way.
+import Models
+import Torch
+
+/// Which tokens to score: prediction k is `targets[k]` predicted at position `sources[k]`. Sources never decrease,
+/// so each chunk of positions owns one contiguous run of predictions.
+struct TokenPredictions {
+  var sources: [Int]
+  var targets: [Int]
+}
+
+/// What one pass over the positions yields.
+struct FusedLogProbabilities {
+  /// log p(target) of each prediction list, float32, with the graph. [M] each
+  var logps: [Tensor]
+  /// Mean logit over the vocabulary at each position (logits/*). [N] float32, detached
+  var meanLogits: Tensor
+  /// Entropy of the predicted distribution and the arg-max token at each position, when asked for (the completion
+  /// statistics of TRL's DPO, KTO and SFT trainers). [N] each, detached
+  var entropy: Tensor?
+  var argmax: Tensor?
+
+  /// Scores `predictions` from `hidden` [N, C] through `model.logits`, `chunkSize` positions at a time. `logits[k] −
+  /// logsumexp` is computed as the unfused layouts do: the log-sum-exp in float32, then rounded to the logits' dtype
+  /// when `roundToLogitsDType` (TRL's padded batch), else the picked logit converted to float32 (the packed row).
+  init(hidden: Tensor, model: any CausalLanguageModel, predictions: [TokenPredictions], chunkSize: Int,
+       statistics: Bool, roundToLogitsDType: Bool) throws
+  {
+    precondition(chunkSize >= 1, "chunk size must be at least 1")
+    let n = hidden.size(0), vocabulary = model.config.vocabSize, device = hidden.device
+    var parts = [[Tensor]](repeating: [], count: predictions.count)
+    var means: [Tensor] = [], entropies: [Tensor] = [], argmaxes: [Tensor] = []
+    var cursors = [Int](repeating: 0, count: predictions.count)
+    for start in stride(from: 0, to: n, by: chunkSize) {
+      let length = Swift.min(chunkSize, n - start)
+      // The predictions whose source lies in [start, start + length), as chunk-local indices.
+      var local: [(flat: Tensor, source: Tensor, count: Int)] = []
+      for (j, list) in predictions.enumerated() {
+        var end = cursors[j]
+        while end < list.sources.count, list.sources[end] < start + length { end += 1 }
+        let range = cursors[j]..<end
+        cursors[j] = end
+        let sources = range.map { Int64(list.sources[$0] - start) }
+        let flat = range.map { Int64(list.sources[$0] - start) * Int64(vocabulary) + Int64(list.targets[$0]) }
+        local.append((try Tensor(flat).to(device), try Tensor(sources).to(device), range.count))
+      }
+      let taken = ChunkStatistics()
+      // [n, C] -> [n, V] -> one [m_j] per list. Runs once now without a graph, and again in backward.
+      let outputs = try checkpoint([hidden.narrow(0, start: start, length: length)], outputs: local.count) { inputs in
+        let logits = try model.logits(inputs[0])                                           // [n, V]
+        if !taken.done { try taken.take(logits, statistics: statistics) }
+        let z = try logits.to(dtype: .float32)
+        let lse = try z.logSumExp(dim: -1)                                                 // [n]
+        let flatLogits = try logits.view([-1])
+        return try local.map { indices in
+          guard indices.count > 0 else { return try Tensor.zeros([0], device: device) }
+          let picked = try flatLogits.indexSelect(0, indices.flat)                         // [m]
+          let partition = try lse.indexSelect(0, indices.source)                           // [m]
+          return roundToLogitsDType
+            ? try (picked - partition.to(dtype: logits.dtype)).to(dtype: .float32)
+            : try picked.to(dtype: .float32) - partition
+        }
+      }
+      for (j, output) in outputs.enumerated() { parts[j].append(output) }
+      means.append(taken.meanLogits!)
+      if statistics {
+        entropies.append(taken.entropy!)
+        argmaxes.append(taken.argmax!)
+      }
+    }
+    logps = try parts.map { try $0.isEmpty ? Tensor.zeros([0], device: device) : Tensor.cat($0) }
+    meanLogits = try means.isEmpty ? Tensor.zeros([0], device: device) : Tensor.cat(means)
+    entropy = statistics ? try Tensor.cat(entropies) : nil
+    argmax = statistics ? try Tensor.cat(argmaxes) : nil
+  }
+}
+
+/// The detached per-position numbers of one chunk, taken the first time its logits are computed (not again when
+/// backward recomputes them).
+private final class ChunkStatistics {
+  var done = false
+  var meanLogits: Tensor?
+  var entropy: Tensor?
+  var argmax: Tensor?
+
+  func take(_ logits: Tensor, statistics: Bool) throws {
+    try withNoGrad {
+      if statistics {
+        let positions = try CompletionStatistics.positions(logits)
+        (entropy, meanLogits, argmax) = (positions.entropy, positions.meanLogit, positions.argmax)
+      } else {
+        meanLogits = try logits.detached().to(dtype: .float32).mean(dim: -1)
+      }
+    }
+    done = true
+  }
+}
