@@ -49,11 +49,12 @@ let package = Package(
     // binary (a carried binary, see README "GPUs").
     libtorchFromPkgConfig
       ? .target(
-        name: "CTorch", dependencies: ["CLibTorch"],
+        name: "CTorch", dependencies: ["CLibTorch"], cxxSettings: [.headerSearchPath("gloo-declarations")],
         linkerSettings: [.linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("dl")])
       : .target(
         name: "CTorch",
         cxxSettings: [
+          .headerSearchPath("gloo-declarations"),  // distributed.cpp: the gloo names c10d's headers mention
           .unsafeFlags(["-isystem", torchInclude, "-isystem", "\(torchInclude)/torch/csrc/api/include", "-O2"]),
         ],
         linkerSettings: [
@@ -121,7 +122,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
-    .testTarget(name: "CLITests", dependencies: ["Models"], swiftSettings: swiftSettings),
+    .testTarget(name: "CLITests", dependencies: ["Models", "Torch"], swiftSettings: swiftSettings),
   ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []),
   // Swift 5 language mode: strict concurrency checking is not on, so libtorch handles pass between threads simply.
   swiftLanguageModes: [.v5],

@@ -34,7 +34,12 @@ public struct PreferenceAccuracy: Equatable, Sendable {
   public static func prefersChosen(chosen: Double, rejected: Double) -> Bool { chosen > rejected }
 
   public mutating func add(chosen: Double, rejected: Double, family: String?) {
-    let win = PreferenceAccuracy.prefersChosen(chosen: chosen, rejected: rejected) ? 1 : 0
+    add(won: PreferenceAccuracy.prefersChosen(chosen: chosen, rejected: rejected), family: family)
+  }
+
+  /// One pair already decided (a data-parallel evaluation adds up its processes' decisions).
+  public mutating func add(won: Bool, family: String?) {
+    let win = won ? 1 : 0
     overall.wins += win
     overall.pairs += 1
     if let family {

@@ -39,9 +39,6 @@ public struct CPOLoss: PreferenceObjective {
     "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/rejected", "logps/chosen",
     "logits/rejected", "logits/chosen", "nll_loss",
   ]
-  public var metricNames: [String] { Self.metricNames }
-  public var needsReference: Bool { false }
-  public var loggedHyperparameters: [(name: String, value: Double)] { [] }
 
   public func loss(policy: PairScores, reference _: PairScores?) throws -> ObjectiveOutput {
     // SimPO and IPO compare average log-probs per completion token; sigmoid and hinge compare sums.

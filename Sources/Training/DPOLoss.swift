@@ -36,11 +36,8 @@ public struct DPOLoss: PreferenceObjective {
     "entropy", "num_tokens", "logits/chosen", "logits/rejected", "mean_token_accuracy", "rewards/chosen",
     "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected",
   ]
-  public var metricNames: [String] { Self.metricNames }
   public var needsReference: Bool { true }
   public var needsStatistics: Bool { true }
-  public var cumulativeMetricNames: Set<String> { ["num_tokens"] }
-  public var loggedHyperparameters: [(name: String, value: Double)] { [] }
 
   public func loss(policy: PairScores, reference: PairScores?) throws -> ObjectiveOutput {
     guard let reference else { throw TrainingError("DPO needs the reference model's scores") }

@@ -26,11 +26,8 @@ public struct KTOLoss: PreferenceObjective {
     "kl", "entropy", "num_tokens", "logits/chosen", "logits/rejected", "rewards/chosen", "logps/chosen",
     "rewards/rejected", "logps/rejected", "rewards/margins",
   ]
-  public var metricNames: [String] { Self.metricNames }
   public var needsReference: Bool { true }
   public var needsStatistics: Bool { true }
-  public var cumulativeMetricNames: Set<String> { ["num_tokens"] }
-  public var loggedHyperparameters: [(name: String, value: Double)] { [] }
 
   /// With r = log π(y|x) − log π_ref(y|x) (sums over the answer) and z = max(0, mean over the batch of the same
   /// log-ratio for mismatched (x, y')) — no gradient —:

@@ -17,8 +17,6 @@ public struct ORPOLoss: PreferenceObjective {
     "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/rejected", "logps/chosen",
     "logits/rejected", "logits/chosen", "nll_loss", "log_odds_ratio", "log_odds_chosen",
   ]
-  public var metricNames: [String] { Self.metricNames }
-  public var needsReference: Bool { false }
   public var loggedHyperparameters: [(name: String, value: Double)] { [("beta", beta)] }
 
   /// log(1 − exp(x)) for x < 0, branching at −ln 2 so that neither branch loses precision (TRL's `log1mexp`).

@@ -5,12 +5,14 @@ import Torch
 
 public protocol PreferenceObjective {
   /// Metric names in TRL's logging order and spelling, without the `eval_` prefix.
+  static var metricNames: [String] { get }
+  /// The same, reachable from `any PreferenceObjective`. Default `Self.metricNames`.
   var metricNames: [String] { get }
   /// Whether `loss` needs the reference model's scores too (DPO does; ORPO, SimPO, CPO and SFT are reference-free).
   /// The caller then scores the batch a second time with every adapter disabled and without a graph
-  /// (`PairScorer.referenceScores`).
+  /// (`PairScorer.referenceScores`). Default false.
   var needsReference: Bool { get }
-  /// Hyperparameters logged with each training window, under their TRL names (ORPO: `beta`).
+  /// Hyperparameters logged with each training window, under their TRL names (ORPO: `beta`). Default none.
   var loggedHyperparameters: [(name: String, value: Double)] { get }
   /// The batch's loss (with the graph) and its metrics, in `metricNames` order. `reference` is non-nil exactly
   /// when `needsReference`.
@@ -20,15 +22,18 @@ public protocol PreferenceObjective {
   var scoresRejected: Bool { get }
   /// Whether the scores must carry `CompletionStatistics` (TRL 1.16's DPO, KTO and SFT metrics). Default false.
   var needsStatistics: Bool { get }
-  /// Metrics whose logged value is the running total since training began (TRL's `num_tokens`); the objective
-  /// reports each batch's amount. Default none.
+  /// Metrics whose logged value is the running total since training began; the objective reports each batch's
+  /// amount. Default: `num_tokens` when the objective logs it (TRL always logs it as a running total).
   var cumulativeMetricNames: Set<String> { get }
 }
 
 extension PreferenceObjective {
+  public var metricNames: [String] { Self.metricNames }
+  public var needsReference: Bool { false }
+  public var loggedHyperparameters: [(name: String, value: Double)] { [] }
   public var scoresRejected: Bool { true }
   public var needsStatistics: Bool { false }
-  public var cumulativeMetricNames: Set<String> { [] }
+  public var cumulativeMetricNames: Set<String> { Set(metricNames).intersection(["num_tokens"]) }
 }
 
 public struct ObjectiveOutput {

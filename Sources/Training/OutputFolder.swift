@@ -69,10 +69,12 @@ public struct OutputFolder {
     if let previous { try? fm.moveItem(at: previous, to: url) }
   }
 
-  /// The checkpoint `resume_from_checkpoint` names, checked against this run's fingerprint: `latest` is the newest
+  /// The checkpoint `resume_from_checkpoint` names (`url`: output_dir), checked against this run's fingerprint: `latest` is the newest
   /// checkpoint-N in the folder that belongs to this run; a checkpoint of another run (or one that records no
   /// run) is refused, naming what differs, unless `force_resume`. nil when not resuming.
-  public func resumeCheckpoint(_ config: TrainingConfiguration, fingerprint: RunFingerprint) throws -> URL? {
+  public static func resumeCheckpoint(in url: URL, _ config: TrainingConfiguration, fingerprint: RunFingerprint) throws
+    -> URL?
+  {
     guard let requested = config.resumeFromCheckpoint else { return nil }
     let force = "give --force-resume to resume it anyway, or --overwrite-output-dir to start over"
     if requested == "latest" {
@@ -99,7 +101,7 @@ public struct OutputFolder {
   }
 
   /// Why the checkpoint in `folder` is not this run's, in words.
-  private func mismatch(_ folder: URL, _ fingerprint: RunFingerprint) throws -> String {
+  private static func mismatch(_ folder: URL, _ fingerprint: RunFingerprint) throws -> String {
     guard let recorded = try RunFingerprint.read(from: folder) else {
       return "\(folder.lastPathComponent) records no run (no \(RunFingerprint.fileName))"
     }

@@ -28,16 +28,22 @@ public enum PreferenceEvaluation {
   /// `run`, keeping the accuracy tally overall and per `EncodedPair.family` (Evaluation's `PreferenceAccuracy`).
   /// A metric the objective leaves out of some batches (KTO's) is averaged over the batches that have it; a
   /// cumulative one (`num_tokens`) is the total.
+  /// Data parallel: `shard` (index, count) scores batch k only in the process with index k mod count, and
+  /// `sumAcrossShards` (an all-reduce) adds the processes' sums up, so every process returns the whole set's result.
   public static func evaluate(model: any CausalLanguageModel, pairs: [EncodedPair], scorer: PairScorer,
                               objective: any PreferenceObjective, batchSize: Int,
-                              referenceModel: (any CausalLanguageModel)? = nil) throws -> Result
+                              referenceModel: (any CausalLanguageModel)? = nil,
+                              shard: (index: Int, count: Int) = (0, 1),
+                              sumAcrossShards: (([Double]) throws -> [Double])? = nil) throws -> Result
   {
     guard !pairs.isEmpty else { return Result(values: [], accuracy: PreferenceAccuracy()) }
     return try withNoGrad {
       var lossSum = 0.0, totals: [String: Double] = [:]
       var sums: [String: (sum: Double, batches: Int)] = [:]
       var accuracy = PreferenceAccuracy()
-      for start in stride(from: 0, to: pairs.count, by: batchSize) {
+      var wins = [Double](repeating: 0, count: sumAcrossShards == nil ? 0 : pairs.count)
+      for (batch, start) in stride(from: 0, to: pairs.count, by: batchSize).enumerated()
+      where batch % shard.count == shard.index {
         let chunk = Array(pairs[start..<Swift.min(start + batchSize, pairs.count)])
         let policy = try scorer.scores(of: chunk, model: model, withStatistics: objective.needsStatistics)
         var reference: PairScores? = nil
@@ -60,7 +66,28 @@ public enum PreferenceEvaluation {
         let rejected = try policy.rejectedAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
         for (index, pair) in chunk.enumerated() {
           accuracy.add(chosen: chosen[index], rejected: rejected[index], family: pair.family)
+          if !wins.isEmpty {
+            wins[start + index] = PreferenceAccuracy.prefersChosen(chosen: chosen[index], rejected: rejected[index]) ? 1 : 0
+          }
         }
+      }
+      if let sumAcrossShards {
+        // [loss sum, then per metric: sum, batches, total, batches with a total, then one win flag per pair]
+        var local = [lossSum]
+        for name in objective.metricNames {
+          local += [sums[name]?.sum ?? 0, Double(sums[name]?.batches ?? 0), totals[name] ?? 0, totals[name] == nil ? 0 : 1]
+        }
+        let all = try sumAcrossShards(local + wins)
+        lossSum = all[0]
+        (sums, totals) = ([:], [:])
+        for (k, name) in objective.metricNames.enumerated() {
+          let v = all[(1 + 4 * k)..<(5 + 4 * k)].map { $0 }
+          if v[1] > 0 { sums[name] = (v[0], Int(v[1])) }
+          if v[3] > 0 { totals[name] = v[2] }
+        }
+        accuracy = PreferenceAccuracy()
+        let flags = all.suffix(pairs.count)
+        for (index, pair) in pairs.enumerated() { accuracy.add(won: flags[flags.startIndex + index] > 0, family: pair.family) }
       }
       var values: [(String, Double)] = [("eval_loss", lossSum / Double(pairs.count))]
       for name in objective.metricNames {

@@ -9,12 +9,8 @@ public struct SFTLoss: PreferenceObjective {
 
   /// TRL's names, in the order its `compute_loss` records them.
   public static let metricNames = ["entropy", "mean_token_accuracy", "num_tokens"]
-  public var metricNames: [String] { Self.metricNames }
-  public var needsReference: Bool { false }
   public var scoresRejected: Bool { false }
   public var needsStatistics: Bool { true }
-  public var cumulativeMetricNames: Set<String> { ["num_tokens"] }
-  public var loggedHyperparameters: [(name: String, value: Double)] { [] }
 
   /// loss = −Σ log p(completion token) / number of completion tokens, over the whole batch (token mean).
   public func loss(policy: PairScores, reference _: PairScores?) throws -> ObjectiveOutput {

@@ -99,6 +99,13 @@ public final class Trainer {
   /// Whether this process reports (callbacks below) and writes checkpoints; false on all but one data-parallel
   /// process. Callers gate their own exports on it too.
   public var isMainProcess = true
+  /// Element-wise sums over every data-parallel process (an all-reduce), or nil alone: logged training metrics,
+  /// evaluation and throughput are combined through it, so every process logs the whole world's numbers.
+  public var sumAcrossProcesses: (([Double]) throws -> [Double])?
+  /// This process's rank among `count` data-parallel processes: evaluation batch k is scored by process k mod count
+  /// (the shares summed through `sumAcrossProcesses`), and with `average_tokens_across_devices` token means are
+  /// taken over every process's tokens.
+  public var processRank: (rank: Int, count: Int) = (0, 1)
   /// Called after every optimizer step (for progress display): (step, loss of the step, tokens so far, seconds).
   public var onStep: ((Int, Double, Int, Double) -> Void)?
   /// Called for every log line (train and eval).
@@ -261,6 +268,10 @@ public final class Trainer {
       }
     }
     if config.evalStrategy == .epoch && !stoppedEarly { try evaluateAndLog() }
+    if let sumAcrossProcesses {  // the whole world's throughput
+      let totals = try sumAcrossProcesses([Double(pairsSeen), Double(tokens)])
+      (pairsSeen, tokens) = (Int(totals[0]), Int(totals[1]))
+    }
     let seconds = Date().timeIntervalSince(start)
     let steps = state.globalStep - startStep
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),
@@ -276,12 +287,29 @@ public final class Trainer {
     -> ObjectiveOutput
   {
     let batch = objective.scoresRejected ? pairs : pairs.map(\.chosenOnly)
-    let policy = try scorer.scores(of: batch, model: model, withStatistics: objective.needsStatistics)
+    var policy = try scorer.scores(of: batch, model: model, withStatistics: objective.needsStatistics)
+    if processRank.count > 1, config.averageTokensAcrossDevices, let sumAcrossProcesses {
+      try averageTokenCountsAcrossProcesses(&policy, sum: sumAcrossProcesses)
+    }
     var reference: PairScores? = nil
     if objective.needsReference {
       reference = try given ?? referenceScores(of: batch)
     }
     return try objective.loss(policy: policy, reference: reference)
+  }
+
+  /// `average_tokens_across_devices`: the token counts that token means divide by (the NLL's, the logit means') become
+  /// the world's total over the process count, so that after the gradient average the NLL is the token mean over
+  /// every process's batch — the single-device number — instead of the mean of per-process token means.
+  func averageTokenCountsAcrossProcesses(_ scores: inout PairScores, sum: ([Double]) throws -> [Double]) throws {
+    let local = [try scores.chosenNLLTokenCount.to(dtype: .float64, device: .cpu).item(),
+                 Double(scores.chosenLogitCount), Double(scores.rejectedLogitCount)]
+    let world = try sum(local).map { $0 / Double(processRank.count) }  // per-process share of the world's tokens
+    scores.chosenNLLTokenCount = try Tensor.full([], world[0], dtype: scores.chosenNLLTokenCount.dtype,
+                                                 device: scores.chosenNLLTokenCount.device)
+    // The logit means divide by an integer count: scale their sums instead (sum / share = sum · count / share / count).
+    if world[1] > 0 { scores.chosenLogitSum = try scores.chosenLogitSum * (local[1] / world[1]) }
+    if world[2] > 0 { scores.rejectedLogitSum = try scores.rejectedLogitSum * (local[2] / world[2]) }
   }
 
   /// The reference's scores of `pairs` without a graph: the frozen copy when there is one, else the policy with
@@ -336,24 +364,31 @@ public final class Trainer {
   private func logTrainingWindow(objective: any PreferenceObjective, gradNorm: Double, learningRate: Double,
                                  elapsed: Double, tokens: Int) throws
   {
-    // A window whose every step was skipped (non-finite) has no loss.
-    let loss = state.windowSteps > 0 ? state.windowLossSum / Double(state.windowSteps) : .nan
-    var values: [(String, Double)] = [("loss", loss),
-                                      ("grad_norm", gradNorm), ("learning_rate", learningRate)]
+    // Sums and counts of this window (per metric: its sum, how many micro-batches reported it, its running total),
+    // added up over every data-parallel process: TRL gathers each metric across processes before averaging.
+    var window = [state.windowLossSum, Double(state.windowSteps), Double(tokens)]
     for name in objective.metricNames {
+      let count = state.windowMetricCounts?[name] ?? (state.windowMetricSums[name] == nil ? 0 : state.windowMetricCount)
+      window += [state.windowMetricSums[name] ?? 0, Double(count), state.metricTotals?[name] ?? 0]
+    }
+    if let sumAcrossProcesses { window = try sumAcrossProcesses(window) }
+    // A window whose every step was skipped (non-finite) has no loss.
+    var values: [(String, Double)] = [("loss", window[1] > 0 ? window[0] / window[1] : .nan),
+                                      ("grad_norm", gradNorm), ("learning_rate", learningRate)]
+    for (k, name) in objective.metricNames.enumerated() {
+      let (sum, count, total) = (window[3 + 3 * k], window[4 + 3 * k], window[5 + 3 * k])
       if objective.cumulativeMetricNames.contains(name) {
-        values.append((name, state.metricTotals?[name] ?? 0))
+        values.append((name, total))
         continue
       }
       // Averaged over the micro-batches that reported it; a metric no batch of the window had is left out (TRL).
-      let count = state.windowMetricCounts?[name] ?? (state.windowMetricSums[name] == nil ? 0 : state.windowMetricCount)
-      guard count > 0, let sum = state.windowMetricSums[name] else { continue }
-      values.append((name, sum / Double(count)))
+      guard count > 0 else { continue }
+      values.append((name, sum / count))
     }
     values += objective.loggedHyperparameters.map { ($0.name, $0.value) }
     if let skipped = state.nonfiniteSteps, skipped > 0 { values.append(("nonfinite_steps", Double(skipped))) }
     values.append(("epoch", fractionalEpoch))
-    values.append(("tokens_per_second", Double(tokens) / Swift.max(elapsed, 1e-9)))
+    values.append(("tokens_per_second", window[2] / Swift.max(elapsed, 1e-9)))
     var record = Dictionary(values, uniquingKeysWith: { a, _ in a })
     record["step"] = Double(state.globalStep)
     state.logHistory.append(record)
@@ -383,7 +418,9 @@ public final class Trainer {
     defer { model.training = wasTraining }
     return try PreferenceEvaluation.evaluate(model: model, pairs: pairs ?? evalPairs, scorer: scorer,
                                              objective: objective(at: state.globalStep),
-                                             batchSize: config.perDeviceEvalBatchSize, referenceModel: referenceModel)
+                                             batchSize: config.perDeviceEvalBatchSize, referenceModel: referenceModel,
+                                             shard: (processRank.rank, processRank.count),
+                                             sumAcrossShards: sumAcrossProcesses)
   }
 
   private func evaluateAndLog() throws {

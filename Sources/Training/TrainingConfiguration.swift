@@ -151,6 +151,8 @@ public struct TrainingConfiguration: Equatable {
   public var forceResume: Bool = false
   public var maxNonfiniteSteps: Int = 5
   public var threads: Int? = nil
+  public var ddpTimeout: Int = 1800
+  public var averageTokensAcrossDevices: Bool = true
   // Quantized base weights
   public var quantization = QuantizationSettings()
 
@@ -255,6 +257,10 @@ public struct TrainingConfiguration: Equatable {
     .init("max_nonfinite_steps", \.maxNonfiniteSteps, .atLeast(1),
           help: "Stop after this many optimizer steps in a row with a NaN or infinite loss or gradient (each is skipped)."),
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
+    .init("ddp_timeout", \.ddpTimeout, .atLeast(1),
+          help: "Data parallel: seconds a process waits for the others (rendezvous, each collective) before the run stops."),
+    .init("average_tokens_across_devices", \.averageTokensAcrossDevices,
+          help: "Data parallel: token means (the NLL) over every process's tokens, as on one device (false: each process's own mean, as TRL under accelerate)."),
     // Quantized base weights
     .init("quantization.quant_method", \.quantization.quantMethod,
           help: "How the frozen base weights are held (quantization: gguf for short): gguf keeps a .gguf model's own blocks."),

@@ -35,9 +35,12 @@ public enum TrainingRun {
   /// — SFT → DPO trains DPO's adapter on the SFT-merged weights. It must not carry adapters.
   /// With `randomWeights`, the model is that shape with random weights (the configured model gives only its
   /// tokenizer): memory and speed checks at a size one has no weights for.
+  /// With `dataParallel`, this process trains its DistributedSampler share and the trainer is attached to the group
+  /// (gradients averaged, metrics combined, rank 0 writing).
   public static func prepare(_ config: TrainingConfiguration,
                              reusing loadedModel: (model: any CausalLanguageModel, tokenizer: Tokenizer)? = nil,
                              randomWeights: LlamaConfiguration? = nil,
+                             dataParallel: DataParallel? = nil,
                              log: (String) -> Void = { _ in }) throws -> PreparedRun
   {
     if let threads = config.threads { Torch.threadCount = threads }
@@ -97,11 +100,15 @@ public enum TrainingRun {
     var eval: PreferenceDataset
     var dataDirectory: URL?
     if config.datasets.isEmpty && (config.dataset == nil || config.dataset == "synthetic") {
-      let dir = URL(fileURLWithPath: config.outputDir).appendingPathComponent("data")
+      // Every process generates the same data; only rank 0 keeps it in the run folder.
+      let main = dataParallel?.isMainProcess ?? true
+      let dir = main ? URL(fileURLWithPath: config.outputDir).appendingPathComponent("data")
+        : FileManager.default.temporaryDirectory.appendingPathComponent("orpo-data-rank\(dataParallel!.rank)-\(UUID().uuidString)")
+      defer { if !main { try? FileManager.default.removeItem(at: dir) } }
       try SyntheticPreferences.write(to: dir, trainCount: config.syntheticTrainSize, testCount: config.syntheticTestSize)
       train = try PreferenceDataset(contentsOf: dir.appendingPathComponent("train.jsonl"))
       eval = try PreferenceDataset(contentsOf: dir.appendingPathComponent("test.jsonl"))
-      dataDirectory = dir
+      dataDirectory = main ? dir : nil
       log("data: built-in synthetic preferences, \(train.count) train / \(eval.count) test pairs (written to \(dir.path))")
     } else {
       (train, reports) = try Self.trainingData(config)
@@ -164,9 +171,14 @@ public enum TrainingRun {
     if config.finetuningType == .lora {
       try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
     }
+    if let dataParallel {
+      let base = sampler ?? (config.shuffle ? SeededRandomSampler(seed: config.seed) : SequentialSampler())
+      sampler = DistributedSampler(base: base, rank: dataParallel.rank, worldSize: dataParallel.worldSize)
+    }
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
                               objectives: config.objectiveSchedule, sampler: sampler)
     trainer.referenceModel = referenceModel
+    try dataParallel?.attach(to: trainer)
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, evalData: eval, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)

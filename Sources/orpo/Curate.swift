@@ -79,9 +79,7 @@ struct Curate: AsyncParsableCommand {
       let adapterURL = adapter.adapter.map { URL(fileURLWithPath: $0) }
       let name = label ?? CandidateGenerator.label(modelURL: loaded.url, adapterURL: adapterURL)
       let generator = CandidateGenerator(loaded: loaded, label: name, adapter: adapterURL?.path, sampling: sampling)
-      let progress = ProgressLine(title: "generate")
-      let summary = try generator.run(store: store) { progress.update(done: $0, total: $1) }
-      progress.finish()
+      let summary = try ProgressLine.showing("generate") { try generator.run(store: store, progress: $0) }
       print("\(name): \(summary)")
     }
   }
@@ -161,9 +159,7 @@ struct Curate: AsyncParsableCommand {
       let store = try database.openExisting()
       let loaded = try model.load(adapter: adapter)
       let judge = PairJudge(loaded: loaded, name: name ?? PairJudge.defaultName(modelURL: loaded.url))
-      let progress = ProgressLine(title: "judge")
-      let count = try judge.run(store: store) { progress.update(done: $0, total: $1) }
-      progress.finish()
+      let count = try ProgressLine.showing("judge") { try judge.run(store: store, progress: $0) }
       print("\(judge.name) judged \(count) pairs")
     }
   }
@@ -233,4 +229,11 @@ final class ProgressLine {
   }
 
   func finish() { if terminal { FileHandle.standardError.write(Foundation.Data("\n".utf8)) } }
+
+  /// Runs `body` with a progress callback drawn as `title`, and ends the line when it returns.
+  static func showing<T>(_ title: String, _ body: (_ progress: @escaping (Int, Int) -> Void) throws -> T) rethrows -> T {
+    let line = ProgressLine(title: title)
+    defer { line.finish() }
+    return try body { line.update(done: $0, total: $1) }
+  }
 }

@@ -37,12 +37,16 @@ struct Train: ParsableCommand {
   @Option(name: .customLong("set"), help: ArgumentHelp("Any recipe key, as KEY=VALUE (repeatable).", valueName: "key=value"))
   var settings: [String] = []
 
+  @Option(help: ArgumentHelp("Data parallel on this machine: start N worker processes with torchrun's environment (RANK, WORLD_SIZE, MASTER_ADDR, ...); each takes its share of every batch (global batch = per-device batch × N × accumulation).", valueName: "N"))
+  var nprocPerNode: Int?
+
   @Flag(help: "Print every recipe key with its type, default and meaning, and exit.")
   var listKeys = false
   @Flag(help: "Check the recipe against the model's config.json (no weights or data read), print parameter counts and the estimated peak memory, and exit.")
   var dryRun = false
 
   func validate() throws {
+    if let nprocPerNode, nprocPerNode < 1 { throw ValidationError("--nproc-per-node must be at least 1, got \(nprocPerNode)") }
     for setting in settings where !setting.dropFirst().contains("=") {
       throw ValidationError("--set expects KEY=VALUE, got \"\(setting)\"")
     }
@@ -90,7 +94,18 @@ struct Train: ParsableCommand {
       print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")
       return
     }
-    try TrainCommandRunner(config: config).run()
+    // `--nproc-per-node N`: this process launches the workers (unless it already is one, under torchrun).
+    if let n = nprocPerNode, n > 1, ProcessInfo.processInfo.environment["WORLD_SIZE"] == nil {
+      let status = try LocalLaunch.run(processes: n, arguments: LocalLaunch.workerArguments(Array(CommandLine.arguments.dropFirst())))
+      if status != 0 { throw ExitCode(status) }
+      return
+    }
+    // A worker of torchrun or of `--nproc-per-node`: join the others before loading anything.
+    var dataParallel: DataParallel?
+    if let launch = try LaunchEnvironment.read(), launch.worldSize > 1 {
+      dataParallel = try DataParallel(environment: launch, timeout: Double(config.ddpTimeout))
+    }
+    try TrainCommandRunner(config: config, dataParallel: dataParallel).run()
   }
 }
 

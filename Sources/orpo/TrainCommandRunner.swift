@@ -1,41 +1,51 @@
 // TrainCommandRunner.swift — what `orpo train` does around the trainer: held-out accuracy before and after,
-// progress, metrics files, checkpoints, the final adapter, and a closing report.
+// progress, metrics files, checkpoints, the final adapter, and a closing report. In a data-parallel run every
+// process trains and evaluates; only rank 0 speaks and writes.
 import ArgumentParser
 import Foundation
 import ORPOKit
 
 struct TrainCommandRunner {
   let config: TrainingConfiguration
+  /// This process's place in a data-parallel run (torchrun's environment), nil alone.
+  var dataParallel: DataParallel? = nil
+
+  var isMainProcess: Bool { dataParallel?.isMainProcess ?? true }
 
   func say(_ s: String) {
+    guard isMainProcess else { return }
     FileHandle.standardError.write(Data((s + "\n").utf8))
   }
 
   func run() throws {
     let wall = Date()
-    // output_dir is this run's (or the run it resumes); a failure before training leaves it as it was.
-    let folder = try OutputFolder.claim(for: config)
-    let out = folder.url
+    if let dataParallel {
+      say("orpo: data parallel: \(dataParallel.worldSize) processes (gloo, store \(dataParallel.environment.masterAddress):\(dataParallel.environment.masterPort)); global batch \(config.perDeviceTrainBatchSize) per device × \(dataParallel.worldSize) × \(config.gradientAccumulationSteps) accumulation = \(config.perDeviceTrainBatchSize * dataParallel.worldSize * config.gradientAccumulationSteps) pairs")
+    }
+    // output_dir is this run's (or the run it resumes; rank 0 checks and writes it); a failure before training
+    // leaves it as it was.
+    let folder = isMainProcess ? try OutputFolder.claim(for: config) : nil
+    let out = URL(fileURLWithPath: config.outputDir)
     let prepared: PreparedRun
     var resume: URL?
     do {
-      prepared = try TrainingRun.prepare(config, log: { say("orpo: \($0)") })
+      prepared = try TrainingRun.prepare(config, dataParallel: dataParallel, log: { say("orpo: \($0)") })
       let fingerprint = RunFingerprint(config: config, trainPairs: prepared.trainer.trainPairs, modelPath: prepared.modelPath)
       prepared.trainer.fingerprint = fingerprint
-      resume = try folder.resumeCheckpoint(config, fingerprint: fingerprint)
-      if let resume { try Self.dropMetrics(in: out, after: resume) }
+      resume = try OutputFolder.resumeCheckpoint(in: out, config, fingerprint: fingerprint)
+      if let resume, isMainProcess { try Self.dropMetrics(in: out, after: resume) }
     } catch {
-      folder.abandon()
+      folder?.abandon()
       throw error
     }
-    folder.commit()
+    folder?.commit()
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
 
     let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
-    let sinks = try CompositeSink(reportTo: kinds, outputDirectory: out, loggingDirectory: logDirectory)
+    let sinks = try CompositeSink(reportTo: isMainProcess ? kinds : [], outputDirectory: out, loggingDirectory: logDirectory)
     var completed = false
     defer {
       if !completed { try? sinks.mlflowRun?.finish(.failed) }  // closing would mark it finished
@@ -72,8 +82,12 @@ struct TrainCommandRunner {
     trainer.onNonfiniteStep = { step, loss, norm in
       progress.message("orpo: step \(step) skipped: loss \(TrainingError.text(of: loss)), grad_norm \(TrainingError.text(of: norm)) (not finite; \(trainer.state.consecutiveNonfiniteSteps ?? 0) in a row, max_nonfinite_steps \(config.maxNonfiniteSteps))")
     }
-    Signals.catchStopSignals()
-    trainer.shouldStop = { Signals.pending != nil }
+    // Ctrl-C / SIGTERM stop after the step with a checkpoint; not in a data-parallel run, whose processes would have
+    // to agree on the step (there a signal ends the processes, and the last checkpoint stays).
+    if dataParallel == nil {
+      Signals.catchStopSignals()
+      trainer.shouldStop = { Signals.pending != nil }
+    }
     if let resume { say("orpo: resuming from \(resume.path)") }
     var before: PreferenceAccuracy?
     // KTO's held-out rows are unpaired (an answer and another prompt's answer): no preference accuracy there.
@@ -83,9 +97,9 @@ struct TrainCommandRunner {
       before = try trainer.evaluation().accuracy
       say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!.accuracy, trainer.evalPairs.count, Date().timeIntervalSince(t)))
     }
-    progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps)
+    if isMainProcess { progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps) }
     let summary = try trainer.train(resumingFrom: resume)
-    progress.finish()
+    if isMainProcess { progress.finish() }
     if summary.stoppedEarly, let sig = Signals.pending {
       let checkpoint = lastCheckpoint ?? Trainer.latestCheckpoint(in: out)
       say("orpo: stopped by \(Signals.name(sig)) after step \(trainer.state.globalStep) of \(trainer.totalSteps); checkpoint: \(checkpoint?.path ?? "none")")
@@ -105,6 +119,7 @@ struct TrainCommandRunner {
                            values: after, isEvaluation: true))
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
+    guard isMainProcess else { return }  // the others trained and evaluated with rank 0; it alone writes
     try trainer.checkWeightsAreFinite()
     if config.finetuningType == .lora {
       try AtomicFolder.naming(adapterDir) {

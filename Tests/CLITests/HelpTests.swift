@@ -112,6 +112,9 @@ struct HelpTests {
       --force-resume          Resume a checkpoint even when its run fingerprint (configuration, data,
                               model) differs from this run's. (force_resume)
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
+      --nproc-per-node <N>    Data parallel on this machine: start N worker processes with torchrun's
+                              environment (RANK, WORLD_SIZE, MASTER_ADDR, ...); each takes its share of
+                              every batch (global batch = per-device batch × N × accumulation).
       --list-keys             Print every recipe key with its type, default and meaning, and exit.
       --dry-run               Check the recipe against the model's config.json (no weights or data
                               read), print parameter counts and the estimated peak memory, and exit.

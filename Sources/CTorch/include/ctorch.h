@@ -227,6 +227,19 @@ int ct_cuda_reset_peak(int device_index);
 int ct_cuda_empty_cache(void);
 int ct_libtorch_path(char *buf, size_t capacity);  // the libtorch_cpu.so this process loaded
 
+// ---- process groups (c10d: TCP-store rendezvous, gloo collectives on CPU tensors) ---------------------------------
+typedef struct ct_process_group_s *ct_process_group;   // free with ct_process_group_free
+// Rendezvous at host:port (the process with is_store_server hosts the TCP store; torchrun's agent hosts it when
+// TORCHELASTIC_USE_AGENT_STORE is set), then gloo. Store waits and every collective give up after timeout_ms.
+int ct_process_group_new_gloo(const char *host, int port, int rank, int world_size, int is_store_server,
+                              int64_t timeout_ms, ct_process_group *out);
+void ct_process_group_free(ct_process_group pg);
+int ct_process_group_rank(ct_process_group pg, int *rank, int *world_size);
+int ct_process_group_all_reduce(ct_process_group pg, ct_tensor t, int op);   // in place; op CT_SUM/PROD/AMAX/AMIN
+int ct_process_group_broadcast(ct_process_group pg, ct_tensor t, int root);  // in place, from rank `root`
+int ct_process_group_all_gather(ct_process_group pg, ct_tensor t, ct_tensor *out);  // [world, ...t.shape]
+int ct_process_group_barrier(ct_process_group pg);
+
 #ifdef __cplusplus
 }
 #endif

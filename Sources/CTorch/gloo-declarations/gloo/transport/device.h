@@ -1,0 +1,3 @@
+// gloo/transport/device.h — stands in for gloo's header of that name; see declarations.h.
+#pragma once
+#include "../declarations.h"
