@@ -3,9 +3,14 @@
 import Foundation
 
 public enum ProcessMemory {
-  /// Starts a new peak at the current resident size, where the system allows it (Linux ≥ 4.0).
+  /// Starts a new peak at the current resident size, where the system allows it (Linux ≥ 4.0). On Linux the heap
+  /// that earlier stages freed is first handed back to the system (malloc_trim), so that it does not count as the
+  /// next stage's resident memory.
   @discardableResult
   public static func resetPeak() -> Bool {
+    #if os(Linux)
+    _ = glibcMallocTrim(0)
+    #endif
     guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
     defer { try? handle.close() }
     do { try handle.write(contentsOf: Foundation.Data("5".utf8)) } catch { return false }
@@ -30,3 +35,9 @@ public enum ProcessMemory {
     #endif
   }
 }
+
+#if os(Linux)
+/// glibc's `int malloc_trim(size_t pad)` (malloc.h, which Swift's Glibc module does not include).
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

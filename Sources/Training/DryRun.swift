@@ -74,7 +74,7 @@ extension TrainingRun {
     lines.append("parameters: \(grouped(counts.total)) total, \(grouped(counts.trainable)) trainable ("
                  + String(format: "%.2f%%", percent) + ", \(trainable))")
     lines.append("precision: base \(config.torchDtype.recipeText), quantization \(config.weightQuantization)\(adapters)")
-    lines.append("optimizer: AdamW (float32 moments); batch \(config.perDeviceTrainBatchSize) pairs × max_length "
+    lines.append("optimizer: \(config.optimizerDescription); batch \(config.perDeviceTrainBatchSize) pairs × max_length "
                  + "\(config.maxLength) (\(grouped(tokens)) tokens a forward), gradient accumulation "
                  + "\(config.gradientAccumulationSteps), gradient checkpointing \(checkpointing)")
     lines.append("estimated peak memory (\(place), every sequence at max_length):")

@@ -25,9 +25,18 @@ public struct MemoryEstimate: Sendable {
   public var parts: [Part]
   public var total: Int { parts.reduce(0) { $0 + $1.bytes } }
 
-  /// Bytes each trainable parameter costs beyond itself: its gradient and the optimizer's state (AdamW: two float32
-  /// moments). An optimizer with smaller states (8-bit AdamW, GaLore) changes this one number.
-  static func optimizerBytesPerParameter(_ config: TrainingConfiguration) -> Int { 4 + 8 }
+  /// The trainable tensors' keys and shapes (LoRA's A [r, in] and B [out, r] per target, or every weight), with the
+  /// linear layer each weight belongs to: what the optimizer's state is sized by.
+  static func trainableShapes(config: TrainingConfiguration, model: LlamaConfiguration,
+                              loraTargets: [(path: String, outFeatures: Int, inFeatures: Int)])
+    -> [(key: String, shape: [Int], linearPath: String?)]
+  {
+    if config.finetuningType == .full { return model.weightShapes.map { ($0.key, $0.shape, $0.linearPath) } }
+    return loraTargets.flatMap { t in
+      [("\(t.path).lora_A.weight", [config.lora.rank, t.inFeatures], nil as String?),
+       ("\(t.path).lora_B.weight", [t.outFeatures, config.lora.rank], nil)]
+    }
+  }
 
   /// Copies of the [tokens, vocabulary] float32 logits alive at the loss's peak (the logits, their log-softmax kept
   /// for backward, the gradient flowing back) — of one chunk of `loss_chunk_size` tokens with the fused loss.
@@ -78,8 +87,10 @@ public struct MemoryEstimate: Sendable {
 
     // Trainable weights, gradients, optimizer state
     let trainableBytes = config.finetuningType == .full ? 0 : trainable * 4  // full: already counted in the base
-    parts.append(Part(name: "trainable + grads + AdamW", bytes: trainableBytes + trainable * optimizerBytesPerParameter(config),
-                      detail: "\(grouped(trainable)) float32 parameters, their gradients and two moments"))
+    let stateBytes = try config.optimizerStateBytes(trainableShapes(config: config, model: model, loraTargets: loraTargets))
+    parts.append(Part(name: "trainable + grads + optimizer", bytes: trainableBytes + trainable * 4 + stateBytes,
+                      detail: "\(grouped(trainable)) float32 parameters, their gradients, \(config.optim.rawValue) state "
+                        + "(\(Self.mebibytes(stateBytes).trimmingCharacters(in: .whitespaces)))"))
 
     // Activations: tokens in one forward at full max_length (chosen and rejected of every pair)
     let tokens = 2 * config.perDeviceTrainBatchSize * config.maxLength

@@ -19,6 +19,13 @@ public struct ORPOLoss: PreferenceObjective {
   ]
   public var loggedHyperparameters: [(name: String, value: Double)] { [("beta", beta)] }
 
+  /// `odds_ratio_share`: the odds-ratio term's part of the loss, λ·mean(−log σ(log odds)) ÷ loss, from the window's
+  /// means (`log_odds_ratio` is mean log σ(log odds)). Near 0 the preference term does nothing and ORPO is SFT.
+  public func derivedMetrics(window: [String: Double]) -> [(name: String, value: Double)] {
+    guard let loss = window["loss"], let logSigmoid = window["log_odds_ratio"] else { return [] }
+    return [("odds_ratio_share", beta * -logSigmoid / loss)]
+  }
+
   /// log(1 − exp(x)) for x < 0, branching at −ln 2 so that neither branch loses precision (TRL's `log1mexp`).
   static func log1mexp(_ x: Tensor) throws -> Tensor {
     try Tensor.where(x.lt(-0.6931471805599453), (try x.exp().neg()).log1p(), (try x.expm1().neg()).log())

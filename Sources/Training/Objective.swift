@@ -25,6 +25,9 @@ public protocol PreferenceObjective {
   /// Metrics whose logged value is the running total since training began; the objective reports each batch's
   /// amount. Default: `num_tokens` when the objective logs it (TRL always logs it as a running total).
   var cumulativeMetricNames: Set<String> { get }
+  /// Numbers worked out from a logging window's averaged values (`loss` and this objective's metrics), logged after
+  /// them (ORPO: `odds_ratio_share`). Default none.
+  func derivedMetrics(window: [String: Double]) -> [(name: String, value: Double)]
 }
 
 extension PreferenceObjective {
@@ -34,6 +37,7 @@ extension PreferenceObjective {
   public var scoresRejected: Bool { true }
   public var needsStatistics: Bool { false }
   public var cumulativeMetricNames: Set<String> { Set(metricNames).intersection(["num_tokens"]) }
+  public func derivedMetrics(window _: [String: Double]) -> [(name: String, value: Double)] { [] }
 }
 
 public struct ObjectiveOutput {

@@ -1,5 +1,5 @@
 // RunFingerprint.swift — what makes a checkpoint part of a run: hashes of the configuration (the keys that shape
-// the trajectory), of the training data as encoded, and of the model, written into each checkpoint as run.json
+// the trajectory), of the training data as encoded, and of the model, written into each checkpoint as fingerprint.json
 // and compared before resuming, so that a run never resumes another run's checkpoint unless forced.
 import Data
 import Foundation
@@ -69,7 +69,7 @@ public struct RunFingerprint: Codable, Equatable, Sendable {
     return parts
   }
 
-  public static let fileName = "run.json"
+  public static let fileName = "fingerprint.json"
 
   public func write(into folder: URL) throws {
     let encoder = JSONEncoder()

@@ -58,6 +58,9 @@ public struct TrainerState: Codable, Equatable, Sendable {
   /// checkpoint written before they were counted).
   public var nonfiniteSteps: Int? = nil
   public var consecutiveNonfiniteSteps: Int? = nil
+  /// The probe pairs' average completion log-probs at the last training log (chosen, rejected); nil before the first.
+  public var probeChosen: [Double]?
+  public var probeRejected: [Double]?
 
   enum CodingKeys: String, CodingKey {
     case globalStep = "global_step", epoch, batchInEpoch = "batch_in_epoch", logHistory = "log_history"
@@ -65,6 +68,7 @@ public struct TrainerState: Codable, Equatable, Sendable {
     case windowMetricCount = "window_metric_count", windowTokens = "window_tokens"
     case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals"
     case nonfiniteSteps = "nonfinite_steps", consecutiveNonfiniteSteps = "consecutive_nonfinite_steps"
+    case probeChosen = "probe_chosen", probeRejected = "probe_rejected"
   }
 }
 
@@ -84,6 +88,9 @@ public final class Trainer {
   public let lrSchedule: LearningRateSchedule
   public let stepsPerEpoch: Int
   public let totalSteps: Int
+  /// Training pairs scored without a graph at every training log (the first `probe_pairs`; none for unpaired KTO
+  /// rows): how their chosen and rejected log-probs moved since the last log (`logps_trend/*`, `rejected_gained`).
+  public let probePairs: [EncodedPair]
   public internal(set) var state = TrainerState()
   /// The reference for objectives that need one when there are no adapters to disable (full fine-tuning): a frozen
   /// copy of the starting weights, which costs a second model in memory (`precompute_ref_log_probs` avoids it).
@@ -116,7 +123,7 @@ public final class Trainer {
   public var onNonfiniteStep: ((Int, Double, Double) -> Void)?
   /// Asked after every optimizer step; true ends the run there, after writing a checkpoint (Ctrl-C, SIGTERM).
   public var shouldStop: (() -> Bool)?
-  /// What this run's checkpoints record as their run (run.json), so a resume can tell its own from another run's.
+  /// What this run's checkpoints record as their run (fingerprint.json), so a resume can tell its own from another run's.
   public var fingerprint: RunFingerprint?
 
   /// `sampler` defaults to the configuration's: seeded per-epoch shuffling, or the data's order with `shuffle: false`.
@@ -144,7 +151,8 @@ public final class Trainer {
       trainable = model.loraParameters
       guard !trainable.isEmpty else { throw TrainingError("finetuning_type is lora but the model has no LoRA adapters") }
     }
-    optimizer = try config.makeOptimizer(for: trainable)
+    optimizer = try config.makeOptimizer(for: trainable, linearLayers: model.linearLayers.map(\.path))
+    probePairs = trainPairs.first?.desirable == nil ? Array(trainPairs.prefix(config.probePairs)) : []
     (stepsPerEpoch, totalSteps) = config.stepPlan(trainPairs: self.sampler.epochLength(count: trainPairs.count))
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,
@@ -182,6 +190,7 @@ public final class Trainer {
     var stoppedEarly = false
     var skipped = 0
     var epochBatches = try batches(epoch: state.epoch)
+    if state.probeChosen == nil { _ = try probeTrend() }  // the probe's starting point
     while state.globalStep < totalSteps {
       if state.batchInEpoch >= epochBatches.count {
         state.epoch += 1
@@ -387,6 +396,8 @@ public final class Trainer {
     }
     values += objective.loggedHyperparameters.map { ($0.name, $0.value) }
     if let skipped = state.nonfiniteSteps, skipped > 0 { values.append(("nonfinite_steps", Double(skipped))) }
+    values += objective.derivedMetrics(window: Dictionary(values, uniquingKeysWith: { a, _ in a })).map { ($0.name, $0.value) }
+    values += try probeTrend()
     values.append(("epoch", fractionalEpoch))
     values.append(("tokens_per_second", window[2] / Swift.max(elapsed, 1e-9)))
     var record = Dictionary(values, uniquingKeysWith: { a, _ in a })
@@ -401,6 +412,31 @@ public final class Trainer {
     if isMainProcess {
       try onLog?(TrainerLog(step: state.globalStep, epoch: fractionalEpoch, values: values, isEvaluation: false))
     }
+  }
+
+  /// Scores the probe pairs (no graph, dropout off, so the RNG is untouched) and compares with the last log:
+  /// `logps_trend/chosen` and `logps_trend/rejected`, the change of their mean average log-prob, and
+  /// `rejected_gained`, the fraction of pairs whose rejected answer became more likely (the first log compares with
+  /// the start of training).
+  private func probeTrend() throws -> [(String, Double)] {
+    guard !probePairs.isEmpty, isMainProcess else { return [] }
+    let wasTraining = model.training
+    model.training = false
+    defer { model.training = wasTraining }
+    var chosen: [Double] = [], rejected: [Double] = []
+    try withNoGrad {
+      for start in stride(from: 0, to: probePairs.count, by: config.perDeviceEvalBatchSize) {
+        let batch = Array(probePairs[start..<Swift.min(start + config.perDeviceEvalBatchSize, probePairs.count)])
+        let scores = try scorer.scores(of: batch, model: model)
+        chosen += try scores.chosenAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        rejected += try scores.rejectedAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+      }
+    }
+    defer { (state.probeChosen, state.probeRejected) = (chosen, rejected) }
+    guard let lastChosen = state.probeChosen, let lastRejected = state.probeRejected, lastChosen.count == chosen.count,
+          lastRejected.count == rejected.count
+    else { return [] }
+    return ProbeTrend.values(chosen: chosen, rejected: rejected, lastChosen: lastChosen, lastRejected: lastRejected)
   }
 
   // MARK: Evaluation
@@ -433,5 +469,22 @@ public final class Trainer {
     if isMainProcess {
       try onLog?(TrainerLog(step: state.globalStep, epoch: fractionalEpoch, values: values, isEvaluation: true))
     }
+  }
+}
+
+/// The probe pairs' movement between two training logs, from their average completion log-probs then and now.
+public enum ProbeTrend {
+  public static let metricNames = ["logps_trend/chosen", "logps_trend/rejected", "rejected_gained"]
+
+  /// `logps_trend/chosen` / `logps_trend/rejected`: mean(now) − mean(then); `rejected_gained`: the fraction of
+  /// pairs whose rejected log-prob rose.
+  public static func values(chosen: [Double], rejected: [Double], lastChosen: [Double], lastRejected: [Double])
+    -> [(String, Double)]
+  {
+    let n = Double(Swift.max(chosen.count, 1))
+    func meanChange(_ now: [Double], _ then: [Double]) -> Double { zip(now, then).reduce(0) { $0 + ($1.0 - $1.1) } / n }
+    let gained = zip(rejected, lastRejected).filter { $0 > $1 }.count
+    return [(metricNames[0], meanChange(chosen, lastChosen)), (metricNames[1], meanChange(rejected, lastRejected)),
+            (metricNames[2], Double(gained) / n)]
   }
 }

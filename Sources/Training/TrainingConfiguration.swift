@@ -136,11 +136,14 @@ public struct TrainingConfiguration: Equatable {
   public var adamEpsilon: Double = 1e-8
   public var maxGradNorm: Double = 1.0
   public var optim: OptimizerName = .adamwTorch
+  public var optimTargetModules: OptimizerTargets? = nil
+  public var optimArgs: String? = nil
   public var gradientCheckpointing: Bool = false
   public var seed: Int = 42
   public var shuffle: Bool = true
   // Output
   public var loggingSteps: Int = 10
+  public var probePairs: Int = 8
   public var evalStrategy: EvalStrategy = .no
   public var evalSteps: Int? = nil
   public var saveSteps: Int? = nil
@@ -238,12 +241,18 @@ public struct TrainingConfiguration: Equatable {
     .init("adam_epsilon", \.adamEpsilon, .positive, help: "AdamW's ε."),
     .init("max_grad_norm", \.maxGradNorm, .positive, help: "Clip the gradients' global norm to this."),
     .init("optim", \.optim,
-          help: "The optimizer, by transformers' name: adamw_torch, or bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU)."),
+          help: "The optimizer, by transformers' name: adamw_torch, bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU), or GaLore (galore_adamw)."),
+    .init("optim_target_modules", \.optimTargetModules,
+          help: "The linear layers GaLore projects: a regular expression over module paths, all-linear, or a list of names or expressions."),
+    .init("optim_args", \.optimArgs,
+          help: "GaLore's arguments as TRL passes them: \"rank=128,update_proj_gap=200,scale=0.25,proj_type=std\" (these are the defaults)."),
     .init("gradient_checkpointing", \.gradientCheckpointing, help: "Recompute activations in backward to save memory."),
     .init("seed", \.seed, .atLeast(0), help: "Seed of LoRA's initialisation, the data order and the split."),
     .init("shuffle", \.shuffle, help: "Shuffle the training pairs every epoch (false: file order)."),
     // Output
     .init("logging_steps", \.loggingSteps, .atLeast(1), help: "Log averaged metrics every this many steps."),
+    .init("probe_pairs", \.probePairs, .atLeast(0),
+          help: "Training pairs scored without a graph at every log for the log-prob trend (logps_trend/*, rejected_gained); 0: off."),
     .init("eval_strategy", \.evalStrategy, help: "When to evaluate during training."),
     .init("eval_steps", \.evalSteps, .atLeast(1), help: "Evaluate every this many steps (eval_strategy steps; default logging_steps)."),
     .init("save_steps", \.saveSteps, .atLeast(1), help: "Write a resumable checkpoint every this many steps."),
@@ -303,6 +312,7 @@ public struct TrainingConfiguration: Equatable {
     }
     if let problem = methodProblem() { return problem }
     if let problem = quantizationProblem() { return problem }
+    if let problem = optimizerProblem() { return problem }
     return nil
   }
 

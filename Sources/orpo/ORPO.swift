@@ -9,7 +9,7 @@ struct ORPO: AsyncParsableCommand {
     abstract: "Fine-tune open-weight LLMs with ORPO (odds ratio preference optimization) on libtorch.",
     version: ORPOVersion.string,
     subcommands: [Train.self, Evaluate.self, Generate.self, Export.self, Inspect.self, DataCommand.self, Curate.self, Bench.self,
-                  Rouge.self, Compare.self, Plot.self, JudgeCommand.self, Env.self, Demo.self]
+                  Rouge.self, Compare.self, Plot.self, Doctor.self, Sweep.self, JudgeCommand.self, Env.self, Demo.self]
   )
 }
 

@@ -17,7 +17,10 @@ struct TrainCommandRunner {
     FileHandle.standardError.write(Data((s + "\n").utf8))
   }
 
-  func run() throws {
+  /// Trains, writes the run folder and reports; returns the prepared run (its model now trained) for callers that
+  /// measure it further (`orpo sweep`).
+  @discardableResult
+  func run() throws -> PreparedRun {
     let wall = Date()
     if let dataParallel {
       say("orpo: data parallel: \(dataParallel.worldSize) processes (gloo, store \(dataParallel.environment.masterAddress):\(dataParallel.environment.masterPort)); global batch \(config.perDeviceTrainBatchSize) per device × \(dataParallel.worldSize) × \(config.gradientAccumulationSteps) accumulation = \(config.perDeviceTrainBatchSize * dataParallel.worldSize * config.gradientAccumulationSteps) pairs")
@@ -42,6 +45,8 @@ struct TrainCommandRunner {
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
+
+    if isMainProcess { try runInfo(trainer: trainer, tokenizer: prepared.tokenizer).write(to: RunFolder(out).runInfoURL) }
 
     let kinds = try MetricsSinkKind.resolve(config.reportTo.map(\.rawValue))
     let logDirectory = out.appendingPathComponent("tensorboard")
@@ -119,7 +124,7 @@ struct TrainCommandRunner {
                            values: after, isEvaluation: true))
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
-    guard isMainProcess else { return }  // the others trained and evaluated with rank 0; it alone writes
+    guard isMainProcess else { return prepared }  // the others trained and evaluated with rank 0; it alone writes
     try trainer.checkWeightsAreFinite()
     if config.finetuningType == .lora {
       try AtomicFolder.naming(adapterDir) {
@@ -163,6 +168,25 @@ struct TrainCommandRunner {
       say("orpo: mlflow:   \(run.runDirectory.path) (MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri \(run.root.path))")
     }
     say("orpo: summary:  \(out.appendingPathComponent("summary.json").path)")
+    if kinds.contains(.jsonl) {  // metrics.jsonl is written through, row by row
+      say("")
+      say("orpo doctor:")
+      for line in RunDoctor.text(try RunDoctor(folder: RunFolder(out)).findings()).split(separator: "\n") {
+        say("  " + line)
+      }
+    }
+    return prepared
+  }
+
+  /// What run.json records before the first step: the settings the doctor weighs, and how many training pairs had a
+  /// completion cut at max_length (a sequence of exactly max_length tokens that does not end in EOS).
+  func runInfo(trainer: Trainer, tokenizer: Tokenizer) -> RunInfo {
+    let eos = tokenizer.eosTokenID
+    func cut(_ ids: [Int]) -> Bool { ids.count >= config.maxLength && ids.last != eos }
+    let truncated = trainer.trainPairs.filter { cut($0.chosenIDs) || cut($0.rejectedIDs) }.count
+    return RunInfo(method: config.method.rawValue, learningRate: config.learningRate, beta: config.beta,
+                   betaEnd: config.betaEnd, maxLength: config.maxLength, maxSteps: trainer.totalSteps,
+                   trainPairs: trainer.trainPairs.count, truncatedPairs: truncated)
   }
 
   /// This command line with `--resume-from-checkpoint CHECKPOINT` instead of any resume or overwrite flag, quoted

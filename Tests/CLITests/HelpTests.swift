@@ -42,6 +42,10 @@ struct HelpTests {
                               training cost.
       plot                    Plot the training curves of run folders (metrics.jsonl) as SVG charts,
                               one per metric.
+      doctor                  Diagnose an ORPO run from its folder: weak preference term, flat
+                              accuracy, falling log-probs, and more.
+      sweep                   Train the recipe once per value of one key (--set beta=0.05,0.1,0.2) and
+                              compare them on held-out pairs.
       judge                   Judge two runs' answers with a model: win/tie/loss of A against B, both
                               orders per prompt.
       env                     Show libtorch's version, threads, devices, CUDA and where the default
@@ -49,6 +53,63 @@ struct HelpTests {
       demo                    Fit a line with libtorch autograd from Swift.
 
       See 'orpo help <subcommand>' for detailed help.
+
+    """)
+  }
+
+  @Test func doctor() throws {
+    try expectHelp(["doctor"], """
+    OVERVIEW: Diagnose an ORPO run from its folder: weak preference term, flat accuracy, falling
+    log-probs, and more.
+
+    Reads RUN_DIR/metrics.jsonl, and summary.json and run.json when present. Findings: non_finite,
+    weak_preference_term, flat_accuracy, both_logps_falling, rising_eval_loss, truncation,
+    lambda_schedule.
+
+    USAGE: orpo doctor <run-dir> [--json]
+
+    ARGUMENTS:
+      <run-dir>               A run folder (output_dir of orpo train), finished or still running.
+
+    OPTIONS:
+      --json                  Print {"findings": [...]} as one JSON object.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func sweep() throws {
+    try expectHelp(["sweep"], """
+    OVERVIEW: Train the recipe once per value of one key (--set beta=0.05,0.1,0.2) and compare them on
+    held-out pairs.
+
+    Exactly one --set lists several values, separated by commas; the other --set and flags apply to
+    every run. Runs go to OUTPUT_DIR/<key>-<value>/ (each with its metrics, adapter and summary, as
+    orpo train writes them), one after the other. Each trained model is measured on the held-out pairs:
+    preference accuracy and margin, NLL of the chosen answers, and ROUGE-1/2/L of greedy answers to the
+    first --generations prompts (0: no ROUGE). The table goes to stdout and OUTPUT_DIR/sweep.json.
+
+    USAGE: orpo sweep --set KEY=V1,V2,... [--set KEY=VALUE ...] [--model M] [--max-steps N] [<options>]
+
+    OPTIONS:
+      --config <config>       A YAML recipe (default: the built-in default recipe).
+      --model <model>         Model: a Hugging Face folder or a .gguf file (default: the recipe's, or
+                              the default model).
+      --set <key=value>       A recipe key, as KEY=VALUE or KEY=V1,V2,... for the swept one
+                              (repeatable).
+      --max-steps <max-steps> Optimizer steps per run (default: the recipe's).
+      --output-dir <output-dir>
+                              Where the runs and sweep.json go. (default: runs/sweep)
+      --generations <generations>
+                              Held-out prompts answered greedily for ROUGE (0: no generation).
+                              (default: 16)
+      --max-new-tokens <max-new-tokens>
+                              Longest generated answer, in tokens. (default: 48)
+      --version               Show the version.
+      -h, --help              Show help information.
+
 
     """)
   }

@@ -83,7 +83,7 @@ struct RunSafetyTests {
     let first = try OrpoProcess.run(arguments(out, steps: 5))
     #expect(first.status == 0, "\(first.errors)")
     #expect(listing(out).filter { $0.hasPrefix("checkpoint-") } == ["checkpoint-2", "checkpoint-4"])
-    let run = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint-4/run.json"))) as? [String: String])
+    let run = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint-4/fingerprint.json"))) as? [String: String])
     #expect(run.keys.sorted() == ["configuration", "data", "model"] && run.values.allSatisfy { $0.count == 16 })
     let before = try snapshot(out)
 

@@ -45,6 +45,41 @@ struct TrainCommandTests {
     #expect(change > 1e-4)
   }
 
+  /// `orpo train` records run.json and ends with the doctor's findings; `orpo doctor --json` reads the folder back;
+  /// `orpo sweep` trains once per value and writes one row per value to sweep.json.
+  @Test func doctorAndSweepReadTheRunFolders() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-doctor-cli-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let data = base.appendingPathComponent("data.jsonl").path
+    let common = ["--model", base.path, "--set", "max_steps=3", "--set", "per_device_train_batch_size=2",
+                  "--set", "report_to=jsonl", "--set", "max_length=64", "--set", "logging_steps=1", "--set", "probe_pairs=2"]
+    let out = dir.appendingPathComponent("run")
+    let run = try OrpoProcess.run(["train", "--data", data, "--output-dir", out.path, "--set", "beta=0.001"] + common)
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(run.errors.contains("orpo doctor:\n  [warning] weak_preference_term: odds_ratio_share below 0.03 in 3 of 3"))
+    let info = try String(contentsOf: out.appendingPathComponent("run.json"), encoding: .utf8)
+    #expect(info.contains("\"beta\" : 0.001") && info.contains("\"max_length\" : 64") && info.contains("\"train_pairs\" : "))
+    let metrics = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+    #expect(metrics.contains("\"odds_ratio_share\": ") && metrics.contains("\"rejected_gained\": "))
+    let doctor = try OrpoProcess.run(["doctor", out.path, "--json"])
+    #expect(doctor.status == 0 && doctor.output.hasPrefix("{\"findings\": [{\"id\": \"weak_preference_term\""))
+    let missing = try OrpoProcess.run(["doctor", dir.appendingPathComponent("nothing").path])
+    #expect(missing.status == 1 && missing.errors.contains("no metrics.jsonl"))
+
+    let sweepDir = dir.appendingPathComponent("sweep")
+    let sweep = try OrpoProcess.run(["sweep", "--set", "beta=0.05,0.5", "--set", "dataset=\(data)", "--set", "eval_dataset=\(data)",
+                                     "--output-dir", sweepDir.path, "--generations", "2", "--max-new-tokens", "4"] + common)
+    #expect(sweep.status == 0, "\(sweep.errors)")
+    let lines = sweep.output.split(separator: "\n")
+    #expect(lines.first?.hasPrefix("beta  accuracy  margin") == true && lines.count == 4)
+    #expect(lines[1].hasPrefix("0.05 ") && lines[2].hasPrefix("0.5 "))
+    let table = try String(contentsOf: sweepDir.appendingPathComponent("sweep.json"), encoding: .utf8)
+    #expect(table.hasPrefix("{\"key\": \"beta\", \"steps\": 3, \"rows\": [{\"value\": \"0.05\""))
+    #expect(FileManager.default.fileExists(atPath: sweepDir.appendingPathComponent("beta-0.5/metrics.jsonl").path))
+    let twice = try OrpoProcess.run(["sweep", "--set", "beta=0.1,0.2", "--set", "seed=1,2"])
+    #expect(twice.status == 64 && twice.errors.contains("beta is already swept"))
+  }
+
   /// `report_to: mlflow` leaves a run in the file store MLFLOW_TRACKING_URI names: every recipe key as a param, the
   /// loss per logging step, FINISHED in meta.yaml, summary.json as an artifact (layout: RunMetricsTests' MLflowTests).
   @Test func mlflowRunIsWrittenBesideJSONL() throws {

@@ -152,6 +152,10 @@ func writeFixtureEvents(_ expectation: TensorBoardExpectation, sourceWriter: Str
     #expect(ours == reference)
     #expect(TensorBoardWriter.tags(for: [("eval_loss", 1)], epoch: nil, split: .eval).map(\.0) == ["eval/loss"])
     #expect(TensorBoardWriter.tags(for: [("test_loss", 1)], epoch: 2, split: .train).map(\.0) == ["test/loss", "train/epoch"])
+    // The ORPO-aware numbers of each train log (Trainer) land beside TRL's under train/.
+    let orpo = [("odds_ratio_share", 0.02), ("logps_trend/chosen", 0.1), ("logps_trend/rejected", -0.2), ("rejected_gained", 0.25)]
+    #expect(TensorBoardWriter.tags(for: orpo, epoch: nil, split: .train).map(\.0)
+      == ["train/odds_ratio_share", "train/logps_trend/chosen", "train/logps_trend/rejected", "train/rejected_gained"])
   }
 
   @Test func eventFileIsByteIdenticalToTensorBoardWriter() throws {

@@ -91,6 +91,28 @@ struct ModelSize: Decodable {
     #expect(memory.total < denseMemory.total)
   }
 
+  /// Optimizer state of Llama-3.2-1B with LoRA r 16 on its 7 projections (11,272,192 adapter weights, every A and B
+  /// at least 4,096 and a multiple of 256 elements): AdamW 8 bytes a weight; 8-bit AdamW 2 bytes a weight and two
+  /// float32 scales per 256 (2 + 8/256); GaLore on a full fine-tune keeps rank-r moments for its targets.
+  @Test func optimizerStateFollowsOptim() throws {
+    let model = try LlamaConfiguration.load(Self.root.appendingPathComponent("configs/models/llama-3.2-1b/config.json"))
+    func state(_ text: String) throws -> Int {
+      let config = try TrainingConfiguration.load(recipeText: text, name: "r.yaml")
+      let (memory, _) = try MemoryEstimate.estimate(config: config, model: model)
+      let part = try #require(memory.parts.first { $0.name == "trainable + grads + optimizer" })
+      let trainable = config.finetuningType == .full ? 0 : 2 * 4 * 11_272_192  // adapters and their gradients
+      return part.bytes - trainable
+    }
+    #expect(try state("optim: adamw_torch") == 8 * 11_272_192)
+    #expect(try state("optim: adamw_8bit") == 2 * 11_272_192 + 8 * 11_272_192 / 256)
+    #expect(try state("optim: paged_adamw_32bit") == 8 * 11_272_192)
+    // GaLore, rank 128, on q_proj only: 16 × [2048, 2048] → moments [2048, 128] and projection [128, 2048] each;
+    // every other weight (1,235,814,400 − 16 · 2048²) gets its gradient and two moments, q_proj its gradient.
+    let galore = try state("finetuning_type: full\noptim: galore_adamw\noptim_target_modules: .*q_proj\n")
+    let q = 16 * 2048 * 2048
+    #expect(galore == 4 * 1_235_814_400 + 8 * (1_235_814_400 - q) + 16 * (8 * 2048 * 128 + 4 * 128 * 2048))
+  }
+
   @Test func dryRunErrorsNameTheKey() throws {
     let folder = Self.root.appendingPathComponent("configs/models/llama-3.2-1b").path
     let gguf = try TrainingConfiguration.load(recipeText: "quantization: gguf", name: "r.yaml",

@@ -1,0 +1,200 @@
+// GaLoreAdamW.swift — GaLore (Zhao et al. 2024, "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank
+// Projection"): Adam on target matrices' gradients projected to rank r, as galore-torch 1.0's GaLoreAdamW
+// (galore_torch/adamw.py, galore_projector.py) does it for TRL's optim galore_adamw.
+import Foundation
+import Torch
+
+/// GaLore's `optim_args`: rank, update_proj_gap, scale and proj_type (transformers' defaults 128, 200, 0.25, std).
+public struct GaLoreSettings: Equatable, Sendable {
+  /// How the projection sits against a gradient [m, n] (galore-torch's `proj_type`).
+  public enum ProjectionType: String, CaseIterable, Sendable {
+    /// On the smaller side: Vh's first r rows on the right when m ≥ n, U's first r columns on the left otherwise.
+    case std
+    /// The other side from std.
+    case reverseStd = "reverse_std"
+    /// Always Vh's rows, on the right.
+    case right
+    /// Always U's columns, on the left.
+    case left
+  }
+
+  public var rank = 128
+  public var updateProjectionGap = 200
+  public var scale = 0.25
+  public var projectionType = ProjectionType.std
+
+  public init(rank: Int = 128, updateProjectionGap: Int = 200, scale: Double = 0.25, projectionType: ProjectionType = .std) {
+    self.rank = rank
+    self.updateProjectionGap = updateProjectionGap
+    self.scale = scale
+    self.projectionType = projectionType
+  }
+}
+
+/// galore-torch's AdamW (transformers' old AdamW with a GaLore projection per target): for a target's gradient
+/// G [m, n], every `updateProjectionGap` steps (counted before the step, from 0) P is refreshed from the SVD of G;
+/// R = GPᵀ or PᵀG (rank r); Adam's moments live in R's shape; the normalised update m̂/(√v̂ + ε) — here with
+/// transformers' bias correction, step size η√(1 − β₂ᵗ)/(1 − β₁ᵗ) and ε outside the correction — goes back through
+/// P and is multiplied by `scale`. Other parameters take the same Adam unprojected. Decoupled weight decay comes last
+/// (θ ← θ − ηλθ). transformers passes only the learning rate, so β = (0.9, 0.999), ε = 1e-6, λ = 0 in TRL's runs.
+public final class GaLoreAdamW: Optimizer {
+  public var learningRate: Double
+  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+  public let settings: GaLoreSettings
+  public let parameters: [Tensor]
+  /// Indices of the parameters that are projected (2-D weights of the target linear layers).
+  public let targets: Set<Int>
+  /// Per parameter: updates it has had (galore-torch counts per parameter; a parameter without a gradient waits).
+  public private(set) var steps: [Int]
+  var firstMoments: [Tensor]   // exp_avg, in the projected shape for targets
+  var secondMoments: [Tensor]  // exp_avg_sq
+  /// Per target: the projection matrix (contiguous), nil until its first step.
+  var projections: [Int: Tensor] = [:]
+
+  public init(parameters: [Tensor], targets: Set<Int>, settings: GaLoreSettings, learningRate: Double,
+              beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-6, weightDecay: Double = 0) throws
+  {
+    for k in targets.sorted() {
+      guard parameters.indices.contains(k), parameters[k].shape.count == 2 else {
+        throw TrainingError("GaLore projects matrices; target parameter \(k) is not a 2-D trainable parameter")
+      }
+    }
+    guard settings.rank >= 1, settings.updateProjectionGap >= 1 else {
+      throw TrainingError("GaLore needs rank and update_proj_gap of at least 1 (got \(settings.rank), \(settings.updateProjectionGap))")
+    }
+    self.parameters = parameters
+    self.targets = targets
+    self.settings = settings
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    steps = Array(repeating: 0, count: parameters.count)
+    let shapes = parameters.enumerated().map { k, p in targets.contains(k) ? Self.projectedShape(p.shape, settings) : p.shape }
+    firstMoments = try zip(parameters, shapes).map { try Tensor.zeros($1, dtype: $0.dtype, device: $0.device) }
+    secondMoments = try zip(parameters, shapes).map { try Tensor.zeros($1, dtype: $0.dtype, device: $0.device) }
+  }
+
+  /// Whether a gradient [m, n] is projected from the right (R = G Pᵀ, P = Vh[:r]) rather than the left (R = Pᵀ G).
+  static func projectsFromRight(_ shape: [Int], _ type: GaLoreSettings.ProjectionType) -> Bool {
+    switch type {
+    case .std: return shape[0] >= shape[1]
+    case .reverseStd: return shape[0] < shape[1]
+    case .right: return true
+    case .left: return false
+    }
+  }
+
+  /// The shape of a projected gradient: [m, min(r, n)] from the right, [min(r, m), n] from the left.
+  static func projectedShape(_ shape: [Int], _ settings: GaLoreSettings) -> [Int] {
+    let k = Swift.min(shape[0], shape[1], settings.rank)
+    return projectsFromRight(shape, settings.projectionType) ? [shape[0], k] : [k, shape[1]]
+  }
+
+  /// Bytes of the moments and projection matrices.
+  public var stateBytes: Int {
+    (firstMoments + secondMoments + Array(projections.values)).reduce(0) { $0 + $1.elementCount * $1.dtype.byteCount }
+  }
+
+  public func update() throws {
+    try withNoGrad {
+      for (k, p) in parameters.enumerated() {
+        guard var g = p.grad else { continue }
+        if targets.contains(k) {
+          let fromRight = Self.projectsFromRight(p.shape, settings.projectionType)
+          // [m, n] -> [m, r] or [r, n]
+          if projections[k] == nil || steps[k] % settings.updateProjectionGap == 0 {
+            projections[k] = try orthogonalMatrix(g, fromRight: fromRight)
+          }
+          let P = projections[k]!
+          g = fromRight ? try g.matmul(try P.transposed(0, 1)) : try P.transposed(0, 1).matmul(g)
+        }
+        steps[k] += 1
+        let m = firstMoments[k], v = secondMoments[k]
+        try m.mul_(beta1); try m.add_(g, alpha: 1 - beta1)              // m ← β₁m + (1 − β₁)g
+        try v.mul_(beta2); try v.addcmul_(g, g, value: 1 - beta2)       // v ← β₂v + (1 − β₂)g²
+        let denom = try v.sqrt()
+        try denom.add_(epsilon)
+        let bias1 = 1 - Foundation.pow(beta1, Double(steps[k]))
+        let bias2 = 1 - Foundation.pow(beta2, Double(steps[k]))
+        let stepSize = learningRate * bias2.squareRoot() / bias1
+        var normalised = try m / denom
+        if targets.contains(k) {
+          // [m, r] or [r, n] -> [m, n]; galore-torch picks the side from the projected shape (project_back)
+          let P = projections[k]!
+          let right: Bool
+          switch settings.projectionType {
+          case .std: right = normalised.shape[0] >= normalised.shape[1]
+          case .reverseStd: right = !(normalised.shape[0] <= normalised.shape[1])
+          case .right: right = true
+          case .left: right = false
+          }
+          normalised = try (right ? normalised.matmul(P) : P.matmul(normalised)) * settings.scale
+        }
+        try p.add_(normalised, alpha: -stepSize)                         // θ ← θ − η' · update
+        if weightDecay > 0 { try p.add_(p, alpha: -learningRate * weightDecay) }
+      }
+    }
+  }
+
+  /// galore_projector.get_orthogonal_matrix: from the right Vh[:r, :] [r, n]; from the left U[:, :r] [m, r]
+  /// (float32 SVD, then the parameter's dtype).
+  private func orthogonalMatrix(_ g: Tensor, fromRight: Bool) throws -> Tensor {
+    let matrix = g.dtype == .float32 ? g : try g.to(dtype: .float32)
+    let (u, _, vh) = try matrix.singularValueDecomposition()
+    let r = Swift.min(settings.rank, vh.size(0))
+    let P = fromRight ? try vh.slice(0, 0, r) : try u.slice(1, 0, r)
+    return try P.to(dtype: g.dtype).contiguous()
+  }
+
+  /// `exp_avg.<k>`, `exp_avg_sq.<k>` per parameter, `projection.<k>` per target that has one; per-parameter step
+  /// counts and the GaLore settings as metadata.
+  public func state() throws -> OptimizerState {
+    var tensors: [(name: String, tensor: Tensor)] = []
+    for k in parameters.indices {
+      tensors += [("exp_avg.\(k)", firstMoments[k]), ("exp_avg_sq.\(k)", secondMoments[k])]
+      if let P = projections[k] { tensors.append(("projection.\(k)", P)) }
+    }
+    return OptimizerState(tensors: tensors, metadata: [
+      "optimizer": "galore_adamw", "steps": steps.map(String.init).joined(separator: ","),
+      "step": String(steps.max() ?? 0), "galore": settingsText,
+      "targets": targets.sorted().map(String.init).joined(separator: ","),
+    ])
+  }
+
+  private var settingsText: String {
+    "rank=\(settings.rank),update_proj_gap=\(settings.updateProjectionGap),scale=\(settings.scale),proj_type=\(settings.projectionType.rawValue)"
+  }
+
+  public func restore(_ saved: OptimizerState) throws {
+    guard saved.metadata["optimizer"] == "galore_adamw" else {
+      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch"), this run's optim is galore_adamw; resume with the optim it was saved with")
+    }
+    guard saved.metadata["galore"] == settingsText, saved.metadata["targets"] == targets.sorted().map(String.init).joined(separator: ",") else {
+      throw TrainingError("the checkpoint's GaLore state was saved with \(saved.metadata["galore"] ?? "?") on parameters \(saved.metadata["targets"] ?? "?"); this run has \(settingsText) on \(targets.sorted())")
+    }
+    let savedSteps = (saved.metadata["steps"] ?? "").split(separator: ",").compactMap { Int($0) }
+    guard savedSteps.count == parameters.count, savedSteps.allSatisfy({ $0 >= 0 }) else {
+      throw TrainingError("GaLore state: metadata \"steps\" must hold \(parameters.count) whole numbers, one per trainable parameter")
+    }
+    var pairs: [(Tensor, Tensor)] = []
+    var restored: [Int: Tensor] = [:]
+    for k in parameters.indices {
+      pairs += [(firstMoments[k], try saved.tensor("exp_avg.\(k)")), (secondMoments[k], try saved.tensor("exp_avg_sq.\(k)"))]
+      if let P = saved.tensors.first(where: { $0.name == "projection.\(k)" })?.tensor {
+        guard targets.contains(k) else { throw TrainingError("GaLore state: parameter \(k) is not a target but has a projection") }
+        restored[k] = try P.to(dtype: parameters[k].dtype, device: parameters[k].device).contiguous()
+      }
+    }
+    guard saved.tensors.count == pairs.count + restored.count else {
+      throw TrainingError("GaLore state holds \(saved.tensors.count) tensors, expected \(pairs.count + restored.count)")
+    }
+    for (ours, theirs) in pairs where ours.shape != theirs.shape {
+      throw TrainingError("GaLore state: a saved moment has shape \(theirs.shape), expected \(ours.shape)")
+    }
+    steps = savedSteps
+    projections = restored
+    try withNoGrad { for (ours, theirs) in pairs { try ours.copy_(theirs) } }
+  }
+}
