@@ -50,13 +50,13 @@ struct RunSafetyTests {
     let out = dir.appendingPathComponent("run")
     let first = try OrpoProcess.run(arguments(out, steps: 4))
     #expect(first.status == 0, "\(first.errors)")
-    #expect(listing(out) == ["adapter", "checkpoint-2", "metrics.jsonl", "summary.json"])
+    #expect(listing(out) == ["adapter", "checkpoint-2", "metrics.jsonl", "run.json", "summary.json"])
     let before = try snapshot(out)
 
     // The same command again: refused, naming both ways out; nothing changed.
     let again = try OrpoProcess.run(arguments(out, steps: 4))
     #expect(again.status == 1)
-    #expect(again.errors == "Error: --output-dir: \(out.path) already holds a run (adapter, checkpoint-2, metrics.jsonl, summary.json); "
+    #expect(again.errors == "Error: --output-dir: \(out.path) already holds a run (adapter, checkpoint-2, metrics.jsonl, run.json, …); "
               + "give --overwrite-output-dir to replace it, or --resume-from-checkpoint latest to continue it\n")
     #expect(try snapshot(out) == before)
 
@@ -71,7 +71,7 @@ struct RunSafetyTests {
     // --overwrite-output-dir: the earlier run is gone entirely (no checkpoint-2, no old metrics), nothing left aside.
     let overwrite = try OrpoProcess.run(arguments(out, steps: 1, save: 1, extra: ["--overwrite-output-dir"]))
     #expect(overwrite.status == 0, "\(overwrite.errors)")
-    #expect(listing(out) == ["adapter", "metrics.jsonl", "summary.json"])
+    #expect(listing(out) == ["adapter", "metrics.jsonl", "run.json", "summary.json"])
     #expect(try metricSteps(out) == [1])
     #expect(listing(dir) == ["run"])
   }
@@ -214,7 +214,7 @@ struct RunSafetyTests {
     #expect(error == "Error: writing \(out.path)/checkpoint-4: \(out.path)/checkpoint-4/trainable.safetensors: write: File too large [io]",
             "\(limited.errors)")
     #expect(try snapshot(out.appendingPathComponent("checkpoint-2")) == before)
-    #expect(listing(out) == ["adapter", "checkpoint-2", "metrics.jsonl", "summary.json"])
+    #expect(listing(out) == ["adapter", "checkpoint-2", "metrics.jsonl", "run.json", "summary.json"])
     let resumed = try OrpoProcess.run(arguments(out, steps: 6, extra: ["--resume-from-checkpoint", "latest"]))
     #expect(resumed.status == 0, "\(resumed.errors)")
   }
