@@ -3,6 +3,7 @@
 import ChatTemplates
 import Data
 import Foundation
+import Hub
 import Models
 import NN
 import Tokenization
@@ -49,7 +50,13 @@ public enum TrainingRun {
       let cuda = CUDA.load()
       guard cuda.available else { throw config.error("device", "CUDA is not usable here (\(cuda.message))") }
     }
-    guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
+    // A folder, a .gguf file, or `org/name[@revision]` from the Hugging Face cache (downloaded there when missing).
+    let hubModel = try config.model.map { text in
+      do { return try HubModelResolver().locate(text) } catch let error as HubError {
+        throw config.error("model", error.description)
+      }
+    }
+    guard let modelPath = hubModel ?? DefaultModel.locate() else {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
     let model: any CausalLanguageModel, tokenizer: Tokenizer

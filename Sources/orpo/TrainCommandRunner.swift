@@ -127,8 +127,11 @@ struct TrainCommandRunner {
     guard isMainProcess else { return prepared }  // the others trained and evaluated with rank 0; it alone writes
     try trainer.checkWeightsAreFinite()
     if config.finetuningType == .lora {
+      // A model given by Hub id is named by it (as PEFT writes base_model_name_or_path), not by its cache folder.
+      let hubID = config.model.flatMap { HubModelID($0) }.map(\.repoID)
+      let baseModel = hubID != nil && !FileManager.default.fileExists(atPath: config.model!) ? hubID! : prepared.modelPath.path
       try AtomicFolder.naming(adapterDir) {
-        try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
+        try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: baseModel, to: adapterDir)
       }
     } else {
       // A Hugging Face folder (config, weights, generation config, tokenizer) that from_pretrained loads.

@@ -124,8 +124,9 @@ struct HelpTests {
     USAGE: orpo train <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -197,8 +198,9 @@ struct HelpTests {
     USAGE: orpo evaluate [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -246,8 +248,9 @@ struct HelpTests {
     USAGE: orpo generate <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -296,8 +299,9 @@ struct HelpTests {
     USAGE: orpo export --out <out> (--adapter <adapter> | --merge) [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -480,8 +484,9 @@ struct HelpTests {
     USAGE: orpo bench train [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -623,8 +628,9 @@ struct HelpTests {
     USAGE: orpo judge --a <run-or-file> --b <run-or-file> [<options>]
 
     JUDGE MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
