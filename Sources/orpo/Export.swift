@@ -36,7 +36,6 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
-    Signals.ignoreFileSizeLimit()
     let modelURL = try model.url()
     let outURL = URL(fileURLWithPath: out)
     let dtype = model.dtype ?? .float32
