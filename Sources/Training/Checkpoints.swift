@@ -7,6 +7,14 @@ import NN
 import Support
 import Torch
 
+extension TrainerState {
+  /// A log line of a window whose steps were all skipped holds NaN: written as Python's json writes it.
+  static let nonFiniteNumbers = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+    positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+  static let nonFiniteDecoding = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
+    positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+}
+
 extension Trainer {
   public var outputDirectory: URL { URL(fileURLWithPath: config.outputDir) }
 
@@ -17,7 +25,9 @@ extension Trainer {
     guard isMainProcess else { return nil }
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
     try withContext("writing \(folder.path)") {
-      try AtomicFolder.write(to: folder) { tmp in
+      try checkWeightsAreFinite()
+      try AtomicFolder.naming(folder) { try AtomicFolder.write(to: folder) { tmp in
+        try fingerprint?.write(into: tmp)
         let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
         try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
                               to: tmp.appendingPathComponent("trainable.safetensors"))
@@ -29,16 +39,26 @@ extension Trainer {
         try SafeTensors.write(rng, metadata: nil, to: tmp.appendingPathComponent("rng_state.safetensors"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = TrainerState.nonFiniteNumbers
         try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
         if config.finetuningType == .lora {
           try PEFTAdapter.save(model, configuration: config.lora, baseModel: config.model,
                                to: tmp.appendingPathComponent("adapter"))
         }
-      }
+      } }
     }
     try pruneCheckpoints()
     onCheckpoint?(folder)
     return folder
+  }
+
+  /// Throws when a trainable weight holds a NaN or an infinity, naming it: such weights are never saved.
+  public func checkWeightsAreFinite() throws {
+    try withNoGrad {
+      for (key, tensor) in trainable where !(try tensor.abs().max().item()).isFinite {
+        throw TrainingError("\(key) holds NaN or infinite values after step \(state.globalStep); nothing was saved (lower learning_rate)")
+      }
+    }
   }
 
   private func pruneCheckpoints() throws {
@@ -94,7 +114,9 @@ extension Trainer {
         try Torch.setRNGState(try rng.tensor("cuda", copy: true), device: config.device)
       }
       state = try withContext("trainer_state.json") {
-        try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = TrainerState.nonFiniteDecoding
+        return try decoder.decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
       }
     }
   }

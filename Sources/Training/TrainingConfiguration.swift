@@ -153,6 +153,9 @@ public struct TrainingConfiguration: Equatable {
   public var saveTotalLimit: Int? = nil
   public var reportTo: [MetricsSinkKind] = [.jsonl]
   public var resumeFromCheckpoint: String? = nil
+  public var overwriteOutputDir: Bool = false
+  public var forceResume: Bool = false
+  public var maxNonfiniteSteps: Int = 5
   public var threads: Int? = nil
   public var ddpTimeout: Int = 1800
   public var averageTokensAcrossDevices: Bool = true
@@ -262,7 +265,13 @@ public struct TrainingConfiguration: Equatable {
     .init("save_steps", \.saveSteps, .atLeast(1), help: "Write a resumable checkpoint every this many steps."),
     .init("save_total_limit", \.saveTotalLimit, .atLeast(1), help: "Keep at most this many checkpoints."),
     .init("report_to", \.reportTo, help: "Where metrics go (one name or a list)."),
-    .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for the newest in output_dir."),
+    .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for this run's newest in output_dir."),
+    .init("overwrite_output_dir", \.overwriteOutputDir,
+          help: "Replace output_dir when it holds an earlier run (otherwise such a folder is refused)."),
+    .init("force_resume", \.forceResume,
+          help: "Resume a checkpoint even when its run fingerprint (configuration, data, model) differs from this run's."),
+    .init("max_nonfinite_steps", \.maxNonfiniteSteps, .atLeast(1),
+          help: "Stop after this many optimizer steps in a row with a NaN or infinite loss or gradient (each is skipped)."),
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
     .init("ddp_timeout", \.ddpTimeout, .atLeast(1),
           help: "Data parallel: seconds a process waits for the others (rendezvous, each collective) before the run stops."),

@@ -153,6 +153,10 @@ public enum TrainingRun {
       let (t, droppedTrain) = try encoder.encodeAll(train)
       let (e, droppedEval) = try encoder.encodeAll(eval)
       (trainPairs, evalPairs, dropped) = (t, e, droppedTrain + droppedEval)
+      if t.isEmpty && droppedTrain > 0 {
+        throw config.error("max_length", "every one of the \(droppedTrain) training rows has a prompt that alone fills "
+                             + "max_length=\(config.maxLength) tokens, leaving no room for an answer; raise max_length")
+      }
     }
     if dropped > 0 {
       reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
@@ -201,6 +205,9 @@ public enum TrainingRun {
     let source = DatasetSource(path: config.dataset!, split: config.datasetSplit, columnMapping: config.columnMapping,
                                shuffleSeed: config.datasetShuffleSeed, rowCount: config.datasetNumRows)
     let (dataset, report) = try source.load(skipInvalid: config.skipInvalid)
+    if dataset.count == 0, let first = report.examples.first {
+      throw TrainingError("\(dataset.sourceName): no valid rows: skip_invalid skipped all \(report.skippedCount) (the first: \(first))")
+    }
     return (dataset, report.skippedCount > 0 ? ["\(dataset.sourceName): \(report)"] : [])
   }
 }

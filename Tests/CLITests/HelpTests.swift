@@ -169,8 +169,12 @@ struct HelpTests {
       --save-steps <save-steps>
                               Write a resumable checkpoint every this many steps. (save_steps)
       --resume-from-checkpoint <resume-from-checkpoint>
-                              A checkpoint folder, or latest for the newest in output_dir.
+                              A checkpoint folder, or latest for this run's newest in output_dir.
                               (resume_from_checkpoint)
+      --overwrite-output-dir  Replace output_dir when it holds an earlier run (otherwise such a folder
+                              is refused). (overwrite_output_dir)
+      --force-resume          Resume a checkpoint even when its run fingerprint (configuration, data,
+                              model) differs from this run's. (force_resume)
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
       --nproc-per-node <N>    Data parallel on this machine: start N worker processes with torchrun's
                               environment (RANK, WORLD_SIZE, MASTER_ADDR, ...); each takes its share of
