@@ -208,6 +208,9 @@ public enum TrainingRun {
     if dataset.count == 0, let first = report.examples.first {
       throw TrainingError("\(dataset.sourceName): no valid rows: skip_invalid skipped all \(report.skippedCount) (the first: \(first))")
     }
+    if dataset.count == 0 {
+      throw TrainingError("\(dataset.sourceName): no rows; expected preference rows (prompt, chosen, rejected)")
+    }
     return (dataset, report.skippedCount > 0 ? ["\(dataset.sourceName): \(report)"] : [])
   }
 }

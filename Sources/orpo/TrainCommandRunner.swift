@@ -36,6 +36,8 @@ struct TrainCommandRunner {
       let fingerprint = RunFingerprint(config: config, trainPairs: prepared.trainer.trainPairs, modelPath: prepared.modelPath)
       prepared.trainer.fingerprint = fingerprint
       resume = try OutputFolder.resumeCheckpoint(in: out, config, fingerprint: fingerprint)
+      // Restored here, before anything in the folder changes: a checkpoint that cannot be read leaves it as it was.
+      if let resume { try prepared.trainer.restore(from: resume) }
       if let resume, isMainProcess { try Self.dropMetrics(in: out, after: resume) }
     } catch {
       folder?.abandon()
@@ -103,7 +105,7 @@ struct TrainCommandRunner {
       say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!.accuracy, trainer.evalPairs.count, Date().timeIntervalSince(t)))
     }
     if isMainProcess { progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps) }
-    let summary = try trainer.train(resumingFrom: resume)
+    let summary = try trainer.train()  // a checkpoint to resume was restored above
     if isMainProcess { progress.finish() }
     if summary.stoppedEarly, let sig = Signals.pending {
       let checkpoint = lastCheckpoint ?? Trainer.latestCheckpoint(in: out)
