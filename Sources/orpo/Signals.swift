@@ -21,6 +21,13 @@ enum Signals {
 
   /// From now on SIGINT and SIGTERM are caught: the first is recorded (see `pending`), the second exits at once.
   static func catchStopSignals() {
+    // A process may start with these signals blocked (a parent's thread mask is inherited through fork and
+    // posix_spawn; test harnesses and some launchers block them): unblock them, or the stop request never arrives.
+    var stopSignals = sigset_t()
+    sigemptyset(&stopSignals)
+    sigaddset(&stopSignals, SIGINT)
+    sigaddset(&stopSignals, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
     for sig in [SIGINT, SIGTERM] {
       signal(sig) { sig in
         if pendingSignal.exchange(sig, ordering: .relaxed) != 0 { _exit(128 + sig) }

@@ -59,8 +59,12 @@ enum OrpoProcess {
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
-    /// Waits for the exit.
-    func wait() -> OrpoRun {
+    /// Waits for the exit; a process still running after `limit` seconds is killed (SIGKILL: status 9), so a
+    /// signal that never arrives fails the test instead of hanging the suite.
+    func wait(limit: TimeInterval = 300) -> OrpoRun {
+      let pid = process.processIdentifier
+      let process = self.process
+      DispatchQueue.global().asyncAfter(deadline: .now() + limit) { if process.isRunning { kill(pid, SIGKILL) } }
       group.wait()
       process.waitUntilExit()
       return OrpoRun(status: process.terminationStatus, output: output.text, errors: errors.text)
