@@ -163,7 +163,9 @@ struct RunSafetyTests {
     running.signal(SIGTERM)
     running.signal(SIGINT)
     let run = running.wait()
-    #expect(run.status == 130, "\(run.errors)")
+    // Whichever arrives second ends the process (both may be pending at once, and then the lower number, SIGINT,
+    // is delivered first): 128 + 2 or 128 + 15, without the first signal's checkpoint and resume line.
+    #expect(run.status == 130 || run.status == 143, "\(run.errors)")
     #expect(!run.errors.contains("resume with"), "stopped before the first signal's checkpoint: \(run.errors)")
     let resumed = try OrpoProcess.run(arguments(out, steps: 8, save: 1, extra: ["--resume-from-checkpoint", "latest"]))
     #expect(resumed.status == 0, "\(resumed.errors)")
