@@ -15,7 +15,10 @@ struct ORPO: AsyncParsableCommand {
 
   /// libtorch_cuda goes in before anything else touches ATen (ATen decides once per process whether CUDA exists);
   /// then the verb runs as swift-argument-parser's own `main` would run it. ORPO_NO_CUDA=1 skips the load.
+  /// Every verb writes files: past the file-size limit a write fails naming its file instead of SIGXFSZ killing
+  /// the process half-way.
   static func main() async {
+    Signals.ignoreFileSizeLimit()
     if ProcessInfo.processInfo.environment["ORPO_NO_CUDA"] != "1" { CUDA.load() }
     do {
       var command = try parseAsRoot()
