@@ -7,7 +7,7 @@ import ORPOKit
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Export a LoRA adapter as a PEFT folder, or merge it into the base model as a Hugging Face folder.",
-    usage: "orpo export --out <out> (--adapter <adapter> | --merge) [<options>]",
+    usage: "orpo export --out <out> (--adapter <adapter> | --merge [--format gguf [--quant q8_0]]) [<options>]",
     discussion: """
       Without --merge, the adapter in --adapter is checked against --model (every tensor must fit a layer) and \
       written again to --out as adapter_config.json (base_model_name_or_path = --model) and \
@@ -18,12 +18,17 @@ struct Export: ParsableCommand {
       (e.g. a GGUF file to a Hugging Face folder).
       --dtype is the dtype of the written weights (merging is done in float32). The output appears whole or not at \
       all; an existing --out is replaced only if it is empty or an earlier export of the same kind.
+      With --merge --format gguf, --out is one GGUF file for llama.cpp, Ollama or LM Studio: llama.cpp's tensor \
+      names and metadata, the tokenizer metadata of the GGUF model it was read from, the 2-D weights in --quant \
+      (f32, f16, bf16, q8_0 or q4_0, bit-identical to gguf-py's quantizers; norms stay f32).
       """)
 
   @OptionGroup(title: "Model") var model: ModelOptions
   @OptionGroup(title: "Model") var adapter: AdapterOptions
   @Option(help: "Output folder.") var out: String
   @Flag(help: "Merge the adapter into the base weights and write a full model folder.") var merge = false
+  @Option(help: "What --merge writes: hf (a Hugging Face folder) or gguf (one file).") var format: ExportFormat = .hf
+  @Option(help: "The GGUF weights' type (with --format gguf).") var quant: GGUFExport.Quantization = .f16
 
   func validate() throws {
     if !merge && adapter.adapter == nil {
@@ -33,6 +38,8 @@ struct Export: ParsableCommand {
       throw ValidationError("--chat-template only applies with --merge")
     }
     if let device = model.device, device != .cpu { throw ValidationError("--device: export runs on the CPU") }
+    if format == .gguf && !merge { throw ValidationError("--format gguf writes a merged model: add --merge") }
+    if format == .gguf && model.dtype != nil { throw ValidationError("--dtype applies to --format hf; GGUF takes --quant") }
   }
 
   func run() throws {
@@ -48,6 +55,14 @@ struct Export: ParsableCommand {
       say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(llama.loraParameters.count / 2) layers) written to \(outURL.path)")
       return
     }
+    if format == .gguf {
+      if let adapterFolder = adapter.adapter { _ = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: llama) }
+      let source = format == .gguf && modelURL.pathExtension.lowercased() == "gguf" ? try GGUFFile(url: modelURL) : nil
+      try GGUFExport.write(model: llama, sourceGGUF: source, chatTemplate: try model.chatTemplateText(), quantization: quant,
+                           name: modelURL.deletingPathExtension().lastPathComponent, to: outURL)
+      say("orpo: merged model (GGUF, \(quant.rawValue)) written to \(outURL.path)")
+      return
+    }
     let tokenizer = try ModelLoader.loadTokenizer(modelURL)
     var source = model.model ?? modelURL.lastPathComponent
     if let adapterFolder = adapter.adapter {
@@ -60,7 +75,11 @@ struct Export: ParsableCommand {
     say("orpo: merged model (\(dtype.recipeText)) written to \(outURL.path)")
   }
 
+  enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case hf, gguf }
+
   func formatNumber(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
 
   func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 }
+
+extension GGUFExport.Quantization: ExpressibleByArgument {}
