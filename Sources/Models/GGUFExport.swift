@@ -60,7 +60,7 @@ public enum GGUFExport {
 
   /// Writes `model` (adapters merged) to `url`, with the tokenizer metadata of `sourceGGUF`, the file the model was
   /// read from; `chatTemplate` replaces the template when given.
-  public static func write(model: some CausalLanguageModel, sourceGGUF: GGUFFile?,
+  public static func write(model: LlamaForCausalLM, sourceGGUF: GGUFFile?,
                            chatTemplate: String?, quantization: Quantization, name: String, to url: URL) throws
   {
     guard let weightType = quantization.type else {

@@ -45,7 +45,7 @@ import Torch
     #expect(m["tokenizer.ggml.pre"]?.string == "smollm" && m["tokenizer.ggml.tokens"]?.array?.count == 900)
     #expect(m["tokenizer.chat_template"]?.string == "{{ messages }}")
     #expect(g.tensorNames.first == "token_embd.weight" && g.tensorNames.last == "output.weight")
-    #expect(g.tensorNames.prefix(3) == ["token_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_k.weight"])
+    #expect(g.tensorNames.prefix(3) == ["token_embd.weight", "blk.0.attn_k.weight", "blk.0.attn_norm.weight"])
     #expect(g.tensors.count == 2 * 9 + 3 && g.tensors.allSatisfy { $0.type == .f32 })
     #expect(g.tensor(named: "blk.1.attn_q.weight")?.shape == [32, 32] && g.tensor(named: "blk.1.ffn_up.weight")?.shape == [32, 64])
     // Read back through the GGUF loader (which undoes llama.cpp's q/k permutation): the merged weights, exactly.
