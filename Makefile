@@ -12,9 +12,9 @@ setup:
 build: setup
 	$(SWIFT) build -c $(CONFIG) --product orpo
 
-# The main job: the default ORPO training run (README's first command).
+# The main job: the default ORPO training run (README's first command), replacing the previous one in runs/default.
 run: build
-	$(BIN) train
+	$(BIN) train --overwrite-output-dir
 
 # Serial: tests share libtorch's global RNG and its thread pool (2 cores). scripts/test-deps.sh installs what
 # only the tests need (chromium, for the curation page's and the compare report's browser tests); quick once installed.

@@ -79,6 +79,9 @@ let package = Package(
     .target(name: "Parquet", dependencies: ["CZlib", "CZstd"], swiftSettings: swiftSettings),
     // Preference records, readers, collation inputs, synthetic data: pure Swift, no libtorch.
     .target(name: "Data", dependencies: ["Support", "Tokenization", "ChatTemplates", "Parquet"], swiftSettings: swiftSettings),
+    // Models named by Hub id: found in the Hugging Face cache as huggingface_hub lays it out, downloaded there when
+    // missing (URLSession). Pure Swift, no libtorch.
+    .target(name: "Hub", dependencies: ["Support"], swiftSettings: swiftSettings),
     .target(name: "Models", dependencies: ["Support", "NN", "GGUF", "Tokenization", "ChatTemplates"], swiftSettings: swiftSettings),
     // Where metrics go: progress on stderr, JSONL rows, TensorBoard event files, MLflow's file store. Pure Swift, no libtorch, so
     // reports and tools read and write runs without it.
@@ -86,11 +89,11 @@ let package = Package(
     // Preference accuracy (overall, per family), ROUGE, run readers, SVG plots. Pure Swift, no libtorch: the
     // trainer's evaluation loop tallies its scores here, and reports read runs without libtorch.
     .target(name: "Evaluation", dependencies: ["Support", "RunMetrics"], swiftSettings: swiftSettings),
-    .target(name: "Training", dependencies: ["Support", "Models", "Data", "RunMetrics", "Evaluation", .product(name: "Yams", package: "Yams")],
+    .target(name: "Training", dependencies: ["Support", "Hub", "Models", "Data", "RunMetrics", "Evaluation", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings),
     // orpo compare and the generation side of orpo evaluate: pipelines of training stages, measured alike.
     .target(name: "Comparison", dependencies: ["Support", "Training", "Evaluation", "RunMetrics", "Models"], swiftSettings: swiftSettings),
-    .target(name: "ORPOKit", dependencies: ["Support", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "RunMetrics", "Training", "Evaluation", "Comparison"],
+    .target(name: "ORPOKit", dependencies: ["Support", "Hub", "Torch", "NN", "GGUF", "ChatTemplates", "Tokenization", "Data", "Models", "RunMetrics", "Training", "Evaluation", "Comparison"],
             swiftSettings: swiftSettings),
     // Preference-data curation: SQLite store, candidate generation, the comparison server and page, agreement, export.
     .target(name: "Curation",
@@ -113,6 +116,8 @@ let package = Package(
                 swiftSettings: swiftSettings),
     .testTarget(name: "ParquetTests", dependencies: ["Parquet"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "DataTests", dependencies: ["Data"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+    .testTarget(name: "HubTests", dependencies: ["Hub", .product(name: "Hummingbird", package: "hummingbird")],
+                resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "ModelsTests", dependencies: ["Models"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "CurationTests", dependencies: ["Curation", .product(name: "GRDB", package: "GRDB.swift")], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     .testTarget(name: "RunMetricsTests", dependencies: ["RunMetrics"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

@@ -2,6 +2,7 @@
 #include "common.h"
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/headeronly/version.h>
 #include <cstring>
 
@@ -72,14 +73,28 @@ int ct_get_num_threads(int *out) { CT_PROTECT(*out = at::get_num_threads()) }
 int ct_set_num_threads(int n) { CT_PROTECT(at::set_num_threads(n)) }
 int ct_manual_seed(uint64_t seed) { CT_PROTECT(at::manual_seed(seed)) }
 
-int ct_generator_new(uint64_t seed, int device_type, ct_generator *out) {
+int ct_generator_new(uint64_t seed, int device_type, int device_index, ct_generator *out) {
   CT_PROTECT({
-    if (device_type != CT_CPU) throw std::invalid_argument("only CPU generators can be created by hand");
-    auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    at::Generator g;
+    if (device_type == CT_CPU) {
+      g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    } else {
+      // CUDA's generator type lives in libtorch_cuda: ask its hooks (loaded at process start) for a fresh one.
+      g = at::detail::getCUDAHooks().getNewGenerator((c10::DeviceIndex)device_index);
+      std::lock_guard<std::mutex> lock(g.mutex());
+      g.set_current_seed(seed);
+    }
     *out = new ct_generator_s{g};
   })
 }
 int ct_generator_free(ct_generator g) { CT_PROTECT(delete g) }
+int ct_generator_device(ct_generator g, int *device_type, int *device_index) {
+  CT_PROTECT({
+    auto d = g->g.device();
+    *device_type = d.is_cuda() ? CT_CUDA : CT_CPU;
+    *device_index = d.is_cuda() ? d.index() : 0;
+  })
+}
 int ct_generator_get_state(ct_generator g, ct_tensor *out) {
   CT_PROTECT({
     at::Generator gen = g ? g->g : at::detail::getDefaultCPUGenerator();
@@ -90,6 +105,20 @@ int ct_generator_get_state(ct_generator g, ct_tensor *out) {
 int ct_generator_set_state(ct_generator g, ct_tensor state) {
   CT_PROTECT({
     at::Generator gen = g ? g->g : at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(T(state));
+  })
+}
+int ct_default_generator_get_state(int device_type, int device_index, ct_tensor *out) {
+  CT_PROTECT({
+    auto gen = at::globalContext().defaultGenerator(device(device_type, device_index));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    CT_OUT(out, gen.get_state());
+  })
+}
+int ct_default_generator_set_state(int device_type, int device_index, ct_tensor state) {
+  CT_PROTECT({
+    auto gen = at::globalContext().defaultGenerator(device(device_type, device_index));
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(T(state));
   })

@@ -130,6 +130,9 @@ struct ReadSession {
 
   // MARK: JSON Lines
 
+  /// The longest JSON Lines row read (16 MiB).
+  static let maximumLineBytes = 16 << 20
+
   private mutating func readJSONLines(first: [UInt8], reader: inout ChunkReader) throws {
     var buffer = first
     var scanStart = 0  // bytes before this offset are complete lines already handled
@@ -155,6 +158,11 @@ struct ReadSession {
       if sawFirstRow && scanStart > 0 {
         buffer.removeFirst(scanStart)
         scanStart = 0
+      }
+      // A line without an end in sight: refused before it fills memory (and before a tokenizer meets it).
+      if buffer.count - scanStart > Self.maximumLineBytes {
+        throw DataError(source: sourceName, line: lineNumber + 1,
+                        message: "the line is longer than \(Self.maximumLineBytes >> 20) MiB; rows this long are refused")
       }
       let chunk = try reader.next()
       if chunk.isEmpty { break }

@@ -24,8 +24,15 @@ enum RowDecoder {
   static let allowedRolesText = allowedRoles.map { "\"\($0)\"" }.joined(separator: ", ")
 
   static func record(from row: JSONValue, sourceLine: Int? = nil) throws -> PreferenceRecord {
-    guard case .object = row else {
+    guard case .object(let members) = row else {
       throw RowProblem(field: nil, message: "expected a JSON object with \"chosen\" and \"rejected\", found \(row.kindName)")
+    }
+    // Python's json would keep the last of two values silently; a row that gives a field twice is refused.
+    var seen = Set<String>()
+    for member in members where ["prompt", "chosen", "rejected"].contains(member.0) {
+      guard seen.insert(member.0).inserted else {
+        throw RowProblem(field: member.0, message: "given twice in the row; expected each field once")
+      }
     }
     let chosen = try turns(row, "chosen")
     let rejected = try turns(row, "rejected")

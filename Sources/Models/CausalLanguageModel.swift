@@ -80,6 +80,18 @@ extension CausalLanguageModel {
   }
 }
 
+/// The model class config.json's architecture names, built over `weights`: `Qwen3ForCausalLM` (Qwen3.swift),
+/// `Phi3ForCausalLM` (Phi3.swift), else the Llama family (Llama.swift).
+public func makeCausalLanguageModel(config: LlamaConfiguration, weights: ParameterSource) throws -> any CausalLanguageModel {
+  if config.isQwen3 { return try Qwen3ForCausalLM(config: config, weights: weights) }
+  if config.isPhi3 { return try Phi3ForCausalLM(config: config, weights: weights) }
+  return try LlamaForCausalLM(config: config, weights: weights)
+}
+
+public func makeCausalLanguageModel(config: LlamaConfiguration, parameters: ParameterStore) throws -> any CausalLanguageModel {
+  try makeCausalLanguageModel(config: config, weights: ParameterSource(parameters))
+}
+
 /// Keys and values of past positions, one pair per layer ([B, Hkv, Tpast, d]); grows as generation proceeds.
 public final class KVCache {
   public var keys: [Tensor?]

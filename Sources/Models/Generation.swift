@@ -150,7 +150,7 @@ struct TokenSampler {
       generator = nil
       notLastColumn = nil
     } else {
-      generator = try Generator(seed: config.seed)
+      generator = try Generator(seed: config.seed, device: device)  // multinomial draws where the logits are
       notLastColumn = try Tensor.arange(vocabularySize, device: device).lt(Double(vocabularySize - 1)).unsqueezed(0)
     }
   }

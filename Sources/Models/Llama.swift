@@ -119,6 +119,9 @@ public final class LlamaForCausalLM: CausalLanguageModel {
   /// projections). The output layer is always dense, as transformers keeps it when it quantizes.
   public init(config: LlamaConfiguration, weights: ParameterSource) throws {
     try config.validate()
+    guard !config.isQwen3 && !config.isPhi3 else {  // their own files; a Llama over their weights would drop layers
+      throw ModelError("\(config.architecture) is not a Llama-family model: build it with makeCausalLanguageModel")
+    }
     self.config = config
     let (vocab, hidden) = (config.vocabSize, config.hiddenSize)
     do {
@@ -139,25 +142,9 @@ public final class LlamaForCausalLM: CausalLanguageModel {
   public var dtype: DType { embedTokens.weight.dtype }
   public var device: Device { embedTokens.weight.device }
 
-  /// New rows start at the mean of the existing ones (transformers' `mean_resizing` samples around that mean; we
-  /// take its centre, deterministically). A tied output layer keeps sharing the embedding.
+  /// New rows start at the mean of the existing ones (see `resizeEmbeddings`).
   public func resizeTokenEmbeddings(to size: Int) throws {
-    let old = embedTokens.weight
-    let rows = old.size(0)
-    guard size != rows else { return }
-    guard size > 0 else { throw ModelError("cannot resize the embeddings to \(size) rows") }
-    guard let head = lmHead as? Linear else {
-      throw ModelError("cannot resize the embeddings: lm_head is a \(type(of: lmHead)), resize before adding adapters")
-    }
-    func resized(_ w: Tensor) throws -> Tensor {
-      try withNoGrad {
-        if size < rows { return try w.narrow(0, start: 0, length: size).contiguous() }
-        let mean = try w.to(dtype: .float32).mean(dim: 0, keepDim: true).to(dtype: w.dtype)
-        return try Tensor.cat([w, mean.expanded(to: [size - rows, w.size(1)])], dim: 0).contiguous()
-      }
-    }
-    embedTokens.weight = try resized(old)
-    head.weight = config.tiesEmbeddings ? embedTokens.weight : try resized(head.weight)
+    try resizeEmbeddings(embedTokens, lmHead: lmHead, tied: config.tiesEmbeddings, to: size)
     config.vocabSize = size
   }
 
@@ -190,27 +177,58 @@ public final class LlamaForCausalLM: CausalLanguageModel {
 
   /// Causal + key-padding (+ sliding-window) mask, exactly the positions Hugging Face lets each query attend to.
   func buildMask(batch b: Int, queries t: Int, past: Int, attentionMask: Tensor?) throws -> AttentionMask {
-    let keys = past + t
-    let window = config.effectiveSlidingWindow.flatMap { keys > $0 ? $0 : nil }
-    let padded = try attentionMask.map { try $0.eq(0).any().item() != 0 } ?? false
-    if !padded && window == nil {
-      if past == 0 { return .causal }
-      if t == 1 { return .none }
-    }
-    // query i sits at absolute position past + i and may see keys j <= past + i
-    let q = try Tensor.arange(Double(past), Double(keys), dtype: .int64, device: device).unsqueezed(1)  // [T, 1]
-    let k = try Tensor.arange(keys, dtype: .int64, device: device).unsqueezed(0)                 // [1, Tk]
-    var allowed = try k.le(q)
-    if let window { allowed = try allowed.logicalAnd(k.gt(q - Double(window))) }
-    var m = try allowed.unsqueezed(0).unsqueezed(0)  // [1, 1, T, Tk]
-    if let attentionMask, padded {
-      let keyMask = try attentionMask.ne(0).view([b, 1, 1, keys])
-      m = try m.logicalAnd(keyMask)
-      // A query with nothing to attend to (left padding) attends to itself, so SDPA gives no NaN.
-      let empty = try m.sum(dims: [3], keepDim: true).eq(0)
-      let diagonal = try k.eq(q).unsqueezed(0).unsqueezed(0)
-      m = try m.logicalOr(empty.logicalAnd(diagonal))
-    }
-    return .explicit(m)
+    try causalAttentionMask(batch: b, queries: t, past: past, attentionMask: attentionMask,
+                            window: config.effectiveSlidingWindow, device: device)
   }
+}
+
+/// Causal + key-padding (+ sliding-window) mask, exactly the positions Hugging Face lets each query attend to
+/// (shared by the architecture files).
+func causalAttentionMask(batch b: Int, queries t: Int, past: Int, attentionMask: Tensor?, window slidingWindow: Int?,
+                         device: Device) throws -> AttentionMask
+{
+  let keys = past + t
+  let window = slidingWindow.flatMap { keys > $0 ? $0 : nil }
+  let padded = try attentionMask.map { try $0.eq(0).any().item() != 0 } ?? false
+  if !padded && window == nil {
+    if past == 0 { return .causal }
+    if t == 1 { return .none }
+  }
+  // query i sits at absolute position past + i and may see keys j <= past + i
+  let q = try Tensor.arange(Double(past), Double(keys), dtype: .int64, device: device).unsqueezed(1)  // [T, 1]
+  let k = try Tensor.arange(keys, dtype: .int64, device: device).unsqueezed(0)                 // [1, Tk]
+  var allowed = try k.le(q)
+  if let window { allowed = try allowed.logicalAnd(k.gt(q - Double(window))) }
+  var m = try allowed.unsqueezed(0).unsqueezed(0)  // [1, 1, T, Tk]
+  if let attentionMask, padded {
+    let keyMask = try attentionMask.ne(0).view([b, 1, 1, keys])
+    m = try m.logicalAnd(keyMask)
+    // A query with nothing to attend to (left padding) attends to itself, so SDPA gives no NaN.
+    let empty = try m.sum(dims: [3], keepDim: true).eq(0)
+    let diagonal = try k.eq(q).unsqueezed(0).unsqueezed(0)
+    m = try m.logicalOr(empty.logicalAnd(diagonal))
+  }
+  return .explicit(m)
+}
+
+/// Resizes a token embedding (and an untied output layer) to `size` rows. New rows start at the mean of the
+/// existing ones (transformers' `mean_resizing` samples around that mean; we take its centre, deterministically). A
+/// tied output layer keeps sharing the embedding.
+func resizeEmbeddings(_ embedTokens: Embedding, lmHead: any LinearLayer, tied: Bool, to size: Int) throws {
+  let old = embedTokens.weight
+  let rows = old.size(0)
+  guard size != rows else { return }
+  guard size > 0 else { throw ModelError("cannot resize the embeddings to \(size) rows") }
+  guard let head = lmHead as? Linear else {
+    throw ModelError("cannot resize the embeddings: lm_head is a \(type(of: lmHead)), resize before adding adapters")
+  }
+  func resized(_ w: Tensor) throws -> Tensor {
+    try withNoGrad {
+      if size < rows { return try w.narrow(0, start: 0, length: size).contiguous() }
+      let mean = try w.to(dtype: .float32).mean(dim: 0, keepDim: true).to(dtype: w.dtype)
+      return try Tensor.cat([w, mean.expanded(to: [size - rows, w.size(1)])], dim: 0).contiguous()
+    }
+  }
+  embedTokens.weight = try resized(old)
+  head.weight = tied ? embedTokens.weight : try resized(head.weight)
 }

@@ -4,7 +4,10 @@ import Foundation
 import NN
 
 public struct LlamaConfiguration: ModelConfiguration {
-  public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"]
+  /// The Llama family (Llama.swift), Qwen3 (Qwen3.swift) and Phi-3 (Phi3.swift), whose config.json files share
+  /// these keys.
+  public static let supportedArchitectures = ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+                                              "Phi3ForCausalLM"]
 
   public var architectures: [String]?
   public var modelType: String?
@@ -30,6 +33,8 @@ public struct LlamaConfiguration: ModelConfiguration {
   public var eosTokenId: TokenIDs?
   public var padTokenId: Int?
   public var torchDtype: String?
+  /// Phi-3 (top level in transformers 4, inside rope_parameters in 5).
+  public var partialRotaryFactor: Double?
 
   enum CodingKeys: String, CodingKey {
     case architectures, modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
@@ -40,6 +45,7 @@ public struct LlamaConfiguration: ModelConfiguration {
     case attentionBias = "attention_bias", mlpBias = "mlp_bias", slidingWindow = "sliding_window"
     case useSlidingWindow = "use_sliding_window", hiddenAct = "hidden_act", bosTokenId = "bos_token_id"
     case eosTokenId = "eos_token_id", padTokenId = "pad_token_id", torchDtype = "torch_dtype"
+    case partialRotaryFactor = "partial_rotary_factor"
   }
 
   public typealias TokenIDs = Models.TokenIDs
@@ -66,6 +72,8 @@ public struct LlamaConfiguration: ModelConfiguration {
     switch t {
     case "mistral": return "MistralForCausalLM"
     case "qwen2": return "Qwen2ForCausalLM"
+    case "qwen3": return "Qwen3ForCausalLM"
+    case "phi3": return "Phi3ForCausalLM"
     default: return "LlamaForCausalLM"
     }
   }
@@ -112,12 +120,17 @@ public struct LlamaConfiguration: ModelConfiguration {
   public var kvHeads: Int { numKeyValueHeads ?? numAttentionHeads }
   public var resolvedHeadDim: Int { headDim ?? hiddenSize / numAttentionHeads }
   public var isQwen2: Bool { modelType == "qwen2" || architectures?.first == "Qwen2ForCausalLM" }
+  /// Qwen3: q/k RMSNorms per head (Qwen3.swift), biases only with attention_bias.
+  public var isQwen3: Bool { modelType == "qwen3" || architectures?.first == "Qwen3ForCausalLM" }
+  /// Phi-3: fused qkv_proj and gate_up_proj (Phi3.swift).
+  public var isPhi3: Bool { modelType == "phi3" || architectures?.first == "Phi3ForCausalLM" }
+  public var resolvedPartialRotaryFactor: Double { partialRotaryFactor ?? resolvedRopeScaling?.partialRotaryFactor ?? 1 }
   /// Qwen2 always has q/k/v biases; Llama has them when attention_bias is set.
   public var qkvBias: Bool { isQwen2 || (attentionBias ?? false) }
   public var outputBias: Bool { !isQwen2 && (attentionBias ?? false) }
   /// The sliding-window size in force (Mistral; Qwen2 only with use_sliding_window).
   public var effectiveSlidingWindow: Int? {
-    if isQwen2 { return (useSlidingWindow ?? false) ? slidingWindow : nil }
+    if isQwen2 || isQwen3 { return (useSlidingWindow ?? false) ? slidingWindow : nil }
     return slidingWindow
   }
   public var tiesEmbeddings: Bool { tieWordEmbeddings ?? false }

@@ -51,8 +51,8 @@ public enum ModelLoader {
     let reader = try Checkpoint.open(url)
     let (configuration, format) = (reader.config, reader.format)
     let model = try ModelError.context(url.path) {
-      try LlamaForCausalLM(config: configuration,
-                           weights: reader.parameterSource(dtype: dtype, device: device, quantization: quantization))
+      try makeCausalLanguageModel(config: configuration,
+                                  weights: reader.parameterSource(dtype: dtype, device: device, quantization: quantization))
     }
     if tokenizer.vocabularySize > configuration.vocabSize {
       throw ModelError("\(url.path): the tokenizer has \(tokenizer.vocabularySize) ids but the model only \(configuration.vocabSize) embedding rows")
@@ -69,8 +69,8 @@ public enum ModelLoader {
   {
     let tokenizer = try loadTokenizer(tokenizerURL)
     let reader = try CheckpointReader.randomWeights(shape, seed: seed)
-    let model = try LlamaForCausalLM(config: shape,
-                                     weights: reader.parameterSource(dtype: dtype, device: device, quantization: quantization))
+    let model = try makeCausalLanguageModel(config: shape,
+                                            weights: reader.parameterSource(dtype: dtype, device: device, quantization: quantization))
     if tokenizer.vocabularySize > shape.vocabSize {
       throw ModelError("the tokenizer of \(tokenizerURL.path) has \(tokenizer.vocabularySize) ids but the random model only \(shape.vocabSize) embedding rows")
     }

@@ -16,7 +16,7 @@ public struct WeightShape: Equatable, Sendable {
 }
 
 extension LlamaConfiguration {
-  /// Every weight `LlamaForCausalLM` reads, in declaration order (a tied lm_head is the embedding, listed once).
+  /// Every weight `LlamaForCausalLM` (or `Qwen3ForCausalLM`, `Phi3ForCausalLM`) reads, in declaration order (a tied lm_head is the embedding, listed once).
   public var weightShapes: [WeightShape] {
     let (c, i, v) = (hiddenSize, intermediateSize, vocabSize)
     let (q, kv) = (numAttentionHeads * resolvedHeadDim, kvHeads * resolvedHeadDim)
@@ -27,13 +27,24 @@ extension LlamaConfiguration {
     }
     for layer in 0..<numHiddenLayers {
       let p = "model.layers.\(layer)"
-      linear("\(p).self_attn.q_proj", q, c, bias: qkvBias)
-      linear("\(p).self_attn.k_proj", kv, c, bias: qkvBias)
-      linear("\(p).self_attn.v_proj", kv, c, bias: qkvBias)
-      linear("\(p).self_attn.o_proj", c, q, bias: outputBias)
-      linear("\(p).mlp.gate_proj", i, c, bias: mlpBias ?? false)
-      linear("\(p).mlp.up_proj", i, c, bias: mlpBias ?? false)
-      linear("\(p).mlp.down_proj", c, i, bias: mlpBias ?? false)
+      if isPhi3 {  // fused projections
+        linear("\(p).self_attn.qkv_proj", q + 2 * kv, c, bias: attentionBias ?? false)
+        linear("\(p).self_attn.o_proj", c, q, bias: attentionBias ?? false)
+        linear("\(p).mlp.gate_up_proj", 2 * i, c, bias: false)
+        linear("\(p).mlp.down_proj", c, i, bias: false)
+      } else {
+        linear("\(p).self_attn.q_proj", q, c, bias: qkvBias)
+        linear("\(p).self_attn.k_proj", kv, c, bias: qkvBias)
+        linear("\(p).self_attn.v_proj", kv, c, bias: qkvBias)
+        linear("\(p).self_attn.o_proj", c, q, bias: outputBias)
+        if isQwen3 {
+          shapes.append(WeightShape(key: "\(p).self_attn.q_norm.weight", shape: [resolvedHeadDim], linearPath: nil))
+          shapes.append(WeightShape(key: "\(p).self_attn.k_norm.weight", shape: [resolvedHeadDim], linearPath: nil))
+        }
+        linear("\(p).mlp.gate_proj", i, c, bias: mlpBias ?? false)
+        linear("\(p).mlp.up_proj", i, c, bias: mlpBias ?? false)
+        linear("\(p).mlp.down_proj", c, i, bias: mlpBias ?? false)
+      }
       shapes.append(WeightShape(key: "\(p).input_layernorm.weight", shape: [c], linearPath: nil))
       shapes.append(WeightShape(key: "\(p).post_attention_layernorm.weight", shape: [c], linearPath: nil))
     }

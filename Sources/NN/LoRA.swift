@@ -13,6 +13,9 @@ public final class LoRALinear: LinearLayer {
   public let dropout: Double
   /// Off: the layer computes `base(x)` alone (a DPO reference is the policy with its adapters off).
   public var enabled = true
+  /// Mixed precision (bf16 / fp16): the adapter's matmuls in this dtype, as autocast runs linear layers (A and B
+  /// stay float32 and get float32 gradients through the cast). nil: in the adapter's own dtype.
+  public var computeDType: DType?
 
   public init(base: any LinearLayer, a: Tensor, b: Tensor, scaling: Double, dropout: Double) {
     self.base = base
@@ -23,13 +26,15 @@ public final class LoRALinear: LinearLayer {
   }
 
   /// PEFT's default init: A ~ kaiming_uniform(a=√5) = U(−1/√in, 1/√in), B = 0 (so the adapter starts as a no-op).
-  /// Draws exactly one [r, in] uniform from `generator`, as PEFT does per layer.
+  /// Draws exactly one [r, in] uniform from `generator`, as PEFT does per layer, on the generator's device (PEFT
+  /// initialises on the CPU and then moves the adapter beside its base layer: a CPU generator gives CUDA the same A).
   public convenience init(base: any LinearLayer, rank: Int, alpha: Double, dropout: Double, useRSLoRA: Bool = false,
                           dtype: DType = .float32, generator: Generator? = nil) throws
   {
     let bound = 1.0 / Double(base.inFeatures).squareRoot()
-    let a = try Tensor.uniform([rank, base.inFeatures], low: -bound, high: bound, dtype: dtype, device: base.device,
-                               generator: generator)
+    let drawn = try Tensor.uniform([rank, base.inFeatures], low: -bound, high: bound, dtype: dtype,
+                                   device: generator?.device ?? base.device, generator: generator)
+    let a = drawn.device == base.device ? drawn : try drawn.to(device: base.device)
     let b = try Tensor.zeros([base.outFeatures, rank], dtype: dtype, device: base.device)
     try a.requiringGrad()
     try b.requiringGrad()
@@ -59,9 +64,11 @@ public final class LoRALinear: LinearLayer {
   public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
     let y = try base(x, training: training)
     guard enabled else { return y }
-    let input = x.dtype == a.dtype ? x : try x.to(dtype: a.dtype)
+    let compute = computeDType ?? a.dtype
+    let input = x.dtype == compute ? x : try x.to(dtype: compute)
+    let (wa, wb) = compute == a.dtype ? (a, b) : (try a.to(dtype: compute), try b.to(dtype: compute))
     let dropped = try Functional.dropout(input, probability: dropout, training: training)
-    let update = try dropped.linear(weight: a).linear(weight: b) * scaling  // [*, in] -> [*, r] -> [*, out]
+    let update = try dropped.linear(weight: wa).linear(weight: wb) * scaling  // [*, in] -> [*, r] -> [*, out]
     return try y + (update.dtype == y.dtype ? update : update.to(dtype: y.dtype))
   }
 

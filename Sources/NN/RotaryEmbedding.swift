@@ -11,12 +11,14 @@ public struct RopeScaling: Codable, Equatable, Sendable {
   public var originalMaxPositionEmbeddings: Int?
   /// transformers 5 keeps theta inside `rope_parameters`.
   public var ropeTheta: Double?
+  /// The share of each head that rotates (Phi-3's `rope_parameters` carry it; 1 = all of it).
+  public var partialRotaryFactor: Double?
 
   enum CodingKeys: String, CodingKey {
     case ropeType = "rope_type", type, factor
     case lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor"
     case originalMaxPositionEmbeddings = "original_max_position_embeddings"
-    case ropeTheta = "rope_theta"
+    case ropeTheta = "rope_theta", partialRotaryFactor = "partial_rotary_factor"
   }
 
   public init(ropeType: String? = nil, factor: Double? = nil, lowFreqFactor: Double? = nil,

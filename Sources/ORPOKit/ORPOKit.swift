@@ -4,6 +4,7 @@
 @_exported import Data
 @_exported import Evaluation
 @_exported import GGUF
+@_exported import Hub
 @_exported import RunMetrics
 @_exported import Models
 @_exported import NN

@@ -104,6 +104,25 @@ public enum AtomicFolder {
     syncFolder(parent)
   }
 
+  /// Runs `body` (which writes `folder` with `write(to:_:)`); an error it throws that names the temporary folder
+  /// (`.name.tmp-…`) comes back with `folder` named instead, as the user knows it (the same text otherwise).
+  public static func naming<R>(_ folder: URL, _ body: () throws -> R) throws -> R {
+    do {
+      return try body()
+    } catch {
+      let text = "\(error)"
+      let escaped = NSRegularExpression.escapedPattern(for: "." + folder.lastPathComponent + ".tmp-")
+      let readable = text.replacingOccurrences(of: escaped + "[0-9]+-[0-9]+", with: folder.lastPathComponent,
+                                               options: .regularExpression)
+      guard readable != text else { throw error }
+      throw Renamed(description: readable)
+    }
+  }
+
+  struct Renamed: Error, CustomStringConvertible {
+    let description: String
+  }
+
   /// fsyncs every regular file and folder under `root` (folders after their contents).
   static func syncTree(_ root: URL) throws {
     let fm = FileManager.default

@@ -76,6 +76,9 @@ public enum Device: Equatable, Hashable, Sendable, CustomStringConvertible {
 
   public var isCUDA: Bool { if case .cuda = self { return true } else { return false } }
 
+  /// The device's index (0 for the CPU).
+  public var index: Int { if case .cuda(let i) = self { return i } else { return 0 } }
+
   /// Parses "cpu", "cuda", "cuda:1".
   public init?(parsing text: String) {
     let t = text.lowercased()

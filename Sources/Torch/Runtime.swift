@@ -31,24 +31,39 @@ public enum Torch {
     _ = ct_manual_seed(seed)
   }
 
-  /// The global CPU generator's state (for checkpoints).
-  public static func rngState() throws -> Tensor {
-    try produce("rng_state") { ct_generator_get_state(nil, $0) }
+  /// The global generator's state on `device` (for checkpoints): torch.get_rng_state / torch.cuda.get_rng_state.
+  public static func rngState(device: Device = .cpu) throws -> Tensor {
+    let (type, index) = device.code
+    return try produce("rng_state(\(device))") { ct_default_generator_get_state(type, index, $0) }
   }
 
-  public static func setRNGState(_ state: Tensor) throws {
-    try checked("set_rng_state", [state]) { ct_generator_set_state(nil, state.handle) }
+  public static func setRNGState(_ state: Tensor, device: Device = .cpu) throws {
+    let (type, index) = device.code
+    try checked("set_rng_state(\(device))", [state]) { ct_default_generator_set_state(type, index, state.handle) }
+  }
+
+  /// TF32 for fp32 matmuls on CUDA (TRL's `tf32: true`; torch.backends.cuda.matmul.allow_tf32). No effect on CPU.
+  public static var allowTF32: Bool {
+    get {
+      var r: Int32 = 0
+      _ = ct_get_allow_tf32(&r)
+      return r != 0
+    }
+    set { _ = ct_set_allow_tf32(newValue ? 1 : 0) }
   }
 }
 
-/// An independent, seeded CPU random generator.
+/// An independent, seeded random generator on a device (a CPU generator cannot feed a CUDA op, nor the reverse).
 public final class Generator {
   let handle: ct_generator
+  public let device: Device
 
-  public init(seed: UInt64) throws {
+  public init(seed: UInt64, device: Device = .cpu) throws {
     var h: ct_generator?
-    try checked("Generator(seed: \(seed))") { ct_generator_new(seed, Int32(CT_CPU), &h) }
+    let (type, index) = device.code
+    try checked("Generator(seed: \(seed), device: \(device))") { ct_generator_new(seed, type, index, &h) }
     handle = h!
+    self.device = device
   }
 
   deinit { _ = ct_generator_free(handle) }
@@ -109,4 +124,73 @@ public enum CUDA {
   }
 
   public static func emptyCache() throws { try checked("cuda.empty_cache") { ct_cuda_empty_cache() } }
+
+  /// What the driver says about one device.
+  public struct DeviceProperties: Sendable {
+    public var name: String
+    public var computeCapability: (major: Int, minor: Int)
+    public var totalMemory: Int
+    public var multiprocessors: Int
+    /// bf16 tensor-core math: Ampere (8.0) and newer, as torch.cuda.is_bf16_supported.
+    public var supportsBFloat16: Bool { computeCapability.major >= 8 }
+  }
+
+  public static func properties(device: Int = 0) throws -> DeviceProperties {
+    var name = [CChar](repeating: 0, count: 256)
+    var major: Int32 = 0, minor: Int32 = 0, sms: Int32 = 0, memory: Int64 = 0
+    try checked("cuda.get_device_properties(\(device))") {
+      ct_cuda_device_info(Int32(device), &name, name.count, &major, &minor, &memory, &sms)
+    }
+    return DeviceProperties(name: String(cString: name), computeCapability: (Int(major), Int(minor)),
+                            totalMemory: Int(memory), multiprocessors: Int(sms))
+  }
+}
+
+/// The fused kernels behind scaled_dot_product_attention (PyTorch's SDPBackend).
+public enum AttentionKernel: Int, CaseIterable, Sendable, CustomStringConvertible {
+  case math = 0, flash = 1, efficient = 2, cudnn = 3, overrideable = 4
+
+  public var description: String {
+    switch self {
+    case .math: return "math"
+    case .flash: return "flash"
+    case .efficient: return "efficient"
+    case .cudnn: return "cudnn"
+    case .overrideable: return "overrideable"
+    }
+  }
+
+  /// The kernel scaled_dot_product_attention picks for these inputs (at::_fused_sdp_choice).
+  public static func selected(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, isCausal: Bool = false,
+                              enableGQA: Bool = false) throws -> AttentionKernel
+  {
+    let code = try choice(query, key, value, mask, isCausal, enableGQA, only: -1)
+    guard let kernel = AttentionKernel(rawValue: code) else {
+      throw TorchError(operation: "sdp_choice", message: "unknown kernel \(code)")
+    }
+    return kernel
+  }
+
+  /// The kernels able to run these inputs (each asked alone, math included).
+  public static func usable(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil, isCausal: Bool = false,
+                            enableGQA: Bool = false) throws -> [AttentionKernel]
+  {
+    try allCases.filter { try choice(query, key, value, mask, isCausal, enableGQA, only: $0.rawValue) == $0.rawValue }
+  }
+
+  /// Usable kernels for causal attention of typical shape ([1, 8, 128, 64]) in `dtype` on `device`.
+  public static func usable(device: Device, dtype: DType) throws -> [AttentionKernel] {
+    let q = try Tensor.zeros([1, 8, 128, 64], dtype: dtype, device: device)
+    return try usable(query: q, key: q, value: q, isCausal: true)
+  }
+
+  private static func choice(_ q: Tensor, _ k: Tensor, _ v: Tensor, _ mask: Tensor?, _ isCausal: Bool, _ gqa: Bool,
+                             only: Int) throws -> Int
+  {
+    var out: Int64 = -1
+    try checked("sdp_choice", [q, k, v]) {
+      ct_sdp_choice(q.handle, k.handle, v.handle, mask?.handle, isCausal ? 1 : 0, gqa ? 1 : 0, Int32(only), &out)
+    }
+    return Int(out)
+  }
 }

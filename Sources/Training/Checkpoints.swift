@@ -1,11 +1,19 @@
 // Checkpoints.swift — output_dir/checkpoint-<step>/, written atomically by the main process and read back for a
 // bit-identical resume: trainable.safetensors (weights), optimizer.safetensors (the optimizer's state),
-// rng_state.safetensors (libtorch's CPU generator), trainer_state.json (TrainerState), and adapter/ (PEFT) for LoRA.
+// rng_state.safetensors (libtorch's CPU generator, and the CUDA one on CUDA), trainer_state.json (TrainerState), and adapter/ (PEFT) for LoRA.
 import Foundation
 import Models
 import NN
 import Support
 import Torch
+
+extension TrainerState {
+  /// A log line of a window whose steps were all skipped holds NaN: written as Python's json writes it.
+  static let nonFiniteNumbers = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+    positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+  static let nonFiniteDecoding = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
+    positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+}
 
 extension Trainer {
   public var outputDirectory: URL { URL(fileURLWithPath: config.outputDir) }
@@ -17,27 +25,40 @@ extension Trainer {
     guard isMainProcess else { return nil }
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
     try withContext("writing \(folder.path)") {
-      try AtomicFolder.write(to: folder) { tmp in
+      try checkWeightsAreFinite()
+      try AtomicFolder.naming(folder) { try AtomicFolder.write(to: folder) { tmp in
+        try fingerprint?.write(into: tmp)
         let weights = try trainable.map { ($0.key, try $0.tensor.detached().to(device: .cpu).contiguous()) }
         try SafeTensors.write(weights, metadata: ["format": "pt", "finetuning_type": config.finetuningType.rawValue],
                               to: tmp.appendingPathComponent("trainable.safetensors"))
         let optimizerState = try optimizer.state()
         try SafeTensors.write(try optimizerState.tensors.map { ($0.name, try $0.tensor.to(device: .cpu)) },
                               metadata: optimizerState.metadata, to: tmp.appendingPathComponent("optimizer.safetensors"))
-        try SafeTensors.write([("cpu", try Torch.rngState())], metadata: nil,
-                              to: tmp.appendingPathComponent("rng_state.safetensors"))
+        var rng = [("cpu", try Torch.rngState())]
+        if config.device.isCUDA { rng.append(("cuda", try Torch.rngState(device: config.device))) }
+        try SafeTensors.write(rng, metadata: nil, to: tmp.appendingPathComponent("rng_state.safetensors"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = TrainerState.nonFiniteNumbers
         try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
         if config.finetuningType == .lora {
           try PEFTAdapter.save(model, configuration: config.lora, baseModel: config.model,
                                to: tmp.appendingPathComponent("adapter"))
         }
-      }
+      } }
     }
     try pruneCheckpoints()
     onCheckpoint?(folder)
     return folder
+  }
+
+  /// Throws when a trainable weight holds a NaN or an infinity, naming it: such weights are never saved.
+  public func checkWeightsAreFinite() throws {
+    try withNoGrad {
+      for (key, tensor) in trainable where !(try tensor.abs().max().item()).isFinite {
+        throw TrainingError("\(key) holds NaN or infinite values after step \(state.globalStep); nothing was saved (lower learning_rate)")
+      }
+    }
   }
 
   private func pruneCheckpoints() throws {
@@ -87,9 +108,15 @@ extension Trainer {
         try optimizer.restore(OptimizerState(tensors: try saved.names.map { ($0, try saved.tensor($0, copy: true)) },
                                              metadata: saved.metadata))
       }
-      try Torch.setRNGState(try SafeTensorsFile(url: try file("rng_state.safetensors")).tensor("cpu", copy: true))
+      let rng = try SafeTensorsFile(url: try file("rng_state.safetensors"))
+      try Torch.setRNGState(try rng.tensor("cpu", copy: true))
+      if config.device.isCUDA, rng.names.contains("cuda") {  // a checkpoint of a CPU run has none: CUDA keeps its seed
+        try Torch.setRNGState(try rng.tensor("cuda", copy: true), device: config.device)
+      }
       state = try withContext("trainer_state.json") {
-        try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = TrainerState.nonFiniteDecoding
+        return try decoder.decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
       }
     }
   }

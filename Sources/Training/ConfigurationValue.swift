@@ -58,7 +58,28 @@ public indirect enum RecipeNode: Sendable {
 
   /// Parses YAML text (a recipe, or the value of `--set key=value`).
   public static func parse(yaml text: String) throws -> RecipeNode? {
-    try Yams.compose(yaml: text).map(RecipeNode.init)
+    guard let node = try Yams.compose(yaml: text) else { return nil }
+    // Aliases share what they name, so a short text can stand for billions of values ("billion laughs"): count
+    // the values as a reader would see them, and stop early.
+    var budget = maximumValues
+    func count(_ node: Node) throws {
+      budget -= 1
+      guard budget >= 0 else { throw RecipeTooLarge() }
+      switch node {
+      case .scalar: break
+      case .sequence(let s): for item in s { try count(item) }
+      case .mapping(let m): for (key, value) in m { try count(key); try count(value) }
+      }
+    }
+    try count(node)
+    return RecipeNode(node)
+  }
+
+  /// The most values (scalars, lists, mappings, aliases counted as what they stand for) a recipe may hold.
+  static let maximumValues = 100_000
+
+  struct RecipeTooLarge: Error, CustomStringConvertible {
+    var description: String { "it stands for more than \(RecipeNode.maximumValues) values (aliases of aliases?)" }
   }
 
   init(_ node: Node) {

@@ -1,6 +1,7 @@
 // DryRun.swift — `orpo train --dry-run`: a recipe checked against its model's shape without loading weights or data
 // (config.json of a model folder, or a .gguf file's header), with the parameter counts and the memory estimate.
 import Foundation
+import Hub
 import GGUF
 import Models
 import NN
@@ -20,7 +21,12 @@ extension TrainingRun {
   /// Checks `config` against its model's shape (reading config.json, or a .gguf file's header, only) and estimates
   /// the run's peak memory.
   public static func dryRun(_ config: TrainingConfiguration, recipeName: String) throws -> DryRunReport {
-    guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
+    let hubModel = try config.model.map { text in
+      do { return try HubModelResolver().locate(text, configOnly: true) } catch let error as HubError {
+        throw config.error("model", error.description)
+      }
+    }
+    guard let modelPath = hubModel ?? DefaultModel.locate() else {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model (a folder with its config.json is enough for --dry-run)")
     }
     var isFolder: ObjCBool = false
@@ -73,7 +79,7 @@ extension TrainingRun {
                  + "vocabulary \(grouped(model.vocabSize))")
     lines.append("parameters: \(grouped(counts.total)) total, \(grouped(counts.trainable)) trainable ("
                  + String(format: "%.2f%%", percent) + ", \(trainable))")
-    lines.append("precision: base \(config.torchDtype.recipeText), quantization \(config.weightQuantization)\(adapters)")
+    lines.append("precision: base \(config.baseDType.recipeText), quantization \(config.weightQuantization)\(adapters)")
     lines.append("optimizer: \(config.optimizerDescription); batch \(config.perDeviceTrainBatchSize) pairs × max_length "
                  + "\(config.maxLength) (\(grouped(tokens)) tokens a forward), gradient accumulation "
                  + "\(config.gradientAccumulationSteps), gradient checkpointing \(checkpointing)")

@@ -61,14 +61,14 @@ public struct MemoryEstimate: Sendable {
     let trainable = config.finetuningType == .full ? total
       : loraTargets.reduce(0) { $0 + config.lora.rank * ($1.inFeatures + $1.outFeatures) }
     var parts: [Part] = []
-    let dtypeBytes = config.torchDtype.byteCount
+    let dtypeBytes = config.baseDType.byteCount
 
     // Base weights
     var quantizedElements = 0
     switch quantization {
     case .none:
       parts.append(Part(name: "base weights", bytes: total * dtypeBytes,
-                        detail: "\(grouped(total)) parameters in \(config.torchDtype.recipeText)"))
+                        detail: "\(grouped(total)) parameters in \(config.baseDType.recipeText)"))
     case .fourBit(let c):
       quantizedElements = projectionElements
       let packed = Int((Double(projectionElements) * c.bytesPerElement).rounded(.up))
@@ -82,7 +82,7 @@ public struct MemoryEstimate: Sendable {
         blocks += blockBytes["\(p.path).weight"] ?? p.outFeatures * p.inFeatures * dtypeBytes
       }
       parts.append(Part(name: "base weights", bytes: blocks + (total - projectionElements) * dtypeBytes,
-                        detail: "\(projections.count) projections as the file's blocks, the other \(grouped(total - projectionElements)) in \(config.torchDtype.recipeText)"))
+                        detail: "\(projections.count) projections as the file's blocks, the other \(grouped(total - projectionElements)) in \(config.baseDType.recipeText)"))
     }
 
     // Trainable weights, gradients, optimizer state

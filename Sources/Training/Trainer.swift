@@ -31,6 +31,10 @@ public struct TrainingSummary: Sendable {
   public var tokensPerSecond: Double
   public var secondsPerStep: Double
   public var finalLoss: Double?
+  /// Whether `shouldStop` ended the run early (a checkpoint of the last step was written).
+  public var stoppedEarly = false
+  /// Optimizer steps skipped for a NaN or infinite loss or gradient, in this call of `train`.
+  public var nonfiniteSteps = 0
 }
 
 /// Where the loop stands: enough to resume bit-identically (with the optimizer and RNG state saved beside it).
@@ -50,6 +54,12 @@ public struct TrainerState: Codable, Equatable, Sendable {
   public var windowMetricCounts: [String: Int]? = [:]
   /// Running totals of the objective's cumulative metrics (TRL's `num_tokens`).
   public var metricTotals: [String: Double]? = [:]
+  /// fp16's dynamic loss scale (nil without fp16).
+  public var lossScaler: LossScaler?
+  /// Optimizer steps skipped for a non-finite loss or gradient, in all and in a row up to now (nil: none yet, or a
+  /// checkpoint written before they were counted).
+  public var nonfiniteSteps: Int? = nil
+  public var consecutiveNonfiniteSteps: Int? = nil
   /// The probe pairs' average completion log-probs at the last training log (chosen, rejected); nil before the first.
   public var probeChosen: [Double]?
   public var probeRejected: [Double]?
@@ -58,7 +68,8 @@ public struct TrainerState: Codable, Equatable, Sendable {
     case globalStep = "global_step", epoch, batchInEpoch = "batch_in_epoch", logHistory = "log_history"
     case windowLossSum = "window_loss_sum", windowSteps = "window_steps", windowMetricSums = "window_metric_sums"
     case windowMetricCount = "window_metric_count", windowTokens = "window_tokens"
-    case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals"
+    case windowMetricCounts = "window_metric_counts", metricTotals = "metric_totals", lossScaler = "loss_scaler"
+    case nonfiniteSteps = "nonfinite_steps", consecutiveNonfiniteSteps = "consecutive_nonfinite_steps"
     case probeChosen = "probe_chosen", probeRejected = "probe_rejected"
   }
 }
@@ -110,6 +121,14 @@ public final class Trainer {
   public var onLog: ((TrainerLog) throws -> Void)?
   /// Called when a checkpoint folder was written.
   public var onCheckpoint: ((URL) -> Void)?
+  /// Called with each training micro-batch's pairs before its forward (benchmarks count the work from them).
+  public var onMicroBatch: (([EncodedPair]) -> Void)?
+  /// Called when an optimizer step is skipped for a non-finite loss or gradient: (step, loss, grad_norm).
+  public var onNonfiniteStep: ((Int, Double, Double) -> Void)?
+  /// Asked after every optimizer step; true ends the run there, after writing a checkpoint (Ctrl-C, SIGTERM).
+  public var shouldStop: (() -> Bool)?
+  /// What this run's checkpoints record as their run (fingerprint.json), so a resume can tell its own from another run's.
+  public var fingerprint: RunFingerprint?
 
   /// `sampler` defaults to the configuration's: seeded per-epoch shuffling, or the data's order with `shuffle: false`.
   public init(config: TrainingConfiguration, model: any CausalLanguageModel, padTokenID: Int, trainPairs: [EncodedPair],
@@ -142,6 +161,7 @@ public final class Trainer {
     let warmup = LearningRateSchedule.warmupSteps(steps: config.warmupSteps, ratio: config.warmupRatio, totalSteps: totalSteps)
     lrSchedule = LearningRateSchedule(type: config.lrSchedulerType, baseRate: config.learningRate, warmupSteps: warmup,
                                       totalSteps: totalSteps)
+    if config.fp16 { state.lossScaler = LossScaler() }
   }
 
   public var trainableParameterCount: Int { trainable.reduce(0) { $0 + $1.tensor.elementCount } }
@@ -172,6 +192,8 @@ public final class Trainer {
     var pairsSeen = 0
     let startStep = state.globalStep
     var lastLoss: Double?
+    var stoppedEarly = false
+    var skipped = 0
     var epochBatches = try batches(epoch: state.epoch)
     if state.probeChosen == nil { _ = try probeTrend() }  // the probe's starting point
     while state.globalStep < totalSteps {
@@ -188,27 +210,62 @@ public final class Trainer {
       optimizer.learningRate = rate
       let objective = objective(at: step)
       var stepLoss = 0.0
+      var groupMetrics: [[(name: String, value: Double)]] = []
       for indices in group {
         let pairs = indices.map { trainPairs[$0] }
+        onMicroBatch?(pairs)
         let output = try forward(pairs, objective: objective, reference: precomputedReference(of: indices))
-        try (output.loss / Double(group.count)).backward()
+        if let scaler = state.lossScaler {
+          try (output.loss * (scaler.scale / Double(group.count))).backward()
+        } else {
+          try (output.loss / Double(group.count)).backward()
+        }
         let values = try output.values()
         stepLoss += values.loss / Double(group.count)
-        accumulate(values.metrics, cumulative: objective.cumulativeMetricNames)
+        groupMetrics.append(values.metrics)
         let real = objective.scoresRejected ? pairs.reduce(0) { $0 + $1.tokenCount } : pairs.reduce(0) { $0 + $1.chosenIDs.count }
         tokens += real
         state.windowTokens += real
         pairsSeen += pairs.count
       }
       try afterBackward?(trainable.map(\.tensor))
+      try state.lossScaler?.unscale(trainable.map(\.tensor))
       let gradNorm = try clipGradientNorm(trainable.map(\.tensor), maxNorm: config.maxGradNorm)
-      try optimizer.update()
+      // A NaN or infinite loss or gradient: the step is skipped (no update, no metrics), counted and logged; too
+      // many in a row stop the run, so the weights (and every checkpoint) stay those of the last finite step.
+      let finite = stepLoss.isFinite && gradNorm.isFinite
+      if finite {
+        try optimizer.update()
+        for metrics in groupMetrics { accumulate(metrics, cumulative: objective.cumulativeMetricNames) }
+        state.consecutiveNonfiniteSteps = state.consecutiveNonfiniteSteps.map { _ in 0 }
+      } else {
+        skipped += 1
+        state.nonfiniteSteps = (state.nonfiniteSteps ?? 0) + 1
+        state.consecutiveNonfiniteSteps = (state.consecutiveNonfiniteSteps ?? 0) + 1
+      }
+      state.lossScaler?.update(overflowed: !gradNorm.isFinite)  // fp16: an overflow backs the scale off
       try optimizer.zeroGradients()
       state.globalStep += 1
       state.batchInEpoch += group.count
-      state.windowLossSum += stepLoss
-      state.windowSteps += 1
-      lastLoss = stepLoss
+      if finite {
+        state.windowLossSum += stepLoss
+        state.windowSteps += 1
+        lastLoss = stepLoss
+      } else {
+        if isMainProcess {
+          onNonfiniteStep?(state.globalStep, stepLoss, gradNorm)
+          try onLog?(TrainerLog(step: state.globalStep, epoch: fractionalEpoch,
+                                values: [("nonfinite_steps", Double(state.nonfiniteSteps ?? 0)), ("nonfinite_loss", stepLoss),
+                                         ("nonfinite_grad_norm", gradNorm)], isEvaluation: false))
+        }
+        let inARow = state.consecutiveNonfiniteSteps ?? 0
+        if inARow >= config.maxNonfiniteSteps {
+          throw TrainingError("stopped at step \(state.globalStep): \(inARow) optimizer steps in a row had a NaN or infinite "
+                                + "loss or gradient (the last: loss \(TrainingError.text(of: stepLoss)), grad_norm \(TrainingError.text(of: gradNorm))); each was skipped, so the "
+                                + "weights are those of step \(state.globalStep - inARow). Lower learning_rate or check the data; "
+                                + "max_nonfinite_steps (\(config.maxNonfiniteSteps)) sets how many in a row are tolerated")
+        }
+      }
       let elapsed = Date().timeIntervalSince(start)
       if isMainProcess { onStep?(state.globalStep, stepLoss, tokens, elapsed) }
 
@@ -221,11 +278,17 @@ public final class Trainer {
       {
         try evaluateAndLog()
       }
-      if let every = config.saveSteps, state.globalStep % every == 0, state.globalStep < totalSteps {
+      let saveDue = config.saveSteps.map { state.globalStep % $0 == 0 } ?? false
+      if saveDue && state.globalStep < totalSteps {
         try saveCheckpoint()
       }
+      if state.globalStep < totalSteps, shouldStop?() == true {
+        if !saveDue { try saveCheckpoint() }
+        stoppedEarly = true
+        break
+      }
     }
-    if config.evalStrategy == .epoch { try evaluateAndLog() }
+    if config.evalStrategy == .epoch && !stoppedEarly { try evaluateAndLog() }
     if let sumAcrossProcesses {  // the whole world's throughput
       let totals = try sumAcrossProcesses([Double(pairsSeen), Double(tokens)])
       (pairsSeen, tokens) = (Int(totals[0]), Int(totals[1]))
@@ -234,7 +297,8 @@ public final class Trainer {
     let steps = state.globalStep - startStep
     return TrainingSummary(steps: steps, seconds: seconds, pairsPerSecond: Double(pairsSeen) / Swift.max(seconds, 1e-9),
                            tokensPerSecond: Double(tokens) / Swift.max(seconds, 1e-9),
-                           secondsPerStep: seconds / Double(Swift.max(steps, 1)), finalLoss: lastLoss)
+                           secondsPerStep: seconds / Double(Swift.max(steps, 1)), finalLoss: lastLoss,
+                           stoppedEarly: stoppedEarly, nonfiniteSteps: skipped)
   }
 
   /// Loss and metrics of `objective` on a batch of pairs, with the graph (plus, when the objective needs one, the
@@ -329,7 +393,8 @@ public final class Trainer {
       window += [state.windowMetricSums[name] ?? 0, Double(count), state.metricTotals?[name] ?? 0]
     }
     if let sumAcrossProcesses { window = try sumAcrossProcesses(window) }
-    var values: [(String, Double)] = [("loss", window[0] / Swift.max(window[1], 1)),
+    // A window whose every step was skipped (non-finite) has no loss.
+    var values: [(String, Double)] = [("loss", window[1] > 0 ? window[0] / window[1] : .nan),
                                       ("grad_norm", gradNorm), ("learning_rate", learningRate)]
     for (k, name) in objective.metricNames.enumerated() {
       let (sum, count, total) = (window[3 + 3 * k], window[4 + 3 * k], window[5 + 3 * k])
@@ -342,6 +407,7 @@ public final class Trainer {
       values.append((name, sum / count))
     }
     values += objective.loggedHyperparameters.map { ($0.name, $0.value) }
+    if let skipped = state.nonfiniteSteps, skipped > 0 { values.append(("nonfinite_steps", Double(skipped))) }
     values += objective.derivedMetrics(window: Dictionary(values, uniquingKeysWith: { a, _ in a })).map { ($0.name, $0.value) }
     values += try probeTrend()
     values.append(("epoch", fractionalEpoch))

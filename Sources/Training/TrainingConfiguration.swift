@@ -96,6 +96,9 @@ public struct TrainingConfiguration: Equatable {
   public var outputDir: String = "runs/orpo"
   public var torchDtype: DType = .float32
   public var device: Device = .cpu
+  public var tf32: Bool = false                   // TF32 for fp32 matmuls on CUDA (transformers' tf32)
+  public var bf16: Bool = false                   // mixed precision: base in bfloat16, adapters and optimizer float32
+  public var fp16: Bool = false                   // the same in float16, with dynamic loss scaling
   // Method
   public var method: TrainingMethod = .orpo
   public var beta: Double = 0.1
@@ -150,6 +153,9 @@ public struct TrainingConfiguration: Equatable {
   public var saveTotalLimit: Int? = nil
   public var reportTo: [MetricsSinkKind] = [.jsonl]
   public var resumeFromCheckpoint: String? = nil
+  public var overwriteOutputDir: Bool = false
+  public var forceResume: Bool = false
+  public var maxNonfiniteSteps: Int = 5
   public var threads: Int? = nil
   public var ddpTimeout: Int = 1800
   public var averageTokensAcrossDevices: Bool = true
@@ -189,6 +195,10 @@ public struct TrainingConfiguration: Equatable {
     .init("output_dir", \.outputDir, help: "Where the run writes adapter, metrics, checkpoints and summary."),
     .init("torch_dtype", \.torchDtype, help: "The dtype the base weights are loaded in."),
     .init("device", \.device, help: "Where to compute."),
+    .init("tf32", \.tf32, help: "Let CUDA run fp32 matmuls in TF32 (Ampere and newer; no effect on the CPU)."),
+    .init("bf16", \.bf16,
+          help: "Mixed precision: frozen base in bfloat16, LoRA weights and optimizer state float32, matmuls in bfloat16, loss in float32."),
+    .init("fp16", \.fp16, help: "Mixed precision as bf16, in float16, with dynamic loss scaling (PyTorch's GradScaler)."),
     // Method
     .init("method", \.method, help: "The preference-optimisation method."),
     .init("beta", \.beta, .nonNegative, methods: [.orpo, .dpo, .ipo, .simpo, .cpo, .kto],
@@ -255,7 +265,13 @@ public struct TrainingConfiguration: Equatable {
     .init("save_steps", \.saveSteps, .atLeast(1), help: "Write a resumable checkpoint every this many steps."),
     .init("save_total_limit", \.saveTotalLimit, .atLeast(1), help: "Keep at most this many checkpoints."),
     .init("report_to", \.reportTo, help: "Where metrics go (one name or a list)."),
-    .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for the newest in output_dir."),
+    .init("resume_from_checkpoint", \.resumeFromCheckpoint, help: "A checkpoint folder, or latest for this run's newest in output_dir."),
+    .init("overwrite_output_dir", \.overwriteOutputDir,
+          help: "Replace output_dir when it holds an earlier run (otherwise such a folder is refused)."),
+    .init("force_resume", \.forceResume,
+          help: "Resume a checkpoint even when its run fingerprint (configuration, data, model) differs from this run's."),
+    .init("max_nonfinite_steps", \.maxNonfiniteSteps, .atLeast(1),
+          help: "Stop after this many optimizer steps in a row with a NaN or infinite loss or gradient (each is skipped)."),
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
     .init("ddp_timeout", \.ddpTimeout, .atLeast(1),
           help: "Data parallel: seconds a process waits for the others (rendezvous, each collective) before the run stops."),
@@ -303,7 +319,28 @@ public struct TrainingConfiguration: Equatable {
     }
     if let problem = methodProblem() { return problem }
     if let problem = quantizationProblem() { return problem }
+    if let problem = precisionProblem() { return problem }
     if let problem = optimizerProblem() { return problem }
+    return nil
+  }
+
+  /// The dtype the frozen base weights are held in: bf16/fp16's low dtype, else torch_dtype.
+  public var baseDType: DType { bf16 ? .bfloat16 : fp16 ? .float16 : torchDtype }
+
+  /// The dtype LoRA's matmuls run in under mixed precision (autocast's rule for linear layers); nil: the adapter's.
+  public var adapterComputeDType: DType? { bf16 ? .bfloat16 : fp16 ? .float16 : nil }
+
+  /// bf16 / fp16 against each other, torch_dtype and full fine-tuning.
+  func precisionProblem() -> (key: String, problem: String)? {
+    guard bf16 || fp16 else { return nil }
+    let key = bf16 ? "bf16" : "fp16"
+    if bf16 && fp16 { return ("fp16", "bf16 is also true; give one of them") }
+    if source(of: "torch_dtype") != .builtInDefault && torchDtype != .float32 && torchDtype != baseDType {
+      return (key, "torch_dtype is \(torchDtype.recipeText); \(key) holds the base in \(baseDType.recipeText) (leave torch_dtype out)")
+    }
+    if finetuningType == .full {
+      return (key, "needs finetuning_type lora: full fine-tuning would train the weights themselves in \(baseDType.recipeText)")
+    }
     return nil
   }
 

@@ -14,6 +14,11 @@ public struct TrainingError: Error, CustomStringConvertible, Equatable {
 
   public var description: String { (context + [message]).joined(separator: ": ") }
 
+  /// A number as messages show it: nan and ±inf spelled plainly (without a NaN's payload).
+  public static func text(of x: Double) -> String {
+    x.isNaN ? "nan" : x.isInfinite ? (x > 0 ? "inf" : "-inf") : "\(x)"
+  }
+
   /// The same error inside `what` ("writing checkpoint-10").
   public func adding(context what: String) -> TrainingError {
     TrainingError(message, context: [what] + context)

@@ -3,6 +3,7 @@
 import ChatTemplates
 import Data
 import Foundation
+import Hub
 import Models
 import NN
 import Tokenization
@@ -44,12 +45,19 @@ public enum TrainingRun {
                              log: (String) -> Void = { _ in }) throws -> PreparedRun
   {
     if let threads = config.threads { Torch.threadCount = threads }
-    Torch.manualSeed(UInt64(config.seed))
-    if config.device.isCUDA {
+    if config.device.isCUDA {  // before seeding: the seed reaches CUDA's generators only once CUDA is loaded
       let cuda = CUDA.load()
       guard cuda.available else { throw config.error("device", "CUDA is not usable here (\(cuda.message))") }
     }
-    guard let modelPath = config.model.map({ URL(fileURLWithPath: $0) }) ?? DefaultModel.locate() else {
+    Torch.manualSeed(UInt64(config.seed))
+    if config.tf32 { Torch.allowTF32 = true }
+    // A folder, a .gguf file, or `org/name[@revision]` from the Hugging Face cache (downloaded there when missing).
+    let hubModel = try config.model.map { text in
+      do { return try HubModelResolver().locate(text) } catch let error as HubError {
+        throw config.error("model", error.description)
+      }
+    }
+    guard let modelPath = hubModel ?? DefaultModel.locate() else {
       throw config.error("model", "the default model \(DefaultModel.fileName) is missing: run `make setup`, or give a model")
     }
     let model: any CausalLanguageModel, tokenizer: Tokenizer
@@ -65,20 +73,20 @@ public enum TrainingRun {
       let loaded: LoadedModel
       if let shape = randomWeights {
         loaded = try ModelLoader.load(randomWeights: shape, seed: UInt64(config.seed), tokenizerFrom: modelPath,
-                                      dtype: config.torchDtype, device: config.device, quantization: quantization)
+                                      dtype: config.baseDType, device: config.device, quantization: quantization)
         log("model: random weights in the shape of \(shape.architecture) (\(shape.parameterCount) parameters), tokenizer of \(modelPath.lastPathComponent)")
       } else {
-        loaded = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device, quantization: quantization)
+        loaded = try ModelLoader.load(modelPath, dtype: config.baseDType, device: config.device, quantization: quantization)
       }
       (model, tokenizer) = (loaded.model, loaded.tokenizer)
     }
     if quantization.isQuantized {
       let layers = model.quantizedLayers
       let held = layers.reduce(0) { $0 + $1.weight.byteCount }
-      let dense = layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures } * config.torchDtype.byteCount
+      let dense = layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures } * config.baseDType.byteCount
       let formats = Set(layers.map(\.weight.format)).sorted().joined(separator: ", ")
       log(String(format: "quantization: %@: %d projections (%@) in %.0f MiB (%.0f MiB dense in %@)", quantization.description,
-                 layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.torchDtype.recipeText))
+                 layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.baseDType.recipeText))
     }
     if config.setupChatFormat && loadedModel == nil {
       try model.setUpChatFormat(tokenizer: tokenizer)
@@ -145,6 +153,10 @@ public enum TrainingRun {
       let (t, droppedTrain) = try encoder.encodeAll(train)
       let (e, droppedEval) = try encoder.encodeAll(eval)
       (trainPairs, evalPairs, dropped) = (t, e, droppedTrain + droppedEval)
+      if t.isEmpty && droppedTrain > 0 {
+        throw config.error("max_length", "every one of the \(droppedTrain) training rows has a prompt that alone fills "
+                             + "max_length=\(config.maxLength) tokens, leaving no room for an answer; raise max_length")
+      }
     }
     if dropped > 0 {
       reports.append("dropped \(dropped) rows whose prompt alone fills max_length=\(config.maxLength) (TRL would train them to NaN)")
@@ -154,7 +166,7 @@ public enum TrainingRun {
     // frozen copy of the starting weights, a second model in memory, unless the reference is precomputed.
     var referenceModel: (any CausalLanguageModel)? = nil
     if config.method.needsReference && config.finetuningType == .full && !config.precomputeRefLogProbs {
-      let copy = try ModelLoader.load(modelPath, dtype: config.torchDtype, device: config.device).model
+      let copy = try ModelLoader.load(modelPath, dtype: config.baseDType, device: config.device).model
       if copy.config.vocabSize != model.config.vocabSize { try copy.resizeTokenEmbeddings(to: model.config.vocabSize) }
       let weights = model.parameters
       try withNoGrad { for (key, tensor) in copy.parameters { if let w = weights[key] { try tensor.copy_(w) } } }
@@ -166,6 +178,7 @@ public enum TrainingRun {
 
     if config.finetuningType == .lora {
       try model.attachLoRA(config.lora, generator: try Generator(seed: UInt64(config.seed)))
+      for layer in model.loraLayers { layer.computeDType = config.adapterComputeDType }
     }
     if let dataParallel {
       let base = sampler ?? (config.shuffle ? SeededRandomSampler(seed: config.seed) : SequentialSampler())
@@ -192,6 +205,12 @@ public enum TrainingRun {
     let source = DatasetSource(path: config.dataset!, split: config.datasetSplit, columnMapping: config.columnMapping,
                                shuffleSeed: config.datasetShuffleSeed, rowCount: config.datasetNumRows)
     let (dataset, report) = try source.load(skipInvalid: config.skipInvalid)
+    if dataset.count == 0, let first = report.examples.first {
+      throw TrainingError("\(dataset.sourceName): no valid rows: skip_invalid skipped all \(report.skippedCount) (the first: \(first))")
+    }
+    if dataset.count == 0 {
+      throw TrainingError("\(dataset.sourceName): no rows; expected preference rows (prompt, chosen, rejected)")
+    }
     return (dataset, report.skippedCount > 0 ? ["\(dataset.sourceName): \(report)"] : [])
   }
 }

@@ -46,9 +46,17 @@ struct Bench: ParsableCommand {
 
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no files).",
-      usage: "orpo bench train [<options>]")
+      abstract: "Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no evaluation, no files).",
+      usage: "orpo bench train [<options>]",
+      discussion: """
+        FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt sharing, every \
+        padded position with --padded) and the causal attention they need, forward and backward, without gradient \
+        checkpointing's recomputation. MFU divides their rate by the matmul peak measured in the same process.
+        """)
     @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Data") var data: DataOptions
+    @Option(help: "Pairs per forward pass (default: the recipe's).") var perDeviceTrainBatchSize: Int?
+    @Option(help: "LoRA rank (default: the recipe's).") var loraR: Int?
     @Option(help: "Timed steps (after warm-up).") var steps = 10
     @Option(help: "Warm-up steps excluded from the timing.") var warmup = 2
     @Flag(help: "TRL's padded batch instead of prompt sharing.") var padded = false
@@ -58,9 +66,19 @@ struct Bench: ParsableCommand {
             help: ArgumentHelp("Train a model of this config.json's shape (a file or its folder) with random weights, with the recipe model's tokenizer.",
                                valueName: "config"))
     var randomWeights: String?
+    @Flag(help: "Print one JSON object.") var json = false
+    @Option(name: .customLong("compare-trl"),
+            help: ArgumentHelp("Then run TRL's ORPO trainer on the same workload with this Python (reference/trl_bench.py; TRL, peft and transformers installed) and print the ratios.",
+                               valueName: "python"))
+    var compareTRL: String?
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
+      if compareTRL != nil, randomWeights != nil {
+        throw ValidationError("--compare-trl needs a model with weights TRL can load, not --random-weights")
+      }
+      if let n = perDeviceTrainBatchSize, n < 1 { throw ValidationError("--per-device-train-batch-size must be at least 1, got \(n)") }
+      if let r = loraR, r < 1 { throw ValidationError("--lora-r must be at least 1, got \(r)") }
       for setting in settings where !setting.dropFirst().contains("=") {
         throw ValidationError("--set expects KEY=VALUE, got \"\(setting)\"")
       }
@@ -69,10 +87,13 @@ struct Bench: ParsableCommand {
     func run() throws {
       let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench").path
       let verb = "orpo bench train"  // the settings the benchmark itself makes
-      let overrides: [ConfigurationOverride] = [
+      var overrides: [ConfigurationOverride] = [
         .flag("--steps", \.maxSteps, steps + warmup), .flag(verb, \.reportTo, [.none]), .flag(verb, \.saveSteps, nil),
         .flag(verb, \.syntheticTestSize, 1), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
-      ] + model.overrides + (try settings.map(ConfigurationOverride.init(setting:)))
+      ] + model.overrides + data.overrides
+      if let n = perDeviceTrainBatchSize { overrides.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, n)) }
+      if let r = loraR { overrides.append(.flag("--lora-r", \.lora.rank, r)) }
+      overrides += try settings.map(ConfigurationOverride.init(setting:))
       let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                                   overrides: overrides)
       let shape = try randomWeights.map { path -> LlamaConfiguration in
@@ -80,27 +101,139 @@ struct Bench: ParsableCommand {
         return try LlamaConfiguration.load(url.pathExtension == "json" ? url : url.appendingPathComponent("config.json"))
       }
       let run = try TrainingRun.prepare(config, randomWeights: shape)
+      // The peak the FLOPs are measured against: a square matmul in the compute dtype, in this process, before training.
+      let peakDType: DType = config.adapterComputeDType ?? config.baseDType
+      let peak = try Training.SelfTest.matmulGFLOPs(size: config.device.isCUDA ? 8192 : 2048,
+                                                    dtype: peakDType == .float16 && !config.device.isCUDA ? .float32 : peakDType,
+                                                    device: config.device)
+      if config.device.isCUDA { try CUDA.resetPeakMemoryStats(device: config.device.index) }
+      let counter = StepFLOPs(model: run.model, trainsBase: config.finetuningType == .full)
+      var stepWork: [(positions: Int, attended: Int)] = []
+      var pending = (positions: 0, attended: 0)
+      run.trainer.onMicroBatch = { pairs in
+        let w = StepFLOPs.work(of: pairs, packed: config.paddingFree)
+        pending = (pending.positions + w.positions, pending.attended + w.attended)
+      }
       var marks: [(seconds: Double, tokens: Int)] = []
-      run.trainer.onStep = { _, _, tokens, seconds in marks.append((seconds, tokens)) }
+      run.trainer.onStep = { _, _, tokens, seconds in
+        marks.append((seconds, tokens))
+        stepWork.append(pending)
+        pending = (0, 0)
+      }
       let summary = try run.trainer.train()
       guard marks.count > warmup else {
         throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
       }
       let (t0, k0) = marks[warmup - 1]
       let (t1, k1) = marks[marks.count - 1]
+      let timed = stepWork[warmup...]
       let perStep = (t1 - t0) / Double(marks.count - warmup)
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
-      var devicePeak: [JSONMember] = []
-      if case .cuda(let index) = config.device {
-        devicePeak = [("peak_device_mib", .rounded(Double(try CUDA.memoryStats(device: index).peakAllocated) / 1_048_576, places: 0))]
-      }
-      printJSON(.object([
+      let positions = timed.reduce(0) { $0 + $1.positions }
+      let flops = timed.reduce(0.0) { $0 + counter.training(positions: $1.positions, attended: $1.attended) }
+      let achieved = flops / (t1 - t0) / 1e9
+      var report: [JSONMember] = [
         ("bench", .string("train")), ("mode", .string(padded ? "padded" : "padding_free")),
+        ("device", .string(config.device.description)), ("dtype", .string(config.baseDType.recipeText)),
+        ("batch_size", .int(config.perDeviceTrainBatchSize)), ("max_length", .int(config.maxLength)),
+        ("lora_r", .int(config.lora.rank)),
         ("steps", .int(marks.count - warmup)), ("seconds_per_step", .rounded(perStep, places: 3)),
         ("pairs_per_second", .rounded(pairs / perStep, places: 3)),
-        ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)), ("threads", .int(Torch.threadCount)),
-        ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)), ("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)),
-      ] + devicePeak))
+        ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)),
+        ("computed_positions_per_second", .rounded(Double(positions) / (t1 - t0), places: 1)),
+        ("flops_per_step", .rounded(flops / Double(timed.count), places: 0)),
+        ("achieved_gflops", .rounded(achieved, places: 1)),
+        ("matmul_peak_gflops", .rounded(peak, places: 1)), ("mfu", .rounded(achieved / peak, places: 3)),
+        ("threads", .int(Torch.threadCount)), ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)),
+      ]
+      if config.device.isCUDA {
+        let stats = try CUDA.memoryStats(device: config.device.index)
+        report.append(("peak_device_mib", .rounded(Double(stats.peakAllocated) / 1_048_576, places: 0)))
+      }
+      report.append(("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)))
+      if let python = compareTRL {
+        let trl = try runTRL(python: python, run: run, report: report)
+        report.append(("trl", trl))
+        for key in ["pairs_per_second", "tokens_per_second", "peak_rss_mib", "peak_device_mib"] {
+          guard let ours = report.first(where: { $0.key == key })?.value.doubleValue,
+                let theirs = trl[first: key]?.doubleValue, theirs > 0 else { continue }
+          report.append(("\(key)_ratio", .rounded(ours / theirs, places: 3)))
+        }
+      }
+      if json {
+        printJSON(.object(report))
+        return
+      }
+      let width = report.map(\.key.count).max() ?? 0
+      for (key, value) in report {
+        print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (value.stringValue ?? value.formatted(.serdeCompact)))
+      }
+    }
+
+    /// reference/trl_bench.py under `python`, on the same model (a GGUF file converted to a Hugging Face folder first),
+    /// the same training rows and settings; its last stdout line, one JSON object.
+    func runTRL(python: String, run: PreparedRun, report: [JSONMember]) throws -> JSONValue {
+      let config = run.config
+      let script = Self.trlScript()
+      guard FileManager.default.fileExists(atPath: script.path) else {
+        throw CLIError("--compare-trl: \(script.path) is missing (run from the repository, which holds reference/trl_bench.py)")
+      }
+      let work = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench-trl")
+      try? FileManager.default.removeItem(at: work)
+      try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+      var modelFolder = run.modelPath
+      if !FileManager.default.fileExists(atPath: run.modelPath.appendingPathComponent("config.json").path) {
+        modelFolder = work.appendingPathComponent("model")
+        let (shape, parameters, _) = try Checkpoint.load(run.modelPath)
+        let base = try LlamaForCausalLM(config: shape, parameters: parameters)
+        try ModelExport.mergedModel(model: base, tokenizer: run.tokenizer, chatTemplate: try model.chatTemplateText(),
+                                    dtype: .float32, to: modelFolder, sourceDescription: run.modelPath.lastPathComponent)
+      }
+      let rows: URL
+      if let dir = run.dataDirectory {
+        rows = dir.appendingPathComponent("train.jsonl")
+      } else if let file = config.dataset, ["jsonl", "json"].contains(URL(fileURLWithPath: file).pathExtension.lowercased()) {
+        rows = URL(fileURLWithPath: file)
+      } else {
+        throw CLIError("--compare-trl: the training rows must be the built-in set or a .jsonl/.json file TRL can read")
+      }
+      var arguments = [script.path, "--model", modelFolder.path, "--train", rows.path, "--steps", "\(steps)",
+                       "--warmup", "\(warmup)", "--batch-size", "\(config.perDeviceTrainBatchSize)",
+                       "--gradient-accumulation-steps", "\(config.gradientAccumulationSteps)",
+                       "--max-length", "\(config.maxLength)", "--lora-r", "\(config.lora.rank)",
+                       "--lora-alpha", "\(config.lora.alpha)", "--lora-dropout", "\(config.lora.dropout)",
+                       "--beta", "\(config.beta)", "--learning-rate", "\(config.learningRate)", "--seed", "\(config.seed)",
+                       "--threads", "\(Torch.threadCount)", "--device", config.device.isCUDA ? "cuda" : "cpu",
+                       "--output-dir", work.appendingPathComponent("out").path]
+      if case .names(let names) = config.lora.targetModules { arguments += ["--target-modules", names.joined(separator: ",")] }
+      if config.bf16 { arguments.append("--bf16") }
+      if config.fp16 { arguments.append("--fp16") }
+      if config.gradientCheckpointing { arguments.append("--gradient-checkpointing") }
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: python.contains("/") ? python : "/usr/bin/env")
+      process.arguments = python.contains("/") ? arguments : [python] + arguments
+      let output = Pipe()
+      process.standardOutput = output
+      process.standardError = FileHandle.standardError
+      try process.run()
+      let bytes = output.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      guard process.terminationStatus == 0 else {
+        throw CLIError("--compare-trl: \(python) \(script.lastPathComponent) exited with status \(process.terminationStatus)")
+      }
+      let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+      guard let last = lines.last, let value = try? JSONValue.parse(Data(last.utf8)), value.objectValue != nil else {
+        throw CLIError("--compare-trl: \(script.lastPathComponent) printed no JSON object on its last line")
+      }
+      return value
+    }
+
+    /// reference/trl_bench.py in the working directory's repository, else in the one this binary was built from.
+    static func trlScript(file: String = #filePath) -> URL {
+      let here = URL(fileURLWithPath: "reference/trl_bench.py")
+      if FileManager.default.fileExists(atPath: here.path) { return here }
+      return URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("reference/trl_bench.py")
     }
   }
 }

@@ -88,7 +88,7 @@ extension Bench {
 
     /// Runs `orpo bench train` for `setup` in a child process and reads its JSON line.
     func measure(_ setup: Setup) -> JSONValue {
-      var arguments = ["bench", "train", "--steps", String(steps), "--warmup", "1"]
+      var arguments = ["bench", "train", "--json", "--steps", String(steps), "--warmup", "1"]
       if let model { arguments += ["--model", model] }
       if let device { arguments += ["--device", device.description] }
       if let data { arguments += ["--set", "dataset=\(data)"] }

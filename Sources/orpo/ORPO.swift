@@ -1,5 +1,6 @@
 // ORPO.swift — the `orpo` command: one subcommand type per verb (swift-argument-parser).
 import ArgumentParser
+import Foundation
 import ORPOKit
 
 @main
@@ -9,8 +10,24 @@ struct ORPO: AsyncParsableCommand {
     abstract: "Fine-tune open-weight LLMs with ORPO (odds ratio preference optimization) on libtorch.",
     version: ORPOVersion.string,
     subcommands: [Train.self, Evaluate.self, Generate.self, Export.self, Inspect.self, DataCommand.self, Curate.self, Bench.self,
-                  Rouge.self, Compare.self, Plot.self, Doctor.self, Sweep.self, JudgeCommand.self, Env.self, Demo.self]
+                  Rouge.self, Compare.self, Plot.self, Doctor.self, Sweep.self, JudgeCommand.self, Env.self, SelfTest.self, Demo.self]
   )
+
+  /// libtorch_cuda goes in before anything else touches ATen (ATen decides once per process whether CUDA exists);
+  /// then the verb runs as swift-argument-parser's own `main` would run it. ORPO_NO_CUDA=1 skips the load.
+  static func main() async {
+    if ProcessInfo.processInfo.environment["ORPO_NO_CUDA"] != "1" { CUDA.load() }
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
 }
 
 enum ORPOVersion {

@@ -7,7 +7,7 @@ import ORPOKit
 
 /// The model a verb works on and how it is loaded.
 struct ModelOptions: ParsableArguments {
-  @Option(help: "A Hugging Face model folder or a .gguf file (default: SmolLM2-135M-Instruct from `make setup`).")
+  @Option(help: "A Hugging Face model folder, a .gguf file, or a Hub id org/name[@revision] (from the Hugging Face cache, downloaded when missing; default: SmolLM2-135M-Instruct from `make setup`).")
   var model: String?
 
   @Option(help: "A file holding a Jinja chat template, used instead of the model's own.")
@@ -21,7 +21,9 @@ struct ModelOptions: ParsableArguments {
 
   /// --model, else the default model that `make setup` fetched.
   func url() throws -> URL {
-    if let model { return URL(fileURLWithPath: model) }
+    if let model {
+      do { return try HubModelResolver().locate(model) } catch let error as HubError { throw CLIError("--model \(model): \(error)") }
+    }
     guard let url = DefaultModel.locate() else {
       throw ModelError("the default model \(DefaultModel.fileName) was not found (run `make setup`, or pass --model PATH)")
     }

@@ -31,6 +31,8 @@ struct Train: ParsableCommand {
   @Option(help: .key("logging_steps")) var loggingSteps: Int?
   @Option(help: .key("save_steps")) var saveSteps: Int?
   @Option(help: .key("resume_from_checkpoint")) var resumeFromCheckpoint: String?
+  @Flag(help: .key("overwrite_output_dir")) var overwriteOutputDir = false
+  @Flag(help: .key("force_resume")) var forceResume = false
 
   @Option(name: .customLong("set"), help: ArgumentHelp("Any recipe key, as KEY=VALUE (repeatable).", valueName: "key=value"))
   var settings: [String] = []
@@ -70,6 +72,8 @@ struct Train: ParsableCommand {
     if let loggingSteps { o.append(.flag("--logging-steps", \.loggingSteps, loggingSteps)) }
     if let saveSteps { o.append(.flag("--save-steps", \.saveSteps, saveSteps)) }
     if let resumeFromCheckpoint { o.append(.flag("--resume-from-checkpoint", \.resumeFromCheckpoint, resumeFromCheckpoint)) }
+    if overwriteOutputDir { o.append(.flag("--overwrite-output-dir", \.overwriteOutputDir, true)) }
+    if forceResume { o.append(.flag("--force-resume", \.forceResume, true)) }
     return o + (try settings.map(ConfigurationOverride.init(setting:)))
   }
 
@@ -85,6 +89,7 @@ struct Train: ParsableCommand {
       config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                               overrides: try overrides())
     }
+    Signals.ignoreFileSizeLimit()
     if dryRun {
       print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")
       return

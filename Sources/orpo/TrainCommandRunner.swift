@@ -1,6 +1,7 @@
 // TrainCommandRunner.swift — what `orpo train` does around the trainer: held-out accuracy before and after,
 // progress, metrics files, checkpoints, the final adapter, and a closing report. In a data-parallel run every
 // process trains and evaluates; only rank 0 speaks and writes.
+import ArgumentParser
 import Foundation
 import ORPOKit
 
@@ -21,12 +22,28 @@ struct TrainCommandRunner {
   @discardableResult
   func run() throws -> PreparedRun {
     let wall = Date()
-    let out = URL(fileURLWithPath: config.outputDir)
     if let dataParallel {
       say("orpo: data parallel: \(dataParallel.worldSize) processes (gloo, store \(dataParallel.environment.masterAddress):\(dataParallel.environment.masterPort)); global batch \(config.perDeviceTrainBatchSize) per device × \(dataParallel.worldSize) × \(config.gradientAccumulationSteps) accumulation = \(config.perDeviceTrainBatchSize * dataParallel.worldSize * config.gradientAccumulationSteps) pairs")
     }
-    let prepared = try TrainingRun.prepare(config, dataParallel: dataParallel, log: { say("orpo: \($0)") })
-    if isMainProcess { try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true) }
+    // output_dir is this run's (or the run it resumes; rank 0 checks and writes it); a failure before training
+    // leaves it as it was.
+    let folder = isMainProcess ? try OutputFolder.claim(for: config) : nil
+    let out = URL(fileURLWithPath: config.outputDir)
+    let prepared: PreparedRun
+    var resume: URL?
+    do {
+      prepared = try TrainingRun.prepare(config, dataParallel: dataParallel, log: { say("orpo: \($0)") })
+      let fingerprint = RunFingerprint(config: config, trainPairs: prepared.trainer.trainPairs, modelPath: prepared.modelPath)
+      prepared.trainer.fingerprint = fingerprint
+      resume = try OutputFolder.resumeCheckpoint(in: out, config, fingerprint: fingerprint)
+      // Restored here, before anything in the folder changes: a checkpoint that cannot be read leaves it as it was.
+      if let resume { try prepared.trainer.restore(from: resume) }
+      if let resume, isMainProcess { try Self.dropMetrics(in: out, after: resume) }
+    } catch {
+      folder?.abandon()
+      throw error
+    }
+    folder?.commit()
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
@@ -64,14 +81,21 @@ struct TrainCommandRunner {
     trainer.onStep = { step, loss, tokens, seconds in
       progress.update(step: step, loss: loss, learningRate: lastRate, tokensPerSecond: Double(tokens) / max(seconds, 1e-9))
     }
-    trainer.onCheckpoint = { progress.message("orpo: checkpoint \($0.path)") }
-
-    var resume: URL?
-    if let r = config.resumeFromCheckpoint {
-      resume = r == "latest" ? Trainer.latestCheckpoint(in: out) : URL(fileURLWithPath: r)
-      guard resume != nil else { throw config.error("resume_from_checkpoint", "latest: no checkpoint-* folder in \(out.path)") }
-      say("orpo: resuming from \(resume!.path)")
+    var lastCheckpoint: URL?
+    trainer.onCheckpoint = {
+      lastCheckpoint = $0
+      progress.message("orpo: checkpoint \($0.path)")
     }
+    trainer.onNonfiniteStep = { step, loss, norm in
+      progress.message("orpo: step \(step) skipped: loss \(TrainingError.text(of: loss)), grad_norm \(TrainingError.text(of: norm)) (not finite; \(trainer.state.consecutiveNonfiniteSteps ?? 0) in a row, max_nonfinite_steps \(config.maxNonfiniteSteps))")
+    }
+    // Ctrl-C / SIGTERM stop after the step with a checkpoint; not in a data-parallel run, whose processes would have
+    // to agree on the step (there a signal ends the processes, and the last checkpoint stays).
+    if dataParallel == nil {
+      Signals.catchStopSignals()
+      trainer.shouldStop = { Signals.pending != nil }
+    }
+    if let resume { say("orpo: resuming from \(resume.path)") }
     var before: PreferenceAccuracy?
     // KTO's held-out rows are unpaired (an answer and another prompt's answer): no preference accuracy there.
     let paired = trainer.evalPairs.first?.desirable == nil
@@ -81,8 +105,17 @@ struct TrainCommandRunner {
       say(String(format: "orpo: held-out preference accuracy before training: %.3f (%d pairs, %.1f s)", before!.accuracy, trainer.evalPairs.count, Date().timeIntervalSince(t)))
     }
     if isMainProcess { progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps) }
-    let summary = try trainer.train(resumingFrom: resume)
+    let summary = try trainer.train()  // a checkpoint to resume was restored above
     if isMainProcess { progress.finish() }
+    if summary.stoppedEarly, let sig = Signals.pending {
+      let checkpoint = lastCheckpoint ?? Trainer.latestCheckpoint(in: out)
+      say("orpo: stopped by \(Signals.name(sig)) after step \(trainer.state.globalStep) of \(trainer.totalSteps); checkpoint: \(checkpoint?.path ?? "none")")
+      if let checkpoint { say("orpo: resume with: \(Self.resumeCommand(checkpoint))") }
+      throw ExitCode(128 + sig)
+    }
+    if summary.nonfiniteSteps > 0 {
+      say("orpo: warning: \(summary.nonfiniteSteps) optimizer steps were skipped for a NaN or infinite loss or gradient")
+    }
     var after: [(String, Double)] = []
     var accuracyAfter: PreferenceAccuracy?
     if !trainer.evalPairs.isEmpty {
@@ -94,8 +127,14 @@ struct TrainCommandRunner {
     }
     let adapterDir = out.appendingPathComponent(config.finetuningType == .lora ? "adapter" : "model")
     guard isMainProcess else { return prepared }  // the others trained and evaluated with rank 0; it alone writes
+    try trainer.checkWeightsAreFinite()
     if config.finetuningType == .lora {
-      try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: prepared.modelPath.path, to: adapterDir)
+      // A model given by Hub id is named by it (as PEFT writes base_model_name_or_path), not by its cache folder.
+      let hubID = config.model.flatMap { HubModelID($0) }.map(\.repoID)
+      let baseModel = hubID != nil && !FileManager.default.fileExists(atPath: config.model!) ? hubID! : prepared.modelPath.path
+      try AtomicFolder.naming(adapterDir) {
+        try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: baseModel, to: adapterDir)
+      }
     } else {
       // A Hugging Face folder (config, weights, generation config, tokenizer) that from_pretrained loads.
       var isFolder: ObjCBool = false
@@ -154,5 +193,40 @@ struct TrainCommandRunner {
                    betaEnd: config.betaEnd, maxLength: config.maxLength, maxSteps: trainer.totalSteps,
                    trainPairs: trainer.trainPairs.count, truncatedPairs: truncated)
   }
-}
 
+  /// This command line with `--resume-from-checkpoint CHECKPOINT` instead of any resume or overwrite flag, quoted
+  /// for a POSIX shell.
+  static func resumeCommand(_ checkpoint: URL) -> String {
+    var arguments: [String] = []
+    var skipNext = false
+    for argument in CommandLine.arguments.dropFirst() {
+      if skipNext { skipNext = false; continue }
+      if argument == "--resume-from-checkpoint" { skipNext = true; continue }
+      if argument.hasPrefix("--resume-from-checkpoint=") || argument == "--overwrite-output-dir" { continue }
+      arguments.append(argument)
+    }
+    arguments += ["--resume-from-checkpoint", checkpoint.path]
+    let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%")
+    return (["orpo"] + arguments).map { a in
+      a.allSatisfy(safe.contains) && !a.isEmpty ? a : "'" + a.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }.joined(separator: " ")
+  }
+
+  /// Resuming from `checkpoint`: metrics.jsonl keeps only the lines up to its step (the interrupted run may have
+  /// logged past it), so the file reads as one run.
+  static func dropMetrics(in out: URL, after checkpoint: URL) throws {
+    let file = out.appendingPathComponent("metrics.jsonl")
+    guard let text = try? String(contentsOf: file, encoding: .utf8),
+          let state = try? JSONSerialization.jsonObject(with: Data(contentsOf: checkpoint.appendingPathComponent("trainer_state.json"))) as? [String: Any],
+          let step = state["global_step"] as? Int
+    else { return }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+    let kept = lines.filter { line in
+      let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+      return (object?["step"] as? Int).map { $0 <= step } ?? true
+    }
+    if kept.count != lines.count {
+      try AtomicFile.write(kept.map { $0 + "\n" }.joined(), to: file)
+    }
+  }
+}

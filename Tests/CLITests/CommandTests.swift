@@ -41,6 +41,33 @@ struct CommandTests {
     #expect((info["threads"] as? Int ?? 0) >= 1)
     #expect(info["cuda_available"] is Bool && info["cuda_devices"] is Int)
     #expect(env.output.hasPrefix("{\"orpo\": \"0.1.0\", \"libtorch\": "), "keys in order, json.dumps spacing")
+    #expect(info["cpu_attention_kernels"] as? [String] == ["math", "flash"])
+    if info["cuda_available"] as? Bool == false {  // a CPU-only machine says so in one line, and lists no device
+      #expect((info["cuda_note"] as? String)?.hasPrefix("no CUDA device (") == true)
+      #expect(info["cuda:0"] == nil)
+    }
+  }
+
+  /// `orpo selftest --device cpu` passes every check here (the CPU-vs-device checks compare the CPU with itself:
+  /// exactly 0), in one JSON object with the checks in order.
+  @Test func selftestPassesOnTheCPU() throws {
+    let run = try OrpoProcess.run(["selftest", "--device", "cpu", "--json"])
+    #expect(run.status == 0, "\(run.output)\(run.errors)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    #expect(report["device"] as? String == "cpu" && report["passed"] as? Bool == true)
+    let checks = try #require(report["checks"] as? [[String: Any]])
+    #expect(checks.compactMap { $0["name"] as? String } == [
+      "logits", "loss_and_gradients_fp32", "bf16_loss", "checkpointing_with_dropout", "attention_kernel",
+      "resume_bit_identical", "matmul_peak",
+    ])
+    #expect(checks.allSatisfy { $0["passed"] as? Bool == true })
+    #expect((checks[0]["detail"] as? String)?.hasPrefix("max relative |Δ| 0 (cpu vs cpu") == true)
+  }
+
+  @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/dev/nvidia0"))) func selftestOnCUDAWithoutOneFailsCleanly() throws {
+    let run = try OrpoProcess.run(["selftest", "--device", "cuda"])
+    #expect(run.status == 1 && run.output.isEmpty)
+    #expect(run.errors.hasPrefix("Error: --device cuda:0: CUDA is not usable here ("), "\(run.errors)")
   }
 
   /// README.md's Commands block names exactly the verbs `orpo --help` lists.

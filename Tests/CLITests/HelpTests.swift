@@ -50,6 +50,8 @@ struct HelpTests {
                               orders per prompt.
       env                     Show libtorch's version, threads, devices, CUDA and where the default
                               model is.
+      selftest                Check a device: logits, loss and gradients against the CPU, bf16,
+                              checkpointing, attention kernel, resume, matmul peak.
       demo                    Fit a line with libtorch autograd from Swift.
 
       See 'orpo help <subcommand>' for detailed help.
@@ -124,8 +126,9 @@ struct HelpTests {
     USAGE: orpo train <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -166,8 +169,12 @@ struct HelpTests {
       --save-steps <save-steps>
                               Write a resumable checkpoint every this many steps. (save_steps)
       --resume-from-checkpoint <resume-from-checkpoint>
-                              A checkpoint folder, or latest for the newest in output_dir.
+                              A checkpoint folder, or latest for this run's newest in output_dir.
                               (resume_from_checkpoint)
+      --overwrite-output-dir  Replace output_dir when it holds an earlier run (otherwise such a folder
+                              is refused). (overwrite_output_dir)
+      --force-resume          Resume a checkpoint even when its run fingerprint (configuration, data,
+                              model) differs from this run's. (force_resume)
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
       --nproc-per-node <N>    Data parallel on this machine: start N worker processes with torchrun's
                               environment (RANK, WORLD_SIZE, MASTER_ADDR, ...); each takes its share of
@@ -193,8 +200,9 @@ struct HelpTests {
     USAGE: orpo evaluate [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -242,8 +250,9 @@ struct HelpTests {
     USAGE: orpo generate <options>
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -292,8 +301,9 @@ struct HelpTests {
     USAGE: orpo export --out <out> (--adapter <adapter> | --merge) [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -439,8 +449,8 @@ struct HelpTests {
 
     SUBCOMMANDS:
       matmul                  fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.
-      train                   Seconds per ORPO step, pairs/s and tokens/s on the default workload (no
-                              evaluation, no files).
+      train                   Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default
+                              workload (no evaluation, no files).
       memory                  Peak memory and s/step of f32 LoRA, bf16 LoRA, QLoRA, QLoRA + 8-bit AdamW
                               + checkpointing and GaLore, each in its own process.
 
@@ -470,20 +480,38 @@ struct HelpTests {
 
   @Test func benchTrain() throws {
     try expectHelp(["bench", "train"], """
-    OVERVIEW: Seconds per ORPO step, pairs/s and tokens/s on the default workload (no evaluation, no
-    files).
+    OVERVIEW: Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no
+    evaluation, no files).
+
+    FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt
+    sharing, every padded position with --padded) and the causal attention they need, forward and
+    backward, without gradient checkpointing's recomputation. MFU divides their rate by the matmul peak
+    measured in the same process.
 
     USAGE: orpo bench train [<options>]
 
     MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
       --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
 
+    DATA:
+      --data <data>           Preference data: a .jsonl, .json or .parquet file, a dataset folder (Hub
+                              layout), or synthetic for the built-in set (the default).
+      --split <split>         The split of a dataset folder (Hub file names:
+                              data/train_prefs-00000-of-00001.parquet is train_prefs).
+      --skip-invalid          Skip bad data rows (reported) instead of stopping at the first.
+      --max-length <max-length>
+                              Tokens per prompt + completion (default 1024; longer completions are cut).
+
     OPTIONS:
+      --per-device-train-batch-size <per-device-train-batch-size>
+                              Pairs per forward pass (default: the recipe's).
+      --lora-r <lora-r>       LoRA rank (default: the recipe's).
       --steps <steps>         Timed steps (after warm-up). (default: 10)
       --warmup <warmup>       Warm-up steps excluded from the timing. (default: 2)
       --padded                TRL's padded batch instead of prompt sharing.
@@ -491,6 +519,10 @@ struct HelpTests {
       --random-weights <config>
                               Train a model of this config.json's shape (a file or its folder) with
                               random weights, with the recipe model's tokenizer.
+      --json                  Print one JSON object.
+      --compare-trl <python>  Then run TRL's ORPO trainer on the same workload with this Python
+                              (reference/trl_bench.py; TRL, peft and transformers installed) and print
+                              the ratios.
       --version               Show the version.
       -h, --help              Show help information.
 
@@ -619,8 +651,9 @@ struct HelpTests {
     USAGE: orpo judge --a <run-or-file> --b <run-or-file> [<options>]
 
     JUDGE MODEL:
-      --model <model>         A Hugging Face model folder or a .gguf file (default:
-                              SmolLM2-135M-Instruct from `make setup`).
+      --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing; default: SmolLM2-135M-Instruct from `make setup`).
       --chat-template <chat-template>
                               A file holding a Jinja chat template, used instead of the model's own.
       --dtype <dtype>         The weights' dtype (default float32). (values: float32, bfloat16, float16)
@@ -645,6 +678,24 @@ struct HelpTests {
 
     OPTIONS:
       --json                  Print as one JSON object.
+      --version               Show the version.
+      -h, --help              Show help information.
+
+
+    """)
+  }
+
+  @Test func selftest() throws {
+    try expectHelp(["selftest"], """
+    OVERVIEW: Check a device: logits, loss and gradients against the CPU, bf16, checkpointing,
+    attention kernel, resume, matmul peak.
+
+    USAGE: orpo selftest [--device <device>] [--json]
+
+    OPTIONS:
+      --device <device>       The device to check: cpu, cuda or cuda:N (default cuda when CUDA is
+                              usable, else cpu).
+      --json                  Print one JSON object instead of one line per check.
       --version               Show the version.
       -h, --help              Show help information.
 

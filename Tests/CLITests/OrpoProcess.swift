@@ -18,8 +18,9 @@ enum OrpoProcess {
   }()
 
   /// Runs `orpo arguments` with help text laid out for 100 columns, and waits for it to exit.
-  static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> OrpoRun {
-    guard let executable else { throw CocoaError(.fileNoSuchFile) }
+  /// `executable`: another program to run instead (one that starts `orpo` itself, such as prlimit).
+  static func run(_ arguments: [String], environment: [String: String] = [:], executable other: URL? = nil) throws -> OrpoRun {
+    guard let executable = other ?? executable else { throw CocoaError(.fileNoSuchFile) }
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -34,6 +35,40 @@ enum OrpoProcess {
     group.wait()
     process.waitUntilExit()
     return OrpoRun(status: process.terminationStatus, output: output.text, errors: errors.text)
+  }
+
+  /// Starts `orpo arguments` without waiting (to signal it while it runs).
+  static func start(_ arguments: [String]) throws -> Running {
+    guard let executable else { throw CocoaError(.fileNoSuchFile) }
+    let running = Running()
+    running.process.executableURL = executable
+    running.process.arguments = arguments
+    running.process.standardOutput = running.output.pipe
+    running.process.standardError = running.errors.pipe
+    try running.process.run()
+    running.output.start(in: running.group)
+    running.errors.start(in: running.group)
+    return running
+  }
+
+  /// A started `orpo`.
+  final class Running {
+    let process = Process()
+    let output = Drain(), errors = Drain()
+    let group = DispatchGroup()
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits for the exit; a process still running after `limit` seconds is killed (SIGKILL: status 9), so a
+    /// signal that never arrives fails the test instead of hanging the suite.
+    func wait(limit: TimeInterval = 300) -> OrpoRun {
+      let pid = process.processIdentifier
+      let process = self.process
+      DispatchQueue.global().asyncAfter(deadline: .now() + limit) { if process.isRunning { kill(pid, SIGKILL) } }
+      group.wait()
+      process.waitUntilExit()
+      return OrpoRun(status: process.terminationStatus, output: output.text, errors: errors.text)
+    }
   }
 
   /// Reads one pipe to its end on a thread of its own.

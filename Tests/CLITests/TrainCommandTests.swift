@@ -119,4 +119,39 @@ struct TrainCommandTests {
     #expect(run.status != 0)
     #expect(run.errors.contains("wandb sync --sync-tensorboard <output_dir>/tensorboard"), "\(run.errors)")
   }
+
+  /// `--model org/name` trains from a Hugging Face cache (blobs, refs/main, snapshot links, as HubTests checks
+  /// against huggingface_hub's own layout) with HF_HUB_OFFLINE=1; a model missing from it is one `Error:` line.
+  @Test func modelByHubIDFromTheCache() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-hub-cli-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let fm = FileManager.default
+    let repo = dir.appendingPathComponent("hub/models--tiny-org--tiny-llama")
+    let commit = String(repeating: "ab", count: 20)
+    let snapshot = repo.appendingPathComponent("snapshots/\(commit)")
+    try fm.createDirectory(at: snapshot, withIntermediateDirectories: true)
+    try fm.createDirectory(at: repo.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+    try fm.createDirectory(at: repo.appendingPathComponent("refs"), withIntermediateDirectories: true)
+    try commit.write(to: repo.appendingPathComponent("refs/main"), atomically: true, encoding: .utf8)
+    for (index, name) in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"].enumerated() {
+      let blob = String(format: "%040x", index + 1)
+      try fm.copyItem(at: base.appendingPathComponent(name), to: repo.appendingPathComponent("blobs/\(blob)"))
+      try fm.createSymbolicLink(atPath: snapshot.appendingPathComponent(name).path, withDestinationPath: "../../blobs/\(blob)")
+    }
+    let environment = ["HF_HOME": dir.path, "HF_HUB_OFFLINE": "1"]
+    let out = dir.appendingPathComponent("run")
+    let run = try OrpoProcess.run(["train", "--model", "tiny-org/tiny-llama", "--data", base.appendingPathComponent("data.jsonl").path,
+                                   "--output-dir", out.path, "--set", "max_steps=1", "--set", "per_device_train_batch_size=2",
+                                   "--set", "report_to=none", "--set", "max_length=64"], environment: environment)
+    #expect(run.status == 0, "\(run.errors)")
+    #expect(run.errors.contains("model: \(snapshot.path)"), "\(run.errors)")
+    #expect(fm.fileExists(atPath: out.appendingPathComponent("adapter/adapter_model.safetensors").path))
+    let adapterConfig = try String(contentsOf: out.appendingPathComponent("adapter/adapter_config.json"), encoding: .utf8)
+    let adapterJSON = try JSONSerialization.jsonObject(with: Data(adapterConfig.utf8)) as? [String: Any]
+    #expect(adapterJSON?["base_model_name_or_path"] as? String == "tiny-org/tiny-llama", "\(adapterConfig)")
+    let missing = try OrpoProcess.run(["train", "--model", "tiny-org/absent@v2", "--dry-run"], environment: environment)
+    #expect(missing.status == 1)
+    #expect(missing.errors.contains("tiny-org/absent@v2 is not in the Hugging Face cache (\(dir.path)/hub/models--tiny-org--absent)"),
+            "\(missing.errors)")
+  }
 }

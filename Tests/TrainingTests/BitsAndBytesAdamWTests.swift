@@ -158,17 +158,7 @@ private func relativeError(_ ours: Tensor, _ theirs: Tensor) throws -> Double {
       config.maxSteps = steps
       config.saveSteps = saveSteps
       config.shuffle = true
-      let (modelConfig, parameters, _) = try Checkpoint.load(orpoFixture)
-      let model = try LlamaForCausalLM(config: modelConfig, parameters: parameters)
-      let tokenizer = try Tokenizer(folder: orpoFixture)
-      let data = try PreferenceDataset(contentsOf: orpoFixture.appendingPathComponent("data.jsonl"))
-      let encoder = PairEncoder(tokenizer: tokenizer, formatter: nil, maxLength: config.maxLength)
-      let pairs = try data.map { try #require(try encoder.encode($0)) }
-      let trainer = try Trainer(config: config, model: model, padTokenID: tokenizer.padTokenID!, trainPairs: pairs,
-                                evalPairs: [], objectives: config.objectiveSchedule)
-      Torch.manualSeed(7)
-      _ = try trainer.train(resumingFrom: resume)
-      return (trainer, try trainer.trainable.flatMap { try $0.tensor.bytes() })
+      return try trainFixture(config, resumingFrom: resume)
     }
     let (full, uninterrupted) = try run("full", steps: 6, saveSteps: nil)
     let optimizer = try #require(full.optimizer as? BitsAndBytesAdamW)

@@ -9,6 +9,22 @@ import Tokenization
 import Torch
 @testable import Training
 
+/// Trains the fixture model on the fixture data under `config` (seed 7 for dropout and order), from `resume` when
+/// given: the trainer and its trainable tensors' bytes, for the optimizers' resume tests.
+func trainFixture(_ config: TrainingConfiguration, resumingFrom resume: URL?) throws -> (Trainer, [UInt8]) {
+  let (modelConfig, parameters, _) = try Checkpoint.load(orpoFixture)
+  let model = try LlamaForCausalLM(config: modelConfig, parameters: parameters)
+  let tokenizer = try Tokenizer(folder: orpoFixture)
+  let data = try PreferenceDataset(contentsOf: orpoFixture.appendingPathComponent("data.jsonl"))
+  let encoder = PairEncoder(tokenizer: tokenizer, formatter: nil, maxLength: config.maxLength)
+  let pairs = try data.map { try #require(try encoder.encode($0)) }
+  let trainer = try Trainer(config: config, model: model, padTokenID: tokenizer.padTokenID!, trainPairs: pairs,
+                            evalPairs: [], objectives: config.objectiveSchedule)
+  Torch.manualSeed(7)
+  _ = try trainer.train(resumingFrom: resume)
+  return (trainer, try trainer.trainable.flatMap { try $0.tensor.bytes() })
+}
+
 /// The fixture run's settings (reference/make_orpo_fixtures.py).
 func fixtureConfiguration(paddingFree: Bool, outputDir: String = "/tmp/orpo-test-unused") -> TrainingConfiguration {
   var c = TrainingConfiguration()

@@ -75,4 +75,55 @@ private struct ReversedSampler: EpochSampler {
       try t.restore(from: folder)
     }
   }
+
+  /// A NaN gradient (injected after backward) skips its optimizer step: the weights stay as they were, the step is
+  /// counted and logged (nonfinite_steps), and the next finite step updates again; max_nonfinite_steps skipped
+  /// steps in a row stop the run with a message naming the key, and the weights are never NaN.
+  @Test func nonFiniteStepsAreSkippedCountedAndLimited() throws {
+    func make(steps: Int, maxNonfinite: Int = 5) throws -> Trainer {
+      var config = fixtureConfiguration(paddingFree: true)
+      (config.maxSteps, config.warmupSteps, config.maxNonfiniteSteps) = (steps, 0, maxNonfinite)
+      let (model, tokenizer, data) = try fixtureSetup()
+      let encoder = PairEncoder(tokenizer: tokenizer, formatter: nil, maxLength: config.maxLength)
+      return try Trainer(config: config, model: model, padTokenID: tokenizer.padTokenID!,
+                         trainPairs: try data.map { try #require(try encoder.encode($0)) }, evalPairs: [],
+                         objectives: config.objectiveSchedule)
+    }
+    let t = try make(steps: 4)
+    var step = 0
+    var poisoned: Set<Int> = [2]
+    t.afterBackward = { parameters in
+      step += 1
+      if poisoned.contains(step) { try parameters[0].grad!.fill_(.nan) }
+    }
+    func weights() throws -> [[Float]] { try t.trainable.map { try $0.tensor.detached().scalars(as: Float.self) } }
+    var snapshots: [[[Float]]] = [try weights()]
+    t.onStep = { _, _, _, _ in snapshots.append((try? weights()) ?? []) }
+    var logs: [TrainerLog] = []
+    t.onLog = { logs.append($0) }
+    var skipped: [Int] = []
+    t.onNonfiniteStep = { step, loss, norm in
+      skipped.append(step)
+      #expect(loss.isFinite && norm.isNaN, "the loss was finite, the gradient not")
+    }
+    let summary = try t.train()
+    #expect(summary.nonfiniteSteps == 1 && skipped == [2] && t.state.nonfiniteSteps == 1)
+    #expect(snapshots[2] == snapshots[1], "step 2 was skipped: no update")
+    #expect(snapshots[1] != snapshots[0] && snapshots[3] != snapshots[2], "finite steps update")
+    let skipLog = try #require(logs.first { $0.values.contains { $0.0 == "nonfinite_steps" } })
+    #expect(skipLog.step == 2 && skipLog.values[0].0 == "nonfinite_steps" && skipLog.values[0].1 == 1)
+    #expect(logs.last?.values.first { $0.0 == "nonfinite_steps" }?.1 == 1, "the window logs carry the count")
+    try t.checkWeightsAreFinite()
+
+    // Three poisoned steps in a row with max_nonfinite_steps 3: stopped at the third, the weights of step 1.
+    let limited = try make(steps: 6, maxNonfinite: 3)
+    (step, poisoned) = (0, [2, 3, 4])
+    limited.afterBackward = t.afterBackward
+    let error = try #require(throws: TrainingError.self) { _ = try limited.train() }
+    #expect(error.message.hasPrefix("stopped at step 4: 3 optimizer steps in a row had a NaN or infinite loss or gradient (the last: loss "))
+    #expect(error.message.hasSuffix(", grad_norm nan); each was skipped, so the weights are those of step 1. Lower learning_rate "
+                                      + "or check the data; max_nonfinite_steps (3) sets how many in a row are tolerated"))
+    #expect(limited.state.globalStep == 4 && limited.state.consecutiveNonfiniteSteps == 3)
+    try limited.checkWeightsAreFinite()
+  }
 }

@@ -44,11 +44,16 @@ int ct_version(const char **out);
 int ct_get_num_threads(int *out);
 int ct_set_num_threads(int n);
 int ct_manual_seed(uint64_t seed);
-int ct_generator_new(uint64_t seed, int device_type, ct_generator *out);
+// A new generator on a device (CUDA needs libtorch_cuda loaded), seeded.
+int ct_generator_new(uint64_t seed, int device_type, int device_index, ct_generator *out);
 int ct_generator_free(ct_generator g);
+int ct_generator_device(ct_generator g, int *device_type, int *device_index);
 // Serialise a generator's state into an uint8 tensor and back (checkpoints: bit-identical resume).
 int ct_generator_get_state(ct_generator g, ct_tensor *out);   // g == NULL: the default CPU generator
 int ct_generator_set_state(ct_generator g, ct_tensor state);
+// The default generator of a device (the one unseeded ops draw from, seeded by ct_manual_seed).
+int ct_default_generator_get_state(int device_type, int device_index, ct_tensor *out);
+int ct_default_generator_set_state(int device_type, int device_index, ct_tensor state);
 
 // ---- lifetime and inspection ----------------------------------------------------------------------------
 void ct_free(ct_tensor t);
@@ -226,6 +231,18 @@ int ct_cuda_memory_stats(int device_index, int64_t *allocated, int64_t *reserved
 int ct_cuda_reset_peak(int device_index);
 int ct_cuda_empty_cache(void);
 int ct_libtorch_path(char *buf, size_t capacity);  // the libtorch_cpu.so this process loaded
+// One CUDA device through the driver API (libcuda.so.1): name, compute capability, memory, multiprocessors.
+int ct_cuda_device_info(int device_index, char *name, size_t capacity, int *major, int *minor, int64_t *total_memory,
+                        int *multiprocessors);
+// TF32 for fp32 matmuls and convolutions on CUDA (torch.backends.cuda.matmul.allow_tf32 + cudnn.allow_tf32).
+int ct_set_allow_tf32(int allow);
+int ct_get_allow_tf32(int *out);
+// Which fused attention kernel scaled_dot_product_attention picks for these inputs (at::_fused_sdp_choice):
+// CT_SDP_MATH, _FLASH, _EFFICIENT, _CUDNN, _OVERRIDEABLE. `only` >= 0 enables that kernel alone for the
+// question (math off too) and gives -1 where it cannot run these inputs; `only` < 0 asks with today's settings.
+enum { CT_SDP_MATH = 0, CT_SDP_FLASH = 1, CT_SDP_EFFICIENT = 2, CT_SDP_CUDNN = 3, CT_SDP_OVERRIDEABLE = 4 };
+int ct_sdp_choice(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask /* nullable */, int is_causal, int enable_gqa,
+                  int only, int64_t *out);
 
 // ---- process groups (c10d: TCP-store rendezvous, gloo collectives on CPU tensors) ---------------------------------
 typedef struct ct_process_group_s *ct_process_group;   // free with ct_process_group_free

@@ -1,0 +1,90 @@
+// RunFingerprint.swift — what makes a checkpoint part of a run: hashes of the configuration (the keys that shape
+// the trajectory), of the training data as encoded, and of the model, written into each checkpoint as fingerprint.json
+// and compared before resuming, so that a run never resumes another run's checkpoint unless forced.
+import Data
+import Foundation
+import Support
+
+public struct RunFingerprint: Codable, Equatable, Sendable {
+  public var configuration: String
+  public var data: String
+  public var model: String
+
+  public init(configuration: String, data: String, model: String) {
+    self.configuration = configuration
+    self.data = data
+    self.model = model
+  }
+
+  /// Keys that may differ between a run and its resumption: where things go, how often they are logged or saved,
+  /// how long to train (a run may be extended), the machine, and what the data and model hashes cover.
+  public static let resumableKeys: Set<String> = [
+    "output_dir", "resume_from_checkpoint", "overwrite_output_dir", "force_resume", "logging_steps", "save_steps",
+    "save_total_limit", "report_to", "threads", "device", "eval_strategy", "eval_steps", "per_device_eval_batch_size",
+    "eval_dataset", "eval_dataset_split", "max_steps", "num_train_epochs", "max_nonfinite_steps", "model", "dataset",
+  ]
+
+  /// The fingerprint of a run of `config` on `trainPairs` (as encoded, so the tokenizer and template count) with
+  /// the model at `modelPath` (its file name and the sizes of its files).
+  public init(config: TrainingConfiguration, trainPairs: [EncodedPair], modelPath: URL) {
+    var c = StableHash()
+    for key in TrainingConfiguration.keys where !Self.resumableKeys.contains(key.name) {
+      c.combine(key.name)
+      c.combine(key.text(config))
+    }
+    var d = StableHash()
+    d.combine(trainPairs.count)
+    for pair in trainPairs {
+      for ids in [pair.chosenIDs, pair.chosenLabels, pair.rejectedIDs, pair.rejectedLabels] {
+        d.combine(ids.count)
+        for id in ids { d.combine(id) }
+      }
+      d.combine(pair.chosenPromptLength)
+      d.combine(pair.rejectedPromptLength)
+    }
+    self.init(configuration: c.hex, data: d.hex, model: Self.modelHash(modelPath))
+  }
+
+  static func modelHash(_ url: URL) -> String {
+    var h = StableHash()
+    h.combine(url.standardizedFileURL.lastPathComponent)
+    let fm = FileManager.default
+    var isFolder: ObjCBool = false
+    _ = fm.fileExists(atPath: url.path, isDirectory: &isFolder)
+    let files = isFolder.boolValue ? ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).sorted().map { url.appendingPathComponent($0) }
+                                   : [url]
+    for file in files where [".safetensors", ".gguf", ".json", ".bin"].contains(where: file.lastPathComponent.hasSuffix) {
+      h.combine(file.lastPathComponent)
+      h.combine(((try? fm.attributesOfItem(atPath: file.path))?[.size] as? NSNumber)?.intValue ?? -1)
+    }
+    return h.hex
+  }
+
+  /// The parts that differ from `other`, named for a message: "the configuration", "the training data", "the model".
+  public func differences(from other: RunFingerprint) -> [String] {
+    var parts: [String] = []
+    if configuration != other.configuration { parts.append("the configuration") }
+    if data != other.data { parts.append("the training data") }
+    if model != other.model { parts.append("the model") }
+    return parts
+  }
+
+  public static let fileName = "fingerprint.json"
+
+  public func write(into folder: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent(Self.fileName))
+  }
+
+  /// The fingerprint a checkpoint (or run folder) records; nil when it records none.
+  public static func read(from folder: URL) throws -> RunFingerprint? {
+    let file = folder.appendingPathComponent(fileName)
+    guard FileManager.default.fileExists(atPath: file.path) else { return nil }
+    do {
+      return try JSONDecoder().decode(RunFingerprint.self, from: Data(contentsOf: file))
+    } catch {
+      throw TrainingError("\(file.path): not a run fingerprint (expected {\"configuration\", \"data\", \"model\"}: \(error))")
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// ArchitectureTests.swift — the architectures beyond the Llama family (Qwen3.swift, Phi3.swift) against transformers: logits of
+// tiny random models (reference/make_architecture_fixtures.py), parameter names, LoRA targets as PEFT names them,
+// and an export that reloads to the same logits.
+import ChatTemplates
+import Foundation
+import Testing
+@testable import Models
+import NN
+import Tokenization
+import Torch
+
+@Suite(.serialized) struct ArchitectureTests {
+  struct Expected: Decodable {
+    let input_ids: [[Int64]]
+    let attention_mask: [[Int64]]
+    let parameter_names: [String]
+    let logits_unpadded_row0: [[Double]]
+    let logits_padded: [[[Double]]]
+  }
+
+  func load(_ family: String) throws -> (any CausalLanguageModel, LlamaConfiguration, Expected, URL) {
+    let folder = try fixtureURL(family)
+    let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: folder.appendingPathComponent("expected.json")))
+    let (config, parameters, _) = try Checkpoint.load(folder)
+    return (try makeCausalLanguageModel(config: config, parameters: parameters), config, expected, folder)
+  }
+
+  @Test(arguments: ["qwen3", "phi3"])
+  func logitsMatchTransformers(family: String) throws {
+    let (model, config, expected, _) = try load(family)
+    let ids = try Tensor(expected.input_ids.flatMap { $0 }, shape: [3, 9])
+    let mask = try Tensor(expected.attention_mask.flatMap { $0 }, shape: [3, 9])
+    try withNoGrad {
+      let row0 = try model(ids.narrow(0, start: 0, length: 1))
+      let want0 = try Tensor(expected.logits_unpadded_row0.flatMap { $0 }, shape: [1, 9, config.vocabSize])
+      #expect(try maxAbsDifference(row0, want0) < 1e-4, "\(family): unpadded logits")
+      let padded = try model(ids, attentionMask: mask)
+      let want = try Tensor(expected.logits_padded.flatMap { $0.flatMap { $0 } }, shape: [3, 9, config.vocabSize])
+      if config.effectiveSlidingWindow == nil {
+        #expect(try maxAbsDifference(padded, want) < 1e-4, "\(family): right-padded logits")
+      } else {  // as ModelParityTests: a pad position whose whole window is padding differs, and carries no loss
+        let real = try mask.ne(0).unsqueezed(-1)
+        #expect(try maxAbsDifference(padded.maskedFill(real.logicalNot(), 0), want.maskedFill(real.logicalNot(), 0)) < 1e-4,
+                "\(family): right-padded logits at real tokens")
+      }
+      // Token by token with the KV cache gives the same last logits as the whole sequence.
+      let cache = model.makeCache()
+      var last: Tensor?
+      for i in 0..<9 { last = try model(ids.narrow(0, start: 0, length: 1).narrow(1, start: i, length: 1), cache: cache) }
+      #expect(try maxAbsDifference(last!, row0.narrow(1, start: 8, length: 1)) < 1e-4, "\(family): cached decoding")
+    }
+  }
+
+  /// Parameter names are transformers' `named_parameters()` (the checkpoint keys); LoRA wraps the projections PEFT's
+  /// `all-linear` targets, named as PEFT names them.
+  @Test(arguments: ["qwen3", "phi3"])
+  func namesAreTransformersAndPEFTs(family: String) throws {
+    let (model, config, expected, _) = try load(family)
+    #expect(Set(model.namedParameters().map(\.key)) == Set(expected.parameter_names))
+    if family == "phi3" { #expect(model is Phi3ForCausalLM && config.effectiveSlidingWindow == 5) }
+    if family == "qwen3" {
+      #expect(model is Qwen3ForCausalLM)
+      #expect(expected.parameter_names.contains("model.layers.1.self_attn.k_norm.weight"))
+    }
+    // PEFT's names: Phi-3's fused layers are single modules (`qkv_proj`, `gate_up_proj`).
+    let projections = family == "phi3" ? ["self_attn.qkv_proj", "self_attn.o_proj", "mlp.gate_up_proj", "mlp.down_proj"]
+      : ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj",
+         "mlp.down_proj"]
+    let expectedLinear = (0..<config.numHiddenLayers).flatMap { i in projections.map { "model.layers.\(i).\($0)" } } + ["lm_head"]
+    #expect(model.linearLayers.map(\.path) == expectedLinear)
+    try model.attachLoRA(LoRAConfiguration(rank: 2, alpha: 4, dropout: 0, targetModules: .allLinear))
+    #expect(model.loraParameters.count == 2 * (expectedLinear.count - 1))
+    #expect(model.loraParameters.first?.key == "base_model.model.model.layers.0.self_attn.\(family == "phi3" ? "qkv_proj" : "q_proj").lora_A.weight")
+  }
+
+  /// A merged export (config.json with the architecture, safetensors) loads back as the same class with the same
+  /// logits; its config keeps what the architecture needs.
+  @Test(arguments: ["qwen3", "phi3"])
+  func exportRoundTrip(family: String) throws {
+    let (model, config, expected, _) = try load(family)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-arch-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let tokenizerFolder = ExportFixture.base
+    let tokenizer = try Tokenizer(folder: tokenizerFolder)
+    try model.resizeTokenEmbeddings(to: tokenizer.vocabularySize)  // the test tokenizer's 900 ids: a resize exported too
+    #expect(model.config.vocabSize == tokenizer.vocabularySize)
+    try ModelExport.mergedModel(model: model, tokenizer: tokenizer, chatTemplate: nil,
+                                dtype: .float32, to: dir, sourceDescription: "a \(family) test", tokenizerFolder: tokenizerFolder)
+    let (reloadedConfig, parameters, _) = try Checkpoint.load(dir)
+    #expect(reloadedConfig.architecture == config.architecture && reloadedConfig.headDim == config.headDim)
+    let reloaded = try makeCausalLanguageModel(config: reloadedConfig, parameters: parameters)
+    #expect(type(of: reloaded) == type(of: model))
+    let ids = try Tensor(expected.input_ids.flatMap { $0 }, shape: [3, 9])
+    let (again, before) = try withNoGrad { (try reloaded(ids), try model(ids)) }
+    #expect(try again.equals(before))
+  }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# gpu-check.sh — what to run on a GPU machine that has PyTorch 2.11 but no Swift, from a copy of this repository
+# with .carry/orpo.xz (`make carry`) beside it: the carried binary's env, `orpo selftest --device cuda`, the bf16
+# matmul peak, and `orpo bench train` on a Llama-3.2-1B-shaped model (random weights, bf16, rows near 2048 tokens).
+# Results go to $OUT (default /tmp/gpu-check). Usage: PYTHON=/opt/torch/.venv/bin/python3 scripts/gpu-check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-/opt/torch/.venv/bin/python3}
+OUT=${OUT:-/tmp/gpu-check}
+mkdir -p "$OUT"
+BIN="$OUT/orpo"
+"$PY" -c "import lzma,sys; sys.stdout.buffer.write(lzma.open('.carry/orpo.xz').read())" > "$BIN"
+chmod +x "$BIN"
+export LD_LIBRARY_PATH="$("$PY" -c "import torch,os; print(os.path.dirname(torch.__file__))")/lib"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.txt" || true
+
+"$BIN" env | tee "$OUT/env.txt"
+"$BIN" selftest --device cuda | tee "$OUT/selftest.txt" || echo "selftest FAILED (see $OUT/selftest.txt)"
+"$BIN" bench matmul --device cuda --dtype bfloat16 --size 8192 | tee "$OUT/matmul-bf16.json"
+"$BIN" bench matmul --device cuda --size 8192 | tee "$OUT/matmul-fp32.json"
+
+# Preference rows of about 2048 tokens with the ORPO fixture's tokenizer (a long shared prompt, two answers).
+"$PY" - > "$OUT/long.jsonl" <<'PYEOF'
+import json, random
+random.seed(0)
+words = "the of and a to in is it that was for on are as with his they at be this from have or by one had".split()
+for i in range(64):
+    prompt = " ".join(random.choice(words) for _ in range(700))
+    chosen = " ".join(random.choice(words) for _ in range(250))
+    rejected = " ".join(random.choice(words) for _ in range(250))
+    print(json.dumps({"prompt": prompt, "chosen": chosen, "rejected": rejected}))
+PYEOF
+for layout in "" "--padded"; do
+  "$BIN" bench train --device cuda --set bf16=true --random-weights configs/models/llama-3.2-1b \
+    --model Tests/TrainingTests/Fixtures/orpo --data "$OUT/long.jsonl" --max-length 2048 \
+    --per-device-train-batch-size 4 --steps 5 --warmup 2 $layout --json | tee -a "$OUT/bench-train.jsonl"
+done
