@@ -1,17 +1,17 @@
 // Quantize.swift — float32 values to GGUF tensor bytes for the types `orpo export --format gguf` writes (F32, F16,
-// BF16, Q8_0, Q4_0), bit-identical to gguf-py 0.19's reference quantizers (gguf/quants.py), which follow
-// ggml-quants.c; checked against reference/make_gguf_quant_fixtures.py.
+// BF16, Q8_0, Q4_0 here; Q5_0, Q4_K, Q6_K in KQuantize.swift), bit-identical to gguf-py 0.19's reference quantizers
+// (gguf/quants.py) and ggml's (ggml-quants.c); checked against reference/make_gguf_quant_fixtures.py.
 import Foundation
 
 public enum GGUFQuantizer {
   /// The types `quantize` writes.
-  public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0]
+  public static let supported: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .q4_K, .q6_K]
 
   /// `values` (row-major, rows of `rowLength`) as `type`'s bytes. Block types need rows whose length is a multiple
-  /// of the block size (32).
+  /// of the block size (32, or 256 for the k-quants).
   public static func quantize(_ values: [Float], rowLength: Int, as type: GGMLType) throws -> [UInt8] {
     guard supported.contains(type) else {
-      throw GGUFError(.invalidArgument, file: nil, field: "type", message: "cannot quantize to \(type); supported: f32, f16, bf16, q8_0, q4_0")
+      throw GGUFError(.invalidArgument, file: nil, field: "type", message: "cannot quantize to \(type); supported: \(supported.map(\.description).joined(separator: ", "))")
     }
     let block = type.blockSize
     guard rowLength > 0, values.count % rowLength == 0, rowLength % block == 0 else {
@@ -31,9 +31,12 @@ public enum GGUFQuantizer {
       values.withUnsafeBufferPointer { p in
         for start in stride(from: 0, to: p.count, by: 32) { q8_0(UnsafeBufferPointer(rebasing: p[start..<start + 32]), &out) }
       }
-    case .q4_0:
+    case .q4_0, .q5_0, .q4_K, .q6_K:
+      let blockQuantizer = [.q4_0: q4_0, .q5_0: q5_0, .q4_K: q4_K, .q6_K: q6_K][type]!
       values.withUnsafeBufferPointer { p in
-        for start in stride(from: 0, to: p.count, by: 32) { q4_0(UnsafeBufferPointer(rebasing: p[start..<start + 32]), &out) }
+        for start in stride(from: 0, to: p.count, by: block) {
+          blockQuantizer(UnsafeBufferPointer(rebasing: p[start..<start + block]), &out)
+        }
       }
     default:
       break

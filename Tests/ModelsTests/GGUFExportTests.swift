@@ -3,6 +3,7 @@
 // merged weights back exactly from f32), quant blocks equal to the quantizer's (checked against gguf-py), refusals.
 import Foundation
 import GGUF
+import NN
 import Testing
 import Torch
 @testable import Models
@@ -33,7 +34,7 @@ import Torch
     let (model, dir) = try merged()
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = dir.appendingPathComponent("model.gguf")
-    try GGUFExport.write(model: model, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil, quantization: .f32,
+    try GGUFExport.write(model: model, config: model.config, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil, quantization: .f32,
                          name: "orpo", to: file)
     let g = try GGUFFile(url: file)
     let m = g.metadata
@@ -44,8 +45,10 @@ import Torch
     #expect(m["llama.feed_forward_length"]?.int == 64 && m["llama.vocab_size"]?.int == 900)
     #expect(m["tokenizer.ggml.pre"]?.string == "smollm" && m["tokenizer.ggml.tokens"]?.array?.count == 900)
     #expect(m["tokenizer.chat_template"]?.string == "{{ messages }}")
-    #expect(g.tensorNames.first == "token_embd.weight" && g.tensorNames.last == "output.weight")
-    #expect(g.tensorNames.prefix(3) == ["token_embd.weight", "blk.0.attn_k.weight", "blk.0.attn_norm.weight"])
+    // llama-quantize's order: the tensors outside the blocks by name, then block by block, by name.
+    #expect(g.tensorNames.prefix(5) == ["output.weight", "output_norm.weight", "token_embd.weight", "blk.0.attn_k.weight",
+                                        "blk.0.attn_norm.weight"])
+    #expect(g.tensorNames.last == "blk.1.ffn_up.weight")
     #expect(g.tensors.count == 2 * 9 + 3 && g.tensors.allSatisfy { $0.type == .f32 })
     #expect(g.tensor(named: "blk.1.attn_q.weight")?.shape == [32, 32] && g.tensor(named: "blk.1.ffn_up.weight")?.shape == [32, 64])
     // Read back through the GGUF loader (which undoes llama.cpp's q/k permutation): the merged weights, exactly.
@@ -64,7 +67,7 @@ import Torch
     let (model, dir) = try merged()
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = dir.appendingPathComponent("model-q8_0.gguf")
-    try GGUFExport.write(model: model, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: "custom", quantization: .q8_0,
+    try GGUFExport.write(model: model, config: model.config, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: "custom", quantization: .q8_0,
                          name: "orpo", to: file)
     let g = try GGUFFile(url: file)
     #expect(g.metadata["general.file_type"]?.int == 7 && g.metadata["tokenizer.chat_template"]?.string == "custom")
@@ -87,12 +90,21 @@ import Torch
     let (model, dir) = try merged()
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = dir.appendingPathComponent("x.gguf")
+    var llama3 = model.config
+    llama3.ropeScaling = RopeScaling(ropeType: "llama3", factor: 8)
     #expect(throws: ModelError.self) {
-      try GGUFExport.write(model: model, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil, quantization: .q4_k_m,
-                           name: "x", to: file)
+      try GGUFExport.write(model: model, config: llama3, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
+    }
+    var gemma = model.config
+    gemma.modelType = "gemma"
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: gemma, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
     }
     #expect(throws: ModelError.self) {
-      try GGUFExport.write(model: model, sourceGGUF: nil, chatTemplate: nil, quantization: .f16, name: "x", to: file)
+      try GGUFExport.write(model: model, config: model.config, sourceGGUF: nil, chatTemplate: nil, quantization: .f16,
+                           name: "x", to: file)
     }
     #expect(!FileManager.default.fileExists(atPath: file.path))
   }
