@@ -51,31 +51,29 @@ struct Export: ParsableCommand {
     let outURL = URL(fileURLWithPath: out)
     let dtype = model.dtype ?? .float32
     let (config, parameters, checkpointFormat) = try Checkpoint.load(modelURL)
+    let base = try makeCausalLanguageModel(config: config, parameters: parameters)  // by config.json's architecture
     if format == .gguf {
-      // Any architecture the trainer builds (Llama family, Qwen3, Phi-3): GGUFExport works from parameter names.
-      let network = try makeCausalLanguageModel(config: config, parameters: parameters)
-      if let adapterFolder = adapter.adapter { _ = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: network) }
+      if let adapterFolder = adapter.adapter { _ = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base) }
       let source = modelURL.pathExtension.lowercased() == "gguf" ? try GGUFFile(url: modelURL) : nil
-      try GGUFExport.write(model: network, config: config, sourceGGUF: source, chatTemplate: try model.chatTemplateText(),
+      try GGUFExport.write(model: base, config: config, sourceGGUF: source, chatTemplate: try model.chatTemplateText(),
                            quantization: quant ?? .f16, name: modelURL.deletingPathExtension().lastPathComponent, to: outURL)
       say("orpo: merged model (GGUF, \((quant ?? .f16).rawValue)) written to \(outURL.path)")
       return
     }
-    let llama = try LlamaForCausalLM(config: config, parameters: parameters)
     if !merge, let adapterFolder = adapter.adapter {
       // base_model_name_or_path: the model as the user named it (a path or a hub id), else the default's path.
-      let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapterFolder), model: llama,
+      let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapterFolder), model: base,
                                          baseModel: model.model ?? modelURL.path, dtype: dtype, to: outURL)
-      say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(llama.loraParameters.count / 2) layers) written to \(outURL.path)")
+      say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(base.loraParameters.count / 2) layers) written to \(outURL.path)")
       return
     }
     let tokenizer = try ModelLoader.loadTokenizer(modelURL)
     var source = model.model ?? modelURL.lastPathComponent
     if let adapterFolder = adapter.adapter {
-      let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: llama)
+      let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base)
       source += " with the LoRA adapter \(adapterFolder) (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)))"
     }
-    try ModelExport.mergedModel(model: llama, tokenizer: tokenizer, chatTemplate: try model.chatTemplateText(), dtype: dtype,
+    try ModelExport.mergedModel(model: base, tokenizer: tokenizer, chatTemplate: try model.chatTemplateText(), dtype: dtype,
                                 to: outURL, sourceDescription: source,
                                 tokenizerFolder: checkpointFormat == .huggingFace ? modelURL : nil)
     say("orpo: merged model (\(dtype.recipeText)) written to \(outURL.path)")
