@@ -54,11 +54,41 @@ public struct HubModelResolver {
   /// A model argument to a local URL: an existing file or folder as is; `org/name[@revision]` (when no such path
   /// exists) from the cache, downloading what is missing; anything else as a path (the loader says it is missing).
   /// `configOnly` (`orpo train --dry-run`): a snapshot with config.json is enough, and only that file is fetched.
-  public func locate(_ text: String, configOnly: Bool = false) throws -> URL {
+  /// `tokenizerOnly` (`clone_chat_template`): a snapshot with tokenizer.json is enough, and only the tokenizer's
+  /// files are fetched.
+  public func locate(_ text: String, configOnly: Bool = false, tokenizerOnly: Bool = false) throws -> URL {
     let expanded = (text as NSString).expandingTildeInPath
     if FileManager.default.fileExists(atPath: expanded) { return URL(fileURLWithPath: expanded) }
     guard let id = HubModelID(text) else { return URL(fileURLWithPath: expanded) }
-    return try snapshot(for: id, configOnly: configOnly)
+    return tokenizerOnly ? try tokenizerSnapshot(for: id) : try snapshot(for: id, configOnly: configOnly)
+  }
+
+  /// The tokenizer files huggingface_hub would place for `AutoTokenizer.from_pretrained`.
+  public static func isTokenizerFile(_ path: String) -> Bool {
+    ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"].contains(path)
+  }
+
+  /// A snapshot folder of `id` holding its tokenizer.json, downloading the tokenizer's files (no weights) when the
+  /// cache has none.
+  public func tokenizerSnapshot(for id: HubModelID) throws -> URL {
+    if let commit = cache.commit(for: id) {
+      let folder = cache.snapshotFolder(id.repoID, commit: commit)
+      if FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) { return folder }
+    }
+    if offline {
+      throw HubError("\(id)'s tokenizer is not in the Hugging Face cache (\(cache.repositoryFolder(id.repoID).path)) and "
+                       + "HF_HUB_OFFLINE is set, so it cannot be downloaded: unset HF_HUB_OFFLINE, or fetch it where the "
+                       + "Hub is reachable (`hf download \(id.repoID) tokenizer.json tokenizer_config.json`) into this cache")
+    }
+    let (commit, files) = try listing(id)
+    let wanted = files.filter { HubModelResolver.isTokenizerFile($0.path) }
+    guard wanted.contains(where: { $0.path == "tokenizer.json" }) else {
+      throw HubError("\(id) at \(endpoint) has no tokenizer.json (files: "
+                       + files.prefix(8).map(\.path).joined(separator: ", ") + ")")
+    }
+    for file in wanted { try fetch(file, of: id, commit: commit) }
+    if id.revision != commit { try writeRef(id, commit: commit) }
+    return cache.snapshotFolder(id.repoID, commit: commit)
   }
 
   /// The snapshot folder of `id`, downloaded first unless the cache already holds a complete one.

@@ -124,6 +124,8 @@ public struct LlamaConfiguration: ModelConfiguration {
   public var isQwen3: Bool { modelType == "qwen3" || architectures?.first == "Qwen3ForCausalLM" }
   /// Phi-3: fused qkv_proj and gate_up_proj (Phi3.swift).
   public var isPhi3: Bool { modelType == "phi3" || architectures?.first == "Phi3ForCausalLM" }
+  /// An RMSNorm over each head's queries and keys before RoPE (`q_norm`, `k_norm`): Qwen3.
+  public var queryKeyNorms: Bool { isQwen3 }
   public var resolvedPartialRotaryFactor: Double { partialRotaryFactor ?? resolvedRopeScaling?.partialRotaryFactor ?? 1 }
   /// Qwen2 always has q/k/v biases; Llama has them when attention_bias is set.
   public var qkvBias: Bool { isQwen2 || (attentionBias ?? false) }

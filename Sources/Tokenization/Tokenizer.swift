@@ -42,6 +42,12 @@ public final class Tokenizer {
     max(model.largestID, added.largestID) + 1
   }
 
+  /// Number of distinct tokens, model vocabulary and added tokens together (`len(tokenizer.vocab)` in transformers;
+  /// equal to `vocabularySize` when the ids leave no gap).
+  public var vocabularyCount: Int {
+    model.tokensByID.count + added.tokens.filter { model.id(of: $0.content) == nil }.count
+  }
+
   /// The tokens matched whole in the text (special tokens and other added tokens), in the order they were added.
   public var addedTokens: [AddedToken] { added.tokens }
 
@@ -114,6 +120,21 @@ public final class Tokenizer {
     tokens.map { content in
       let id = tokenID(content) ?? vocabularySize
       added.add(AddedToken(id: id, content: content, isSpecial: true, normalized: false), normalize: normalizeForMatching)
+      return id
+    }
+  }
+
+  /// Adds tokens as transformers' `add_tokens` does with `AddedToken`s (TRL's `clone_chat_template`): each keeps its
+  /// flags (special, strips, normalized) and gets the next free id, unless its content is already in the vocabulary.
+  /// Returns the ids of the tokens that were new.
+  @discardableResult
+  public func addTokens(_ tokens: [AddedToken]) -> [Int] {
+    tokens.compactMap { token in
+      guard !token.content.isEmpty, tokenID(token.content) == nil else { return nil }
+      let id = vocabularySize
+      added.add(AddedToken(id: id, content: token.content, isSpecial: token.isSpecial, leftStrip: token.leftStrip,
+                           rightStrip: token.rightStrip, singleWord: token.singleWord, normalized: token.normalized),
+                normalize: normalizeForMatching)
       return id
     }
   }

@@ -52,6 +52,7 @@ extension TrainingRun {
       source = modelPath.path
     }
     if config.setupChatFormat { model.vocabSize += 2 }  // <|im_start|>, <|im_end|> (rounded up by the real run)
+    if config.cloneChatTemplate != nil { model.vocabSize = (model.vocabSize + 63) / 64 * 64 }  // about: the source's tokens are unread
 
     if config.finetuningType == .lora {
       let paths = model.linearShapes.map(\.path)

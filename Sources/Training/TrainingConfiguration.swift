@@ -93,6 +93,7 @@ public struct TrainingConfiguration: Equatable {
   public var skipInvalid: Bool = false
   public var chatTemplate: String? = nil          // a file holding a Jinja chat template
   public var setupChatFormat: Bool = false        // TRL's setup_chat_format (ChatML tokens) for base models
+  public var cloneChatTemplate: String? = nil     // TRL's clone_chat_template: a tokenizer folder or Hub id
   public var outputDir: String = "runs/orpo"
   public var torchDtype: DType = .float32
   public var device: Device = .cpu
@@ -192,6 +193,8 @@ public struct TrainingConfiguration: Equatable {
     .init("skip_invalid", \.skipInvalid, help: "Skip bad data rows (reported) instead of stopping at the first."),
     .init("chat_template", \.chatTemplate, help: "A file holding a Jinja chat template (default: the tokenizer's)."),
     .init("setup_chat_format", \.setupChatFormat, help: "Add ChatML tokens and template to a base model (TRL's setup_chat_format)."),
+    .init("clone_chat_template", \.cloneChatTemplate,
+          help: "Copy the chat template, added tokens and EOS of another tokenizer (a folder or Hub id) to the model, embeddings resized to a multiple of 64 (TRL's clone_chat_template)."),
     .init("output_dir", \.outputDir, help: "Where the run writes adapter, metrics, checkpoints and summary."),
     .init("torch_dtype", \.torchDtype, help: "The dtype the base weights are loaded in."),
     .init("device", \.device, help: "Where to compute."),
@@ -313,6 +316,9 @@ public struct TrainingConfiguration: Equatable {
     where source(of: key) != .builtInDefault && (usesBuiltInData || !datasets.isEmpty) {
       return (key, usesBuiltInData ? "applies to a dataset file or folder, not the built-in synthetic data"
                                    : "applies to dataset; give each entry of datasets its own")
+    }
+    if cloneChatTemplate != nil && setupChatFormat {
+      return ("clone_chat_template", "setup_chat_format is also set; give one of them")
     }
     if evalDatasetSplit != nil && evalDataset == nil {
       return ("eval_dataset_split", "needs eval_dataset, a dataset folder")

@@ -92,6 +92,19 @@ public enum TrainingRun {
       try model.setUpChatFormat(tokenizer: tokenizer)
       log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")
     }
+    if let name = config.cloneChatTemplate, loadedModel == nil {
+      let source: Tokenizer
+      do {
+        source = try Tokenizer(folder: try HubModelResolver().locate(name, tokenizerOnly: true))
+      } catch let error as HubError {
+        throw config.error("clone_chat_template", error.description)
+      } catch let error as TokenizerError {
+        throw config.error("clone_chat_template", "\(error)")
+      }
+      let added = try model.cloneChatTemplate(tokenizer: tokenizer, from: source, sourceName: name)
+      log("clone_chat_template: \(name)'s template and eos \(tokenizer.eosToken ?? "-"), \(added.count) tokens added, "
+            + "vocabulary now \(model.config.vocabSize)")
+    }
     if let file = config.chatTemplate {
       do { tokenizer.setChatTemplate(try String(contentsOfFile: file, encoding: .utf8)) } catch {
         throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")

@@ -40,21 +40,21 @@ struct Export: ParsableCommand {
     let outURL = URL(fileURLWithPath: out)
     let dtype = model.dtype ?? .float32
     let (config, parameters, format) = try Checkpoint.load(modelURL)
-    let llama = try LlamaForCausalLM(config: config, parameters: parameters)
+    let base = try makeCausalLanguageModel(config: config, parameters: parameters)  // by config.json's architecture
     if !merge, let adapterFolder = adapter.adapter {
       // base_model_name_or_path: the model as the user named it (a path or a hub id), else the default's path.
-      let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapterFolder), model: llama,
+      let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapterFolder), model: base,
                                          baseModel: model.model ?? modelURL.path, dtype: dtype, to: outURL)
-      say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(llama.loraParameters.count / 2) layers) written to \(outURL.path)")
+      say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(base.loraParameters.count / 2) layers) written to \(outURL.path)")
       return
     }
     let tokenizer = try ModelLoader.loadTokenizer(modelURL)
     var source = model.model ?? modelURL.lastPathComponent
     if let adapterFolder = adapter.adapter {
-      let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: llama)
+      let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base)
       source += " with the LoRA adapter \(adapterFolder) (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)))"
     }
-    try ModelExport.mergedModel(model: llama, tokenizer: tokenizer, chatTemplate: try model.chatTemplateText(), dtype: dtype,
+    try ModelExport.mergedModel(model: base, tokenizer: tokenizer, chatTemplate: try model.chatTemplateText(), dtype: dtype,
                                 to: outURL, sourceDescription: source,
                                 tokenizerFolder: format == .huggingFace ? modelURL : nil)
     say("orpo: merged model (\(dtype.recipeText)) written to \(outURL.path)")

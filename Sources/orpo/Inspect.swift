@@ -9,14 +9,15 @@ struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Describe a model: architecture, parameters, dtypes, vocabulary, special tokens, chat template, RoPE.")
 
-  @Argument(help: "A Hugging Face model folder or a .gguf file.")
+  @Argument(help: "A Hugging Face model folder, a .gguf file, or a Hub id org/name[@revision] (from the Hugging Face cache, downloaded when missing).")
   var path: String
 
   @Flag(help: "Print one JSON object.")
   var json = false
 
   func run() throws {
-    let url = URL(fileURLWithPath: path)
+    let url: URL
+    do { url = try HubModelResolver().locate(path) } catch let error as HubError { throw ModelError(error.description) }
     guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError("\(path): no such file or folder") }
     let report = try ModelInspector.inspect(url)
     if json {

@@ -109,6 +109,56 @@ struct CommandTests {
     #expect(report["architecture"] as? String == "LlamaForCausalLM" && report["parameters"] as? Int == 21_664)
   }
 
+  /// `orpo export` builds the architecture config.json names (Qwen3, Phi-3): the adapter is written again as the
+  /// library writes it, the merge gives the weights transformers loaded (Fixtures/export_architectures,
+  /// reference/check_architecture_export.py).
+  @Test(arguments: ["qwen3", "phi3"])
+  func exportEveryArchitecture(family: String) throws {
+    let dir = try temporaryFolder("export-\(family)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let fixtures = repositoryRoot.appendingPathComponent("Tests/ModelsTests/Fixtures")
+    let committed = fixtures.appendingPathComponent("export_architectures/\(family)")
+    // The base model, with the tiny tokenizer of the committed merged folder (the fixture has none).
+    let base = dir.appendingPathComponent("base")
+    try FileManager.default.copyItem(at: fixtures.appendingPathComponent(family), to: base)
+    for name in ["tokenizer.json", "tokenizer_config.json"] {
+      try FileManager.default.copyItem(at: committed.appendingPathComponent("merged/\(name)"), to: base.appendingPathComponent(name))
+    }
+    let adapter = committed.appendingPathComponent("adapter")
+    let out = dir.appendingPathComponent("adapter-out")
+    let exported = try OrpoProcess.run(["export", "--model", base.path, "--adapter", adapter.path, "--out", out.path])
+    #expect(exported.status == 0, "\(exported.errors)")
+    #expect(try Data(contentsOf: out.appendingPathComponent("adapter_model.safetensors"))
+              == Data(contentsOf: adapter.appendingPathComponent("adapter_model.safetensors")))
+    let mergedOut = dir.appendingPathComponent("merged-out")
+    let merged = try OrpoProcess.run(["export", "--model", base.path, "--adapter", adapter.path, "--merge", "--out", mergedOut.path])
+    #expect(merged.status == 0, "\(merged.errors)")
+    for name in ["model.safetensors", "config.json", "tokenizer.json"] {
+      #expect(try Data(contentsOf: mergedOut.appendingPathComponent(name))
+                == Data(contentsOf: committed.appendingPathComponent("merged/\(name)")), "\(family): \(name)")
+    }
+  }
+
+  /// `orpo inspect org/name` reads the model from the Hugging Face cache (offline here).
+  @Test func inspectTakesAHubID() throws {
+    let dir = try temporaryFolder("inspect-hub")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let commit = String(repeating: "ab", count: 20)
+    let repo = dir.appendingPathComponent("models--tiny-org--qwen3")
+    try FileManager.default.createDirectory(at: repo.appendingPathComponent("refs"), withIntermediateDirectories: true)
+    try commit.write(to: repo.appendingPathComponent("refs/main"), atomically: true, encoding: .utf8)
+    try FileManager.default.createDirectory(at: repo.appendingPathComponent("snapshots"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/qwen3"),
+                                     to: repo.appendingPathComponent("snapshots/\(commit)"))
+    let environment = ["HF_HUB_CACHE": dir.path, "HF_HUB_OFFLINE": "1"]
+    let text = try OrpoProcess.run(["inspect", "tiny-org/qwen3"], environment: environment)
+    #expect(text.status == 0, "\(text.errors)")
+    #expect(text.output.contains("architecture     Qwen3ForCausalLM (model_type qwen3)"))
+    #expect(text.output.contains("path             \(repo.path)/snapshots/\(commit)"))
+    let missing = try OrpoProcess.run(["inspect", "tiny-org/absent"], environment: environment)
+    #expect(missing.status == 1 && missing.errors.contains("HF_HUB_OFFLINE is set"))
+  }
+
   /// Flags, `--set` and recipe files: the error names the one that set the bad value.
   @Test func configurationErrorsNameTheirSource() throws {
     let dir = try temporaryFolder("config")

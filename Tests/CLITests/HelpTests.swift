@@ -329,7 +329,9 @@ struct HelpTests {
     USAGE: orpo inspect <path> [--json]
 
     ARGUMENTS:
-      <path>                  A Hugging Face model folder or a .gguf file.
+      <path>                  A Hugging Face model folder, a .gguf file, or a Hub id
+                              org/name[@revision] (from the Hugging Face cache, downloaded when
+                              missing).
 
     OPTIONS:
       --json                  Print one JSON object.

@@ -242,6 +242,26 @@ final class StandInHub {
     #expect(try offline.locate(fixture.repoID).path == snapshot.path)
   }
 
+  @Test func tokenizerOnlyFetchesTheTokenizerFilesAlone() async throws {
+    let fixture = try CacheFixture.load()
+    let hub = try await StandInHub(fixture: fixture)
+    let home = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: home) }
+    let cache = home.appendingPathComponent("cache")
+    let resolver = HubModelResolver(environment: ["HF_HUB_CACHE": cache.path, "HF_ENDPOINT": hub.endpoint])
+    let snapshot = try await offPool { [resolver] in try resolver.locate(fixture.repoID, tokenizerOnly: true) }
+    await hub.stop()
+    #expect(snapshot.path == cache.appendingPathComponent(fixture.snapshot).path)
+    let fetched = try FileManager.default.contentsOfDirectory(atPath: snapshot.path).sorted()
+    #expect(fetched == ["tokenizer.json"])  // no config, no weights
+    #expect(Array(try Data(contentsOf: snapshot.appendingPathComponent("tokenizer.json")))
+              == fixture.files["tokenizer.json"]!.bytes)
+    #expect(!hub.log.all.contains { $0.line.contains("model.safetensors") })
+    let offline = HubModelResolver(environment: ["HF_HUB_CACHE": cache.path, "HF_HUB_OFFLINE": "1"])
+    #expect(try offline.locate(fixture.repoID, tokenizerOnly: true).path == snapshot.path)
+    #expect(throws: HubError.self) { try offline.locate(fixture.repoID) }  // the model itself is not there
+  }
+
   @Test func gatedUnknownAndUnreachableAreOneClearError() async throws {
     let fixture = try CacheFixture.load()
     let cache = try temporaryFolder()

@@ -133,6 +133,8 @@ import NN
     #expect(message("beta_schedule: linear") == "recipe.yaml:1: key \"beta_schedule\": linear needs beta_end, the λ to anneal to")
     #expect(message("eval_dataset: a.jsonl\ntest_size: 0.1")
       == "recipe.yaml:2: key \"test_size\": eval_dataset is also set; give one of them")
+    #expect(message("setup_chat_format: true\nclone_chat_template: Qwen/Qwen3-0.6B")
+      == "recipe.yaml:2: key \"clone_chat_template\": setup_chat_format is also set; give one of them")
     #expect(message("- a list") == "recipe.yaml:1: expected a mapping of TrainingArguments keys at the top level")
     #expect(message("key: [unclosed").hasPrefix("recipe.yaml:2: not valid YAML ("))
   }
