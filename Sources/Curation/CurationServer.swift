@@ -131,10 +131,8 @@ public struct CurationServer: Sendable {
     router.get("/api/next") { request, context -> Response in
       try await respond {
         let annotator = try resolveAnnotator(request.uri.queryParameters.get("annotator"), context)
-        guard let showing = try await offload({ try store.nextPair(for: annotator, swap: swapOrder()) }) else {
-          return Response(status: .noContent)
-        }
-        return jsonResponse(.ok, try await showingJSON(showing, annotator: annotator, store: store))
+        let showing = try await offload { try store.nextPair(for: annotator, swap: swapOrder()) }
+        return try await showingResponse(showing, annotator: annotator, store: store)
       }
     }
 
@@ -161,10 +159,8 @@ public struct CurationServer: Sendable {
       try await respond {
         let body = try await jsonBody(request)
         let annotator = try resolveAnnotator(try optionalString(body, "annotator"), context)
-        guard let showing = try await offload({ try store.undoLast(annotator: annotator, swap: swapOrder()) }) else {
-          return Response(status: .noContent)
-        }
-        return jsonResponse(.ok, try await showingJSON(showing, annotator: annotator, store: store))
+        let showing = try await offload { try store.undoLast(annotator: annotator, swap: swapOrder()) }
+        return try await showingResponse(showing, annotator: annotator, store: store)
       }
     }
 
@@ -254,6 +250,12 @@ func describe(_ value: JSONValue?) -> String {
   case .number(let number)?: return number.text
   case let other?: return other.kindName
   }
+}
+
+/// 200 with the pair to show and the annotator's progress, or 204 when there is none.
+func showingResponse(_ showing: PairShowing?, annotator: String, store: CurationStore) async throws -> Response {
+  guard let showing else { return Response(status: .noContent) }
+  return jsonResponse(.ok, try await showingJSON(showing, annotator: annotator, store: store))
 }
 
 func showingJSON(_ showing: PairShowing, annotator: String, store: CurationStore) async throws -> JSONValue {
