@@ -1,6 +1,6 @@
 // CausalLanguageModel.swift — what the trainer, PEFT, export and generation need from a decoder-only model, so each
-// architecture family is one file (Llama.swift) conforming to `CausalLanguageModel`; the KV cache and mask kinds
-// they share.
+// architecture family is one file (Llama.swift, Qwen3.swift, Phi3.swift) over the shared stack of Decoder.swift;
+// the KV cache and mask kinds they share.
 import NN
 import Torch
 
@@ -24,12 +24,13 @@ public protocol ModelConfiguration: Codable, Equatable, Sendable {
 
 /// A decoder-only language model: token ids -> hidden states -> logits, with a replaceable output layer.
 ///
-/// Adding an architecture family is one file, like Llama.swift: a `ModelConfiguration` decoding its config.json,
-/// its blocks as `Module`s built from a `ParameterSource` (`weights["model"]["layers"][i]["self_attn"]…`, so
-/// parameter names are the checkpoint's), every projection declared `@LinearSlot var …: any LinearLayer` (so LoRA
-/// and quantized layers can stand there), and `hiddenStates`/`resizeTokenEmbeddings`; then `Checkpoint.load` and
-/// `ModelLoader.load` choose it by config.json's `model_type` (today they know the Llama family only). LoRA, PEFT files, export, generation, ChatML set-up and the trainer
-/// come with the protocol.
+/// The Llama-shaped architectures are `DecoderForCausalLM` (Decoder.swift) over a `DecoderArchitecture`: adding one
+/// is one file, like Qwen3.swift or Phi3.swift, naming its decoder layer (and its attention projections or MLP when
+/// they are not Llama's, each built from a `ParameterSource`, `weights["model"]["layers"][i]["self_attn"]…`, so
+/// parameter names are the checkpoint's, every projection declared `@LinearSlot var …: any LinearLayer` so LoRA and
+/// quantized layers can stand there) and the configurations it refuses; then `makeCausalLanguageModel` chooses it
+/// by config.json's architecture. LoRA, PEFT files, export, generation, ChatML set-up and the trainer come with the
+/// protocol.
 public protocol CausalLanguageModel: Module {
   associatedtype Configuration: ModelConfiguration
   var config: Configuration { get set }

@@ -1,7 +1,8 @@
 // Gemma3.swift — Gemma 3's text decoder (transformers' `Gemma3ForCausalLM`, model_type gemma3_text): the embedding
 // scaled by sqrt(hidden) in its own dtype; RMSNorms that scale by (1 + w) in float32; q/k norms per head; norms before
 // and after both attention and MLP; GeGLU (tanh GELU); sliding-window and global layers interleaved, each with its
-// RoPE base; attention scaled by 1/sqrt(query_pre_attn_scalar); and final_logit_softcapping when set.
+// RoPE base; attention scaled by 1/sqrt(query_pre_attn_scalar); and final_logit_softcapping when set. Attention core,
+// masks and layer protocol are the shared decoder's (Decoder.swift); the model runs each layer with its kind's pass.
 import Foundation
 import NN
 import Torch
@@ -51,75 +52,48 @@ public final class Gemma3RMSNorm: Module {
   }
 }
 
-public final class Gemma3Attention: Module {
+/// Gemma 3's projections: separate q/k/v, then a (1 + w) norm over each head's queries and keys; the attention core
+/// is the shared one (Decoder.swift), scaled by 1/sqrt(query_pre_attn_scalar) (default 256) rather than 1/sqrt(d).
+public final class Gemma3Attention: SelfAttention {
   public let path: String
   @LinearSlot public var qProj: any LinearLayer
   @LinearSlot public var kProj: any LinearLayer
   @LinearSlot public var vProj: any LinearLayer
   @LinearSlot public var oProj: any LinearLayer
   public let qNorm, kNorm: Gemma3RMSNorm
-  let heads, kvHeads, headDim: Int
-  /// 1/sqrt(query_pre_attn_scalar) (default 256), not 1/sqrt(head_dim).
-  let scale: Double
+  public let sizes: AttentionSizes
+  public let scale: Double
 
-  init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
+  public init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
     path = weights.path
-    heads = config.numAttentionHeads
-    kvHeads = config.kvHeads
-    headDim = config.resolvedHeadDim
+    sizes = AttentionSizes(config)
     scale = 1 / (config.queryPreAttnScalar ?? 256).squareRoot()
-    let (hidden, bias) = (config.hiddenSize, config.attentionBias ?? false)
-    qProj = try weights.linear("q_proj", shape: [heads * headDim, hidden], bias: bias)
-    kProj = try weights.linear("k_proj", shape: [kvHeads * headDim, hidden], bias: bias)
-    vProj = try weights.linear("v_proj", shape: [kvHeads * headDim, hidden], bias: bias)
-    oProj = try weights.linear("o_proj", shape: [hidden, heads * headDim], bias: bias)
-    qNorm = try Gemma3RMSNorm(weights["q_norm"], dim: headDim, epsilon: config.rmsNormEps)
-    kNorm = try Gemma3RMSNorm(weights["k_norm"], dim: headDim, epsilon: config.rmsNormEps)
+    let (hidden, q, kv, bias) = (config.hiddenSize, sizes.queryWidth, sizes.keyValueWidth, config.attentionBias ?? false)
+    qProj = try weights.linear("q_proj", shape: [q, hidden], bias: bias)
+    kProj = try weights.linear("k_proj", shape: [kv, hidden], bias: bias)
+    vProj = try weights.linear("v_proj", shape: [kv, hidden], bias: bias)
+    oProj = try weights.linear("o_proj", shape: [hidden, q], bias: bias)
+    qNorm = try Gemma3RMSNorm(weights["q_norm"], dim: sizes.headDim, epsilon: config.rmsNormEps)
+    kNorm = try Gemma3RMSNorm(weights["k_norm"], dim: sizes.headDim, epsilon: config.rmsNormEps)
   }
 
-  // x [B, T, C] -> [B, T, C]
-  func callAsFunction(_ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, cache: KVCache?, layer: Int,
-                      training: Bool) throws -> Tensor
-  {
-    let (b, t) = (x.size(0), x.size(1))
-    // [B, T, H*d] -> [B, T, H, d] -> per-head norm over d -> [B, H, T, d]
-    var q = try qNorm(qProj(x, training: training).view([b, t, heads, headDim])).transposed(1, 2)
-    var k = try kNorm(kProj(x, training: training).view([b, t, kvHeads, headDim])).transposed(1, 2)
-    var v = try vProj(x, training: training).view([b, t, kvHeads, headDim]).transposed(1, 2)
-    q = try RotaryEmbedding.apply(q, cos: cos, sin: sin)
-    k = try RotaryEmbedding.apply(k, cos: cos, sin: sin)
-    if let cache {
-      if let pk = cache.keys[layer], let pv = cache.values[layer] {
-        k = try Tensor.cat([pk, k], dim: 2)
-        v = try Tensor.cat([pv, v], dim: 2)
-      }
-      cache.keys[layer] = k
-      cache.values[layer] = v
-    }
-    if kvHeads != heads {  // repeat_kv: [B, Hkv, Tk, d] -> [B, H, Tk, d]
-      let (rep, tk) = (heads / kvHeads, k.size(2))
-      k = try k.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
-      v = try v.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
-    }
-    let out: Tensor
-    switch mask {
-    case .causal: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true, scale: scale)
-    case .none: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, scale: scale)
-    case .explicit(let m): out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: m, scale: scale)
-    }
-    // [B, H, T, d] -> [B, T, H*d] -> [B, T, C]
-    return try oProj(out.transposed(1, 2).reshape([b, t, heads * headDim]), training: training)
+  // x [B, T, C] -> [B, T, H*d] -> [B, T, H, d] -> per-head norm over d -> [B, H, T, d]
+  public func queriesKeysValues(_ x: Tensor, training: Bool) throws -> (q: Tensor, k: Tensor, v: Tensor) {
+    let (b, t, d) = (x.size(0), x.size(1), sizes.headDim)
+    return try (qNorm(qProj(x, training: training).view([b, t, sizes.heads, d])).transposed(1, 2),
+                kNorm(kProj(x, training: training).view([b, t, sizes.kvHeads, d])).transposed(1, 2),
+                vProj(x, training: training).view([b, t, sizes.kvHeads, d]).transposed(1, 2))
   }
 }
 
 /// GeGLU: down(gelu_tanh(gate(x)) · up(x)).
-public final class Gemma3MLP: Module {
+public final class Gemma3MLP: FeedForward {
   public let path: String
   @LinearSlot public var gateProj: any LinearLayer
   @LinearSlot public var upProj: any LinearLayer
   @LinearSlot public var downProj: any LinearLayer
 
-  init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
+  public init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
     path = weights.path
     let (hidden, inner) = (config.hiddenSize, config.intermediateSize)
     gateProj = try weights.linear("gate_proj", shape: [inner, hidden])
@@ -128,23 +102,21 @@ public final class Gemma3MLP: Module {
   }
 
   // [B, T, C] -> [B, T, C]
-  func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+  public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
     try downProj(gateProj(x, training: training).gelu(approximateTanh: true) * upProj(x, training: training),
                  training: training)
   }
 }
 
-public final class Gemma3DecoderLayer: Module {
+/// Norms before and after both halves; the pass (its RoPE tables and mask) is the layer kind's, chosen by the model.
+public final class Gemma3DecoderLayer: DecoderLayer {
   public let path: String
   public let selfAttn: Gemma3Attention
   public let mlp: Gemma3MLP
   public let inputLayernorm, postAttentionLayernorm, preFeedforwardLayernorm, postFeedforwardLayernorm: Gemma3RMSNorm
-  /// A sliding-window layer (local RoPE base, windowed mask) rather than a global one.
-  public let isSliding: Bool
 
-  init(_ weights: ParameterSource, config: LlamaConfiguration, isSliding: Bool) throws {
+  public init(_ weights: ParameterSource, config: LlamaConfiguration) throws {
     path = weights.path
-    self.isSliding = isSliding
     let (c, eps) = (config.hiddenSize, config.rmsNormEps)
     selfAttn = try Gemma3Attention(weights["self_attn"], config: config)
     mlp = try Gemma3MLP(weights["mlp"], config: config)
@@ -154,12 +126,10 @@ public final class Gemma3DecoderLayer: Module {
     postFeedforwardLayernorm = try Gemma3RMSNorm(weights["post_feedforward_layernorm"], dim: c, epsilon: eps)
   }
 
-  // x [B, T, C] -> [B, T, C]: the norms wrap each half before it joins the residual stream
-  func callAsFunction(_ x: Tensor, cos: Tensor, sin: Tensor, mask: AttentionMask, cache: KVCache?, layer: Int,
-                      training: Bool) throws -> Tensor
-  {
-    let attended = try selfAttn(inputLayernorm(x), cos: cos, sin: sin, mask: mask, cache: cache, layer: layer,
-                                training: training)
+  // x [B, T, C] -> [B, T, C]
+  public func callAsFunction(_ x: Tensor, pass: DecoderPass, index: Int, training: Bool) throws -> Tensor {
+    let attended = try selfAttn(inputLayernorm(x), cos: pass.cos, sin: pass.sin, mask: pass.mask, cache: pass.cache,
+                                layer: index, training: training, scale: selfAttn.scale)
     let a = try x + postAttentionLayernorm(attended)
     return try a + postFeedforwardLayernorm(mlp(preFeedforwardLayernorm(a), training: training))
   }
@@ -173,6 +143,8 @@ public final class Gemma3ForCausalLM: CausalLanguageModel {
   public let norm: Gemma3RMSNorm
   @LinearSlot public var lmHead: any LinearLayer
   public let globalRotary, localRotary: RotaryEmbedding
+  /// Which layers are sliding-window ones (local RoPE base, windowed mask); the others are global.
+  public let slidingLayers: [Bool]
   public var gradientCheckpointing = false
   public var training = false
 
@@ -195,12 +167,11 @@ public final class Gemma3ForCausalLM: CausalLanguageModel {
       throw ModelError("Gemma 3's sliding layers need a positive sliding_window")
     }
     self.config = config
+    slidingLayers = types.map { $0 == "sliding_attention" }
     let (vocab, hidden) = (config.vocabSize, config.hiddenSize)
     do {
       embedTokens = try Embedding(weights["model"]["embed_tokens"], shape: [vocab, hidden])
-      layers = try (0..<config.numHiddenLayers).map {
-        try Gemma3DecoderLayer(weights["model"]["layers"][$0], config: config, isSliding: types[$0] == "sliding_attention")
-      }
+      layers = try (0..<config.numHiddenLayers).map { try Gemma3DecoderLayer(weights["model"]["layers"][$0], config: config) }
       norm = try Gemma3RMSNorm(weights["model"]["norm"], dim: hidden, epsilon: config.rmsNormEps)
       lmHead = config.tiesEmbeddings ? Linear(path: weights["lm_head"].path, weight: embedTokens.weight)
         : try Linear(weights["lm_head"], shape: [vocab, hidden])
@@ -233,17 +204,19 @@ public final class Gemma3ForCausalLM: CausalLanguageModel {
       try blockMask.map { AttentionMask.explicit($0) }
         ?? causalAttentionMask(batch: b, queries: t, past: past, attentionMask: attentionMask, window: window, device: device)
     }
-    let (globalMask, localMask) = (try mask(window: nil), try mask(window: config.slidingWindow))
     // sqrt(hidden) as a float32 scalar cast to the embedding's dtype (bfloat16 rounds it), as transformers scales
     let scale = try Tensor([Float(Double(config.hiddenSize).squareRoot())], shape: [1]).to(dtype: dtype, device: device)
     var h = try embedTokens(inputIDs) * scale
-    let global = try globalRotary.cosSin(positions: pos, dtype: h.dtype)
-    let local = try localRotary.cosSin(positions: pos, dtype: h.dtype)
+    func pass(_ rotary: RotaryEmbedding, window: Int?) throws -> DecoderPass {
+      let (cos, sin) = try rotary.cosSin(positions: pos, dtype: h.dtype)
+      return DecoderPass(positions: pos, cos: cos, sin: sin, mask: try mask(window: window), cache: cache, batch: b,
+                         queries: t, past: past, attentionMask: attentionMask, blockMask: blockMask, device: device)
+    }
+    let global = try pass(globalRotary, window: nil)
+    let local = slidingLayers.contains(true) ? try pass(localRotary, window: config.slidingWindow) : global
     for (i, layer) in layers.enumerated() {
-      let (cos, sin) = layer.isSliding ? local : global
-      let layerMask = layer.isSliding ? localMask : globalMask
-      let run: (Tensor) throws -> Tensor = { [training] x in
-        try layer(x, cos: cos, sin: sin, mask: layerMask, cache: cache, layer: i, training: training)
+      let run: (Tensor) throws -> Tensor = { [training, slidingLayers] x in
+        try layer(x, pass: slidingLayers[i] ? local : global, index: i, training: training)
       }
       if gradientCheckpointing && GradMode.isEnabled && cache == nil {
         h = try checkpoint([h]) { [try run($0[0])] }[0]

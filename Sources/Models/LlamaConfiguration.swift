@@ -135,8 +135,13 @@ public struct LlamaConfiguration: ModelConfiguration {
     }
   }
 
-  public var resolvedRopeTheta: Double { ropeTheta ?? ropeParameters?.shared?.ropeTheta ?? 10000 }
-  public var resolvedRopeScaling: RopeScaling? { ropeScaling ?? ropeParameters?.shared }
+  /// The one RoPE set (Gemma 3: its global layers', for reports; Gemma3.swift reads both).
+  public var resolvedRopeTheta: Double {
+    ropeTheta ?? ropeParameters?.shared?.ropeTheta ?? ropeParameters?.byLayerType["full_attention"]?.ropeTheta ?? 10000
+  }
+  public var resolvedRopeScaling: RopeScaling? {
+    ropeScaling ?? ropeParameters?.shared ?? ropeParameters?.byLayerType["full_attention"]
+  }
   public var kvHeads: Int { numKeyValueHeads ?? numAttentionHeads }
   public var resolvedHeadDim: Int { headDim ?? hiddenSize / numAttentionHeads }
   public var isQwen2: Bool { modelType == "qwen2" || architectures?.first == "Qwen2ForCausalLM" }
@@ -146,6 +151,8 @@ public struct LlamaConfiguration: ModelConfiguration {
   public var isPhi3: Bool { modelType == "phi3" || architectures?.first == "Phi3ForCausalLM" }
   /// Gemma 3's text model: (1 + w) norms, four per layer, sliding and global layers (Gemma3.swift).
   public var isGemma3: Bool { modelType == "gemma3_text" || architectures?.first == "Gemma3ForCausalLM" }
+  /// An RMSNorm over each head's queries and keys before RoPE (`q_norm`, `k_norm`): Qwen3 (Gemma 3's are its own).
+  public var queryKeyNorms: Bool { isQwen3 }
   public var resolvedPartialRotaryFactor: Double { partialRotaryFactor ?? resolvedRopeScaling?.partialRotaryFactor ?? 1 }
   /// Qwen2 always has q/k/v biases; Llama has them when attention_bias is set.
   public var qkvBias: Bool { isQwen2 || (attentionBias ?? false) }

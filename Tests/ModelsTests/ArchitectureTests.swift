@@ -113,7 +113,7 @@ import Torch
     let ids = try Tensor(expected.input_ids.flatMap { $0 }, shape: [3, 9]).narrow(0, start: 0, length: 1)
     let want = try Tensor(capped.logits_softcapped_row0.flatMap { $0 }, shape: [1, 9, config.vocabSize])
     #expect(try withNoGrad { try maxAbsDifference(gemma(ids), want) } < 1e-4)
-    #expect(gemma.layers.map(\.isSliding) == [true, false, true, false])
+    #expect(gemma.slidingLayers == [true, false, true, false])
     #expect(config.gemma3GlobalRope.theta == 1_000_000 && config.gemma3GlobalRope.scaling?.kind == "linear")
     #expect(config.gemma3LocalRope.theta == 10_000 && config.gemma3LocalRope.scaling?.kind == "default")
     #expect(gemma.norm.weight.shape == [32] && config.queryPreAttnScalar == 24)
