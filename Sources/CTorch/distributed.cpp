@@ -1,5 +1,6 @@
 // distributed.cpp — process groups from libtorch's own c10d: rendezvous through its TCP store, collectives through
-// ProcessGroupGloo (CPU tensors), both built into libtorch_cpu. The wheel ships c10d's headers but not gloo's;
+// ProcessGroupGloo (CPU tensors), both built into libtorch_cpu; and DDP's gradient reducer: buckets all-reduced
+// from post-accumulate-grad hooks while backward goes on. The wheel ships c10d's headers but not gloo's;
 // gloo-declarations/ declares the few gloo names ProcessGroupGloo.hpp mentions (pointers only; see
 // docs/distributed.md, "Reaching gloo").
 #define USE_C10D_GLOO 1
@@ -7,7 +8,10 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
 #include <cstdlib>
+#include <mutex>
 using namespace ctorch;
 
 struct ct_process_group_s {
@@ -125,5 +129,193 @@ int ct_process_group_barrier(ct_process_group pg) {
     o.timeout = pg->timeout;
     finish(pg->backend->barrier(o), pg, "barrier");
   })
+}
+}
+
+// ---- Gradient buckets (DDP's Reducer, reduced to what the trainer needs) ----
+//
+// Parameters are grouped into buckets in reverse order (backward produces the last layers' gradients first): the
+// first holds up to `first_bucket_bytes`, the others up to `bucket_bytes` (DDP's 1 MB and 25 MB), one dtype and
+// device per bucket. While armed, a post-accumulate-grad hook on every parameter counts it ready; a bucket whose
+// parameters are all ready is copied into its flat buffer and its all-reduce (sum) launched asynchronously, in
+// bucket order on every rank (a bucket ready early waits for the ones before it). `finish` launches what backward
+// did not (parameters it never reached), waits, divides by the world size and copies the averages back: the same
+// element-wise sums as one all-reduce of everything.
+namespace {
+struct Bucket {
+  std::vector<size_t> params;  // indices into Reducer::params
+  std::vector<int64_t> offsets;
+  at::Tensor flat;             // [Σ numel] of the bucket's parameters, their dtype and device
+  size_t pending = 0;          // parameters not yet ready in this backward
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
+struct Reducer {
+  ct_process_group_s *pg;
+  std::vector<at::Tensor> params;
+  std::vector<std::pair<size_t, bool>> slot;  // parameter → (bucket, ready in this backward)
+  std::vector<Bucket> buckets;
+  std::mutex mutex;
+  bool armed = false;
+  size_t next = 0;        // the next bucket to launch
+  size_t from_hooks = 0;  // buckets launched during backward since arm
+  bool late = false;      // a gradient changed after its bucket was sent: finish reduces everything again
+
+  void launch(size_t b) {
+    auto &bucket = buckets[b];
+    for (size_t k = 0; k < bucket.params.size(); k++) {
+      const at::Tensor &p = params[bucket.params[k]];
+      const at::Tensor &g = p.grad();
+      if (!g.defined())
+        throw std::runtime_error("gradient all-reduce: trainable parameter " + std::to_string(bucket.params[k]) +
+                                 " " + c10::str(p.sizes()) + " has no gradient");
+      bucket.flat.narrow(0, bucket.offsets[k], p.numel()).copy_(g.reshape({-1}));
+    }
+    std::vector<at::Tensor> tensors{bucket.flat};
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    o.timeout = pg->timeout;
+    bucket.work = pg->backend->allreduce(tensors, o);
+  }
+
+  // A parameter's gradient was accumulated (autograd thread).
+  void ready(size_t index) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed) return;
+    auto &[b, seen] = slot[index];
+    if (b < next) {  // its bucket is already on the wire
+      late = true;
+      return;
+    }
+    if (seen) return;
+    seen = true;
+    if (--buckets[b].pending > 0) return;
+    while (next < buckets.size() && buckets[next].pending == 0) {
+      launch(next++);
+      from_hooks++;
+    }
+  }
+
+  void arm() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto &s : slot) s.second = false;
+    for (auto &bucket : buckets) {
+      bucket.pending = bucket.params.size();
+      bucket.work.reset();
+    }
+    next = 0;
+    from_hooks = 0;
+    late = false;
+    armed = true;
+  }
+
+  size_t finish() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed) {  // not armed: nothing was launched; reduce everything now
+      for (auto &bucket : buckets) bucket.work.reset();
+      next = 0;
+      from_hooks = 0;
+      late = false;
+    }
+    armed = false;
+    while (next < buckets.size()) launch(next++);
+    for (auto &bucket : buckets) finish_work(bucket.work, pg, "gradient all-reduce");
+    if (late) {  // exact fallback: every rank ran the same graph, so every rank redoes the same collectives
+      for (size_t b = 0; b < buckets.size(); b++) launch(b);
+      for (auto &bucket : buckets) finish_work(bucket.work, pg, "gradient all-reduce");
+    }
+    double world = (double)pg->backend->getSize();
+    for (auto &bucket : buckets) {
+      bucket.flat.div_(world);
+      for (size_t k = 0; k < bucket.params.size(); k++) {
+        at::Tensor g = params[bucket.params[k]].mutable_grad();
+        g.copy_(bucket.flat.narrow(0, bucket.offsets[k], g.numel()).view(g.sizes()));
+      }
+      bucket.work.reset();
+    }
+    return late ? 0 : from_hooks;
+  }
+
+  static void finish_work(const c10::intrusive_ptr<c10d::Work> &work, ct_process_group_s *pg, const char *what) {
+    if (work) ::finish(work, pg, what);
+  }
+};
+
+struct ReadyHook : torch::autograd::PostAccumulateGradHook {
+  std::shared_ptr<Reducer> reducer;
+  size_t index;
+  ReadyHook(std::shared_ptr<Reducer> r, size_t i) : reducer(std::move(r)), index(i) {}
+  void operator()(const torch::autograd::Variable &) override { reducer->ready(index); }
+};
+}  // namespace
+
+struct ct_gradient_reducer_s {
+  std::shared_ptr<Reducer> reducer;
+};
+
+extern "C" {
+int ct_gradient_reducer_new(ct_process_group pg, const ct_tensor *params, int64_t count, int64_t first_bucket_bytes,
+                            int64_t bucket_bytes, ct_gradient_reducer *out) {
+  CT_PROTECT({
+    *out = nullptr;
+    auto r = std::make_shared<Reducer>();
+    r->pg = pg;
+    for (int64_t i = 0; i < count; i++) {
+      const at::Tensor &p = T(params[i]);
+      if (!p.requires_grad() || !p.is_leaf())
+        throw std::invalid_argument("gradient reducer: parameter " + std::to_string(i) +
+                                    " is not a leaf tensor that requires grad");
+      r->params.push_back(p);
+    }
+    r->slot.resize(r->params.size());
+    // Reverse order; a bucket closes at its byte cap or where dtype or device change.
+    int64_t limit = std::max<int64_t>(first_bucket_bytes, 1);
+    for (int64_t i = count - 1; i >= 0; i--) {
+      const at::Tensor &p = r->params[i];
+      bool fits = !r->buckets.empty();
+      if (fits) {
+        auto &last = r->buckets.back();
+        const at::Tensor &first = r->params[last.params.front()];
+        int64_t used = last.offsets.back() + r->params[last.params.back()].numel();
+        fits = first.scalar_type() == p.scalar_type() && first.device() == p.device() &&
+               (used + p.numel()) * (int64_t)p.element_size() <= limit;
+        if (!fits) limit = std::max<int64_t>(bucket_bytes, 1);
+      }
+      if (!fits) r->buckets.emplace_back();
+      auto &bucket = r->buckets.back();
+      int64_t offset = bucket.offsets.empty() ? 0 : bucket.offsets.back() + r->params[bucket.params.back()].numel();
+      bucket.params.push_back((size_t)i);
+      bucket.offsets.push_back(offset);
+      r->slot[i] = {r->buckets.size() - 1, false};
+    }
+    for (auto &bucket : r->buckets) {
+      const at::Tensor &p = r->params[bucket.params.front()];
+      int64_t total = bucket.offsets.back() + r->params[bucket.params.back()].numel();
+      bucket.flat = at::empty({total}, p.options().requires_grad(false));
+    }
+    for (size_t i = 0; i < r->params.size(); i++) {
+      if (torch::autograd::impl::post_acc_grad_hooks(r->params[i]))
+        throw std::invalid_argument("gradient reducer: parameter " + std::to_string(i) +
+                                    " already has a post-accumulate-grad hook");
+      torch::autograd::impl::set_post_acc_grad_hooks(r->params[i], std::make_unique<ReadyHook>(r, i));
+    }
+    *out = new ct_gradient_reducer_s{r};
+  })
+}
+
+void ct_gradient_reducer_free(ct_gradient_reducer r) {
+  if (!r) return;
+  for (auto &p : r->reducer->params) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+  delete r;
+}
+
+int ct_gradient_reducer_buckets(ct_gradient_reducer r, int64_t *count) {
+  CT_PROTECT({ *count = (int64_t)r->reducer->buckets.size(); })
+}
+
+int ct_gradient_reducer_arm(ct_gradient_reducer r) { CT_PROTECT({ r->reducer->arm(); }) }
+
+int ct_gradient_reducer_finish(ct_gradient_reducer r, int64_t *launched_during_backward) {
+  CT_PROTECT({ *launched_during_backward = (int64_t)r->reducer->finish(); })
 }
 }

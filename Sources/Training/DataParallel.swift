@@ -1,6 +1,6 @@
 // DataParallel.swift — data-parallel training as Hugging Face Trainer + accelerate do it, on libtorch's c10d:
-// torchrun's environment contract, the DistributedSampler shard of each epoch's order, gradients averaged by one
-// all-reduce before clipping, logged metrics and evaluation combined across processes, rank 0 writing.
+// torchrun's environment contract, the DistributedSampler shard of each epoch's order, gradients averaged in buckets
+// all-reduced during backward (GradientBuckets) before clipping, logged metrics and evaluation combined across processes, rank 0 writing.
 // docs/distributed.md explains the design (and how sharded training and multi-node runs extend it).
 import Foundation
 import Torch
@@ -128,23 +128,27 @@ public final class DataParallel {
     }
   }
 
-  /// DDP's gradient averaging: every gradient flattened into one float32 buffer, one all-reduce (sum), divided by
-  /// the world size, copied back. Runs after the last backward of a step and before clipping.
+  /// DDP's gradient averaging, set up by `attach(to:)`: buckets of ~25 MB sent from autograd hooks during the last
+  /// backward of a step, then averaged.
+  public private(set) var buckets: GradientBuckets?
+  /// How many buckets the last step sent while backward still ran (the rest were sent after it).
+  public private(set) var overlappedBuckets = 0
+
+  /// Gradient averaging over `parameters` (every rank the same list): bucketed all-reduce, overlapped with the
+  /// backward that follows `armBuckets()`. Runs `finish` after the last backward of a step and before clipping.
+  public func prepareGradientBuckets(_ parameters: [Tensor]) throws {
+    buckets = nil  // its hooks go first
+    buckets = try collective("gradient buckets") { try GradientBuckets(parameters, group: group) }
+  }
+
+  /// The next backward sends gradient buckets as they fill.
+  public func armBuckets() throws { try buckets?.arm() }
+
+  /// Every gradient of `parameters` averaged across the processes (what backward did not send is sent now).
   public func averageGradients(_ parameters: [Tensor]) throws {
-    let grads = try parameters.map { p -> Tensor in
-      guard let g = p.grad else { throw LaunchError("a trainable parameter \(p.shape) has no gradient to average") }
-      return g
-    }
-    guard !grads.isEmpty else { return }
-    let flat = try Tensor.cat(try grads.map { try $0.reshape([-1]) })  // [Σ numel]
-    try collective("gradient all-reduce") { try group.allReduce(flat) }
-    try flat.div_(Double(worldSize))
-    var offset = 0
-    for g in grads {
-      let n = g.elementCount
-      try g.copy_(try flat.narrow(0, start: offset, length: n).reshape(g.shape))
-      offset += n
-    }
+    let same = buckets.map { $0.parameters.count == parameters.count && zip($0.parameters, parameters).allSatisfy { $0 === $1 } }
+    if same != true { try prepareGradientBuckets(parameters) }
+    overlappedBuckets = try collective("gradient all-reduce") { try buckets!.finish() }
   }
 
   /// Element-wise sums of `values` over every process (float64).
@@ -166,6 +170,8 @@ public final class DataParallel {
   /// writing, and parameters made identical before the first step. The trainer must have been built with a
   /// `DistributedSampler` of this rank (TrainingRun.prepare does it).
   public func attach(to trainer: Trainer) throws {
+    try prepareGradientBuckets(trainer.trainable.map(\.tensor))
+    trainer.beforeLastBackward = { [unowned self] in try self.armBuckets() }
     trainer.afterBackward = { [unowned self] in try self.averageGradients($0) }
     trainer.sumAcrossProcesses = { [unowned self] in try self.sum($0) }
     trainer.processRank = (rank, worldSize)

@@ -105,6 +105,10 @@ public final class Trainer {
   /// Runs once per optimizer step, after the last backward and before clipping, with the trainable parameters
   /// (their `.grad` filled): data-parallel training averages the gradients across processes here.
   public var afterBackward: (([Tensor]) throws -> Void)?
+  /// Runs before the backward of each step's last micro-batch: data-parallel training arms its gradient buckets here,
+  /// so that backward sends them as they fill (the earlier backwards of an accumulation window only accumulate,
+  /// DDP's `no_sync`).
+  public var beforeLastBackward: (() throws -> Void)?
   /// Whether this process reports (callbacks below) and writes checkpoints; false on all but one data-parallel
   /// process. Callers gate their own exports on it too.
   public var isMainProcess = true
@@ -211,10 +215,11 @@ public final class Trainer {
       let objective = objective(at: step)
       var stepLoss = 0.0
       var groupMetrics: [[(name: String, value: Double)]] = []
-      for indices in group {
+      for (position, indices) in group.enumerated() {
         let pairs = indices.map { trainPairs[$0] }
         onMicroBatch?(pairs)
         let output = try forward(pairs, objective: objective, reference: precomputedReference(of: indices))
+        if position == group.count - 1 { try beforeLastBackward?() }
         if let scaler = state.lossScaler {
           try (output.loss * (scaler.scale / Double(group.count))).backward()
         } else {

@@ -200,7 +200,12 @@ public enum TrainingRun {
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
                               objectives: config.objectiveSchedule, sampler: sampler)
     trainer.referenceModel = referenceModel
-    try dataParallel?.attach(to: trainer)
+    if let dataParallel {
+      try dataParallel.attach(to: trainer)
+      if let buckets = dataParallel.buckets {
+        log("data parallel: gradients of \(buckets.parameters.count) tensors in \(buckets.bucketCount) bucket\(buckets.bucketCount == 1 ? "" : "s") (1 MB, then 25 MB), all-reduced during the last backward of each step")
+      }
+    }
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, evalData: eval, droppedForLength: dropped,
                        readReports: reports, dataDirectory: dataDirectory)

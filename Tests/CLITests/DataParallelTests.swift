@@ -49,6 +49,32 @@ struct DataParallelTests {
     #expect(two.errors.contains("data parallel: 2 processes"), "\(two.errors)")
     #expect(two.errors.components(separatedBy: "orpo: done:").count == 2, "rank 0 alone reports")
 
+    try expectSameRun(single, parallel)
+  }
+
+  /// The same parity under torchrun itself: `torchrun --nproc-per-node 2 --no-python orpo train …` (static
+  /// rendezvous: torchrun's agent hosts the TCP store at MASTER_ADDR:MASTER_PORT and sets
+  /// TORCHELASTIC_USE_AGENT_STORE=True, so both workers join it as clients). Needs a Python with torch:
+  /// ORPO_TORCHRUN_PYTHON, else the checkout's .venv-torchrun, else python3 on PATH; skipped (saying so) without one.
+  @Test(.enabled(if: TorchRun.python != nil, TorchRun.missing))
+  func torchrunMatchesOneProcessWithTheCombinedBatch() throws {
+    let python = try #require(TorchRun.python), orpo = try #require(OrpoProcess.executable)
+    let root = temporaryFolder("ddp-torchrun")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let single = root.appendingPathComponent("one"), parallel = root.appendingPathComponent("two")
+    let one = try OrpoProcess.run(arguments(output: single, batch: 4))
+    #expect(one.status == 0, "\(one.errors)")
+    let launch = ["-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+                  "--master-port", String(unusedPort()), "--no-python", orpo.path]
+    let two = try OrpoProcess.run(launch + arguments(output: parallel, batch: 2), executable: python)
+    #expect(two.status == 0, "\(two.errors)")
+    #expect(two.errors.contains("data parallel: 2 processes"), "\(two.errors)")
+    try expectSameRun(single, parallel)
+  }
+
+  /// A 1-process run with batch 2b against a 2-process run with per-device batch b: every logged loss, grad_norm,
+  /// NLL and eval metric within 1e-6 relative, the final adapter within 1e-6 relative (L2), the same files.
+  func expectSameRun(_ single: URL, _ parallel: URL) throws {
     let expected = try metrics(single), found = try metrics(parallel)
     #expect(expected.count == found.count && expected.filter { $0["eval_loss"] != nil }.count == 3)
     for (e, f) in zip(expected, found) {
@@ -149,6 +175,34 @@ struct DataParallelTests {
     Issue.record("the workers did not start training within 120 s")
     throw CocoaError(.fileReadNoSuchFile)
   }
+}
+
+/// A Python that can run torchrun (`python -m torch.distributed.run`): ORPO_TORCHRUN_PYTHON, else the checkout's
+/// `.venv-torchrun/bin/python`, else `python3` on PATH, the first that imports torch. CI installs none: there the
+/// torchrun test is skipped.
+enum TorchRun {
+  static let python: URL? = {
+    var candidates: [String] = []
+    if let chosen = ProcessInfo.processInfo.environment["ORPO_TORCHRUN_PYTHON"] { candidates.append(chosen) }
+    candidates.append(repositoryRoot.appendingPathComponent(".venv-torchrun/bin/python").path)
+    for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+      candidates.append("\(folder)/python3")
+    }
+    for path in candidates where FileManager.default.isExecutableFile(atPath: path) {
+      let probe = Process()
+      probe.executableURL = URL(fileURLWithPath: path)
+      probe.arguments = ["-c", "import torch.distributed.run"]
+      probe.standardOutput = FileHandle.nullDevice
+      probe.standardError = FileHandle.nullDevice
+      guard (try? probe.run()) != nil else { continue }
+      probe.waitUntilExit()
+      if probe.terminationStatus == 0 { return URL(fileURLWithPath: path) }
+    }
+    print("DataParallelTests: torchrun test skipped: \(missing)")
+    return nil
+  }()
+
+  static let missing: Comment = "no Python with torch found (ORPO_TORCHRUN_PYTHON, .venv-torchrun, python3 on PATH)"
 }
 
 /// An `orpo` process running in the background, its stderr collected.

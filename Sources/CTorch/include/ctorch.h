@@ -256,6 +256,17 @@ int ct_process_group_all_reduce(ct_process_group pg, ct_tensor t, int op);   // 
 int ct_process_group_broadcast(ct_process_group pg, ct_tensor t, int root);  // in place, from rank `root`
 int ct_process_group_all_gather(ct_process_group pg, ct_tensor t, ct_tensor *out);  // [world, ...t.shape]
 int ct_process_group_barrier(ct_process_group pg);
+// DDP's gradient buckets over `params` (leaf tensors that require grad; a post-accumulate-grad hook is set on each,
+// removed by free). arm: the next backward launches each bucket's all-reduce (sum) as its gradients are accumulated;
+// finish: launches the rest, waits, divides by the world size, writes the averages into the gradients and returns
+// how many buckets backward launched.
+typedef struct ct_gradient_reducer_s *ct_gradient_reducer;  // free with ct_gradient_reducer_free
+int ct_gradient_reducer_new(ct_process_group pg, const ct_tensor *params, int64_t count, int64_t first_bucket_bytes,
+                            int64_t bucket_bytes, ct_gradient_reducer *out);
+void ct_gradient_reducer_free(ct_gradient_reducer r);
+int ct_gradient_reducer_buckets(ct_gradient_reducer r, int64_t *count);
+int ct_gradient_reducer_arm(ct_gradient_reducer r);
+int ct_gradient_reducer_finish(ct_gradient_reducer r, int64_t *launched_during_backward);
 
 #ifdef __cplusplus
 }
