@@ -106,13 +106,23 @@ public final class DataParallel {
   public var worldSize: Int { group.worldSize }
   public var isMainProcess: Bool { rank == 0 }
 
-  /// Joins the run `environment` describes (gloo on CPU tensors); `timeout` (seconds, `ddp_timeout`) bounds the
-  /// rendezvous and every collective, so a rank that died or hangs stops the others with an error.
-  public init(environment: LaunchEnvironment, timeout: Double) throws {
+  /// Where the collectives' tensors live: the CPU (gloo) or this process's GPU (NCCL).
+  public let device: Device
+
+  /// Joins the run `environment` describes: gloo when `device` is the CPU, NCCL when it is a GPU (refused at once,
+  /// with the reason, where libtorch has no NCCL). `timeout` (seconds, `ddp_timeout`) bounds the rendezvous and every
+  /// collective, so a rank that died or hangs stops the others with an error.
+  public init(environment: LaunchEnvironment, timeout: Double, device: Device = .cpu) throws {
     self.environment = environment
+    self.device = device
+    let backend = ProcessGroup.Backend(for: device)
+    if backend == .nccl {
+      let nccl = ProcessGroup.ncclAvailability
+      guard nccl.available else { throw LaunchError("data parallel on \(device) needs NCCL: \(nccl.reason)") }
+    }
     do {
-      group = try ProcessGroup(glooAt: environment.masterAddress, port: environment.masterPort, rank: environment.rank,
-                               worldSize: environment.worldSize,
+      group = try ProcessGroup(backend, at: environment.masterAddress, port: environment.masterPort,
+                               rank: environment.rank, worldSize: environment.worldSize,
                                hostsStore: environment.rank == 0 && !environment.agentHostsStore, timeout: timeout)
     } catch let error as TorchError {
       throw LaunchError("rank \(environment.rank) of \(environment.worldSize) could not meet the others at \(environment.masterAddress):\(environment.masterPort) within \(Self.seconds(timeout)) (ddp_timeout): \(error.message)")
@@ -154,9 +164,9 @@ public final class DataParallel {
   /// Element-wise sums of `values` over every process (float64).
   public func sum(_ values: [Double]) throws -> [Double] {
     guard !values.isEmpty else { return values }
-    let t = try Tensor(values)
+    let t = try Tensor(values).to(device)
     try collective("metric all-reduce") { try group.allReduce(t) }
-    return try t.scalars(as: Double.self)
+    return try t.to(.cpu).scalars(as: Double.self)
   }
 
   /// DDP's start: every process takes rank 0's values of `parameters` (they are seeded alike; this makes sure).
@@ -166,7 +176,7 @@ public final class DataParallel {
     }
   }
 
-  /// Hooks `trainer` up: the gradient average before clipping, metric sums across processes, rank 0 reporting and
+  /// Hooks `trainer` up (its parameters on `device`): the gradient average before clipping, metric sums across processes, rank 0 reporting and
   /// writing, and parameters made identical before the first step. The trainer must have been built with a
   /// `DistributedSampler` of this rank (TrainingRun.prepare does it).
   public func attach(to trainer: Trainer) throws {
