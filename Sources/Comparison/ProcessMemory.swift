@@ -1,6 +1,7 @@
 // ProcessMemory.swift — this process's peak resident memory, resettable between the stages of `orpo compare`
 // (Linux: VmHWM in /proc/self/status, reset by writing 5 to /proc/self/clear_refs; elsewhere getrusage's maximum).
 import Foundation
+import Support
 
 public enum ProcessMemory {
   /// Starts a new peak at the current resident size, where the system allows it (Linux ≥ 4.0). On Linux the heap
@@ -8,9 +9,7 @@ public enum ProcessMemory {
   /// next stage's resident memory.
   @discardableResult
   public static func resetPeak() -> Bool {
-    #if os(Linux)
-    _ = glibcMallocTrim(0)
-    #endif
+    ProcessHeap.trim()
     guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
     defer { try? handle.close() }
     do { try handle.write(contentsOf: Foundation.Data("5".utf8)) } catch { return false }
@@ -35,9 +34,3 @@ public enum ProcessMemory {
     #endif
   }
 }
-
-#if os(Linux)
-/// glibc's `int malloc_trim(size_t pad)` (malloc.h, which Swift's Glibc module does not include).
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-#endif

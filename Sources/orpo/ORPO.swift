@@ -15,7 +15,9 @@ struct ORPO: AsyncParsableCommand {
 
   /// libtorch_cuda goes in before anything else touches ATen (ATen decides once per process whether CUDA exists);
   /// then the verb runs as swift-argument-parser's own `main` would run it. ORPO_NO_CUDA=1 skips the load.
+  /// Freed tensors go back to the system at once (`ProcessHeap`): peak RSS, not numbers, changes.
   static func main() async {
+    ProcessHeap.keepLargeBlocksOutOfTheHeap()
     if ProcessInfo.processInfo.environment["ORPO_NO_CUDA"] != "1" { CUDA.load() }
     do {
       var command = try parseAsRoot()
