@@ -144,11 +144,18 @@ public final class DataParallel {
   /// How many buckets the last step sent while backward still ran (the rest were sent after it).
   public private(set) var overlappedBuckets = 0
 
+  /// DDP's `bucket_cap_mb` (`ddp_bucket_cap_mb`): nil keeps DDP's default (1 MiB first, then 25 MiB); a value is
+  /// every bucket's cap, the first included (as DDP does when the cap is given).
+  public var bucketCapMB: Int?
+
   /// Gradient averaging over `parameters` (every rank the same list): bucketed all-reduce, overlapped with the
   /// backward that follows `armBuckets()`. Runs `finish` after the last backward of a step and before clipping.
   public func prepareGradientBuckets(_ parameters: [Tensor]) throws {
     buckets = nil  // its hooks go first
-    buckets = try collective("gradient buckets") { try GradientBuckets(parameters, group: group) }
+    let cap = bucketCapMB.map { $0 << 20 }
+    buckets = try collective("gradient buckets") {
+      try GradientBuckets(parameters, group: group, firstBucketBytes: cap ?? 1 << 20, bucketBytes: cap ?? 25 << 20)
+    }
   }
 
   /// The next backward sends gradient buckets as they fill.
@@ -180,6 +187,7 @@ public final class DataParallel {
   /// writing, and parameters made identical before the first step. The trainer must have been built with a
   /// `DistributedSampler` of this rank (TrainingRun.prepare does it).
   public func attach(to trainer: Trainer) throws {
+    bucketCapMB = trainer.config.ddpBucketCapMB
     try prepareGradientBuckets(trainer.trainable.map(\.tensor))
     trainer.beforeLastBackward = { [unowned self] in try self.armBuckets() }
     trainer.afterBackward = { [unowned self] in try self.averageGradients($0) }
