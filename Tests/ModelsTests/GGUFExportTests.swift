@@ -1,0 +1,111 @@
+// GGUFExportTests.swift — `orpo export --merge --format gguf` on the ORPO fixture model with its TRL adapter: llama.cpp
+// names, metadata and tokenizer keys, q/k rows permuted back (our GGUF reader, checked against transformers, reads the
+// merged weights back exactly from f32), quant blocks equal to the quantizer's (checked against gguf-py), refusals.
+import Foundation
+import GGUF
+import NN
+import Testing
+import Torch
+@testable import Models
+
+@Suite(.serialized) struct GGUFExportTests {
+  /// A GGUF holding only tokenizer metadata, standing in for the model file the weights came from.
+  func sourceGGUF(in dir: URL) throws -> GGUFFile {
+    var w = GGUFWriter()
+    w.add("general.architecture", .string("llama"))
+    w.add("tokenizer.ggml.model", .string("gpt2"))
+    w.add("tokenizer.ggml.pre", .string("smollm"))
+    w.add("tokenizer.ggml.tokens", .array((0..<900).map { .string("t\($0)") }))
+    w.add("tokenizer.ggml.bos_token_id", .uint32(1))
+    w.add("tokenizer.chat_template", .string("{{ messages }}"))
+    let url = dir.appendingPathComponent("source.gguf")
+    try Data(w.serialized()).write(to: url)
+    return try GGUFFile(url: url)
+  }
+
+  func merged() throws -> (LlamaForCausalLM, URL) {
+    let dir = try ExportFixture.temporaryFolder("gguf-export")
+    let model = try ExportFixture.loadBase()
+    _ = try ModelExport.loadAdapter(from: try ExportFixture.trlAdapter(in: dir), into: model)
+    return (model, dir)
+  }
+
+  @Test func f32ReadsBackAsTheMergedWeights() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("model.gguf")
+    try GGUFExport.write(model: model, config: model.config, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil, quantization: .f32,
+                         name: "orpo", to: file)
+    let g = try GGUFFile(url: file)
+    let m = g.metadata
+    #expect(m["general.architecture"]?.string == "llama" && m["general.file_type"]?.int == 0)
+    #expect(m["llama.block_count"]?.int == 2 && m["llama.embedding_length"]?.int == 32)
+    #expect(m["llama.attention.head_count"]?.int == 4 && m["llama.attention.head_count_kv"]?.int == 2)
+    #expect(m["llama.rope.dimension_count"]?.int == 8 && m["llama.context_length"]?.int == 128)
+    #expect(m["llama.feed_forward_length"]?.int == 64 && m["llama.vocab_size"]?.int == 900)
+    #expect(m["tokenizer.ggml.pre"]?.string == "smollm" && m["tokenizer.ggml.tokens"]?.array?.count == 900)
+    #expect(m["tokenizer.chat_template"]?.string == "{{ messages }}")
+    // llama-quantize's order: the tensors outside the blocks by name, then block by block, by name.
+    #expect(g.tensorNames.prefix(5) == ["output.weight", "output_norm.weight", "token_embd.weight", "blk.0.attn_k.weight",
+                                        "blk.0.attn_norm.weight"])
+    #expect(g.tensorNames.last == "blk.1.ffn_up.weight")
+    #expect(g.tensors.count == 2 * 9 + 3 && g.tensors.allSatisfy { $0.type == .f32 })
+    #expect(g.tensor(named: "blk.1.attn_q.weight")?.shape == [32, 32] && g.tensor(named: "blk.1.ffn_up.weight")?.shape == [32, 64])
+    // Read back through the GGUF loader (which undoes llama.cpp's q/k permutation): the merged weights, exactly.
+    let (config, parameters, _) = try Checkpoint.load(file)
+    #expect(config.numKeyValueHeads == 2 && !config.tiesEmbeddings)
+    let want = try ModelExport.mergedWeights(model).entries
+    #expect(want.count == parameters.count)
+    for entry in want {
+      let ours = try #require(parameters[entry.name], "\(entry.name) read back")
+      let difference = try (ours - entry.produce()).abs().max().item()
+      #expect(difference == 0, "\(entry.name): \(difference)")
+    }
+  }
+
+  @Test func q8_0BlocksAreTheQuantizersBytesOfThePermutedRows() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("model-q8_0.gguf")
+    try GGUFExport.write(model: model, config: model.config, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: "custom", quantization: .q8_0,
+                         name: "orpo", to: file)
+    let g = try GGUFFile(url: file)
+    #expect(g.metadata["general.file_type"]?.int == 7 && g.metadata["tokenizer.chat_template"]?.string == "custom")
+    #expect(g.tensor(named: "blk.0.attn_norm.weight")?.type == .f32 && g.tensor(named: "blk.0.attn_k.weight")?.type == .q8_0)
+    let entries = Dictionary(uniqueKeysWithValues: try ModelExport.mergedWeights(model).entries.map { ($0.name, $0) })
+    let k = try entries["model.layers.0.self_attn.k_proj.weight"]!.produce()
+    let permuted = try GGUFExport.permuteRows(k, heads: 2).scalars(as: Float.self)
+    let info = try #require(g.tensor(named: "blk.0.attn_k.weight"))
+    #expect(try g.rawBytes(of: info) == GGUFQuantizer.quantize(permuted, rowLength: 32, as: .q8_0))
+    // Within Q8_0's own error: half a step (max|x| / 127 / 2) per block of 32.
+    let (_, parameters, _) = try Checkpoint.load(file)
+    for (name, entry) in entries where entry.shape.count == 2 {
+      let x = try entry.produce()
+      let error = try (parameters[name]! - x).abs().max().item()
+      #expect(error <= (try x.abs().max().item()) / 127 * 0.5 * 1.01, "\(name): \(error)")
+    }
+  }
+
+  @Test func refusesWhatItCannotWrite() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("x.gguf")
+    var llama3 = model.config
+    llama3.ropeScaling = RopeScaling(ropeType: "llama3", factor: 8)
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: llama3, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
+    }
+    var gemma = model.config
+    gemma.modelType = "gemma"
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: gemma, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
+    }
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: model.config, sourceGGUF: nil, chatTemplate: nil, quantization: .f16,
+                           name: "x", to: file)
+    }
+    #expect(!FileManager.default.fileExists(atPath: file.path))
+  }
+}
