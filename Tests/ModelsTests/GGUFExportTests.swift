@@ -4,6 +4,7 @@
 import Foundation
 import GGUF
 import NN
+import Support
 import Testing
 import Torch
 @testable import Models
@@ -107,5 +108,65 @@ import Torch
                            name: "x", to: file)
     }
     #expect(!FileManager.default.fileExists(atPath: file.path))
+  }
+
+  /// What reference/check_gguf_export.py saw when it loaded our GGUFs with gguf-py and transformers.
+  struct Checked: Decodable {
+    struct File: Decodable {
+      let fnv1a64: String
+      let types: [String: Int]
+      let generated_ids: [Int]
+      let generation_equals_merged: Bool
+    }
+    let prompt: [Int]
+    let new_tokens: Int
+    let merged_generated_ids: [Int]
+    let files: [String: File]
+  }
+
+  /// The tiny model (base + TRL adapter, merged) in every --quant: the very files the reference script checked
+  /// (FNV-1a of their bytes), whose greedy 32 tokens through transformers equal ours on the merged HF export (f32,
+  /// f16) and ours on each file as our GGUF reader reads it back (every quant).
+  /// `ORPO_GGUF_EXPORT_DIR=DIR` copies the files to DIR for `check_gguf_export.py --tiny DIR`.
+  @Test func transformersGeneratesWhatWeGenerate() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let source = try sourceGGUF(in: dir)
+    let exportDir = ProcessInfo.processInfo.environment["ORPO_GGUF_EXPORT_DIR"].map { URL(fileURLWithPath: $0) }
+    var files: [String: URL] = [:]
+    for quant in GGUFExport.Quantization.allCases {
+      let file = dir.appendingPathComponent("orpo-\(quant.rawValue).gguf")
+      try GGUFExport.write(model: model, config: model.config, sourceGGUF: source, chatTemplate: nil, quantization: quant,
+                           name: "orpo", to: file)
+      files[file.lastPathComponent] = file
+      if let exportDir {
+        try FileManager.default.createDirectory(at: exportDir, withIntermediateDirectories: true)
+        let target = exportDir.appendingPathComponent(file.lastPathComponent)
+        try? FileManager.default.removeItem(at: target)
+        try FileManager.default.copyItem(at: file, to: target)
+      }
+    }
+    if exportDir != nil { return }  // the fixture is rewritten from these files
+    let fixtureURL = ExportFixture.testsFolder.appendingPathComponent("Fixtures/gguf_export.json")
+    let checked = try JSONDecoder().decode(Checked.self, from: Data(contentsOf: fixtureURL))
+    #expect(Set(checked.files.keys) == Set(files.keys))
+    let greedy = GenerationConfig(maxNewTokens: checked.new_tokens, stopsAtEndOfSequence: false)
+    let merged = ExportFixture.testsFolder.appendingPathComponent("Fixtures/export/merged")
+    let (mergedConfig, mergedParameters, _) = try Checkpoint.load(merged)
+    let fromMerged = try LlamaForCausalLM(config: mergedConfig, parameters: mergedParameters)
+      .generate(prompts: [checked.prompt], config: greedy)[0]
+    #expect(fromMerged == checked.merged_generated_ids, "ours vs transformers on the merged HF export")
+    for (name, url) in files.sorted(by: { $0.key < $1.key }) {
+      let want = try #require(checked.files[name])
+      var hash = StableHash()
+      hash.combine(try Data(contentsOf: url))
+      #expect(hash.hex == want.fnv1a64, "\(name) is not the file check_gguf_export.py checked")
+      if ["orpo-f32.gguf", "orpo-f16.gguf"].contains(name) {
+        #expect(want.generation_equals_merged && want.generated_ids == fromMerged, "\(name)")
+      }
+      let (config, parameters, _) = try Checkpoint.load(url)
+      let ours = try LlamaForCausalLM(config: config, parameters: parameters).generate(prompts: [checked.prompt], config: greedy)[0]
+      #expect(ours == want.generated_ids, "\(name): ours on the file vs transformers on the file")
+    }
   }
 }
