@@ -5,9 +5,15 @@
 #   .venv-gguf/bin/python reference/make_gguf_quant_fixtures.py
 # Writes Tests/GGUFTests/Fixtures/quant_cases.json: for each case the input values (float32 bit patterns, hex), the
 # row length and, per type, the expected bytes (hex).
+# Q4_K and Q6_K, which gguf-py cannot write, come from ggml itself (ggml_quantize_chunk in libggml-base, the
+# quantizer llama-quantize runs, which calls quantize_row_q4_K_ref / quantize_row_q6_K_ref without an importance
+# matrix) of llama-cpp-python 0.3.36's vendored llama.cpp: pass the library as the first argument (a partial
+# `pip install llama-cpp-python==0.3.36` build leaves it under build/bin/); ggml's Q5_0 must equal gguf-py's.
+import ctypes
 import importlib.metadata
 import json
 import os
+import sys
 
 import numpy as np
 from gguf import GGMLQuantizationType as T
@@ -41,18 +47,57 @@ inputs.append(("f16_edges", big))
 sub = np.array([[1.0000001, 1.0078125, 1.00390625, 1.01171875, 3.4e38, -3.4e38, 1e-40, np.inf] * 4], dtype=np.float32)
 inputs.append(("bf16_rounding", sub))
 
+# Rows of 256 and more for the k-quants (super-blocks of 256): weights like a layer's, an outlier, positive only (Q4_K's
+# min clamps at 0), a zero super-block and one below ggml's GROUP_MAX_EPS (1e-15), groups of very different scales.
+kquant = []
+kquant.append(("k_normal", (rng.standard_normal((2, 512)) * 0.05).astype(np.float32)))
+x = (rng.standard_normal((1, 256)) * 0.02).astype(np.float32)
+x[0, 7] = 1.5; x[0, 200] = -0.9
+kquant.append(("k_outliers", x))
+kquant.append(("k_positive", np.abs(rng.standard_normal((1, 256)) * 0.1).astype(np.float32)))
+x = np.zeros((1, 768), dtype=np.float32)
+x[0, 256:512] = (rng.standard_normal(256) * 1e-20).astype(np.float32)
+x[0, 512:] = (rng.standard_normal(256) * np.repeat([1e-4, 1e-2, 1.0, 0.3], 64)).astype(np.float32)
+kquant.append(("k_scales", x))
+inputs += kquant
+
+lib = None
+if len(sys.argv) > 1:
+    lib = ctypes.CDLL(sys.argv[1])
+    lib.ggml_quantize_chunk.restype = ctypes.c_size_t
+    lib.ggml_quantize_chunk.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                        ctypes.c_int64, ctypes.c_void_p]
+    lib.ggml_row_size.restype = ctypes.c_size_t
+    lib.ggml_row_size.argtypes = [ctypes.c_int, ctypes.c_int64]
+
+
+def ggml_quantize(x, qtype):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    rows, n = x.shape
+    out = np.zeros(lib.ggml_row_size(int(qtype), n) * rows, dtype=np.uint8)
+    lib.ggml_quantize_chunk(int(qtype), x.ctypes.data, out.ctypes.data, 0, rows, n, None)
+    return out
+
+
 cases = []
 for name, x in inputs:
     case = {"name": name, "row_length": int(x.shape[-1]), "values": x.view(np.uint32).astype("<u4").tobytes().hex(),
             "expected": {}}
-    for qtype in (T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0):
-        if not np.isfinite(x).all() and qtype in (T.Q8_0, T.Q4_0):
+    for qtype in (T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q5_0):
+        if not np.isfinite(x).all() and qtype in (T.Q8_0, T.Q4_0, T.Q5_0):
             continue
         with np.errstate(over="ignore", invalid="ignore"):
             q = quantize(x, qtype)
         case["expected"][qtype.name] = np.asarray(q).view(np.uint8).tobytes().hex()
+        if lib is not None and qtype == T.Q5_0:
+            assert ggml_quantize(x, qtype).tobytes().hex() == case["expected"]["Q5_0"], f"{name}: ggml and gguf-py Q5_0"
+    if lib is not None and x.shape[-1] % 256 == 0:
+        for qtype in (T.Q4_K, T.Q6_K):
+            case["expected"][qtype.name] = ggml_quantize(x, qtype).tobytes().hex()
     cases.append(case)
 
 with open(OUT, "w") as f:
-    json.dump({"generator": "reference/make_gguf_quant_fixtures.py", **PINNED, "cases": cases}, f, indent=1)
+    json.dump({"generator": "reference/make_gguf_quant_fixtures.py", **PINNED,
+               "k_quants": "llama-cpp-python 0.3.36 libggml-base" if lib is not None else None, "cases": cases}, f,
+              indent=1)
 print(f"wrote {OUT}: {len(cases)} cases")

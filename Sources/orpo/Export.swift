@@ -6,8 +6,8 @@ import ORPOKit
 
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Export a LoRA adapter as a PEFT folder, or merge it into the base model as a Hugging Face folder.",
-    usage: "orpo export --out <out> (--adapter <adapter> | --merge) [<options>]",
+    abstract: "Export a LoRA adapter as a PEFT folder, or merge it into the base model as a Hugging Face folder or a GGUF file.",
+    usage: "orpo export --out <out> (--adapter <adapter> | --merge [--format gguf [--quant <quant>]]) [<options>]",
     discussion: """
       Without --merge, the adapter in --adapter is checked against --model (every tensor must fit a layer) and \
       written again to --out as adapter_config.json (base_model_name_or_path = --model) and \
@@ -18,12 +18,20 @@ struct Export: ParsableCommand {
       (e.g. a GGUF file to a Hugging Face folder).
       --dtype is the dtype of the written weights (merging is done in float32). The output appears whole or not at \
       all; an existing --out is replaced only if it is empty or an earlier export of the same kind.
+      With --merge --format gguf, --out is one GGUF file for llama.cpp, Ollama or LM Studio: llama.cpp's tensor \
+      names and metadata (Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3), the tokenizer metadata of the GGUF model it \
+      was read from, the 2-D weights in --quant: f32, f16, bf16, q8_0, q4_0, or q4_k_m (llama-quantize's Q4_K_M \
+      mixture of Q4_K, Q6_K and, for rows not a multiple of 256, Q5_0/Q8_0), bit-identical to gguf-py's and ggml's \
+      reference quantizers; norms stay f32.
       """)
 
   @OptionGroup(title: "Model") var model: ModelOptions
   @OptionGroup(title: "Model") var adapter: AdapterOptions
-  @Option(help: "Output folder.") var out: String
+  @Option(help: "Output folder (a .gguf file with --format gguf).") var out: String
   @Flag(help: "Merge the adapter into the base weights and write a full model folder.") var merge = false
+  @Option(help: "What --merge writes: hf (a Hugging Face folder) or gguf (one file).") var format: ExportFormat = .hf
+  @Option(help: "The GGUF weights' type, with --format gguf (default f16).")
+  var quant: GGUFExport.Quantization?
 
   func validate() throws {
     if !merge && adapter.adapter == nil {
@@ -33,14 +41,25 @@ struct Export: ParsableCommand {
       throw ValidationError("--chat-template only applies with --merge")
     }
     if let device = model.device, device != .cpu { throw ValidationError("--device: export runs on the CPU") }
+    if format == .gguf && !merge { throw ValidationError("--format gguf writes a merged model: add --merge") }
+    if format == .gguf && model.dtype != nil { throw ValidationError("--dtype applies to --format hf; GGUF takes --quant") }
+    if format != .gguf && quant != nil { throw ValidationError("--quant applies to --format gguf") }
   }
 
   func run() throws {
     let modelURL = try model.url()
     let outURL = URL(fileURLWithPath: out)
     let dtype = model.dtype ?? .float32
-    let (config, parameters, format) = try Checkpoint.load(modelURL)
+    let (config, parameters, checkpointFormat) = try Checkpoint.load(modelURL)
     let base = try makeCausalLanguageModel(config: config, parameters: parameters)  // by config.json's architecture
+    if format == .gguf {
+      if let adapterFolder = adapter.adapter { _ = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base) }
+      let source = modelURL.pathExtension.lowercased() == "gguf" ? try GGUFFile(url: modelURL) : nil
+      try GGUFExport.write(model: base, config: config, sourceGGUF: source, chatTemplate: try model.chatTemplateText(),
+                           quantization: quant ?? .f16, name: modelURL.deletingPathExtension().lastPathComponent, to: outURL)
+      say("orpo: merged model (GGUF, \((quant ?? .f16).rawValue)) written to \(outURL.path)")
+      return
+    }
     if !merge, let adapterFolder = adapter.adapter {
       // base_model_name_or_path: the model as the user named it (a path or a hub id), else the default's path.
       let lora = try ModelExport.adapter(from: URL(fileURLWithPath: adapterFolder), model: base,
@@ -56,11 +75,15 @@ struct Export: ParsableCommand {
     }
     try ModelExport.mergedModel(model: base, tokenizer: tokenizer, chatTemplate: try model.chatTemplateText(), dtype: dtype,
                                 to: outURL, sourceDescription: source,
-                                tokenizerFolder: format == .huggingFace ? modelURL : nil)
+                                tokenizerFolder: checkpointFormat == .huggingFace ? modelURL : nil)
     say("orpo: merged model (\(dtype.recipeText)) written to \(outURL.path)")
   }
+
+  enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case hf, gguf }
 
   func formatNumber(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
 
   func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 }
+
+extension GGUFExport.Quantization: ExpressibleByArgument {}

@@ -183,6 +183,13 @@ struct CommandTests {
     try expectUsageError(["evaluate", "--beta=-1"], "--beta must be >= 0, got -1")
     try expectUsageError(["evaluate", "--max-length", "1"], "--max-length must be at least 2, got 1")
     try expectUsageError(["export", "--out", "/tmp/x"], "--adapter is required unless --merge is given (a plain conversion)")
+    try expectUsageError(["export", "--out", "/tmp/x.gguf", "--format", "gguf", "--adapter", "/tmp/a"],
+                         "--format gguf writes a merged model: add --merge")
+    try expectUsageError(["export", "--out", "/tmp/x", "--merge", "--quant", "q8_0"], "--quant applies to --format gguf")
+    try expectUsageError(["export", "--out", "/tmp/x.gguf", "--merge", "--format", "gguf", "--dtype", "float16"],
+                         "--dtype applies to --format hf; GGUF takes --quant")
+    try expectUsageError(["export", "--out", "/tmp/x.gguf", "--merge", "--format", "gguf", "--quant", "q2_k"],
+                         "The value 'q2_k' is invalid for '--quant <quant>'. Please provide one of the following:\n  - f32\n  - f16\n  - bf16\n  - q8_0\n  - q4_0\n  - q4_k_m")
     try expectUsageError(["bench", "matmul", "--dtype", "int8"],
                          "The value 'int8' is invalid for '--dtype <dtype>'. Please provide one of 'float32', 'bfloat16' or 'float16'.")
   }

@@ -28,7 +28,7 @@ struct HelpTests {
                               training).
       generate                Generate text with a model, printing it as it is produced.
       export                  Export a LoRA adapter as a PEFT folder, or merge it into the base model
-                              as a Hugging Face folder.
+                              as a Hugging Face folder or a GGUF file.
       inspect                 Describe a model: architecture, parameters, dtypes, vocabulary, special
                               tokens, chat template, RoPE.
       data                    Preference data: generate the built-in set, or check a file.
@@ -285,7 +285,7 @@ struct HelpTests {
   @Test func export() throws {
     try expectHelp(["export"], """
     OVERVIEW: Export a LoRA adapter as a PEFT folder, or merge it into the base model as a Hugging Face
-    folder.
+    folder or a GGUF file.
 
     Without --merge, the adapter in --adapter is checked against --model (every tensor must fit a
     layer) and written again to --out as adapter_config.json (base_model_name_or_path = --model) and
@@ -297,8 +297,13 @@ struct HelpTests {
     --dtype is the dtype of the written weights (merging is done in float32). The output appears whole
     or not at all; an existing --out is replaced only if it is empty or an earlier export of the same
     kind.
+    With --merge --format gguf, --out is one GGUF file for llama.cpp, Ollama or LM Studio: llama.cpp's
+    tensor names and metadata (Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3), the tokenizer metadata of
+    the GGUF model it was read from, the 2-D weights in --quant: f32, f16, bf16, q8_0, q4_0, or q4_k_m
+    (llama-quantize's Q4_K_M mixture of Q4_K, Q6_K and, for rows not a multiple of 256, Q5_0/Q8_0),
+    bit-identical to gguf-py's and ggml's reference quantizers; norms stay f32.
 
-    USAGE: orpo export --out <out> (--adapter <adapter> | --merge) [<options>]
+    USAGE: orpo export --out <out> (--adapter <adapter> | --merge [--format gguf [--quant <quant>]]) [<options>]
 
     MODEL:
       --model <model>         A Hugging Face model folder, a .gguf file, or a Hub id
@@ -312,8 +317,12 @@ struct HelpTests {
                               adapter_model.safetensors).
 
     OPTIONS:
-      --out <out>             Output folder.
+      --out <out>             Output folder (a .gguf file with --format gguf).
       --merge                 Merge the adapter into the base weights and write a full model folder.
+      --format <format>       What --merge writes: hf (a Hugging Face folder) or gguf (one file).
+                              (values: hf, gguf; default: hf)
+      --quant <quant>         The GGUF weights' type, with --format gguf (default f16). (values: f32,
+                              f16, bf16, q8_0, q4_0, q4_k_m)
       --version               Show the version.
       -h, --help              Show help information.
 

@@ -1,0 +1,172 @@
+// GGUFExportTests.swift — `orpo export --merge --format gguf` on the ORPO fixture model with its TRL adapter: llama.cpp
+// names, metadata and tokenizer keys, q/k rows permuted back (our GGUF reader, checked against transformers, reads the
+// merged weights back exactly from f32), quant blocks equal to the quantizer's (checked against gguf-py), refusals.
+import Foundation
+import GGUF
+import NN
+import Support
+import Testing
+import Torch
+@testable import Models
+
+@Suite(.serialized) struct GGUFExportTests {
+  /// A GGUF holding only tokenizer metadata, standing in for the model file the weights came from.
+  func sourceGGUF(in dir: URL) throws -> GGUFFile {
+    var w = GGUFWriter()
+    w.add("general.architecture", .string("llama"))
+    w.add("tokenizer.ggml.model", .string("gpt2"))
+    w.add("tokenizer.ggml.pre", .string("smollm"))
+    w.add("tokenizer.ggml.tokens", .array((0..<900).map { .string("t\($0)") }))
+    w.add("tokenizer.ggml.bos_token_id", .uint32(1))
+    w.add("tokenizer.chat_template", .string("{{ messages }}"))
+    let url = dir.appendingPathComponent("source.gguf")
+    try Data(w.serialized()).write(to: url)
+    return try GGUFFile(url: url)
+  }
+
+  func merged() throws -> (LlamaForCausalLM, URL) {
+    let dir = try ExportFixture.temporaryFolder("gguf-export")
+    let model = try ExportFixture.loadBase()
+    _ = try ModelExport.loadAdapter(from: try ExportFixture.trlAdapter(in: dir), into: model)
+    return (model, dir)
+  }
+
+  @Test func f32ReadsBackAsTheMergedWeights() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("model.gguf")
+    try GGUFExport.write(model: model, config: model.config, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil, quantization: .f32,
+                         name: "orpo", to: file)
+    let g = try GGUFFile(url: file)
+    let m = g.metadata
+    #expect(m["general.architecture"]?.string == "llama" && m["general.file_type"]?.int == 0)
+    #expect(m["llama.block_count"]?.int == 2 && m["llama.embedding_length"]?.int == 32)
+    #expect(m["llama.attention.head_count"]?.int == 4 && m["llama.attention.head_count_kv"]?.int == 2)
+    #expect(m["llama.rope.dimension_count"]?.int == 8 && m["llama.context_length"]?.int == 128)
+    #expect(m["llama.feed_forward_length"]?.int == 64 && m["llama.vocab_size"]?.int == 900)
+    #expect(m["tokenizer.ggml.pre"]?.string == "smollm" && m["tokenizer.ggml.tokens"]?.array?.count == 900)
+    #expect(m["tokenizer.chat_template"]?.string == "{{ messages }}")
+    // llama-quantize's order: the tensors outside the blocks by name, then block by block, by name.
+    #expect(g.tensorNames.prefix(5) == ["output.weight", "output_norm.weight", "token_embd.weight", "blk.0.attn_k.weight",
+                                        "blk.0.attn_norm.weight"])
+    #expect(g.tensorNames.last == "blk.1.ffn_up.weight")
+    #expect(g.tensors.count == 2 * 9 + 3 && g.tensors.allSatisfy { $0.type == .f32 })
+    #expect(g.tensor(named: "blk.1.attn_q.weight")?.shape == [32, 32] && g.tensor(named: "blk.1.ffn_up.weight")?.shape == [32, 64])
+    // Read back through the GGUF loader (which undoes llama.cpp's q/k permutation): the merged weights, exactly.
+    let (config, parameters, _) = try Checkpoint.load(file)
+    #expect(config.numKeyValueHeads == 2 && !config.tiesEmbeddings)
+    let want = try ModelExport.mergedWeights(model).entries
+    #expect(want.count == parameters.count)
+    for entry in want {
+      let ours = try #require(parameters[entry.name], "\(entry.name) read back")
+      let difference = try (ours - entry.produce()).abs().max().item()
+      #expect(difference == 0, "\(entry.name): \(difference)")
+    }
+  }
+
+  @Test func q8_0BlocksAreTheQuantizersBytesOfThePermutedRows() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("model-q8_0.gguf")
+    try GGUFExport.write(model: model, config: model.config, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: "custom", quantization: .q8_0,
+                         name: "orpo", to: file)
+    let g = try GGUFFile(url: file)
+    #expect(g.metadata["general.file_type"]?.int == 7 && g.metadata["tokenizer.chat_template"]?.string == "custom")
+    #expect(g.tensor(named: "blk.0.attn_norm.weight")?.type == .f32 && g.tensor(named: "blk.0.attn_k.weight")?.type == .q8_0)
+    let entries = Dictionary(uniqueKeysWithValues: try ModelExport.mergedWeights(model).entries.map { ($0.name, $0) })
+    let k = try entries["model.layers.0.self_attn.k_proj.weight"]!.produce()
+    let permuted = try GGUFExport.permuteRows(k, heads: 2).scalars(as: Float.self)
+    let info = try #require(g.tensor(named: "blk.0.attn_k.weight"))
+    #expect(try g.rawBytes(of: info) == GGUFQuantizer.quantize(permuted, rowLength: 32, as: .q8_0))
+    // Within Q8_0's own error: half a step (max|x| / 127 / 2) per block of 32.
+    let (_, parameters, _) = try Checkpoint.load(file)
+    for (name, entry) in entries where entry.shape.count == 2 {
+      let x = try entry.produce()
+      let error = try (parameters[name]! - x).abs().max().item()
+      #expect(error <= (try x.abs().max().item()) / 127 * 0.5 * 1.01, "\(name): \(error)")
+    }
+  }
+
+  @Test func refusesWhatItCannotWrite() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("x.gguf")
+    var llama3 = model.config
+    llama3.ropeScaling = RopeScaling(ropeType: "llama3", factor: 8)
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: llama3, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
+    }
+    var gemma = model.config
+    gemma.modelType = "gemma"
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: gemma, sourceGGUF: try sourceGGUF(in: dir), chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
+    }
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: model, config: model.config, sourceGGUF: nil, chatTemplate: nil, quantization: .f16,
+                           name: "x", to: file)
+    }
+    #expect(!FileManager.default.fileExists(atPath: file.path))
+  }
+
+  /// What reference/check_gguf_export.py saw when it loaded our GGUFs with gguf-py and transformers.
+  struct Checked: Decodable {
+    struct File: Decodable {
+      let fnv1a64: String
+      let types: [String: Int]
+      let generated_ids: [Int]
+      let generation_equals_merged: Bool
+    }
+    let prompt: [Int]
+    let new_tokens: Int
+    let merged_generated_ids: [Int]
+    let files: [String: File]
+  }
+
+  /// The tiny model (base + TRL adapter, merged) in every --quant: the very files the reference script checked
+  /// (FNV-1a of their bytes), whose greedy 32 tokens through transformers equal ours on the merged HF export (f32,
+  /// f16) and ours on each file as our GGUF reader reads it back (every quant).
+  /// `ORPO_GGUF_EXPORT_DIR=DIR` copies the files to DIR for `check_gguf_export.py --tiny DIR`.
+  @Test func transformersGeneratesWhatWeGenerate() throws {
+    let (model, dir) = try merged()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let source = try sourceGGUF(in: dir)
+    let exportDir = ProcessInfo.processInfo.environment["ORPO_GGUF_EXPORT_DIR"].map { URL(fileURLWithPath: $0) }
+    var files: [String: URL] = [:]
+    for quant in GGUFExport.Quantization.allCases {
+      let file = dir.appendingPathComponent("orpo-\(quant.rawValue).gguf")
+      try GGUFExport.write(model: model, config: model.config, sourceGGUF: source, chatTemplate: nil, quantization: quant,
+                           name: "orpo", to: file)
+      files[file.lastPathComponent] = file
+      if let exportDir {
+        try FileManager.default.createDirectory(at: exportDir, withIntermediateDirectories: true)
+        let target = exportDir.appendingPathComponent(file.lastPathComponent)
+        try? FileManager.default.removeItem(at: target)
+        try FileManager.default.copyItem(at: file, to: target)
+      }
+    }
+    if exportDir != nil { return }  // the fixture is rewritten from these files
+    let fixtureURL = ExportFixture.testsFolder.appendingPathComponent("Fixtures/gguf_export.json")
+    let checked = try JSONDecoder().decode(Checked.self, from: Data(contentsOf: fixtureURL))
+    #expect(Set(checked.files.keys) == Set(files.keys))
+    let greedy = GenerationConfig(maxNewTokens: checked.new_tokens, stopsAtEndOfSequence: false)
+    let merged = ExportFixture.testsFolder.appendingPathComponent("Fixtures/export/merged")
+    let (mergedConfig, mergedParameters, _) = try Checkpoint.load(merged)
+    let fromMerged = try LlamaForCausalLM(config: mergedConfig, parameters: mergedParameters)
+      .generate(prompts: [checked.prompt], config: greedy)[0]
+    #expect(fromMerged == checked.merged_generated_ids, "ours vs transformers on the merged HF export")
+    for (name, url) in files.sorted(by: { $0.key < $1.key }) {
+      let want = try #require(checked.files[name])
+      var hash = StableHash()
+      hash.combine(try Data(contentsOf: url))
+      #expect(hash.hex == want.fnv1a64, "\(name) is not the file check_gguf_export.py checked")
+      if ["orpo-f32.gguf", "orpo-f16.gguf"].contains(name) {
+        #expect(want.generation_equals_merged && want.generated_ids == fromMerged, "\(name)")
+      }
+      let (config, parameters, _) = try Checkpoint.load(url)
+      let ours = try LlamaForCausalLM(config: config, parameters: parameters).generate(prompts: [checked.prompt], config: greedy)[0]
+      #expect(ours == want.generated_ids, "\(name): ours on the file vs transformers on the file")
+    }
+  }
+}
