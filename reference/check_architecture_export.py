@@ -28,7 +28,7 @@ assert peft.__version__ == "0.21.2", peft.__version__
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 FIXTURES = os.path.join(ROOT, "Tests", "ModelsTests", "Fixtures")
 INPUT_IDS = [[1, 17, 30, 5, 64, 89, 42, 2], [2, 33, 34, 35, 12, 0, 45, 77]]
-FAMILIES = sys.argv[1:] or ["qwen3", "phi3"]
+FAMILIES = sys.argv[1:] or ["qwen3", "phi3", "gemma3"]
 
 
 def main():

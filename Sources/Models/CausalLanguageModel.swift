@@ -52,6 +52,9 @@ public protocol CausalLanguageModel: Module {
 
   /// Grows (or shrinks) the token embedding and the output layer to `size` rows; `config.vocabSize` follows.
   func resizeTokenEmbeddings(to size: Int) throws
+
+  /// Logits are capped as cap·tanh(logits / cap) when set (Gemma's `final_logit_softcapping`); nil by default.
+  var finalLogitSoftcapping: Double? { get }
 }
 
 extension CausalLanguageModel {
@@ -69,8 +72,14 @@ extension CausalLanguageModel {
     try logits(hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, positions: positions, cache: cache))
   }
 
-  /// The output layer over hidden states: [*, C] -> [*, V].
-  public func logits(_ hidden: Tensor) throws -> Tensor { try lmHead(hidden, training: training) }
+  public var finalLogitSoftcapping: Double? { nil }
+
+  /// The output layer over hidden states (then the soft cap, if any): [*, C] -> [*, V].
+  public func logits(_ hidden: Tensor) throws -> Tensor {
+    let logits = try lmHead(hidden, training: training)
+    guard let cap = finalLogitSoftcapping else { return logits }
+    return try (logits / cap).tanh() * cap
+  }
 
   /// An empty cache with one slot per decoder layer.
   public func makeCache() -> KVCache { KVCache(layers: config.numHiddenLayers) }
@@ -82,8 +91,9 @@ extension CausalLanguageModel {
 }
 
 /// The model class config.json's architecture names, built over `weights`: `Qwen3ForCausalLM` (Qwen3.swift),
-/// `Phi3ForCausalLM` (Phi3.swift), else the Llama family (Llama.swift).
+/// `Phi3ForCausalLM` (Phi3.swift), `Gemma3ForCausalLM` (Gemma3.swift), else the Llama family (Llama.swift).
 public func makeCausalLanguageModel(config: LlamaConfiguration, weights: ParameterSource) throws -> any CausalLanguageModel {
+  if config.isGemma3 { return try Gemma3ForCausalLM(config: config, weights: weights) }
   if config.isQwen3 { return try Qwen3ForCausalLM(config: config, weights: weights) }
   if config.isPhi3 { return try Phi3ForCausalLM(config: config, weights: weights) }
   return try LlamaForCausalLM(config: config, weights: weights)

@@ -113,7 +113,8 @@ extension CausalLanguageModel {
         // ids [B, t] -> hidden [B, t, C] -> last position [B, C] -> logits [B, V]
         let hidden = try hiddenStates(inputIDs: input, attentionMask: padded ? attentionMask : nil,
                                       positions: positions, cache: cache)
-        let logits = try lmHead(hidden.select(1, hidden.size(1) - 1), training: false)
+        var logits = try lmHead(hidden.select(1, hidden.size(1) - 1), training: false)
+        if let cap = finalLogitSoftcapping { logits = try (logits / cap).tanh() * cap }
         let next = try sampler.nextTokens(logits: logits)
         for row in 0..<batch where !finished[row] {
           generated[row].append(next[row])

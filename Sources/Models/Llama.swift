@@ -7,11 +7,11 @@ import Torch
 /// The shared decoder stack (Decoder.swift) over the Llama family's layers.
 public typealias LlamaForCausalLM = DecoderForCausalLM<LlamaArchitecture>
 
-/// The Llama family (`LlamaForCausalLM`); Qwen3 (Qwen3.swift) and Phi-3 (Phi3.swift) have their own.
+/// The Llama family (`LlamaForCausalLM`); Qwen3 (Qwen3.swift), Phi-3 (Phi3.swift) and Gemma 3 (Gemma3.swift) have their own.
 public enum LlamaArchitecture: DecoderArchitecture {
   public typealias Layer = PreNormDecoderLayer<LlamaAttention, LlamaMLP>
   public static func check(_ config: LlamaConfiguration) throws {
-    guard !config.isQwen3 && !config.isPhi3 else {  // their own files; a Llama over their weights would drop layers
+    guard !config.isQwen3 && !config.isPhi3 && !config.isGemma3 else {  // their own files; a Llama over their weights would drop layers
       throw ModelError("\(config.architecture) is not a Llama-family model: build it with makeCausalLanguageModel")
     }
   }

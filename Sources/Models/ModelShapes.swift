@@ -16,7 +16,7 @@ public struct WeightShape: Equatable, Sendable {
 }
 
 extension LlamaConfiguration {
-  /// Every weight `LlamaForCausalLM` (or `Qwen3ForCausalLM`, `Phi3ForCausalLM`) reads, in declaration order (a tied lm_head is the embedding, listed once).
+  /// Every weight `LlamaForCausalLM` (or `Qwen3ForCausalLM`, `Phi3ForCausalLM`, `Gemma3ForCausalLM`) reads, in declaration order (a tied lm_head is the embedding, listed once).
   public var weightShapes: [WeightShape] {
     let (c, i, v) = (hiddenSize, intermediateSize, vocabSize)
     let (q, kv) = (numAttentionHeads * resolvedHeadDim, kvHeads * resolvedHeadDim)
@@ -37,7 +37,7 @@ extension LlamaConfiguration {
         linear("\(p).self_attn.k_proj", kv, c, bias: qkvBias)
         linear("\(p).self_attn.v_proj", kv, c, bias: qkvBias)
         linear("\(p).self_attn.o_proj", c, q, bias: outputBias)
-        if isQwen3 {
+        if isQwen3 || isGemma3 {
           shapes.append(WeightShape(key: "\(p).self_attn.q_norm.weight", shape: [resolvedHeadDim], linearPath: nil))
           shapes.append(WeightShape(key: "\(p).self_attn.k_norm.weight", shape: [resolvedHeadDim], linearPath: nil))
         }
@@ -47,6 +47,10 @@ extension LlamaConfiguration {
       }
       shapes.append(WeightShape(key: "\(p).input_layernorm.weight", shape: [c], linearPath: nil))
       shapes.append(WeightShape(key: "\(p).post_attention_layernorm.weight", shape: [c], linearPath: nil))
+      if isGemma3 {
+        shapes.append(WeightShape(key: "\(p).pre_feedforward_layernorm.weight", shape: [c], linearPath: nil))
+        shapes.append(WeightShape(key: "\(p).post_feedforward_layernorm.weight", shape: [c], linearPath: nil))
+      }
     }
     shapes.append(WeightShape(key: "model.norm.weight", shape: [c], linearPath: nil))
     if !tiesEmbeddings { shapes.append(WeightShape(key: "lm_head.weight", shape: [v, c], linearPath: "lm_head")) }
@@ -76,7 +80,9 @@ extension CheckpointReader {
     return CheckpointReader(url: URL(fileURLWithPath: "random-weights"), config: config, format: .random,
                             keys: config.weightShapes.map(\.key), gguf: nil, ggufTensors: [:]) { key, dtype, _ in
       guard let w = shapes[key] else { return nil }
-      if key.hasSuffix("norm.weight") { return try Tensor.ones(w.shape, dtype: dtype) }
+      if key.hasSuffix("norm.weight") {  // Gemma's norms scale by (1 + w): transformers starts w at 0
+        return config.isGemma3 ? try Tensor.zeros(w.shape, dtype: dtype) : try Tensor.ones(w.shape, dtype: dtype)
+      }
       if key.hasSuffix(".bias") { return try Tensor.zeros(w.shape, dtype: dtype) }
       let t = try Tensor.randn(w.shape, generator: generator) * 0.02
       return dtype == .float32 ? t : try t.to(dtype: dtype)

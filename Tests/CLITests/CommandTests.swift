@@ -109,10 +109,10 @@ struct CommandTests {
     #expect(report["architecture"] as? String == "LlamaForCausalLM" && report["parameters"] as? Int == 21_664)
   }
 
-  /// `orpo export` builds the architecture config.json names (Qwen3, Phi-3): the adapter is written again as the
+  /// `orpo export` builds the architecture config.json names (Qwen3, Phi-3, Gemma 3): the adapter is written again as the
   /// library writes it, the merge gives the weights transformers loaded (Fixtures/export_architectures,
   /// reference/check_architecture_export.py).
-  @Test(arguments: ["qwen3", "phi3"])
+  @Test(arguments: ["qwen3", "phi3", "gemma3"])
   func exportEveryArchitecture(family: String) throws {
     let dir = try temporaryFolder("export-\(family)")
     defer { try? FileManager.default.removeItem(at: dir) }

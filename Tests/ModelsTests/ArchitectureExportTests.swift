@@ -1,5 +1,5 @@
 // ArchitectureExportTests.swift — `orpo export` beyond the Llama family: a PEFT adapter and a merged folder written
-// from the tiny Qwen3 and Phi-3 models stay byte-identical to the committed ones that peft and transformers loaded
+// from the tiny Qwen3, Phi-3 and Gemma 3 models stay byte-identical to the committed ones that peft and transformers loaded
 // (reference/check_architecture_export.py), and reproduce the logits they computed.
 import Foundation
 import Testing
@@ -11,7 +11,7 @@ import Torch
 /// The exact export calls behind Tests/ModelsTests/Fixtures/export_architectures/<family>/ (rewritten there with
 /// ORPO_UPDATE_FIXTURES=1; then run reference/check_architecture_export.py).
 enum ArchitectureExportFixture {
-  static let families = ["qwen3", "phi3"]
+  static let families = ["qwen3", "phi3", "gemma3"]
   static let fileNames = [
     "adapter": ["adapter_config.json", "adapter_model.safetensors"],
     "merged": ["README.md", "config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
