@@ -1,5 +1,6 @@
 // distributed.cpp — process groups from libtorch's own c10d: rendezvous through its TCP store, collectives through
-// ProcessGroupGloo (CPU tensors), both built into libtorch_cpu; and DDP's gradient reducer: buckets all-reduced
+// ProcessGroupGloo (CPU tensors), both built into libtorch_cpu, or ProcessGroupNCCL (CUDA tensors) from the
+// libtorch_cuda loaded at run time; and DDP's gradient reducer: buckets all-reduced
 // from post-accumulate-grad hooks while backward goes on. The wheel ships c10d's headers but not gloo's;
 // gloo-declarations/ declares the few gloo names ProcessGroupGloo.hpp mentions (pointers only; see
 // docs/distributed.md, "Reaching gloo").
@@ -11,6 +12,8 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 #include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
 #include <mutex>
 using namespace ctorch;
 
@@ -47,24 +50,87 @@ static bool is_loopback(const std::string &host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+// The rendezvous both backends share: a TCPStore at host:port (hosted here when is_store_server), every process
+// counted in (`waitWorkers`, as torch.distributed does), keys under one prefix as torch.distributed's default group,
+// so a store shared with torchrun's agent stays tidy.
+static c10::intrusive_ptr<c10d::Store> rendezvous(const char *host, int port, int rank, int world_size,
+                                                  int is_store_server, std::chrono::milliseconds timeout) {
+  if (world_size < 1 || rank < 0 || rank >= world_size)
+    throw std::invalid_argument("rank " + std::to_string(rank) + " is outside a world of " + std::to_string(world_size));
+  if (port < 1 || port > 65535) throw std::invalid_argument("port " + std::to_string(port) + " is outside 1...65535");
+  c10d::TCPStoreOptions so;
+  so.port = (uint16_t)port;
+  so.isServer = is_store_server != 0;
+  so.numWorkers = world_size;
+  so.waitWorkers = true;
+  so.timeout = timeout;
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(host), so);
+  return c10::make_intrusive<c10d::PrefixStore>("orpo_default_pg", tcp);
+}
+
+// ---- NCCL (CUDA tensors) ----
+//
+// ProcessGroupNCCL lives in libtorch_cuda, which the binary loads at run time (cuda.cpp) and so cannot link against;
+// its header needs CUDA's and NCCL's headers, which the wheel does not ship. The shim needs only its two
+// constructors, found by their exported (Itanium-mangled) names in the loaded libtorch_cuda, and then uses the group
+// through c10d::Backend's virtual interface, as for gloo. The declarations below mirror ProcessGroupNCCL.hpp's:
+//   ProcessGroupNCCL(c10::intrusive_ptr<Store>, int rank, int size, c10::intrusive_ptr<Options>)
+//   ProcessGroupNCCL::Options::Options(bool is_high_priority_stream)
+// Both classes derive from Backend and Backend::Options alone (no other base, so the base pointer is the object's),
+// and an intrusive_ptr is one pointer whatever it points to, so the constructors are called with Backend types. The
+// objects' sizes are in the headers we lack: they get generous blocks (an object is a few KB) from operator new and
+// are freed by their own virtual destructors, whose operator delete ignores the size.
+namespace {
+constexpr const char *kNcclGroupConstructor =
+    "_ZN4c10d16ProcessGroupNCCLC1EN3c1013intrusive_ptrINS_5StoreENS1_6detail34intrusive_target_default_null_typeIS3_EEEEiiNS2_INS0_7OptionsENS5_IS8_EEEE";
+constexpr const char *kNcclOptionsConstructor = "_ZN4c10d16ProcessGroupNCCL7OptionsC1Eb";
+constexpr size_t kNcclGroupBytes = 1 << 16, kNcclOptionsBytes = 1 << 12;
+using NcclOptionsConstructor = void (*)(void *self, bool is_high_priority_stream);
+using NcclGroupConstructor = void (*)(void *self, c10::intrusive_ptr<c10d::Store> store, int rank, int size,
+                                      c10::intrusive_ptr<c10d::Backend::Options> options);
+
+// Why NCCL cannot be used in this process, or "" when it can.
+std::string nccl_unavailable() {
+  void *cuda = dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_NOLOAD);
+  if (!cuda)
+    return "libtorch_cuda is not loaded in this process (no CUDA here, or ORPO_NO_CUDA=1): NCCL serves CUDA tensors "
+           "only; on the CPU the group is gloo";
+  bool has = dlsym(cuda, kNcclGroupConstructor) && dlsym(cuda, kNcclOptionsConstructor);
+  dlclose(cuda);
+  if (!has)
+    return "this libtorch has no NCCL: the loaded libtorch_cuda does not export c10d::ProcessGroupNCCL (a build "
+           "without USE_NCCL, or a PyTorch whose ProcessGroupNCCL constructor changed)";
+  return "";
+}
+
+template <typename T> T constructor(const char *name) {
+  void *cuda = dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_NOLOAD);
+  void *f = cuda ? dlsym(cuda, name) : nullptr;
+  if (cuda) dlclose(cuda);  // still loaded: CUDA.load() holds it
+  if (!f) throw std::runtime_error(std::string("NCCL: ") + name + " not found in libtorch_cuda");
+  return reinterpret_cast<T>(f);
+}
+
+template <typename Base, typename Construct> c10::intrusive_ptr<Base> construct(size_t bytes, Construct body) {
+  void *memory = ::operator new(bytes);
+  std::memset(memory, 0, bytes);
+  try {
+    body(memory);
+  } catch (...) {
+    ::operator delete(memory);
+    throw;
+  }
+  return c10::intrusive_ptr<Base>::unsafe_steal_from_new(static_cast<Base *>(memory));
+}
+}  // namespace
+
 extern "C" {
 int ct_process_group_new_gloo(const char *host, int port, int rank, int world_size, int is_store_server,
                               int64_t timeout_ms, ct_process_group *out) {
   CT_PROTECT({
     *out = nullptr;
-    if (world_size < 1 || rank < 0 || rank >= world_size)
-      throw std::invalid_argument("rank " + std::to_string(rank) + " is outside a world of " + std::to_string(world_size));
-    if (port < 1 || port > 65535) throw std::invalid_argument("port " + std::to_string(port) + " is outside 1...65535");
     auto timeout = std::chrono::milliseconds(timeout_ms);
-    c10d::TCPStoreOptions so;
-    so.port = (uint16_t)port;
-    so.isServer = is_store_server != 0;
-    so.numWorkers = world_size;
-    so.waitWorkers = true;  // every process counts itself in; the server waits for all (torch.distributed does the same)
-    so.timeout = timeout;
-    auto tcp = c10::make_intrusive<c10d::TCPStore>(std::string(host), so);
-    // Keys under one prefix, as torch.distributed's default group: a store shared with torchrun's agent stays tidy.
-    c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::PrefixStore>("orpo_default_pg", tcp);
+    auto store = rendezvous(host, port, rank, world_size, is_store_server, timeout);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     // Which address gloo binds: GLOO_SOCKET_IFNAME's interface as torch.distributed does, loopback when the master
     // is local, else the host name's address.
@@ -76,6 +142,34 @@ int ct_process_group_new_gloo(const char *host, int port, int rank, int world_si
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     options->threads = 1;
     auto backend = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
+    *out = new ct_process_group_s{store, backend, timeout};
+  })
+}
+
+int ct_nccl_available(char *message, size_t capacity) {
+  std::string why = nccl_unavailable();
+  if (message && capacity) {
+    std::strncpy(message, why.c_str(), capacity - 1);
+    message[capacity - 1] = 0;
+  }
+  return why.empty() ? 1 : 0;
+}
+
+int ct_process_group_new_nccl(const char *host, int port, int rank, int world_size, int is_store_server,
+                              int64_t timeout_ms, ct_process_group *out) {
+  CT_PROTECT({
+    *out = nullptr;
+    // Refused before the rendezvous, so that every rank says why at once instead of waiting for the others.
+    if (std::string why = nccl_unavailable(); !why.empty()) throw std::runtime_error("NCCL: " + why);
+    auto timeout = std::chrono::milliseconds(timeout_ms);
+    auto store = rendezvous(host, port, rank, world_size, is_store_server, timeout);
+    auto make_options = constructor<NcclOptionsConstructor>(kNcclOptionsConstructor);
+    auto make_group = constructor<NcclGroupConstructor>(kNcclGroupConstructor);
+    auto options = construct<c10d::Backend::Options>(kNcclOptionsBytes, [&](void *m) { make_options(m, false); });
+    options->timeout = timeout;
+    auto backend = construct<c10d::Backend>(kNcclGroupBytes, [&](void *m) {
+      make_group(m, store, rank, world_size, options);
+    });
     *out = new ct_process_group_s{store, backend, timeout};
   })
 }

@@ -1,5 +1,5 @@
 // ProcessGroup.swift — a group of processes that run collectives together: libtorch's c10d (TCP-store
-// rendezvous, gloo on CPU tensors) through the shim. Data-parallel training averages gradients with it.
+// rendezvous; gloo on CPU tensors, NCCL on CUDA tensors) through the shim. Data-parallel training averages gradients with it.
 import CTorch
 import Foundation
 
@@ -17,7 +17,7 @@ public enum ReduceOperation: Sendable {
   }
 }
 
-/// One process's membership of a c10d process group (gloo backend). Collectives block until every process has
+/// One process's membership of a c10d process group (gloo or NCCL backend). Collectives block until every process has
 /// called them; each gives up after `timeout` (a process that died or hangs), throwing a `TorchError` that names
 /// the collective and this rank.
 public final class ProcessGroup {
@@ -26,26 +26,57 @@ public final class ProcessGroup {
   public let worldSize: Int
   public let timeout: Double
 
+  /// The c10d backend that carries the collectives: gloo for CPU tensors, NCCL for CUDA tensors.
+  public enum Backend: String, Sendable {
+    case gloo, nccl
+
+    /// NCCL on CUDA devices (as torch.distributed's default for them), gloo on the CPU.
+    public init(for device: Device) { self = device.isCUDA ? .nccl : .gloo }
+  }
+
+  public let backend: Backend
+
   /// Meets the other `worldSize - 1` processes at `host:port`. The process with `hostsStore` (rank 0 when
   /// launched without torchrun; nobody under torchrun, whose agent hosts the store) runs the TCP store.
   /// `timeout` (seconds) bounds the rendezvous and every collective.
-  public init(glooAt host: String, port: Int, rank: Int, worldSize: Int, hostsStore: Bool, timeout: Double) throws {
+  public convenience init(glooAt host: String, port: Int, rank: Int, worldSize: Int, hostsStore: Bool,
+                          timeout: Double) throws
+  {
+    try self.init(.gloo, at: host, port: port, rank: rank, worldSize: worldSize, hostsStore: hostsStore,
+                  timeout: timeout)
+  }
+
+  /// As `init(glooAt:...)`, with the collectives on `backend`. NCCL needs CUDA tensors and libtorch_cuda with NCCL
+  /// in this process; without them it is refused at once (before the rendezvous) with the reason.
+  public init(_ backend: Backend, at host: String, port: Int, rank: Int, worldSize: Int, hostsStore: Bool,
+              timeout: Double) throws
+  {
     var h: ct_process_group?
-    let status = ct_process_group_new_gloo(host, Int32(port), Int32(rank), Int32(worldSize), hostsStore ? 1 : 0,
-                                           Int64((timeout * 1000).rounded()), &h)
+    let make = backend == .nccl ? ct_process_group_new_nccl : ct_process_group_new_gloo
+    let status = make(host, Int32(port), Int32(rank), Int32(worldSize), hostsStore ? 1 : 0,
+                      Int64((timeout * 1000).rounded()), &h)
     guard status == 0, let h else {
-      throw TorchError(operation: "process group (gloo, rank \(rank) of \(worldSize), store \(host):\(port))",
+      throw TorchError(operation: "process group (\(backend), rank \(rank) of \(worldSize), store \(host):\(port))",
                        message: lastShimError())
     }
     handle = h
+    self.backend = backend
     self.rank = rank
     self.worldSize = worldSize
     self.timeout = timeout
   }
 
+  /// Whether an NCCL group can be made in this process, or why not.
+  public static var ncclAvailability: (available: Bool, reason: String) {
+    var buffer = [CChar](repeating: 0, count: 512)
+    let available = ct_nccl_available(&buffer, buffer.count) == 1
+    return (available, String(cString: buffer))
+  }
+
   deinit { ct_process_group_free(handle) }
 
-  /// Combines `tensor` (a contiguous CPU tensor of the same shape and dtype everywhere) across the group, in place.
+  /// Combines `tensor` (a contiguous tensor of the same shape and dtype everywhere, on the CPU for gloo, on this
+  /// process's GPU for NCCL) across the group, in place.
   public func allReduce(_ tensor: Tensor, _ operation: ReduceOperation = .sum) throws {
     try checked("all_reduce", [tensor]) { ct_process_group_all_reduce(handle, tensor.handle, operation.code) }
   }

@@ -106,13 +106,23 @@ public final class DataParallel {
   public var worldSize: Int { group.worldSize }
   public var isMainProcess: Bool { rank == 0 }
 
-  /// Joins the run `environment` describes (gloo on CPU tensors); `timeout` (seconds, `ddp_timeout`) bounds the
-  /// rendezvous and every collective, so a rank that died or hangs stops the others with an error.
-  public init(environment: LaunchEnvironment, timeout: Double) throws {
+  /// Where the collectives' tensors live: the CPU (gloo) or this process's GPU (NCCL).
+  public let device: Device
+
+  /// Joins the run `environment` describes: gloo when `device` is the CPU, NCCL when it is a GPU (refused at once,
+  /// with the reason, where libtorch has no NCCL). `timeout` (seconds, `ddp_timeout`) bounds the rendezvous and every
+  /// collective, so a rank that died or hangs stops the others with an error.
+  public init(environment: LaunchEnvironment, timeout: Double, device: Device = .cpu) throws {
     self.environment = environment
+    self.device = device
+    let backend = ProcessGroup.Backend(for: device)
+    if backend == .nccl {
+      let nccl = ProcessGroup.ncclAvailability
+      guard nccl.available else { throw LaunchError("data parallel on \(device) needs NCCL: \(nccl.reason)") }
+    }
     do {
-      group = try ProcessGroup(glooAt: environment.masterAddress, port: environment.masterPort, rank: environment.rank,
-                               worldSize: environment.worldSize,
+      group = try ProcessGroup(backend, at: environment.masterAddress, port: environment.masterPort,
+                               rank: environment.rank, worldSize: environment.worldSize,
                                hostsStore: environment.rank == 0 && !environment.agentHostsStore, timeout: timeout)
     } catch let error as TorchError {
       throw LaunchError("rank \(environment.rank) of \(environment.worldSize) could not meet the others at \(environment.masterAddress):\(environment.masterPort) within \(Self.seconds(timeout)) (ddp_timeout): \(error.message)")
@@ -134,11 +144,18 @@ public final class DataParallel {
   /// How many buckets the last step sent while backward still ran (the rest were sent after it).
   public private(set) var overlappedBuckets = 0
 
+  /// DDP's `bucket_cap_mb` (`ddp_bucket_cap_mb`): nil keeps DDP's default (1 MiB first, then 25 MiB); a value is
+  /// every bucket's cap, the first included (as DDP does when the cap is given).
+  public var bucketCapMB: Int?
+
   /// Gradient averaging over `parameters` (every rank the same list): bucketed all-reduce, overlapped with the
   /// backward that follows `armBuckets()`. Runs `finish` after the last backward of a step and before clipping.
   public func prepareGradientBuckets(_ parameters: [Tensor]) throws {
     buckets = nil  // its hooks go first
-    buckets = try collective("gradient buckets") { try GradientBuckets(parameters, group: group) }
+    let cap = bucketCapMB.map { $0 << 20 }
+    buckets = try collective("gradient buckets") {
+      try GradientBuckets(parameters, group: group, firstBucketBytes: cap ?? 1 << 20, bucketBytes: cap ?? 25 << 20)
+    }
   }
 
   /// The next backward sends gradient buckets as they fill.
@@ -154,9 +171,9 @@ public final class DataParallel {
   /// Element-wise sums of `values` over every process (float64).
   public func sum(_ values: [Double]) throws -> [Double] {
     guard !values.isEmpty else { return values }
-    let t = try Tensor(values)
+    let t = try Tensor(values).to(device)
     try collective("metric all-reduce") { try group.allReduce(t) }
-    return try t.scalars(as: Double.self)
+    return try t.to(.cpu).scalars(as: Double.self)
   }
 
   /// DDP's start: every process takes rank 0's values of `parameters` (they are seeded alike; this makes sure).
@@ -166,10 +183,11 @@ public final class DataParallel {
     }
   }
 
-  /// Hooks `trainer` up: the gradient average before clipping, metric sums across processes, rank 0 reporting and
+  /// Hooks `trainer` up (its parameters on `device`): the gradient average before clipping, metric sums across processes, rank 0 reporting and
   /// writing, and parameters made identical before the first step. The trainer must have been built with a
   /// `DistributedSampler` of this rank (TrainingRun.prepare does it).
   public func attach(to trainer: Trainer) throws {
+    bucketCapMB = trainer.config.ddpBucketCapMB
     try prepareGradientBuckets(trainer.trainable.map(\.tensor))
     trainer.beforeLastBackward = { [unowned self] in try self.armBuckets() }
     trainer.afterBackward = { [unowned self] in try self.averageGradients($0) }

@@ -17,11 +17,13 @@ public struct RunFingerprint: Codable, Equatable, Sendable {
   }
 
   /// Keys that may differ between a run and its resumption: where things go, how often they are logged or saved,
-  /// how long to train (a run may be extended), the machine, and what the data and model hashes cover.
+  /// how long to train (a run may be extended), the machine (and how gradients travel between processes), and what
+  /// the data and model hashes cover.
   public static let resumableKeys: Set<String> = [
     "output_dir", "resume_from_checkpoint", "overwrite_output_dir", "force_resume", "logging_steps", "save_steps",
     "save_total_limit", "report_to", "threads", "device", "eval_strategy", "eval_steps", "per_device_eval_batch_size",
     "eval_dataset", "eval_dataset_split", "max_steps", "num_train_epochs", "max_nonfinite_steps", "model", "dataset",
+    "ddp_bucket_cap_mb",
   ]
 
   /// The fingerprint of a run of `config` on `trainPairs` (as encoded, so the tokenizer and template count) with

@@ -159,6 +159,9 @@ public struct TrainingConfiguration: Equatable {
   public var maxNonfiniteSteps: Int = 5
   public var threads: Int? = nil
   public var ddpTimeout: Int = 1800
+  /// Data parallel: the gradient buckets' size in MiB (DDP's `bucket_cap_mb`); nil: DDP's default, 1 MiB for the first
+  /// bucket and 25 MiB for the others.
+  public var ddpBucketCapMB: Int? = nil
   public var averageTokensAcrossDevices: Bool = true
   // Quantized base weights
   public var quantization = QuantizationSettings()
@@ -278,6 +281,8 @@ public struct TrainingConfiguration: Equatable {
     .init("threads", \.threads, .atLeast(1), help: "libtorch's intra-op threads (default: libtorch's choice)."),
     .init("ddp_timeout", \.ddpTimeout, .atLeast(1),
           help: "Data parallel: seconds a process waits for the others (rendezvous, each collective) before the run stops."),
+    .init("ddp_bucket_cap_mb", \.ddpBucketCapMB, .atLeast(1),
+          help: "Data parallel: MiB of gradients per all-reduce bucket, each sent as soon as backward completes it (default: 1 for the first bucket, then 25, as DDP)."),
     .init("average_tokens_across_devices", \.averageTokensAcrossDevices,
           help: "Data parallel: token means (the NLL) over every process's tokens, as on one device (false: each process's own mean, as TRL under accelerate)."),
     // Quantized base weights

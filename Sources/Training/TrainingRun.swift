@@ -203,7 +203,7 @@ public enum TrainingRun {
     if let dataParallel {
       try dataParallel.attach(to: trainer)
       if let buckets = dataParallel.buckets {
-        log("data parallel: gradients of \(buckets.parameters.count) tensors in \(buckets.bucketCount) bucket\(buckets.bucketCount == 1 ? "" : "s") (1 MB, then 25 MB), all-reduced during the last backward of each step")
+        log("data parallel: gradients of \(buckets.parameters.count) tensors in \(buckets.bucketCount) bucket\(buckets.bucketCount == 1 ? "" : "s") (\(config.ddpBucketCapMB.map { "\($0) MiB" } ?? "1 MiB, then 25 MiB")), all-reduced during the last backward of each step")
       }
     }
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,

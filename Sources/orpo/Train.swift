@@ -82,7 +82,7 @@ struct Train: ParsableCommand {
       print(TrainingConfiguration.keyReference, terminator: "")
       return
     }
-    let config: TrainingConfiguration
+    var config: TrainingConfiguration
     if let recipe {
       config = try TrainingConfiguration.load(recipe: URL(fileURLWithPath: recipe), overrides: try overrides())
     } else {
@@ -103,7 +103,9 @@ struct Train: ParsableCommand {
     // A worker of torchrun or of `--nproc-per-node`: join the others before loading anything.
     var dataParallel: DataParallel?
     if let launch = try LaunchEnvironment.read(), launch.worldSize > 1 {
-      dataParallel = try DataParallel(environment: launch, timeout: Double(config.ddpTimeout))
+      // On GPUs each worker takes the one LOCAL_RANK names (as accelerate does) and NCCL carries the collectives.
+      if config.device.isCUDA { config.device = .cuda(launch.localRank) }
+      dataParallel = try DataParallel(environment: launch, timeout: Double(config.ddpTimeout), device: config.device)
     }
     try TrainCommandRunner(config: config, dataParallel: dataParallel).run()
   }

@@ -23,7 +23,7 @@ struct TrainCommandRunner {
   func run() throws -> PreparedRun {
     let wall = Date()
     if let dataParallel {
-      say("orpo: data parallel: \(dataParallel.worldSize) processes (gloo, store \(dataParallel.environment.masterAddress):\(dataParallel.environment.masterPort)); global batch \(config.perDeviceTrainBatchSize) per device × \(dataParallel.worldSize) × \(config.gradientAccumulationSteps) accumulation = \(config.perDeviceTrainBatchSize * dataParallel.worldSize * config.gradientAccumulationSteps) pairs")
+      say("orpo: data parallel: \(dataParallel.worldSize) processes (\(dataParallel.group.backend), store \(dataParallel.environment.masterAddress):\(dataParallel.environment.masterPort)); global batch \(config.perDeviceTrainBatchSize) per device × \(dataParallel.worldSize) × \(config.gradientAccumulationSteps) accumulation = \(config.perDeviceTrainBatchSize * dataParallel.worldSize * config.gradientAccumulationSteps) pairs")
     }
     // output_dir is this run's (or the run it resumes; rank 0 checks and writes it); a failure before training
     // leaves it as it was.

@@ -164,6 +164,21 @@ struct DataParallelTests {
     for child in children { #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"), "worker \(child) was left running") }
   }
 
+  /// Data parallel on a GPU asks for NCCL; without libtorch_cuda (here forced with ORPO_NO_CUDA=1, so the same on
+  /// every machine) each worker refuses at once with the reason, before waiting for the others.
+  @Test func aCUDARunWithoutNCCLIsRefusedWithTheReason() throws {
+    let root = temporaryFolder("ddp-nccl")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let start = Date()
+    let run = try OrpoProcess.run(arguments(output: root, batch: 2) + ["--set", "device=cuda", "--set", "ddp_timeout=60",
+                                                                       "--nproc-per-node", "2"],
+                                  environment: ["ORPO_NO_CUDA": "1"])
+    #expect(run.status != 0)
+    #expect(run.errors.contains("data parallel on cuda:"), "\(run.errors)")
+    #expect(run.errors.contains("needs NCCL: libtorch_cuda is not loaded in this process"), "\(run.errors)")
+    #expect(Date().timeIntervalSince(start) < 50, "refused before the 60 s rendezvous timeout")
+  }
+
   /// Returns once rank 0 has logged two steps (the workers met and train).
   func waitForTraining(in run: URL) throws {
     let deadline = Date().addingTimeInterval(120)

@@ -82,6 +82,29 @@ import Testing
     }
   }
 
+  /// Two backwards while armed: the second accumulates into gradients whose buckets already left, so `finish` waits
+  /// for those and reduces every bucket again from the final gradients (exact, not overlapped: it reports 0).
+  @Test func gradientsAccumulatedAfterTheirBucketLeftAreReducedAgain() throws {
+    let want = try expected(skipInLast: nil)
+    let port = unusedPort()
+    let results = onRanks(2) { rank -> ([[Float]], Int) in
+      let group = try ProcessGroup(glooAt: "127.0.0.1", port: port, rank: rank, worldSize: 2, hostsStore: rank == 0,
+                                   timeout: 20)
+      let ps = try Self.parameters()
+      let buckets = try GradientBuckets(ps, group: group, firstBucketBytes: 1000, bucketBytes: 2000)
+      try buckets.arm()
+      try Self.loss(ps, rank: rank, microBatch: 0).backward()
+      try Self.loss(ps, rank: rank, microBatch: 1).backward()
+      let overlapped = try buckets.finish()
+      return (try ps.map { try $0.grad!.reshape([-1]).scalars(as: Float.self) }, overlapped)
+    }
+    for result in results {
+      let (grads, overlapped) = try result.get()
+      #expect(overlapped == 0)
+      #expect(grads == want)
+    }
+  }
+
   /// Without `arm()` nothing is sent during backward; `finish` sends everything.
   @Test func unarmedFinishReducesEverything() throws {
     let port = unusedPort()

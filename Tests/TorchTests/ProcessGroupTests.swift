@@ -100,6 +100,44 @@ func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> 
   }
 }
 
+/// NCCL through the shim: refused at once, with the reason, where this process has no libtorch_cuda with NCCL (no
+/// GPU, as in CI); where it has one (a GPU machine), one rank's group all-reduces a CUDA tensor and averages gradient
+/// buckets on the GPU. The GPU half has not run yet: no machine with a GPU was at hand when it was written.
+@Suite(.serialized) struct NCCLProcessGroupTests {
+  /// libtorch_cuda goes in first (where there is one), so that both tests see what `orpo` would.
+  static let hasNCCL = CUDA.load().available && ProcessGroup.ncclAvailability.available
+
+  @Test(.enabled(if: !hasNCCL)) func ncclIsRefusedAtOnceWithTheReason() throws {
+    #expect(!ProcessGroup.ncclAvailability.reason.isEmpty)
+    let start = Date()
+    do {
+      _ = try ProcessGroup(.nccl, at: "127.0.0.1", port: unusedPort(), rank: 1, worldSize: 2, hostsStore: false,
+                           timeout: 20)
+      Issue.record("an NCCL group was made without NCCL")
+    } catch let error as TorchError {
+      #expect(error.description.contains("NCCL: "), "\(error)")
+      #expect(error.description.contains(ProcessGroup.ncclAvailability.reason), "\(error)")
+    }
+    #expect(Date().timeIntervalSince(start) < 5, "refused before the rendezvous, not after its 20 s timeout")
+  }
+
+  @Test(.enabled(if: hasNCCL))
+  func ncclAllReducesCUDATensors() throws {
+    let group = try ProcessGroup(.nccl, at: "127.0.0.1", port: unusedPort(), rank: 0, worldSize: 1, hostsStore: true,
+                                 timeout: 60)
+    #expect(group.backend == .nccl)
+    let t = try Tensor([Float(1), 2, 3]).to(.cuda(0))
+    try group.allReduce(t)
+    #expect(try t.to(.cpu).scalars(as: Float.self) == [1, 2, 3])
+    let p = try Tensor([Float(1), 2]).to(.cuda(0)).requiringGrad()
+    let buckets = try GradientBuckets([p], group: group)
+    try buckets.arm()
+    try (p * 3.0).sum().backward()
+    #expect(try buckets.finish() == 1)
+    #expect(try p.grad!.to(.cpu).scalars(as: Float.self) == [3, 3])
+  }
+}
+
 extension Result {
   var failure: Failure? {
     if case .failure(let e) = self { return e }

@@ -250,6 +250,11 @@ typedef struct ct_process_group_s *ct_process_group;   // free with ct_process_g
 // TORCHELASTIC_USE_AGENT_STORE is set), then gloo. Store waits and every collective give up after timeout_ms.
 int ct_process_group_new_gloo(const char *host, int port, int rank, int world_size, int is_store_server,
                               int64_t timeout_ms, ct_process_group *out);
+// NCCL for CUDA tensors: ProcessGroupNCCL from the loaded libtorch_cuda (refused, with the reason as the error,
+// where there is none). ct_nccl_available: 1 when it can be made, else 0 and the reason in `message`.
+int ct_process_group_new_nccl(const char *host, int port, int rank, int world_size, int is_store_server,
+                              int64_t timeout_ms, ct_process_group *out);
+int ct_nccl_available(char *message, size_t capacity);
 void ct_process_group_free(ct_process_group pg);
 int ct_process_group_rank(ct_process_group pg, int *rank, int *world_size);
 int ct_process_group_all_reduce(ct_process_group pg, ct_tensor t, int op);   // in place; op CT_SUM/PROD/AMAX/AMIN
