@@ -16,7 +16,8 @@ For each GGUF file:
 Tiny mode (default), for Tests/ModelsTests/Fixtures/gguf_export.json: DIR holds the GGUFs our code wrote from the tiny
 ORPO fixture model with its TRL adapter merged (`ORPO_GGUF_EXPORT_DIR=DIR swift test --filter GGUFExportTests`), whose
 merged HF export is Tests/ModelsTests/Fixtures/export/merged. Their sha256 and what the readers saw are recorded;
-GGUFExportTests checks that our export still writes those bytes and generates those ids.
+GGUFExportTests checks that our export still writes those bytes and generates those ids. The tiny Qwen3 and Phi-3
+of ArchitectureTests are checked the same way (FAMILIES).
   .venv-gguf/bin/python reference/check_gguf_export.py --tiny DIR
 
 Model mode, for a real model (no fixture; prints a report): runs ORPO (an `orpo` binary) to export MODEL merged as a
@@ -148,8 +149,8 @@ def expected_types(names_shapes, quant, layers):
                 i_down += 1
             if cols % 256:
                 t = {T.Q4_K: T.Q5_0, T.Q6_K: T.Q8_0}.get(t, t)
-        if cols % 32:
-            t = T.F16
+        if cols % 32 and t not in (T.F32, T.F16, T.BF16):
+            t = T.F16  # no block type fits the row (llama-quantize's last fallback)
         out.append(t)
     return out
 
@@ -225,9 +226,10 @@ def generate(model, prompt):
     return out[0, len(prompt):].tolist()
 
 
-def check_transformers(folder, file, merged_model):
-    """(b): transformers' GGUF loader; max |difference| of its state dict from the merged HF model's."""
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32).eval()
+def check_transformers(folder, file, merged_model, overrides):
+    """(b): transformers' GGUF loader; max |difference| of its state dict from the merged HF model's. `overrides` are
+    config values transformers' GGUF mapping does not read from the file (see FAMILIES)."""
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32, **overrides).eval()
     ours = merged_model.state_dict()
     worst = 0.0
     for k, v in model.state_dict().items():
@@ -248,7 +250,7 @@ def fnv1a64(path):
     return f"{h:016x}"
 
 
-def check_all(folder, files, merged_dir, prompt, lib):
+def check_all(folder, files, merged_dir, prompt, lib, overrides=None):
     merged_model = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()
     config = merged_model.config
     arch = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "phi3": "phi3"}[config.model_type]
@@ -261,7 +263,7 @@ def check_all(folder, files, merged_dir, prompt, lib):
         path = os.path.join(folder, file)
         facts = check_file(path, quant, merged, arch, config.num_attention_heads, config.num_key_value_heads,
                            config.num_hidden_layers, lib)
-        model, worst = check_transformers(folder, file, merged_model)
+        model, worst = check_transformers(folder, file, merged_model, overrides or {})
         ids = generate(model, prompt)
         facts.update({"sha256": sha256(path), "fnv1a64": fnv1a64(path), "transformers_max_abs": worst, "generated_ids": ids,
                       "generation_equals_merged": ids == reference_ids})
@@ -274,12 +276,33 @@ def check_all(folder, files, merged_dir, prompt, lib):
     return reference_ids, results
 
 
+# The tiny Qwen3 and Phi-3 of ArchitectureTests (Tests/ModelsTests/Fixtures/<family>, no adapter: the folder is the
+# "merged" model), exported by GGUFExportTests.otherArchitecturesUseLlamaCppNames. transformers 5.23's GGUF mapping
+# does not read qwen3.attention.key_length (llama.cpp does; Qwen3Config's default head_dim 128 would be used) nor
+# phi3.attention.sliding_window, and Phi3Config's default pad/bos/eos ids (32000, 1, 32000) lie outside the tiny
+# vocabulary: those config values are passed to from_pretrained as they are in the fixture's config.json.
+FAMILIES = {
+    "qwen3": {"overrides": {"head_dim": 16}, "quants": ["f32", "f16", "q4_k_m"]},
+    "phi3": {"overrides": {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "sliding_window": 5},
+             "quants": ["f32", "f16", "q4_k_m"]},
+}
+FAMILY_PROMPT = [1, 17, 23, 5, 64, 89, 42]
+
+
 def tiny(folder, lib):
     files = {q: f"orpo-{q}.gguf" for q in QUANTS}
     reference_ids, results = check_all(folder, files, TINY_MERGED, TINY_PROMPT, lib)
     fixture = {"generator": "reference/check_gguf_export.py", "versions": versions(),
                "ggml_reference": lib is not None, "prompt": TINY_PROMPT, "new_tokens": NEW_TOKENS,
-               "merged_generated_ids": reference_ids, "files": {files[q]: r for q, r in results.items()}}
+               "merged_generated_ids": reference_ids, "files": {files[q]: r for q, r in results.items()},
+               "families": {}}
+    for family, spec in FAMILIES.items():
+        family_files = {q: f"{family}-{q}.gguf" for q in spec["quants"]}
+        merged_dir = os.path.join(ROOT, "Tests", "ModelsTests", "Fixtures", family)
+        ids, family_results = check_all(folder, family_files, merged_dir, FAMILY_PROMPT, lib, spec["overrides"])
+        fixture["families"][family] = {"prompt": FAMILY_PROMPT, "merged_generated_ids": ids,
+                                       "transformers_overrides": spec["overrides"]}
+        fixture["files"].update({family_files[q]: r for q, r in family_results.items()})
     with open(OUT, "w") as f:
         json.dump(fixture, f, indent=1)
         f.write("\n")

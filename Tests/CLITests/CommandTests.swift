@@ -58,7 +58,7 @@ struct CommandTests {
     let checks = try #require(report["checks"] as? [[String: Any]])
     #expect(checks.compactMap { $0["name"] as? String } == [
       "logits", "loss_and_gradients_fp32", "bf16_loss", "checkpointing_with_dropout", "attention_kernel",
-      "resume_bit_identical", "matmul_peak",
+      "resume_bit_identical", "gradient_all_reduce", "matmul_peak",
     ])
     #expect(checks.allSatisfy { $0["passed"] as? Bool == true })
     #expect((checks[0]["detail"] as? String)?.hasPrefix("max relative |Δ| 0 (cpu vs cpu") == true)

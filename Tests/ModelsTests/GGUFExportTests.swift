@@ -11,15 +11,15 @@ import Torch
 
 @Suite(.serialized) struct GGUFExportTests {
   /// A GGUF holding only tokenizer metadata, standing in for the model file the weights came from.
-  func sourceGGUF(in dir: URL) throws -> GGUFFile {
+  func sourceGGUF(in dir: URL, vocabulary: Int = 900) throws -> GGUFFile {
     var w = GGUFWriter()
     w.add("general.architecture", .string("llama"))
     w.add("tokenizer.ggml.model", .string("gpt2"))
     w.add("tokenizer.ggml.pre", .string("smollm"))
-    w.add("tokenizer.ggml.tokens", .array((0..<900).map { .string("t\($0)") }))
+    w.add("tokenizer.ggml.tokens", .array((0..<vocabulary).map { .string("t\($0)") }))
     w.add("tokenizer.ggml.bos_token_id", .uint32(1))
     w.add("tokenizer.chat_template", .string("{{ messages }}"))
-    let url = dir.appendingPathComponent("source.gguf")
+    let url = dir.appendingPathComponent("source-\(vocabulary).gguf")
     try Data(w.serialized()).write(to: url)
     return try GGUFFile(url: url)
   }
@@ -122,6 +122,11 @@ import Torch
     let new_tokens: Int
     let merged_generated_ids: [Int]
     let files: [String: File]
+    struct Family: Decodable {
+      let prompt: [Int]
+      let merged_generated_ids: [Int]
+    }
+    let families: [String: Family]
   }
 
   /// The tiny model (base + TRL adapter, merged) in every --quant: the very files the reference script checked
@@ -149,7 +154,7 @@ import Torch
     if exportDir != nil { return }  // the fixture is rewritten from these files
     let fixtureURL = ExportFixture.testsFolder.appendingPathComponent("Fixtures/gguf_export.json")
     let checked = try JSONDecoder().decode(Checked.self, from: Data(contentsOf: fixtureURL))
-    #expect(Set(checked.files.keys) == Set(files.keys))
+    #expect(Set(checked.files.keys.filter { $0.hasPrefix("orpo-") }) == Set(files.keys))
     let greedy = GenerationConfig(maxNewTokens: checked.new_tokens, stopsAtEndOfSequence: false)
     let merged = ExportFixture.testsFolder.appendingPathComponent("Fixtures/export/merged")
     let (mergedConfig, mergedParameters, _) = try Checkpoint.load(merged)
@@ -167,6 +172,54 @@ import Torch
       let (config, parameters, _) = try Checkpoint.load(url)
       let ours = try LlamaForCausalLM(config: config, parameters: parameters).generate(prompts: [checked.prompt], config: greedy)[0]
       #expect(ours == want.generated_ids, "\(name): ours on the file vs transformers on the file")
+    }
+  }
+
+  /// Qwen3 and Phi-3 (the tiny fixtures of ArchitectureTests) under llama.cpp's names: qwen3 with attn_q_norm/attn_k_norm
+  /// and no q/k permutation, phi3 with the fused attn_qkv and ffn_up; their keys (key_length, sliding_window, rope
+  /// dimensions). check_gguf_export.py reads these files with gguf-py and transformers (gguf_export.json).
+  @Test(arguments: ["qwen3", "phi3"])
+  func otherArchitecturesUseLlamaCppNames(family: String) throws {
+    let folder = ExportFixture.testsFolder.appendingPathComponent("Fixtures/\(family)")
+    let (config, parameters, _) = try Checkpoint.load(folder)
+    let model = try makeCausalLanguageModel(config: config, parameters: parameters)
+    let dir = try ExportFixture.temporaryFolder("gguf-\(family)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let source = try sourceGGUF(in: dir, vocabulary: config.vocabSize)
+    let exportDir = ProcessInfo.processInfo.environment["ORPO_GGUF_EXPORT_DIR"].map { URL(fileURLWithPath: $0) }
+    let checked = exportDir == nil
+      ? try JSONDecoder().decode(Checked.self, from: Data(contentsOf: ExportFixture.testsFolder.appendingPathComponent("Fixtures/gguf_export.json")))
+      : nil
+    for quant in [GGUFExport.Quantization.f32, .f16, .q4_k_m] {
+      let file = dir.appendingPathComponent("\(family)-\(quant.rawValue).gguf")
+      try GGUFExport.write(model: model, config: config, sourceGGUF: source, chatTemplate: nil, quantization: quant,
+                           name: family, to: file)
+      if let exportDir {
+        try FileManager.default.createDirectory(at: exportDir, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: exportDir.appendingPathComponent(file.lastPathComponent))
+        try FileManager.default.copyItem(at: file, to: exportDir.appendingPathComponent(file.lastPathComponent))
+        continue
+      }
+      let g = try GGUFFile(url: file)
+      #expect(g.metadata["general.architecture"]?.string == family)
+      if family == "qwen3" {
+        #expect(g.metadata["qwen3.attention.key_length"]?.int == 16 && g.tensor(named: "blk.1.attn_k_norm.weight")?.shape == [16])
+        #expect(g.tensor(named: "output.weight") == nil)  // tied
+      } else {
+        #expect(g.metadata["phi3.attention.sliding_window"]?.int == 5 && g.metadata["phi3.rope.dimension_count"]?.int == 8)
+        #expect(g.tensor(named: "blk.0.attn_qkv.weight")?.shape == [32, 64] && g.tensor(named: "blk.0.ffn_up.weight")?.shape == [32, 96])
+      }
+      let want = try #require(checked?.files[file.lastPathComponent], "\(file.lastPathComponent) in gguf_export.json")
+      var hash = StableHash()
+      hash.combine(try Data(contentsOf: file))
+      #expect(hash.hex == want.fnv1a64, "\(file.lastPathComponent) is not the file check_gguf_export.py checked")
+      // transformers on the GGUF generates what we generate on the Hugging Face folder (f32, f16).
+      let reference = try #require(checked?.families[family])
+      if quant != .q4_k_m {
+        let ours = try model.generate(prompts: [reference.prompt],
+                                      config: GenerationConfig(maxNewTokens: 32, stopsAtEndOfSequence: false))[0]
+        #expect(ours == reference.merged_generated_ids && want.generated_ids == ours, "\(file.lastPathComponent)")
+      }
     }
   }
 }
