@@ -4,7 +4,7 @@ SWIFT ?= swift
 CONFIG ?= release
 BIN := .build/$(CONFIG)/orpo
 
-.PHONY: setup build run test quickstart static carry clean
+.PHONY: setup build run test quickstart static carry clean fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -48,6 +48,25 @@ carry: static
 	strip -o .carry/orpo .build/release/orpo
 	xz -T2 -6 -f .carry/orpo
 	@ls -la .carry/orpo.xz
+
+# libFuzzer harnesses (Fuzz/README.md) for the GGUF, safetensors, JSON, tokenizer.json, Jinja and Parquet parsers, built
+# in .build-fuzz with -sanitize=fuzzer,address (declared only under ORPO_FUZZ=1: `swift build` never sees them). Each
+# runs FUZZ_SECONDS (0: no limit) or FUZZ_RUNS executions, whichever ends first, from the committed seeds in
+# Fuzz/Corpus/<name>; inputs it finds collect in .build-fuzz/corpus/<name>, a crash or leak in .build-fuzz/crashes/<name>
+# (and the make fails). `make fuzz FUZZ=JSON FUZZ_SECONDS=0 FUZZ_RUNS=10000000` is one harness's long run.
+FUZZ ?= JSON GGUF SafeTensors Tokenizer ChatTemplate Parquet
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 10000000
+fuzz: setup
+	for h in $(FUZZ); do \
+	  ORPO_FUZZ=1 $(SWIFT) build -c release --build-path .build-fuzz --product Fuzz$$h \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld || exit 1; \
+	done
+	for h in $(FUZZ); do \
+	  mkdir -p .build-fuzz/corpus/$$h .build-fuzz/crashes/$$h && \
+	  .build-fuzz/release/Fuzz$$h -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$h/ .build-fuzz/corpus/$$h Fuzz/Corpus/$$h || exit 1; \
+	done
 
 clean:
 	rm -rf .build

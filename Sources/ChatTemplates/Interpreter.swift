@@ -51,6 +51,11 @@ final class Interpreter {
   private var captureBytes: [Int] = []
   private var iterations = 0
   private var callDepth = 0
+  /// What may be part of a reference cycle once the render is over: scopes a macro captured (the macro is stored in
+  /// the scope, the scope in the macro) and namespaces (a namespace may be stored in itself). `render` empties them
+  /// at the end, so everything the template built is freed.
+  private var capturedScopes: [ObjectIdentifier: Scope] = [:]
+  private var namespaces: [JinjaNamespace] = []
 
   init(limits: ChatTemplateLimits, date: TemplateDate) {
     self.limits = limits
@@ -58,8 +63,25 @@ final class Interpreter {
   }
 
   func render(_ statements: [Statement], scope: Scope) throws -> String {
+    defer { breakCycles() }
     _ = try execute(statements, scope: scope)
     return buffers[0]
+  }
+
+  /// A macro defined in (or a caller block called from) `scope`.
+  private func macro(_ definition: MacroDefinition, in scope: Scope) -> JinjaValue {
+    capturedScopes[ObjectIdentifier(scope)] = scope
+    return .function(JinjaFunction(.macro(definition, scope: scope)))
+  }
+
+  /// A namespace made by `namespace(...)`, emptied when the render ends.
+  func track(_ namespace: JinjaNamespace) { namespaces.append(namespace) }
+
+  private func breakCycles() {
+    for scope in capturedScopes.values { scope.variables.removeAll() }
+    for namespace in namespaces { namespace.attributes = JinjaDictionary() }
+    capturedScopes.removeAll()
+    namespaces.removeAll()
   }
 
   // MARK: - Output
@@ -142,11 +164,11 @@ final class Interpreter {
       if let filter { value = try applyFilterChain(filter, to: value, scope: scope) }
       try assign(target, value: value, scope: scope)
     case let .macro(definition):
-      scope.variables[definition.name] = .function(JinjaFunction(.macro(definition, scope: scope)))
+      scope.variables[definition.name] = macro(definition, in: scope)
     case let .callBlock(call, caller):
       guard case let .call(callee, arguments) = call.kind else { break }
       let function = try evaluate(callee, scope: scope)
-      let callerValue = JinjaValue.function(JinjaFunction(.macro(caller, scope: scope)))
+      let callerValue = macro(caller, in: scope)
       let result = try callValue(function, arguments: arguments, scope: scope, extraKeywords: ["caller": callerValue],
         line: call.line)
       try write(result.pythonString)

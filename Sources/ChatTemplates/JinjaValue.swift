@@ -332,29 +332,14 @@ func pythonDictRepr(_ dictionary: JinjaDictionary) -> String {
 /// Python `repr(str)`: single quotes unless the text has a `'` and no `"`; escapes like CPython's.
 func pythonStringRepr(_ s: String) -> String {
   let quote: Character = (s.contains("'") && !s.contains("\"")) ? "\"" : "'"
-  var out = String(quote)
-  for scalar in s.unicodeScalars {
-    switch scalar {
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    default:
-      if Character(scalar) == quote {
-        out += "\\" + String(quote)
-      } else if isPythonPrintable(scalar) {
-        out.unicodeScalars.append(scalar)
-      } else if scalar.value < 0x100 {
-        out += "\\x" + hex(scalar.value, width: 2)
-      } else if scalar.value < 0x10000 {
-        out += "\\u" + hex(scalar.value, width: 4)
-      } else {
-        out += "\\U" + hex(scalar.value, width: 8)
-      }
-    }
+  let escaped = s.escapingScalars(["\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"]) { scalar in
+    if Character(scalar) == quote { return "\\" + String(quote) }
+    if isPythonPrintable(scalar) { return nil }
+    if scalar.value < 0x100 { return "\\x" + hex(scalar.value, width: 2) }
+    if scalar.value < 0x10000 { return "\\u" + hex(scalar.value, width: 4) }
+    return "\\U" + hex(scalar.value, width: 8)
   }
-  out.append(quote)
-  return out
+  return String(quote) + escaped + String(quote)
 }
 
 /// `str.isprintable()` for one character: everything but controls, format, surrogates, private use,

@@ -72,7 +72,7 @@ public enum ModelEvaluation {
     var families: [String: FamilyResult] = [:]
     for (family, tally) in accuracy.families {
       let margin = margins[family].map { $0.sum / Double($0.count) } ?? .nan
-      families[family] = FamilyResult(preferenceAccuracy: tally.accuracy, rewardMargin: margin, pairs: tally.pairs)
+      families[family] = FamilyResult(tally, rewardMargin: margin)
     }
 
     // Greedy answers to the first held-out prompts, against the chosen answers.

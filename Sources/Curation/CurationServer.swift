@@ -131,17 +131,14 @@ public struct CurationServer: Sendable {
     router.get("/api/next") { request, context -> Response in
       try await respond {
         let annotator = try resolveAnnotator(request.uri.queryParameters.get("annotator"), context)
-        guard let showing = try await offload({ try store.nextPair(for: annotator, swap: swapOrder()) }) else {
-          return Response(status: .noContent)
-        }
-        return jsonResponse(.ok, try await showingJSON(showing, annotator: annotator, store: store))
+        let showing = try await offload { try store.nextPair(for: annotator, swap: swapOrder()) }
+        return try await showingResponse(showing, annotator: annotator, store: store)
       }
     }
 
     router.post("/api/annotations") { request, context -> Response in
       try await respond {
-        let body = try await jsonBody(request)
-        let annotator = try resolveAnnotator(try optionalString(body, "annotator"), context)
+        let (body, annotator) = try await postedBody(request, context)
         let pairID = try pairIDField(body)
         guard let choiceText = body[last: "choice"]?.stringValue, let choice = Choice(rawValue: choiceText) else {
           throw CurationError(field: "choice", "expected \"a\", \"b\", \"tie\" or \"both_bad\", got \(describe(body[last: "choice"]))")
@@ -159,19 +156,15 @@ public struct CurationServer: Sendable {
 
     router.post("/api/undo") { request, context -> Response in
       try await respond {
-        let body = try await jsonBody(request)
-        let annotator = try resolveAnnotator(try optionalString(body, "annotator"), context)
-        guard let showing = try await offload({ try store.undoLast(annotator: annotator, swap: swapOrder()) }) else {
-          return Response(status: .noContent)
-        }
-        return jsonResponse(.ok, try await showingJSON(showing, annotator: annotator, store: store))
+        let annotator = try await postedBody(request, context).annotator
+        let showing = try await offload { try store.undoLast(annotator: annotator, swap: swapOrder()) }
+        return try await showingResponse(showing, annotator: annotator, store: store)
       }
     }
 
     router.post("/api/skip") { request, context -> Response in
       try await respond {
-        let body = try await jsonBody(request)
-        let annotator = try resolveAnnotator(try optionalString(body, "annotator"), context)
+        let (body, annotator) = try await postedBody(request, context)
         let pairID = try pairIDField(body)
         try await offload { try store.skip(pairID: pairID, annotator: annotator) }
         return Response(status: .noContent)
@@ -221,6 +214,12 @@ func respond(_ body: () async throws -> Response) async throws -> Response {
 }
 
 /// The request body as a JSON object (at most 64 KiB).
+/// A POST's JSON body and the annotator it acts for (its "annotator" field, checked against the request's token).
+func postedBody(_ request: Request, _ context: CurationRequestContext) async throws -> (body: JSONValue, annotator: String) {
+  let body = try await jsonBody(request)
+  return (body, try resolveAnnotator(try optionalString(body, "annotator"), context))
+}
+
 func jsonBody(_ request: Request) async throws -> JSONValue {
   var request = request
   let buffer: ByteBuffer
@@ -254,6 +253,12 @@ func describe(_ value: JSONValue?) -> String {
   case .number(let number)?: return number.text
   case let other?: return other.kindName
   }
+}
+
+/// 200 with the pair to show and the annotator's progress, or 204 when there is none.
+func showingResponse(_ showing: PairShowing?, annotator: String, store: CurationStore) async throws -> Response {
+  guard let showing else { return Response(status: .noContent) }
+  return jsonResponse(.ok, try await showingJSON(showing, annotator: annotator, store: store))
 }
 
 func showingJSON(_ showing: PairShowing, annotator: String, store: CurationStore) async throws -> JSONValue {

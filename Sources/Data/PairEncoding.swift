@@ -224,16 +224,26 @@ public struct TemplateFormatter: ChatFormatting {
   public let template: ChatTemplate
   public let bosToken: String?
   public let eosToken: String?
+  /// The file the template was read from (`--chat-template`), named in errors raised while rendering; nil for the
+  /// model's own template.
+  public var file: String?
 
-  public init(template: ChatTemplate, bosToken: String?, eosToken: String?) {
+  public init(template: ChatTemplate, bosToken: String?, eosToken: String?, file: String? = nil) {
     self.template = template
     self.bosToken = bosToken
     self.eosToken = eosToken
+    self.file = file
   }
 
   public func format(_ messages: [ChatMessage], addGenerationPrompt: Bool, continueFinalMessage: Bool) throws -> String {
-    let rendered = try template.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
-                                       bosToken: bosToken, eosToken: eosToken)
+    let rendered: String
+    do {
+      rendered = try template.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                     bosToken: bosToken, eosToken: eosToken)
+    } catch let error as ChatTemplateError {
+      guard let file else { throw error }
+      throw PairEncodingError(description: "chat template \(file): \(error)")
+    }
     guard continueFinalMessage, let final = messages.last?.content else { return rendered }
     // transformers: cut the rendering right after the final message's text, so the model continues it.
     let stripped = final.trimmingCharacters(in: .whitespacesAndNewlines)

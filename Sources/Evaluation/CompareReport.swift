@@ -32,14 +32,16 @@ public struct FamilyResult: Codable, Equatable, Sendable {
   public var rewardMargin: Double
   public var pairs: Int
 
-  public init(preferenceAccuracy: Double, rewardMargin: Double, pairs: Int) {
-    self.preferenceAccuracy = preferenceAccuracy
-    self.rewardMargin = rewardMargin
-    self.pairs = pairs
-  }
-
   enum CodingKeys: String, CodingKey {
     case preferenceAccuracy = "preference_accuracy", rewardMargin = "reward_margin", pairs
+  }
+}
+
+// In an extension, so the memberwise init stays synthesized.
+extension FamilyResult {
+  /// A family's accuracy and pair count from its tally, with its mean reward margin.
+  public init(_ tally: AccuracyTally, rewardMargin: Double) {
+    self.init(preferenceAccuracy: tally.accuracy, rewardMargin: rewardMargin, pairs: tally.pairs)
   }
 }
 

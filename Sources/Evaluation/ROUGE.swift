@@ -9,18 +9,14 @@ public struct ROUGEScore: Equatable, Sendable {
   public var fmeasure: Double
 
   public static let zero = ROUGEScore(precision: 0, recall: 0, fmeasure: 0)
+}
 
+// In an extension, so the memberwise init stays synthesized.
+extension ROUGEScore {
   /// rouge-score's `scoring.fmeasure`: 2PR / (P + R), 0 when both are 0.
   init(precision: Double, recall: Double) {
-    self.precision = precision
-    self.recall = recall
-    self.fmeasure = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
-  }
-
-  public init(precision: Double, recall: Double, fmeasure: Double) {
-    self.precision = precision
-    self.recall = recall
-    self.fmeasure = fmeasure
+    self.init(precision: precision, recall: recall,
+              fmeasure: precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0)
   }
 }
 

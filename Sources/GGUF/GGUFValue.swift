@@ -97,17 +97,14 @@ public enum GGUFValue: Equatable, Sendable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .uint8(let v): return "\(v)"
-    case .int8(let v): return "\(v)"
-    case .uint16(let v): return "\(v)"
-    case .int16(let v): return "\(v)"
-    case .uint32(let v): return "\(v)"
-    case .int32(let v): return "\(v)"
-    case .uint64(let v): return "\(v)"
-    case .int64(let v): return "\(v)"
-    case .float32(let v): return "\(v)"
-    case .float64(let v): return "\(v)"
-    case .bool(let v): return "\(v)"
+    // Numbers and booleans print as Swift prints them.
+    case .uint8(let v as CustomStringConvertible), .int8(let v as CustomStringConvertible),
+         .uint16(let v as CustomStringConvertible), .int16(let v as CustomStringConvertible),
+         .uint32(let v as CustomStringConvertible), .int32(let v as CustomStringConvertible),
+         .uint64(let v as CustomStringConvertible), .int64(let v as CustomStringConvertible),
+         .float32(let v as CustomStringConvertible), .float64(let v as CustomStringConvertible),
+         .bool(let v as CustomStringConvertible):
+      return v.description
     case .string(let s): return "\"\(s)\""
     case .array(let a):
       let head = a.prefix(8).map(\.description).joined(separator: ", ")

@@ -71,48 +71,19 @@ public struct HubModelResolver {
   /// A snapshot folder of `id` holding its tokenizer.json, downloading the tokenizer's files (no weights) when the
   /// cache has none.
   public func tokenizerSnapshot(for id: HubModelID) throws -> URL {
-    if let commit = cache.commit(for: id) {
-      let folder = cache.snapshotFolder(id.repoID, commit: commit)
-      if FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) { return folder }
-    }
-    if offline {
-      throw HubError("\(id)'s tokenizer is not in the Hugging Face cache (\(cache.repositoryFolder(id.repoID).path)) and "
-                       + "HF_HUB_OFFLINE is set, so it cannot be downloaded: unset HF_HUB_OFFLINE, or fetch it where the "
-                       + "Hub is reachable (`hf download \(id.repoID) tokenizer.json tokenizer_config.json`) into this cache")
-    }
-    let (commit, files) = try listing(id)
-    let wanted = files.filter { HubModelResolver.isTokenizerFile($0.path) }
-    guard wanted.contains(where: { $0.path == "tokenizer.json" }) else {
-      throw HubError("\(id) at \(endpoint) has no tokenizer.json (files: "
-                       + files.prefix(8).map(\.path).joined(separator: ", ") + ")")
-    }
-    for file in wanted { try fetch(file, of: id, commit: commit) }
-    if id.revision != commit { try writeRef(id, commit: commit) }
-    return cache.snapshotFolder(id.repoID, commit: commit)
+    if let folder = cachedSnapshot(of: id, holding: "tokenizer.json") { return folder }
+    return try download(id, what: "\(id)'s tokenizer", hfDownloadArguments: " tokenizer.json tokenizer_config.json",
+                        required: "tokenizer.json", note: "") { HubModelResolver.isTokenizerFile($0) }.folder
   }
 
   /// The snapshot folder of `id`, downloaded first unless the cache already holds a complete one.
   public func snapshot(for id: HubModelID, configOnly: Bool = false) throws -> URL {
     if let folder = cache.completeSnapshot(for: id) { return folder }
-    if configOnly, let commit = cache.commit(for: id) {
-      let folder = cache.snapshotFolder(id.repoID, commit: commit)
-      if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) { return folder }
+    if configOnly, let folder = cachedSnapshot(of: id, holding: "config.json") { return folder }
+    let (folder, commit) = try download(id, what: "\(id)", hfDownloadArguments: "", required: "config.json",
+                                        note: ": not a transformers model") {
+      HubModelResolver.isModelFile($0) && (!configOnly || $0 == "config.json")
     }
-    let where_ = cache.repositoryFolder(id.repoID).path
-    if offline {
-      throw HubError("\(id) is not in the Hugging Face cache (\(where_)) and HF_HUB_OFFLINE is set, so it cannot be "
-                       + "downloaded: unset HF_HUB_OFFLINE, or fetch it where the Hub is reachable (`hf download \(id.repoID)`) "
-                       + "into this cache")
-    }
-    let (commit, files) = try listing(id)
-    let wanted = files.filter { HubModelResolver.isModelFile($0.path) }
-    guard wanted.contains(where: { $0.path == "config.json" }) else {
-      throw HubError("\(id) at \(endpoint) has no config.json: not a transformers model (files: "
-                       + files.prefix(8).map(\.path).joined(separator: ", ") + ")")
-    }
-    for file in wanted where !configOnly || file.path == "config.json" { try fetch(file, of: id, commit: commit) }
-    if id.revision != commit { try writeRef(id, commit: commit) }
-    let folder = cache.snapshotFolder(id.repoID, commit: commit)
     if configOnly { return folder }
     let missing = HubCache.missingModelFiles(in: folder)
     guard missing.isEmpty else {
@@ -120,6 +91,34 @@ public struct HubModelResolver {
                        + "weights to load (only .safetensors are read)")
     }
     return folder
+  }
+
+  /// The cached snapshot of `id`'s revision when it holds `file`.
+  private func cachedSnapshot(of id: HubModelID, holding file: String) -> URL? {
+    guard let commit = cache.commit(for: id) else { return nil }
+    let folder = cache.snapshotFolder(id.repoID, commit: commit)
+    return FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path) ? folder : nil
+  }
+
+  /// Fetches the files of `id` that `wanted` picks (`required` among them) into the cache and records the revision's
+  /// commit; `what` and `hfDownloadArguments` word the error when HF_HUB_OFFLINE forbids it.
+  private func download(_ id: HubModelID, what: String, hfDownloadArguments: String, required: String, note: String,
+                        wanted: (String) -> Bool) throws -> (folder: URL, commit: String)
+  {
+    if offline {
+      throw HubError("\(what) is not in the Hugging Face cache (\(cache.repositoryFolder(id.repoID).path)) and "
+                       + "HF_HUB_OFFLINE is set, so it cannot be downloaded: unset HF_HUB_OFFLINE, or fetch it where the "
+                       + "Hub is reachable (`hf download \(id.repoID)\(hfDownloadArguments)`) into this cache")
+    }
+    let (commit, files) = try listing(id)
+    let picked = files.filter { wanted($0.path) }
+    guard picked.contains(where: { $0.path == required }) else {
+      throw HubError("\(id) at \(endpoint) has no \(required)\(note) (files: "
+                       + files.prefix(8).map(\.path).joined(separator: ", ") + ")")
+    }
+    for file in picked { try fetch(file, of: id, commit: commit) }
+    if id.revision != commit { try writeRef(id, commit: commit) }
+    return (cache.snapshotFolder(id.repoID, commit: commit), commit)
   }
 
   /// What a model needs, and no more: top-level config, tokenizer and chat-template files and safetensors weights.

@@ -114,8 +114,9 @@ public enum Checkpoint {
     case "llama": modelType = "llama"
     case "qwen2": modelType = "qwen2"
     case "mistral": modelType = "mistral"
+    case "gemma3": modelType = "gemma3_text"
     default:
-      throw ModelError("\(source): unsupported GGUF architecture \"\(arch)\" (supported: llama, mistral, qwen2)")
+      throw ModelError("\(source): unsupported GGUF architecture \"\(arch)\" (supported: llama, mistral, qwen2, gemma3)")
     }
     func int(_ key: String) throws -> Int {
       guard let v = m["\(arch).\(key)"]?.int else { throw ModelError("\(source): GGUF metadata has no \(arch).\(key)") }
@@ -129,7 +130,7 @@ public enum Checkpoint {
       vocabSize: vocab, hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
       numHiddenLayers: try int("block_count"), numAttentionHeads: heads,
       numKeyValueHeads: m["\(arch).attention.head_count_kv"]?.int ?? heads,
-      headDim: m["\(arch).rope.dimension_count"]?.int,
+      headDim: arch == "gemma3" ? m["\(arch).attention.key_length"]?.int : m["\(arch).rope.dimension_count"]?.int,
       rmsNormEps: m["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5,
       ropeTheta: m["\(arch).rope.freq_base"]?.double ?? 10000,
       tieWordEmbeddings: file.tensor(named: "output.weight") == nil, modelType: modelType)
@@ -138,6 +139,12 @@ public enum Checkpoint {
     config.eosTokenId = m["tokenizer.ggml.eos_token_id"]?.int.map { .one($0) }
     config.padTokenId = m["tokenizer.ggml.padding_token_id"]?.int
     if let window = m["\(arch).attention.sliding_window"]?.int { config.slidingWindow = window }
+    if arch == "gemma3" {  // what llama.cpp does not store, at transformers' defaults (as its GGUF loader leaves them)
+      config.hiddenActivation = "gelu_pytorch_tanh"
+      config.queryPreAttnScalar = 256
+      config.ropeLocalBaseFreq = 10_000
+      config.slidingWindowPattern = 6
+    }
     if let type = m["\(arch).rope.scaling.type"]?.string, type != "none" {
       config.ropeScaling = RopeScaling(ropeType: type, factor: m["\(arch).rope.scaling.factor"]?.double,
                                        originalMaxPositionEmbeddings: m["\(arch).rope.scaling.original_context_length"]?.int)
@@ -153,7 +160,15 @@ public enum Checkpoint {
     ("ffn_down", "mlp.down_proj"),
   ]
 
-  public static func huggingFaceName(forGGUF name: String) -> String? {
+  /// Gemma 3's names where they differ (its feed-forward has norms before and after; q/k norms).
+  static let gemma3GGUFNames: [(gguf: String, hf: String)] = [
+    ("ffn_norm", "pre_feedforward_layernorm"), ("post_attention_norm", "post_attention_layernorm"),
+    ("post_ffw_norm", "post_feedforward_layernorm"), ("attn_q_norm", "self_attn.q_norm"),
+    ("attn_k_norm", "self_attn.k_norm"),
+  ]
+
+  /// The Hugging Face key of a llama.cpp tensor of a GGUF file whose `general.architecture` is `architecture`.
+  public static func huggingFaceName(forGGUF name: String, architecture: String? = nil) -> String? {
     switch name {
     case "token_embd.weight": return "model.embed_tokens.weight"
     case "output_norm.weight": return "model.norm.weight"
@@ -162,15 +177,17 @@ public enum Checkpoint {
     }
     let parts = name.split(separator: ".")
     guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
-    guard let hf = ggufNames.first(where: { $0.gguf == parts[2] })?.hf else { return nil }
+    let table = architecture == "gemma3" ? gemma3GGUFNames + ggufNames : ggufNames
+    guard let hf = table.first(where: { $0.gguf == parts[2] })?.hf else { return nil }
     return "model.layers.\(layer).\(hf).\(parts[3])"
   }
 
   static func openGGUF(_ file: GGUFFile, config: LlamaConfiguration) throws -> CheckpointReader {
+    let architecture = file.metadata["general.architecture"]?.string
     var infos: [String: GGUFTensorInfo] = [:]
     var keys: [String] = []
     for info in file.tensors {
-      guard let name = huggingFaceName(forGGUF: info.name) else { continue }  // e.g. rope_freqs
+      guard let name = huggingFaceName(forGGUF: info.name, architecture: architecture) else { continue }  // e.g. rope_freqs
       infos[name] = info
       keys.append(name)
     }
@@ -182,6 +199,7 @@ public enum Checkpoint {
       try file.dequantize(info, into: UnsafeMutableBufferPointer(start: pointer, count: count))
       var w = t
       if let heads = permutedHeads(key, config: config, file: file) { w = try unpermuteRows(w, heads: heads) }
+      if architecture == "gemma3" && key.hasSuffix("norm.weight") { w = try w - 1 }  // llama.cpp stores 1 + w
       return dtype == .float32 ? w : try w.to(dtype: dtype)
     }
   }

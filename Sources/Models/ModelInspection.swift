@@ -165,7 +165,7 @@ public enum ModelInspector {
     for info in file.tensors {
       counts[info.type.description, default: (0, 0)].tensors += 1
       // Buffers such as rope_freqs are stored too but are no model parameters.
-      if Checkpoint.huggingFaceName(forGGUF: info.name) != nil {
+      if Checkpoint.huggingFaceName(forGGUF: info.name, architecture: file.metadata["general.architecture"]?.string) != nil {
         counts[info.type.description, default: (0, 0)].parameters += info.elementCount
       }
     }

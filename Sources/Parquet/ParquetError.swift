@@ -15,14 +15,6 @@ public struct ParquetError: Error, Equatable, Sendable, CustomStringConvertible 
   /// What was expected and what was found.
   public var message: String
 
-  public init(file: String? = nil, rowGroup: Int? = nil, column: String? = nil, page: Int? = nil, message: String) {
-    self.file = file
-    self.rowGroup = rowGroup
-    self.column = column
-    self.page = page
-    self.message = message
-  }
-
   public var description: String {
     var parts: [String] = []
     if let file { parts.append(file) }

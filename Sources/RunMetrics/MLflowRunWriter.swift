@@ -281,23 +281,11 @@ enum YAMLScalar {
     let needsEscapes = text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || $0 == "\u{85}"
       || $0 == "\u{2028}" || $0 == "\u{2029}" || $0 == "\u{FEFF}" }
     guard needsEscapes else { return "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
-    var out = "\""
-    for c in text.unicodeScalars {
-      switch c {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      default:
-        if c.value < 0x20 || c.value == 0x7F || c.value == 0x85 || c.value == 0xFEFF || c == "\u{2028}" || c == "\u{2029}" {
-          out += String(format: "\\u%04X", c.value)
-        } else {
-          out.unicodeScalars.append(c)
-        }
-      }
+    let escaped = text.escapingScalars(["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"]) { c in
+      c.value < 0x20 || c.value == 0x7F || c.value == 0x85 || c.value == 0xFEFF || c == "\u{2028}" || c == "\u{2029}"
+        ? String(format: "\\u%04X", c.value) : nil
     }
-    return out + "\""
+    return "\"" + escaped + "\""
   }
 
   /// PyYAML's `analyze_scalar` in block context: allow_block_plain.

@@ -14,12 +14,6 @@ public struct FileError: Error, Equatable, CustomStringConvertible, Sendable {
   public let operation: String
   public let reason: String
 
-  public init(path: String, operation: String, reason: String) {
-    self.path = path
-    self.operation = operation
-    self.reason = reason
-  }
-
   /// The failure of `operation` on `path`, with errno's text.
   static func system(_ operation: String, _ path: String) -> FileError {
     FileError(path: path, operation: operation, reason: String(cString: strerror(errno)))

@@ -58,8 +58,10 @@ extension Tokenizer {
     var vocabulary: [(String, Int)] = []
     vocabulary.reserveCapacity(vocabPairs.count)
     for (token, value) in vocabPairs {
-      guard let id = value.intValue, id >= 0 else {
-        throw TokenizerError.invalidField(file: file, field: "model.vocab[\(token)]", reason: "id is not a non-negative integer")
+      // Token ids are u32 in `tokenizers`; ours are Int32 inside the BPE model.
+      guard let id = value.intValue, id >= 0, id <= Int(Int32.max) else {
+        throw TokenizerError.invalidField(file: file, field: "model.vocab[\(token)]",
+                                          reason: "id is not an integer from 0 to \(Int32.max)")
       }
       vocabulary.append((token, id))
     }
@@ -101,6 +103,10 @@ extension Tokenizer {
     for (index, entry) in (json[first: "added_tokens"]?.arrayValue ?? []).enumerated() {
       guard let id = entry[first: "id"]?.intValue, let content = entry[first: "content"]?.stringValue else {
         throw TokenizerError.invalidField(file: file, field: "added_tokens[\(index)]", reason: "needs id and content")
+      }
+      guard id >= 0, id <= Int(Int32.max) else {
+        throw TokenizerError.invalidField(file: file, field: "added_tokens[\(index)].id",
+                                          reason: "\(id) is not an integer from 0 to \(Int32.max)")
       }
       let special = entry[first: "special"]?.boolValue ?? false
       addedTokens.append(AddedToken(

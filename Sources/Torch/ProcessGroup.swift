@@ -3,6 +3,10 @@
 import CTorch
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How `allReduce` combines the processes' tensors.
 public enum ReduceOperation: Sendable {
   case sum, product, max, min
@@ -94,5 +98,21 @@ public final class ProcessGroup {
   /// Returns once every process has reached it.
   public func barrier() throws {
     try checked("barrier") { ct_process_group_barrier(handle) }
+  }
+}
+
+extension ProcessGroup {
+  /// A TCP port nobody on loopback listens on right now (bind to port 0, read it back, close): a rendezvous port for
+  /// a group on this machine.
+  public static func unusedLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
   }
 }

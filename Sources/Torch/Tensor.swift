@@ -5,8 +5,17 @@ import Foundation
 public final class Tensor: CustomStringConvertible {
   let handle: ct_tensor
 
-  init(handle: ct_tensor) { self.handle = handle }
-  deinit { ct_free(handle) }
+  init(handle: ct_tensor) {
+    self.handle = handle
+    LiveTensors.add(1)
+  }
+  deinit {
+    ct_free(handle)
+    LiveTensors.add(-1)
+  }
+
+  /// How many Tensor handles this process holds now (made and not yet freed): what a leak check watches.
+  public static var liveCount: Int { LiveTensors.count }
 
   // MARK: Inspection
 
@@ -291,4 +300,21 @@ public final class Tensor: CustomStringConvertible {
 
   /// A second Swift handle onto the same libtorch tensor (same storage, same autograd identity).
   public func alias() throws -> Tensor { try produce("alias", self) { ct_shallow_clone(handle, $0) } }
+}
+
+/// The count behind `Tensor.liveCount` (a lock: tensors are freed on any thread; Synchronization's Atomic would
+/// need macOS 15).
+private enum LiveTensors {
+  nonisolated(unsafe) private static var value = 0
+  private static let lock = NSLock()
+  static func add(_ delta: Int) {
+    lock.lock()
+    value += delta
+    lock.unlock()
+  }
+  static var count: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return value
+  }
 }

@@ -3,9 +3,27 @@
 import Foundation
 import Torch
 
-public final class AdamW: Optimizer {
+/// Adam's constants under torch.optim.AdamW's names (`betas`, `eps`, `weight_decay`), kept the same way by every
+/// Adam variant (AdamW, BitsAndBytesAdamW, GaLoreAdamW).
+public struct AdamConstants: Equatable, Sendable {
+  public var beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+}
+
+/// An optimizer of the Adam family: β₁, β₂, ε and the weight decay λ come from its `constants`.
+public protocol AdamFamily: Optimizer {
+  var constants: AdamConstants { get }
+}
+
+extension AdamFamily {
+  public var beta1: Double { constants.beta1 }
+  public var beta2: Double { constants.beta2 }
+  public var epsilon: Double { constants.epsilon }
+  public var weightDecay: Double { constants.weightDecay }
+}
+
+public final class AdamW: AdamFamily {
   public var learningRate: Double
-  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+  public let constants: AdamConstants
   public let parameters: [Tensor]
   public private(set) var step = 0
   var firstMoments: [Tensor]   // exp_avg
@@ -16,10 +34,7 @@ public final class AdamW: Optimizer {
   {
     self.parameters = parameters
     self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    self.weightDecay = weightDecay
+    constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
     firstMoments = try parameters.map { try Tensor.zeros($0.shape, dtype: $0.dtype, device: $0.device) }
     secondMoments = try parameters.map { try Tensor.zeros($0.shape, dtype: $0.dtype, device: $0.device) }
   }

@@ -12,12 +12,12 @@ import Torch
 /// arithmetic differs from torch.optim.AdamW's: ε is scaled by √(1 − β₂ᵗ)).
 /// "Paged" buffers live in CUDA unified memory so the driver can evict them to host RAM under pressure; on the CPU
 /// bitsandbytes falls back to ordinary buffers, and so does this type: paged and plain are the same arithmetic.
-public final class BitsAndBytesAdamW: Optimizer {
+public final class BitsAndBytesAdamW: AdamFamily {
   public static let blockSize = 256
   public static let minimum8BitSize = 4096
 
   public var learningRate: Double
-  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+  public let constants: AdamConstants
   public let stateBits: Int
   public let parameters: [Tensor]
   public private(set) var step = 0
@@ -39,10 +39,7 @@ public final class BitsAndBytesAdamW: Optimizer {
     guard stateBits == 8 || stateBits == 32 else { throw TrainingError("bitsandbytes AdamW keeps 8- or 32-bit states, not \(stateBits)") }
     self.parameters = parameters
     self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    self.weightDecay = weightDecay
+    constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
     self.stateBits = stateBits
     states = try parameters.enumerated().map { k, p in
       if stateBits == 8 && p.elementCount >= Self.minimum8BitSize && !fullPrecision.contains(k) {

@@ -15,24 +15,15 @@ public enum CPOLossType: String, ConfigurationChoice, Sendable {
   case simpo
 }
 
+/// Built from a recipe by `Objective` (the memberwise init, TRL's defaults).
 public struct CPOLoss: PreferenceObjective {
-  public var beta: Double
-  public var lossType: CPOLossType
-  public var labelSmoothing: Double
+  public var beta = 0.1
+  public var lossType = CPOLossType.sigmoid
+  public var labelSmoothing = 0.0
   /// SimPO's target reward margin γ (`simpo_gamma`).
-  public var simpoGamma: Double
+  public var simpoGamma = 0.5
   /// The weight of the chosen answers' NLL (`cpo_alpha`; 0 for SimPO).
-  public var cpoAlpha: Double
-
-  public init(beta: Double = 0.1, lossType: CPOLossType = .sigmoid, labelSmoothing: Double = 0, simpoGamma: Double = 0.5,
-              cpoAlpha: Double = 1.0)
-  {
-    self.beta = beta
-    self.lossType = lossType
-    self.labelSmoothing = labelSmoothing
-    self.simpoGamma = simpoGamma
-    self.cpoAlpha = cpoAlpha
-  }
+  public var cpoAlpha = 1.0
 
   /// TRL's names, in `get_batch_loss_metrics`'s order.
   public static let metricNames = [

@@ -47,7 +47,7 @@ extension TrainingRun {
       let file = try GGUFFile(url: modelPath)  // the header and tensor table; no weight is read
       model = try Checkpoint.configuration(fromGGUF: file)
       for info in file.tensors {
-        if let key = Checkpoint.huggingFaceName(forGGUF: info.name) { blockBytes[key] = info.byteCount }
+        if let key = Checkpoint.huggingFaceName(forGGUF: info.name, architecture: file.metadata["general.architecture"]?.string) { blockBytes[key] = info.byteCount }
       }
       source = modelPath.path
     }

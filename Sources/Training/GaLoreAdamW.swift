@@ -37,9 +37,9 @@ public struct GaLoreSettings: Equatable, Sendable {
 /// transformers' bias correction, step size η√(1 − β₂ᵗ)/(1 − β₁ᵗ) and ε outside the correction — goes back through
 /// P and is multiplied by `scale`. Other parameters take the same Adam unprojected. Decoupled weight decay comes last
 /// (θ ← θ − ηλθ). transformers passes only the learning rate, so β = (0.9, 0.999), ε = 1e-6, λ = 0 in TRL's runs.
-public final class GaLoreAdamW: Optimizer {
+public final class GaLoreAdamW: AdamFamily {
   public var learningRate: Double
-  public let beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double
+  public let constants: AdamConstants
   public let settings: GaLoreSettings
   public let parameters: [Tensor]
   /// Indices of the parameters that are projected (2-D weights of the target linear layers).
@@ -66,10 +66,7 @@ public final class GaLoreAdamW: Optimizer {
     self.targets = targets
     self.settings = settings
     self.learningRate = learningRate
-    self.beta1 = beta1
-    self.beta2 = beta2
-    self.epsilon = epsilon
-    self.weightDecay = weightDecay
+    constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
     steps = Array(repeating: 0, count: parameters.count)
     let shapes = parameters.enumerated().map { k, p in targets.contains(k) ? Self.projectedShape(p.shape, settings) : p.shape }
     firstMoments = try zip(parameters, shapes).map { try Tensor.zeros($1, dtype: $0.dtype, device: $0.device) }

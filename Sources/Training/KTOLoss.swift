@@ -8,16 +8,11 @@ import Torch
 /// A batch of unpaired rows scored as pairs: the chosen side holds each row's own answer, the rejected side the
 /// answer of the previous row in its batch after that row's prompt (the mismatched pair that estimates the KL
 /// term); `PairScores.desirable` says which rows are desirable.
+/// Built from a recipe by `Objective` (the memberwise init, TRL's defaults).
 public struct KTOLoss: PreferenceObjective {
-  public var beta: Double
-  public var desirableWeight: Double
-  public var undesirableWeight: Double
-
-  public init(beta: Double = 0.1, desirableWeight: Double = 1, undesirableWeight: Double = 1) {
-    self.beta = beta
-    self.desirableWeight = desirableWeight
-    self.undesirableWeight = undesirableWeight
-  }
+  public var beta = 0.1
+  public var desirableWeight = 1.0
+  public var undesirableWeight = 1.0
 
   /// TRL's names in `_compute_loss`'s order. A batch without desirable (undesirable) rows has no `logits/chosen`,
   /// `rewards/chosen`, `logps/chosen` (…/rejected) and no `rewards/margins`; each is averaged over the batches

@@ -4,19 +4,12 @@
 import Torch
 
 public struct LossScaler: Codable, Equatable, Sendable {
-  public var scale: Double
-  public var growthFactor: Double
-  public var backoffFactor: Double
-  public var growthInterval: Int
+  public var scale: Double = 65536
+  public var growthFactor: Double = 2
+  public var backoffFactor: Double = 0.5
+  public var growthInterval = 2000
   /// Clean steps since the scale last changed (GradScaler's `_growth_tracker`).
   public var cleanSteps = 0
-
-  public init(scale: Double = 65536, growthFactor: Double = 2, backoffFactor: Double = 0.5, growthInterval: Int = 2000) {
-    self.scale = scale
-    self.growthFactor = growthFactor
-    self.backoffFactor = backoffFactor
-    self.growthInterval = growthInterval
-  }
 
   enum CodingKeys: String, CodingKey {
     case scale, growthFactor = "growth_factor", backoffFactor = "backoff_factor", growthInterval = "growth_interval"

@@ -14,14 +14,6 @@ public struct PairBatch {
   public var pairs: Int
   /// Real (non-pad) tokens in the batch, for throughput figures.
   public var realTokens: Int
-
-  public init(inputIDs: Tensor, attentionMask: Tensor, labels: Tensor, pairs: Int, realTokens: Int) {
-    self.inputIDs = inputIDs
-    self.attentionMask = attentionMask
-    self.labels = labels
-    self.pairs = pairs
-    self.realTokens = realTokens
-  }
 }
 
 public struct PairCollator {

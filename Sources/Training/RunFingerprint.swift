@@ -9,13 +9,10 @@ public struct RunFingerprint: Codable, Equatable, Sendable {
   public var configuration: String
   public var data: String
   public var model: String
+}
 
-  public init(configuration: String, data: String, model: String) {
-    self.configuration = configuration
-    self.data = data
-    self.model = model
-  }
-
+// In an extension, so the memberwise init stays synthesized.
+extension RunFingerprint {
   /// Keys that may differ between a run and its resumption: where things go, how often they are logged or saved,
   /// how long to train (a run may be extended), the machine (and how gradients travel between processes), and what
   /// the data and model hashes cover.

@@ -6,10 +6,6 @@ import Models
 import NN
 import Torch
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Checks one device against the CPU and against itself: logits, ORPO loss and gradients in fp32, bf16 within
 /// tolerance, gradient checkpointing with dropout equal to the plain path, the attention kernel SDPA selects, a
 /// 10-step run equal to 5 steps + resume, data parallel's gradient all-reduce (gloo, or NCCL on a GPU), and the
@@ -147,7 +143,7 @@ public struct SelfTest {
   func gradientAllReduce() throws -> (Bool, String) {
     let config = configuration()
     let t = try trainer(try model(on: device, lora: config.lora), config)
-    let group = try ProcessGroup(.init(for: device), at: "127.0.0.1", port: Self.unusedPort(), rank: 0, worldSize: 1,
+    let group = try ProcessGroup(.init(for: device), at: "127.0.0.1", port: ProcessGroup.unusedLoopbackPort(), rank: 0, worldSize: 1,
                                  hostsStore: true, timeout: 120)
     let parameters = t.trainable.map(\.tensor)
     let buckets = try GradientBuckets(parameters, group: group, firstBucketBytes: 8 << 10, bucketBytes: 8 << 10)
@@ -160,19 +156,6 @@ public struct SelfTest {
     let d = try Self.relativeDifference(averaged, local)
     return (d == 0 && sent == buckets.bucketCount,
             "\(group.backend): \(sent) of \(buckets.bucketCount) buckets sent during backward, max relative |Δ| \(Self.format(d))")
-  }
-
-  /// A TCP port nobody on loopback listens on right now (bind to port 0, read it back, close).
-  static func unusedPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
   }
 
   func logits() throws -> (Bool, String) {
@@ -275,6 +258,11 @@ public struct SelfTest {
 
   /// The median GFLOP/s of an n×n · n×n matmul over `repeats` runs after one warm-up.
   public static func matmulGFLOPs(size: Int, dtype: DType, device: Device, repeats: Int = 5) throws -> Double {
+    2 * pow(Double(size), 3) / (try matmulMedianSeconds(size: size, dtype: dtype, device: device, repeats: repeats)) / 1e9
+  }
+
+  /// The median seconds of an n×n · n×n matmul (seeded normal matrices) over `repeats` runs after one warm-up.
+  public static func matmulMedianSeconds(size: Int, dtype: DType, device: Device, repeats: Int) throws -> Double {
     let g = try Generator(seed: 0)
     let a = try Tensor.randn([size, size], generator: g).to(dtype: dtype, device: device)
     let b = try Tensor.randn([size, size], generator: g).to(dtype: dtype, device: device)
@@ -287,6 +275,6 @@ public struct SelfTest {
       if device.isCUDA { try CUDA.synchronize() }
       times.append(Date().timeIntervalSince(t))
     }
-    return 2 * pow(Double(size), 3) / times.sorted()[times.count / 2] / 1e9
+    return times.sorted()[times.count / 2]
   }
 }

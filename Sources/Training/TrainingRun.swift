@@ -110,7 +110,12 @@ public enum TrainingRun {
         throw config.error("chat_template", "cannot read \(file) (\(error.localizedDescription))")
       }
     }
-    let formatter = try formatter(tokenizer: tokenizer)
+    var formatter: TemplateFormatter?
+    do { formatter = try TrainingRun.formatter(tokenizer: tokenizer) } catch let error as ChatTemplateError {
+      guard let file = config.chatTemplate else { throw error }
+      throw config.error("chat_template", "\(file): \(error)")
+    }
+    formatter?.file = config.chatTemplate
     guard let pad = tokenizer.padTokenID ?? tokenizer.eosTokenID else {
       throw ModelError("\(modelPath.path): the tokenizer has neither a pad nor an eos token")
     }

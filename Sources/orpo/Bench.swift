@@ -22,19 +22,7 @@ struct Bench: ParsableCommand {
     func run() throws {
       let (dtype, device) = (dtype ?? .float32, device ?? .cpu)
       if device.isCUDA, !CUDA.load().available { throw CLIError("--device \(device): CUDA is not usable here") }
-      let g = try Generator(seed: 0)
-      let a = try Tensor.randn([size, size], generator: g).to(dtype: dtype, device: device)
-      let b = try Tensor.randn([size, size], generator: g).to(dtype: dtype, device: device)
-      _ = try withNoGrad { try a.matmul(b) }  // warm-up
-      var times: [Double] = []
-      for _ in 0..<repeats {
-        if device.isCUDA { try CUDA.synchronize() }
-        let t = Date()
-        _ = try withNoGrad { try a.matmul(b) }
-        if device.isCUDA { try CUDA.synchronize() }
-        times.append(Date().timeIntervalSince(t))
-      }
-      let median = times.sorted()[times.count / 2]
+      let median = try Training.SelfTest.matmulMedianSeconds(size: size, dtype: dtype, device: device, repeats: repeats)
       let gflops = 2 * pow(Double(size), 3) / median / 1e9
       printJSON(.object([
         ("bench", .string("matmul")), ("n", .int(size)), ("dtype", .string(dtype.recipeText)),

@@ -45,7 +45,8 @@ struct Evaluate: ParsableCommand {
     }
     let dataset = try data.read(warn: warn)
     let maxLength = data.maxLength ?? TrainingConfiguration().maxLength
-    let formatter = try TrainingRun.formatter(tokenizer: tokenizer)
+    var formatter = try TrainingRun.formatter(tokenizer: tokenizer)
+    formatter?.file = model.chatTemplate
     let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: maxLength)
     let (pairs, dropped) = try encoder.encodeAll(dataset)
     if dropped > 0 { warn("dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)") }

@@ -59,7 +59,7 @@ struct Generate: ParsableCommand {
       var messages: [ChatMessage] = []
       if let system { messages.append(ChatMessage(role: "system", content: system)) }
       messages.append(ChatMessage(role: "user", content: chat))
-      ids = try loaded.chatPromptIDs(messages)
+      ids = try model.namingTemplateFile { try loaded.chatPromptIDs(messages) }
     } else {
       ids = loaded.promptIDs(prompt ?? "")
     }

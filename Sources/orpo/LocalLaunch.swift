@@ -18,7 +18,7 @@ enum LocalLaunch {
     let port = try inherited["MASTER_PORT"].map { text -> Int in
       guard let p = Int(text), (1...65535).contains(p) else { throw CLIError("MASTER_PORT: expected a TCP port, found \"\(text)\"") }
       return p
-    } ?? unusedPort()
+    } ?? ProcessGroup.unusedLoopbackPort()
     let address = inherited["MASTER_ADDR"] ?? "127.0.0.1"
     let finished = DispatchSemaphore(value: 0)
     var workers: [Process] = []
@@ -68,18 +68,5 @@ enum LocalLaunch {
       }
     }
     return result
-  }
-
-  /// A TCP port nobody on loopback listens on right now.
-  static func unusedPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
   }
 }

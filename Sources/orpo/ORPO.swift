@@ -16,8 +16,11 @@ struct ORPO: AsyncParsableCommand {
   /// libtorch_cuda goes in before anything else touches ATen (ATen decides once per process whether CUDA exists);
   /// then the verb runs as swift-argument-parser's own `main` would run it. ORPO_NO_CUDA=1 skips the load.
   /// Freed tensors go back to the system at once (`ProcessHeap`): peak RSS, not numbers, changes.
+  /// Every verb writes files: past the file-size limit a write fails naming its file instead of SIGXFSZ killing
+  /// the process half-way.
   static func main() async {
     ProcessHeap.keepLargeBlocksOutOfTheHeap()
+    Signals.ignoreFileSizeLimit()
     if ProcessInfo.processInfo.environment["ORPO_NO_CUDA"] != "1" { CUDA.load() }
     do {
       var command = try parseAsRoot()

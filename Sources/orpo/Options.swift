@@ -43,11 +43,23 @@ struct ModelOptions: ParsableArguments {
     return loaded
   }
 
-  /// The text of --chat-template, if given.
+  /// The text of --chat-template, if given, checked to parse (an error names the file).
   func chatTemplateText() throws -> String? {
     guard let chatTemplate else { return nil }
-    do { return try String(contentsOfFile: chatTemplate, encoding: .utf8) } catch {
+    let text: String
+    do { text = try String(contentsOfFile: chatTemplate, encoding: .utf8) } catch {
       throw CLIError("--chat-template \(chatTemplate): cannot read it (\(error.localizedDescription))")
+    }
+    do { _ = try ChatTemplate(text) } catch { throw CLIError("--chat-template \(chatTemplate): \(error)") }
+    return text
+  }
+
+  /// `body`, with a chat-template error raised while rendering (`raise_exception`, a sandbox limit) naming
+  /// --chat-template's file.
+  func namingTemplateFile<T>(_ body: () throws -> T) throws -> T {
+    guard let chatTemplate else { return try body() }
+    do { return try body() } catch let error as ChatTemplateError {
+      throw CLIError("--chat-template \(chatTemplate): \(error)")
     }
   }
 

@@ -89,7 +89,6 @@ struct Train: ParsableCommand {
       config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
                                               overrides: try overrides())
     }
-    Signals.ignoreFileSizeLimit()
     if dryRun {
       print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")
       return

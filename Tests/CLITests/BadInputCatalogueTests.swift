@@ -307,17 +307,17 @@ let badInputs: [BadInput] = [
   BadInput(category: "model", name: "a chat template that raises") { dir in
     let t = try file(dir, "t.jinja", "{{ raise_exception('this template takes no system messages') }}")
     let f = try file(dir, "d.jsonl", #"{"prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "a"}], "rejected": [{"role": "assistant", "content": "b"}]}"# + "\n")
-    return (train(dir, data: f, ["--chat-template", t.path]), "this template takes no system messages")
+    return (train(dir, data: f, ["--chat-template", t.path]), "chat template \(t.path): this template takes no system messages")
   },
   BadInput(category: "model", name: "a chat template that loops without end") { dir in
     let t = try file(dir, "t.jinja", "{% for i in range(100000000) %}{% for j in range(100000000) %}x{% endfor %}{% endfor %}")
     let f = try file(dir, "d.jsonl", #"{"prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "a"}], "rejected": [{"role": "assistant", "content": "b"}]}"# + "\n")
-    return (train(dir, data: f, ["--chat-template", t.path]), "The sandbox blocks ranges larger than MAX_RANGE (100000)")
+    return (train(dir, data: f, ["--chat-template", t.path]), "chat template \(t.path): Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000)")
   },
   BadInput(category: "model", name: "a chat template that does not parse") { dir in
     let t = try file(dir, "t.jinja", "{% for m in messages %}{{ m.content }")
     let f = try file(dir, "d.jsonl", #"{"prompt": [{"role": "user", "content": "q"}], "chosen": [{"role": "assistant", "content": "a"}], "rejected": [{"role": "assistant", "content": "b"}]}"# + "\n")
-    return (train(dir, data: f, ["--chat-template", t.path]), "syntax error: unexpected '}' at line 1, column 37")
+    return (train(dir, data: f, ["--chat-template", t.path]), "--chat-template: \(t.path): syntax error: unexpected '}' at line 1, column 37")
   },
   BadInput(category: "model", name: "an unsupported architecture") { dir in
     let m = try model(dir) { m in try editJSON(m.appendingPathComponent("config.json")) { $0["architectures"] = ["GPT2LMHeadModel"]; $0["model_type"] = "gpt2" } }

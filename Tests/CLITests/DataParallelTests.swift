@@ -65,7 +65,7 @@ struct DataParallelTests {
     let one = try OrpoProcess.run(arguments(output: single, batch: 4))
     #expect(one.status == 0, "\(one.errors)")
     let launch = ["-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-                  "--master-port", String(unusedPort()), "--no-python", orpo.path]
+                  "--master-port", String(ProcessGroup.unusedLoopbackPort()), "--no-python", orpo.path]
     let two = try OrpoProcess.run(launch + arguments(output: parallel, batch: 2), executable: python)
     #expect(two.status == 0, "\(two.errors)")
     #expect(two.errors.contains("data parallel: 2 processes"), "\(two.errors)")
@@ -128,7 +128,7 @@ struct DataParallelTests {
   @Test func aKilledWorkerStopsTheOtherWithOneError() throws {
     let root = temporaryFolder("ddp-kill")
     defer { try? FileManager.default.removeItem(at: root) }
-    let port = unusedPort()
+    let port = ProcessGroup.unusedLoopbackPort()
     let workers = try (0..<2).map { rank in
       try Worker(arguments(output: root, batch: 2, steps: 100_000) + ["--set", "ddp_timeout=20"],
                  environment: ["RANK": "\(rank)", "WORLD_SIZE": "2", "LOCAL_RANK": "\(rank)", "LOCAL_WORLD_SIZE": "2",
@@ -266,17 +266,4 @@ func environment(of pid: Int32) -> [String: String] {
     if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
   }
   return result
-}
-
-/// A TCP port nobody on loopback listens on right now.
-func unusedPort() -> Int {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_addr.s_addr = inet_addr("127.0.0.1")
-  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-  _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-  _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-  return Int(UInt16(bigEndian: address.sin_port))
 }

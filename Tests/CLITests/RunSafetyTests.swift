@@ -1,6 +1,7 @@
 // RunSafetyTests.swift — what `orpo train` does to its output folder when things go wrong or runs meet: another
 // run's folder is refused (or replaced whole), checkpoints belong to one run, Ctrl-C and SIGTERM stop with a
-// checkpoint, NaN steps are skipped, a full disk leaves the previous checkpoint; all on the tiny fixture model.
+// checkpoint, NaN steps are skipped, a full disk leaves the previous checkpoint (and no half-written export); all on
+// the tiny fixture model.
 import Foundation
 import Testing
 
@@ -219,5 +220,22 @@ struct RunSafetyTests {
     #expect(listing(out) == ["adapter", "checkpoint-2", "metrics.jsonl", "run.json", "summary.json"])
     let resumed = try OrpoProcess.run(arguments(out, steps: 6, extra: ["--resume-from-checkpoint", "latest"]))
     #expect(resumed.status == 0, "\(resumed.errors)")
+  }
+
+  /// Past the file-size limit during `orpo export --merge`: the write fails naming the export and the file, exit 1,
+  /// and neither the output folder nor its temporary folder is left (SIGXFSZ is ignored by every verb).
+  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "prlimit (util-linux) is missing"))
+  func aFullDiskDuringExportLeavesNoOutput() throws {
+    let dir = try temporaryFolder("export")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("merged")
+    // The merged weights are about 300 KB, the tokenizer 47 KB: 64 KB stops the weights.
+    let limited = try OrpoProcess.run(["--fsize=65536", OrpoProcess.executable!.path, "export", "--merge", "--model", fixture.path,
+                                       "--out", out.path], executable: URL(fileURLWithPath: "/usr/bin/prlimit"))
+    #expect(limited.status == 1, "\(limited.errors)")
+    let error = limited.errors.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(error.hasPrefix("Error: \(out.path): cannot write the export ("), "\(limited.errors)")
+    #expect(error.hasSuffix("/model.safetensors: write: File too large [io])"), "\(limited.errors)")
+    #expect(listing(dir) == [])
   }
 }

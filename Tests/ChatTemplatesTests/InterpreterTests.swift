@@ -194,6 +194,25 @@ private func render(_ source: String, _ context: [String: JinjaValue] = [:]) thr
   }
 }
 
+/// A macro lives in the scope it captures, and a namespace may be stored in itself: both are reference cycles that
+/// the end of a render breaks, so what a template built (and the context it held) is freed. Found by the fuzzer
+/// (Fuzz/ChatTemplate, LeakSanitizer): every render of a template with a macro leaked its scopes and messages.
+@Test(arguments: [
+  "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(probe.n) }}",
+  "{% set ns = namespace(p=probe) %}{% set ns.me = ns %}{{ ns.me.p.n }}",
+  "{% macro outer() %}{{ caller() }}{% endmacro %}{% call outer() %}{{ probe.n }}{% endcall %}",
+])
+func renderingFreesWhatTheTemplateBuilt(source: String) throws {
+  weak var probe: JinjaNamespace?
+  func renderOnce() throws {
+    let namespace = JinjaNamespace(["n": 7])
+    probe = namespace
+    #expect(try render(source, ["probe": .namespace(namespace)]) == "7")
+  }
+  try renderOnce()
+  #expect(probe == nil, "the render kept the context alive: a reference cycle was left")
+}
+
 // MARK: - Public API
 
 @Test func rendersChatMessagesWithChatML() throws {

@@ -124,6 +124,14 @@ import Torch
     #expect(v4.tiesEmbeddings && v4.isGemma3)
     #expect(v4.gemma3LayerTypes == ["sliding_attention", "sliding_attention", "full_attention"] + ["sliding_attention", "sliding_attention", "full_attention"])
     #expect(v4.gemma3GlobalRope.theta == 1_000_000 && v4.gemma3GlobalRope.scaling == nil && v4.gemma3LocalRope.theta == 10_000)
+    // llama.cpp's Gemma 3 names: its ffn_norm is the norm before the MLP (Llama's is post_attention_layernorm).
+    #expect(Checkpoint.huggingFaceName(forGGUF: "blk.3.ffn_norm.weight", architecture: "gemma3")
+              == "model.layers.3.pre_feedforward_layernorm.weight")
+    #expect(Checkpoint.huggingFaceName(forGGUF: "blk.3.post_ffw_norm.weight", architecture: "gemma3")
+              == "model.layers.3.post_feedforward_layernorm.weight")
+    #expect(Checkpoint.huggingFaceName(forGGUF: "blk.0.attn_k_norm.weight", architecture: "gemma3")
+              == "model.layers.0.self_attn.k_norm.weight")
+    #expect(Checkpoint.huggingFaceName(forGGUF: "blk.3.ffn_norm.weight") == "model.layers.3.post_attention_layernorm.weight")
     var silu = v4
     silu.hiddenActivation = "silu"
     #expect(throws: ModelError.self) { try silu.validate() }

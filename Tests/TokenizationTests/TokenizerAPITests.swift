@@ -134,6 +134,21 @@ import Testing
     #expect(error.description == "tokenizer.json: field `model.type` has unsupported value \"WordPiece\"")
   }
 
+  /// Found by the fuzzer (Fuzz/Tokenizer): a one-character token with an id past Int32 trapped in the BPE model.
+  @Test func idsOutOfRangeAreErrorsNotCrashes() throws {
+    let hugeVocabID = try write(#"{"model": {"type": "BPE", "vocab": {"G": 4333333333333333}, "merges": []}}"#)
+    let negativeAddedID = try write(#"{"model": {"type": "BPE", "vocab": {"a": 0}}, "added_tokens": [{"id": -1, "content": "<s>"}]}"#)
+    defer { try? FileManager.default.removeItem(at: hugeVocabID); try? FileManager.default.removeItem(at: negativeAddedID) }
+    #expect(throws: TokenizerError.invalidField(file: hugeVocabID.lastPathComponent, field: "model.vocab[G]",
+                                                reason: "id is not an integer from 0 to 2147483647")) {
+      try Tokenizer(tokenizerJSON: hugeVocabID)
+    }
+    #expect(throws: TokenizerError.invalidField(file: negativeAddedID.lastPathComponent, field: "added_tokens[0].id",
+                                                reason: "-1 is not an integer from 0 to 2147483647")) {
+      try Tokenizer(tokenizerJSON: negativeAddedID)
+    }
+  }
+
   // MARK: Speed
 
   @Test func encodesThousandsOfRowsPerSecond() throws {

@@ -40,7 +40,7 @@ import Testing
   /// Two micro-batches (the first unarmed: no communication), the second armed; every bucket is sent during the
   /// second backward, or — for the bucket of a parameter that backward never reaches — by `finish`.
   func run(skipInLast: Int?) throws -> [Result<([[Float]], Int, Int), Error>] {
-    let port = unusedPort()
+    let port = ProcessGroup.unusedLoopbackPort()
     return onRanks(2) { rank in
       let group = try ProcessGroup(glooAt: "127.0.0.1", port: port, rank: rank, worldSize: 2, hostsStore: rank == 0,
                                    timeout: 20)
@@ -86,7 +86,7 @@ import Testing
   /// for those and reduces every bucket again from the final gradients (exact, not overlapped: it reports 0).
   @Test func gradientsAccumulatedAfterTheirBucketLeftAreReducedAgain() throws {
     let want = try expected(skipInLast: nil)
-    let port = unusedPort()
+    let port = ProcessGroup.unusedLoopbackPort()
     let results = onRanks(2) { rank -> ([[Float]], Int) in
       let group = try ProcessGroup(glooAt: "127.0.0.1", port: port, rank: rank, worldSize: 2, hostsStore: rank == 0,
                                    timeout: 20)
@@ -107,7 +107,7 @@ import Testing
 
   /// Without `arm()` nothing is sent during backward; `finish` sends everything.
   @Test func unarmedFinishReducesEverything() throws {
-    let port = unusedPort()
+    let port = ProcessGroup.unusedLoopbackPort()
     let results = onRanks(2) { rank -> ([Float], Int) in
       let group = try ProcessGroup(glooAt: "127.0.0.1", port: port, rank: rank, worldSize: 2, hostsStore: rank == 0,
                                    timeout: 20)

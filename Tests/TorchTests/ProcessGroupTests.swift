@@ -8,24 +8,6 @@ import Testing
 import Glibc
 #endif
 
-/// A TCP port nobody listens on right now (bind to port 0, read the port back, close).
-func unusedPort() -> Int {
-  let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-  defer { close(fd) }
-  var address = sockaddr_in()
-  address.sin_family = sa_family_t(AF_INET)
-  address.sin_addr.s_addr = inet_addr("127.0.0.1")
-  address.sin_port = 0
-  var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-  _ = withUnsafeMutablePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-  }
-  _ = withUnsafeMutablePointer(to: &address) {
-    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-  }
-  return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// Runs `body(rank)` for ranks 0..<world on their own threads; results in rank order (an error stays an error).
 func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, Error>] {
   let results = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: world)
@@ -47,7 +29,7 @@ func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> 
 
 @Suite(.serialized) struct ProcessGroupTests {
   @Test func collectivesCombineTheRanksTensors() throws {
-    let port = unusedPort()
+    let port = ProcessGroup.unusedLoopbackPort()
     let results = onRanks(2) { rank -> [[Float]] in
       let group = try ProcessGroup(glooAt: "127.0.0.1", port: port, rank: rank, worldSize: 2, hostsStore: rank == 0,
                                    timeout: 20)
@@ -74,7 +56,7 @@ func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> 
 
   /// Rank 1 joins but never takes part in the collective: rank 0's all_reduce fails after the timeout, naming itself.
   @Test func aRankThatHangsEndsTheCollectiveWithinTheTimeout() throws {
-    let port = unusedPort()
+    let port = ProcessGroup.unusedLoopbackPort()
     let start = Date()
     let results = onRanks(2) { rank -> Double in
       let group = try ProcessGroup(glooAt: "127.0.0.1", port: port, rank: rank, worldSize: 2, hostsStore: rank == 0,
@@ -94,7 +76,7 @@ func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> 
   @Test func aRendezvousNobodyComesToTimesOut() throws {
     let start = Date()
     #expect(throws: TorchError.self) {
-      _ = try ProcessGroup(glooAt: "127.0.0.1", port: unusedPort(), rank: 0, worldSize: 2, hostsStore: true, timeout: 1)
+      _ = try ProcessGroup(glooAt: "127.0.0.1", port: ProcessGroup.unusedLoopbackPort(), rank: 0, worldSize: 2, hostsStore: true, timeout: 1)
     }
     #expect(Date().timeIntervalSince(start) < 8)
   }
@@ -111,7 +93,7 @@ func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> 
     #expect(!ProcessGroup.ncclAvailability.reason.isEmpty)
     let start = Date()
     do {
-      _ = try ProcessGroup(.nccl, at: "127.0.0.1", port: unusedPort(), rank: 1, worldSize: 2, hostsStore: false,
+      _ = try ProcessGroup(.nccl, at: "127.0.0.1", port: ProcessGroup.unusedLoopbackPort(), rank: 1, worldSize: 2, hostsStore: false,
                            timeout: 20)
       Issue.record("an NCCL group was made without NCCL")
     } catch let error as TorchError {
@@ -123,7 +105,7 @@ func onRanks<T>(_ world: Int, _ body: @escaping @Sendable (Int) throws -> T) -> 
 
   @Test(.enabled(if: hasNCCL))
   func ncclAllReducesCUDATensors() throws {
-    let group = try ProcessGroup(.nccl, at: "127.0.0.1", port: unusedPort(), rank: 0, worldSize: 1, hostsStore: true,
+    let group = try ProcessGroup(.nccl, at: "127.0.0.1", port: ProcessGroup.unusedLoopbackPort(), rank: 0, worldSize: 1, hostsStore: true,
                                  timeout: 60)
     #expect(group.backend == .nccl)
     let t = try Tensor([Float(1), 2, 3]).to(.cuda(0))
