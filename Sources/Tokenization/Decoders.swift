@@ -93,7 +93,12 @@ indirect enum TokenDecoder: PipelinePart {
       guard text.unicodeScalars.count == 1, let content = text.unicodeScalars.first else {
         throw TokenizerError.invalidField(file: file, field: "\(field).content", reason: "expected one character")
       }
-      return .strip(content: content, start: json[first: "start"]?.intValue ?? 0, stop: json[first: "stop"]?.intValue ?? 0)
+      let start = json[first: "start"]?.intValue ?? 0, stop = json[first: "stop"]?.intValue ?? 0
+      // usize in `tokenizers`; a negative count trapped here (found by Fuzz/Tokenizer).
+      guard start >= 0, stop >= 0 else {
+        throw TokenizerError.invalidField(file: file, field: "\(field).start/stop", reason: "expected counts >= 0")
+      }
+      return .strip(content: content, start: start, stop: stop)
     case "Replace":
       let pattern = try ReplacePattern.parse(json[first: "pattern"], file: file, field: "\(field).pattern")
       guard let content = json[first: "content"]?.stringValue else {
