@@ -34,6 +34,8 @@ public protocol ModelConfiguration: Codable, Equatable, Sendable {
 public protocol CausalLanguageModel: Module {
   associatedtype Configuration: ModelConfiguration
   var config: Configuration { get set }
+  /// The token embedding, [vocab, hidden] (`model.embed_tokens`; a tied `lmHead` shares its weight).
+  var embedTokens: Embedding { get }
   /// The output projection, [*, hidden] -> [*, vocab] (a `LinearSlot`: LoRA may wrap it).
   var lmHead: any LinearLayer { get }
   /// Dropout (LoRA's) is active only while training.

@@ -27,23 +27,29 @@ public enum ModelExport {
   }
 
   /// Writes `model`'s LoRA adapters as a PEFT folder (adapter_config.json naming `baseModel`,
-  /// adapter_model.safetensors with PEFT's key names, weights in `dtype`), atomically.
+  /// adapter_model.safetensors with PEFT's key names, weights in `dtype`), atomically; with the whole embeddings
+  /// and `tokenizer` when the model's vocabulary differs from `baseVocabularySize` (see `PEFTAdapter.save`).
   public static func adapter(model: some CausalLanguageModel, configuration: LoRAConfiguration, baseModel: String,
-                             dtype: DType = .float32, to folder: URL) throws {
+                             dtype: DType = .float32, baseVocabularySize: Int? = nil, tokenizer: Tokenizer? = nil,
+                             to folder: URL) throws {
     try checkDestination(folder, marker: PEFTAdapter.configFileName)
     try wrapWriteErrors(folder) {
-      try PEFTAdapter.save(model, configuration: configuration, baseModel: baseModel, dtype: dtype, to: folder)
+      try PEFTAdapter.save(model, configuration: configuration, baseModel: baseModel, dtype: dtype,
+                           baseVocabularySize: baseVocabularySize, tokenizer: tokenizer, to: folder)
     }
   }
 
   /// Reads and checks the adapter in `source` (see `PEFTAdapter.load`), attaches it to `model`, and writes it again
-  /// normalised (our adapter_config.json, PEFT key names without ".default") into `folder`.
+  /// normalised (our adapter_config.json, PEFT key names without ".default") into `folder`; an adapter that resized
+  /// the vocabulary keeps its embeddings and the tokenizer saved beside it.
   @discardableResult
   public static func adapter(from source: URL, model: some CausalLanguageModel, baseModel: String,
                              dtype: DType = .float32, to folder: URL) throws -> LoRAConfiguration {
     try checkDestination(folder, marker: PEFTAdapter.configFileName, sources: [source])
+    let baseVocabularySize = model.config.vocabSize
     let configuration = try PEFTAdapter.load(source, into: model, trainable: false)
-    try adapter(model: model, configuration: configuration, baseModel: baseModel, dtype: dtype, to: folder)
+    try adapter(model: model, configuration: configuration, baseModel: baseModel, dtype: dtype,
+                baseVocabularySize: baseVocabularySize, tokenizer: try PEFTAdapter.savedTokenizer(in: source), to: folder)
     return configuration
   }
 

@@ -13,7 +13,8 @@ public struct LoadedModel {
   public let format: CheckpointFormat
   public let configuration: LlamaConfiguration
   public let model: any CausalLanguageModel
-  public let tokenizer: Tokenizer
+  /// The model's tokenizer (`Options.load` puts a resized adapter's own in its place).
+  public var tokenizer: Tokenizer
   /// The default chat template's Jinja source (tokenizer_config.json, chat_template.jinja or GGUF metadata).
   public var chatTemplate: String? { tokenizer.chatTemplate }
 

@@ -1,26 +1,50 @@
 // PEFTAdapter.swift — LoRA adapters in PEFT's folder format (adapter_config.json + adapter_model.safetensors with
-// PEFT's key names): the one writer, and the one strict loader every verb uses (generate, evaluate, export), which
-// refuses what it would apply differently from PEFT, naming the file and the field.
+// PEFT's key names, plus the whole embed_tokens/lm_head when the vocabulary was resized): the one writer, and the one
+// strict loader every verb uses (generate, evaluate, export), which refuses what it would apply differently from
+// PEFT, naming the file and the field.
 import Foundation
 import NN
 import Support
+import Tokenization
 import Torch
 
 public enum PEFTAdapter {
   public static let configFileName = "adapter_config.json"
   public static let weightsFileName = "adapter_model.safetensors"
+  /// The keys under which PEFT (`get_peft_model_state_dict`, save_embedding_layers "auto") stores the whole input
+  /// and output embeddings when the vocabulary differs from the base model's: both, also when they are tied (the
+  /// second a copy: safetensors allows no aliasing).
+  public static let embeddingKey = "base_model.model.model.embed_tokens.weight"
+  public static let outputEmbeddingKey = "base_model.model.lm_head.weight"
 
   // MARK: Writing
 
   /// Writes `model`'s adapters as adapter_config.json (`configuration` with PEFT's envelope, naming `baseModel`)
   /// and adapter_model.safetensors (PEFT key names, weights in `dtype`), into `folder` atomically.
+  ///
+  /// `baseVocabularySize`: the embedding rows of the base model the adapter is for. When the model has another
+  /// number (clone_chat_template / setup_chat_format resized it), the whole embed_tokens and lm_head are saved too,
+  /// as PEFT's save_embedding_layers "auto" does, and `tokenizer` (the one with the added tokens, if given) is
+  /// written beside them (tokenizer.json, tokenizer_config.json), as TRL's `save_model` puts it in the same folder.
   public static func save(_ model: some CausalLanguageModel, configuration: LoRAConfiguration, baseModel: String?,
-                          dtype: DType = .float32, to folder: URL) throws
+                          dtype: DType = .float32, baseVocabularySize: Int? = nil, tokenizer: Tokenizer? = nil,
+                          to folder: URL) throws
   {
     let tensors = model.loraParameters
     guard !tensors.isEmpty else { throw ModelError("\(folder.path): the model has no LoRA adapters to save") }
-    let converted = try withNoGrad {
+    let resized = baseVocabularySize.map { $0 != model.config.vocabSize } ?? false
+    var converted = try withNoGrad {
       try tensors.map { ($0.key, try $0.tensor.detached().to(dtype: dtype, device: .cpu).contiguous()) }
+    }
+    if resized {
+      guard let head = model.lmHead as? Linear else {
+        throw ModelError("\(folder.path): the vocabulary was resized but lm_head is a \(type(of: model.lmHead)); only a plain lm_head can be saved")
+      }
+      try withNoGrad {
+        // Separate copies even when tied: safetensors allows no aliasing (peft clones the second name too).
+        converted.append((embeddingKey, try model.embedTokens.weight.detached().to(dtype: dtype, device: .cpu).clone()))
+        converted.append((outputEmbeddingKey, try head.weight.detached().to(dtype: dtype, device: .cpu).clone()))
+      }
     }
     try AtomicFolder.write(to: folder) { tmp in
       let encoder = JSONEncoder()
@@ -28,7 +52,19 @@ public enum PEFTAdapter {
       try encoder.encode(ConfigFile(lora: configuration, baseModel: baseModel))
         .write(to: tmp.appendingPathComponent(configFileName))
       try SafeTensors.write(converted, metadata: ["format": "pt"], to: tmp.appendingPathComponent(weightsFileName))
+      if resized, let tokenizer {
+        try tokenizer.tokenizerJSON().write(to: tmp.appendingPathComponent("tokenizer.json"))
+        try tokenizer.tokenizerConfigJSON(modelMaxLength: model.config.maxPositionEmbeddings,
+                                          chatTemplate: tokenizer.chatTemplate)
+          .write(to: tmp.appendingPathComponent("tokenizer_config.json"))
+      }
     }
+  }
+
+  /// The tokenizer saved beside a resized adapter (tokenizer.json in `folder`), or nil when there is none.
+  public static func savedTokenizer(in folder: URL) throws -> Tokenizer? {
+    guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else { return nil }
+    return try Tokenizer(folder: folder)
   }
 
   /// adapter_config.json as written: the LoRA keys plus the fields PEFT needs to load it.
@@ -74,10 +110,17 @@ public enum PEFTAdapter {
       throw ModelError("\(error)")
     }
 
-    // Every tensor is lora_A or lora_B of one linear layer of the model.
+    // Every tensor is lora_A or lora_B of one linear layer of the model, or a whole resized embedding.
     let layers = Dictionary(model.linearLayers.map { ($0.path, $0.layer) }, uniquingKeysWith: { first, _ in first })
     var pairs: [String: (a: String?, b: String?)] = [:]
+    var embeddings: [String: Tensor] = [:]
     for name in file.names {
+      if name == embeddingKey || name == outputEmbeddingKey {
+        embeddings[name] = try ModelError.context(weightsURL.path) {
+          try file.tensor(name, copy: true).to(dtype: model.embedTokens.weight.dtype, device: model.device)
+        }
+        continue
+      }
       guard let (path, matrix) = loraKey(name) else {
         throw ModelError("\(weightsURL.path): tensor \"\(name)\" is not a LoRA weight (base_model.model.<module>.lora_A.weight or lora_B.weight); orpo-swift applies plain LoRA only")
       }
@@ -87,6 +130,7 @@ public enum PEFTAdapter {
       if matrix == "A" { pairs[path, default: (nil, nil)].a = name } else { pairs[path, default: (nil, nil)].b = name }
     }
     guard !pairs.isEmpty else { throw ModelError("\(weightsURL.path): holds no LoRA weights") }
+    let vocabulary = try resizedVocabulary(embeddings, model: model, file: weightsURL)
 
     // target_modules and the weights name the same layers.
     let targeted = try ModelError.context(configURL.path) {
@@ -103,6 +147,9 @@ public enum PEFTAdapter {
     }
 
     var adapters: [String: LoRALinear] = [:]
+    for path in targeted where path == "lm_head" && vocabulary != nil {
+      throw ModelError("\(weightsURL.path): LoRA on lm_head together with a resized vocabulary is not supported")
+    }
     for path in targeted {  // model order: the first bad layer is the one reported
       let names = pairs[path]!
       guard let nameA = names.a, let nameB = names.b else {
@@ -125,10 +172,41 @@ public enum PEFTAdapter {
       }
       adapters[path] = LoRALinear(base: layer, a: a, b: b, scaling: configuration.scaling, dropout: configuration.dropout)
     }
-    // Attach only once everything checked out.
+    // Attach only once everything checked out: the resized embeddings first (lm_head must be plain to resize).
     model.removeLoRA()
+    if let vocabulary {
+      try model.resizeTokenEmbeddings(to: vocabulary)
+      try withNoGrad {
+        // PEFT loads both names into a tied weight, the output one last: it is the one that stays.
+        if let input = embeddings[embeddingKey] { try model.embedTokens.weight.copy_(input) }
+        if let output = embeddings[outputEmbeddingKey], let head = model.lmHead as? Linear { try head.weight.copy_(output) }
+      }
+    }
     for slot in model.linearSlots { if let adapter = adapters[slot.wrappedValue.path] { slot.wrappedValue = adapter } }
     return configuration
+  }
+
+  /// The number of embedding rows a resized adapter's embed_tokens/lm_head carry (nil when it has neither), after
+  /// checking their shapes: [rows, hidden], the same rows for both, and an lm_head that can take them.
+  static func resizedVocabulary(_ embeddings: [String: Tensor], model: some CausalLanguageModel, file: URL) throws -> Int? {
+    guard !embeddings.isEmpty else { return nil }
+    let hidden = model.config.hiddenSize
+    var rows: Int?
+    for name in [embeddingKey, outputEmbeddingKey] {
+      guard let tensor = embeddings[name] else { continue }
+      guard tensor.shape.count == 2, tensor.shape[1] == hidden, tensor.shape[0] > 0 else {
+        throw ModelError("\(file.path): \(name) has shape \(tensor.shape); the model needs [rows, \(hidden)]")
+      }
+      if let rows, rows != tensor.shape[0] {
+        throw ModelError("\(file.path): \(embeddingKey) and \(outputEmbeddingKey) have \(rows) and \(tensor.shape[0]) rows; they must agree")
+      }
+      rows = tensor.shape[0]
+    }
+    let head = (model.lmHead as? LoRALinear)?.base ?? model.lmHead
+    guard head is Linear else {
+      throw ModelError("\(file.path): carries a resized vocabulary, but the model's lm_head is a \(type(of: head)) (a quantized model cannot be resized)")
+    }
+    return rows
   }
 
   /// `base_model.model.<path>.lora_A.weight` (or PEFT's older `.lora_A.default.weight`) -> (path, "A").

@@ -43,6 +43,7 @@ extension Trainer {
         try encoder.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
         if config.finetuningType == .lora {
           try PEFTAdapter.save(model, configuration: config.lora, baseModel: config.model,
+                               baseVocabularySize: resizedVocabulary?.baseSize, tokenizer: resizedVocabulary?.tokenizer,
                                to: tmp.appendingPathComponent("adapter"))
         }
       } }

@@ -7,6 +7,7 @@ import Data
 import Foundation
 import Models
 import NN
+import Tokenization
 import Torch
 
 /// One logged line: TRL's names (eval ones prefixed `eval_`), plus step and epoch.
@@ -98,6 +99,9 @@ public final class Trainer {
   /// copy of the starting weights, which costs a second model in memory (`precompute_ref_log_probs` avoids it).
   /// nil with LoRA: the reference is the policy with its adapters disabled.
   public var referenceModel: (any CausalLanguageModel)?
+  /// The base model's embedding rows and the tokenizer with the added tokens, when clone_chat_template or
+  /// setup_chat_format resized the vocabulary: checkpoint adapters then carry the embeddings and the tokenizer.
+  public var resizedVocabulary: (baseSize: Int, tokenizer: Tokenizer)?
   /// The reference's completion log-prob sums of every training pair (chosen, rejected), computed once before
   /// training (`precompute_ref_log_probs`).
   public private(set) var precomputedReference: (chosen: [Float], rejected: [Float])?

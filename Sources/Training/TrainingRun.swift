@@ -23,6 +23,9 @@ public struct PreparedRun {
   public let droppedForLength: Int
   public let readReports: [String]
   public let dataDirectory: URL?
+  /// The model's embedding rows before clone_chat_template / setup_chat_format (equal to its vocabulary size when
+  /// neither resized it): the adapter carries the embeddings when they differ, as PEFT's does.
+  public let baseVocabularySize: Int
 }
 
 public enum TrainingRun {
@@ -88,6 +91,7 @@ public enum TrainingRun {
       log(String(format: "quantization: %@: %d projections (%@) in %.0f MiB (%.0f MiB dense in %@)", quantization.description,
                  layers.count, formats, Double(held) / 1_048_576, Double(dense) / 1_048_576, config.baseDType.recipeText))
     }
+    let baseVocabularySize = model.config.vocabSize
     if config.setupChatFormat && loadedModel == nil {
       try model.setUpChatFormat(tokenizer: tokenizer)
       log("setup_chat_format: added ChatML tokens, vocabulary now \(model.config.vocabSize)")
@@ -205,6 +209,13 @@ public enum TrainingRun {
     let trainer = try Trainer(config: config, model: model, padTokenID: pad, trainPairs: trainPairs, evalPairs: evalPairs,
                               objectives: config.objectiveSchedule, sampler: sampler)
     trainer.referenceModel = referenceModel
+    if model.config.vocabSize != baseVocabularySize {
+      // The adapter will carry the tokenizer: find out now, not after training, if it cannot be written.
+      do { _ = try tokenizer.tokenizerJSON() } catch {
+        throw TrainingError("the vocabulary was resized, so the adapter must carry the tokenizer, but it cannot be written as tokenizer.json: \(error)")
+      }
+      trainer.resizedVocabulary = (baseVocabularySize, tokenizer)
+    }
     if let dataParallel {
       try dataParallel.attach(to: trainer)
       if let buckets = dataParallel.buckets {
@@ -213,7 +224,7 @@ public enum TrainingRun {
     }
     return PreparedRun(config: config, modelPath: modelPath, model: model, tokenizer: tokenizer, trainer: trainer,
                        trainRecords: train.count, evalRecords: eval.count, evalData: eval, droppedForLength: dropped,
-                       readReports: reports, dataDirectory: dataDirectory)
+                       readReports: reports, dataDirectory: dataDirectory, baseVocabularySize: baseVocabularySize)
   }
 
   /// The training rows a recipe names: `dataset` (a file or folder split, optionally shuffled and cut to

@@ -54,6 +54,9 @@ struct Export: ParsableCommand {
     let base = try makeCausalLanguageModel(config: config, parameters: parameters)  // by config.json's architecture
     if format == .gguf {
       if let adapterFolder = adapter.adapter { _ = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base) }
+      if base.config.vocabSize != config.vocabSize {
+        throw CLIError("--adapter \(adapter.adapter!): it resized the vocabulary (\(config.vocabSize) -> \(base.config.vocabSize) rows); --format gguf writes the source's own vocabulary, so export it with --format hf")
+      }
       let source = modelURL.pathExtension.lowercased() == "gguf" ? try GGUFFile(url: modelURL) : nil
       try GGUFExport.write(model: base, config: config, sourceGGUF: source, chatTemplate: try model.chatTemplateText(),
                            quantization: quant ?? .f16, name: modelURL.deletingPathExtension().lastPathComponent, to: outURL)
@@ -67,15 +70,18 @@ struct Export: ParsableCommand {
       say("orpo: adapter (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)), \(base.loraParameters.count / 2) layers) written to \(outURL.path)")
       return
     }
-    let tokenizer = try ModelLoader.loadTokenizer(modelURL)
+    var tokenizer = try ModelLoader.loadTokenizer(modelURL)
+    var tokenizerFolder = checkpointFormat == .huggingFace ? modelURL : nil
     var source = model.model ?? modelURL.lastPathComponent
     if let adapterFolder = adapter.adapter {
-      let lora = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base)
+      let folder = URL(fileURLWithPath: adapterFolder)
+      let lora = try ModelExport.loadAdapter(from: folder, into: base)
       source += " with the LoRA adapter \(adapterFolder) (r=\(lora.rank), alpha=\(formatNumber(lora.alpha)))"
+      // A resized adapter's own tokenizer (its added tokens) is the merged model's.
+      if let own = try PEFTAdapter.savedTokenizer(in: folder) { (tokenizer, tokenizerFolder) = (own, folder) }
     }
     try ModelExport.mergedModel(model: base, tokenizer: tokenizer, chatTemplate: try model.chatTemplateText(), dtype: dtype,
-                                to: outURL, sourceDescription: source,
-                                tokenizerFolder: checkpointFormat == .huggingFace ? modelURL : nil)
+                                to: outURL, sourceDescription: source, tokenizerFolder: tokenizerFolder)
     say("orpo: merged model (\(dtype.recipeText)) written to \(outURL.path)")
   }
 

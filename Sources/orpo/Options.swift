@@ -37,8 +37,12 @@ struct ModelOptions: ParsableArguments {
       let cuda = CUDA.load()
       guard cuda.available else { throw CLIError("--device \(device): CUDA is not usable here (\(cuda.message))") }
     }
-    let loaded = try ModelLoader.load(try url(), dtype: dtype ?? .float32, device: device ?? .cpu)
-    if let folder = adapter?.adapter { try PEFTAdapter.load(URL(fileURLWithPath: folder), into: loaded.model, trainable: false) }
+    var loaded = try ModelLoader.load(try url(), dtype: dtype ?? .float32, device: device ?? .cpu)
+    if let folder = adapter?.adapter.map({ URL(fileURLWithPath: $0) }) {
+      try PEFTAdapter.load(folder, into: loaded.model, trainable: false)
+      // An adapter trained after clone_chat_template / setup_chat_format carries its tokenizer (the added tokens).
+      if let tokenizer = try PEFTAdapter.savedTokenizer(in: folder) { loaded.tokenizer = tokenizer }
+    }
     if let template = try chatTemplateText() { loaded.tokenizer.setChatTemplate(template) }
     return loaded
   }

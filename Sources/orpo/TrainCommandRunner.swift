@@ -133,7 +133,8 @@ struct TrainCommandRunner {
       let hubID = config.model.flatMap { HubModelID($0) }.map(\.repoID)
       let baseModel = hubID != nil && !FileManager.default.fileExists(atPath: config.model!) ? hubID! : prepared.modelPath.path
       try AtomicFolder.naming(adapterDir) {
-        try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: baseModel, to: adapterDir)
+        try PEFTAdapter.save(prepared.model, configuration: config.lora, baseModel: baseModel,
+                             baseVocabularySize: prepared.baseVocabularySize, tokenizer: prepared.tokenizer, to: adapterDir)
       }
     } else {
       // A Hugging Face folder (config, weights, generation config, tokenizer) that from_pretrained loads.
