@@ -1,10 +1,12 @@
 // Gemma3GGUFTests.swift — the real Gemma 3 270M (Q4_K_M GGUF, which `ORPO_GEMMA3=1 scripts/setup.sh` fetches into
 // models/; never committed) against transformers reading the same file (reference/make_gemma3_gguf_fixtures.py):
-// the configuration, the last position's logits, and greedy generation of 32 tokens. Skipped when the file is absent.
+// the configuration, the last position's logits, and greedy generation of 32 tokens, from token ids and from text
+// through the GGUF's own tokenizer (reference/make_gemma3_generation_fixtures.py). Skipped when the file is absent.
 import Foundation
 import Testing
 @testable import Models
 import NN
+import Tokenization
 import Torch
 
 let gemma3FileName = "gemma-3-270m-q4_k_m.gguf"
@@ -63,6 +65,29 @@ struct Gemma3GGUFTests {
       let generated = try model.generate(prompts: [row.prompt_ids],
                                          config: GenerationConfig(maxNewTokens: 32, stopsAtEndOfSequence: false))
       #expect(generated == [row.generated_ids], "\(row.prompt_ids): greedy 32 tokens")
+    }
+  }
+
+  struct TextExpected: Decodable {
+    struct Row: Decodable { let prompt: String; let prompt_ids: [Int]; let generated_ids: [Int]; let generated_text: String }
+    let max_new_tokens: Int
+    let rows: [Row]
+  }
+
+  /// `orpo generate --temperature 0 --ignore-eos --max-new-tokens 32 --prompt TEXT` as transformers does it: the
+  /// prompt's ids (BOS added), 32 greedy tokens, and their text.
+  @Test func greedyGenerationFromTextMatchesTransformers() throws {
+    let url = try #require(gemma3ModelURL())
+    let expected = try JSONDecoder().decode(TextExpected.self,
+                                            from: Data(contentsOf: try fixtureURL("gemma3_270m_generation.json")))
+    let loaded = try ModelLoader.load(url)
+    for row in expected.rows {
+      let ids = loaded.tokenizer.encode(row.prompt)
+      #expect(ids == row.prompt_ids, "\(row.prompt.debugDescription): prompt ids")
+      let generated = try loaded.model.generate(
+        prompts: [ids], config: GenerationConfig(maxNewTokens: expected.max_new_tokens, stopsAtEndOfSequence: false))
+      #expect(generated == [row.generated_ids], "\(row.prompt.debugDescription): greedy tokens")
+      #expect(loaded.tokenizer.decode(generated[0], skipSpecialTokens: true) == row.generated_text)
     }
   }
 }
