@@ -6,6 +6,7 @@ import Foundation
 import GGUF
 import NN
 import Support
+import Tokenization
 import Torch
 
 public enum GGUFExport {
@@ -120,9 +121,13 @@ public enum GGUFExport {
   }
 
   /// Writes `model` (adapters merged; `config` is its configuration) to `url`, with the tokenizer metadata of
-  /// `sourceGGUF`, the file the model was read from; `chatTemplate` replaces the template when given.
+  /// `sourceGGUF`, the file the model was read from, or else converted from the Hugging Face folder `tokenizerFolder`
+  /// (`Tokenizer.ggufVocabulary(folder:)`); `chatTemplate` replaces the template when given. Returns a line saying
+  /// where the vocabulary came from.
+  @discardableResult
   public static func write(model: some CausalLanguageModel, config: LlamaConfiguration, sourceGGUF: GGUFFile?,
-                           chatTemplate: String?, quantization: Quantization, name: String, to url: URL) throws
+                           tokenizerFolder: URL? = nil, chatTemplate: String?, quantization: Quantization, name: String,
+                           to url: URL) throws -> String
   {
     let arch = try architecture(config)
     let scaling = config.resolvedRopeScaling
@@ -164,7 +169,8 @@ public enum GGUFExport {
       w.add("\(arch).rope.scaling.type", .string("linear"))
       w.add("\(arch).rope.scaling.factor", .float32(Float(factor)))
     }
-    try addTokenizer(to: &w, sourceGGUF: sourceGGUF, chatTemplate: chatTemplate)
+    let vocabularyNote = try addTokenizer(to: &w, architecture: arch, vocabSize: config.vocabSize, sourceGGUF: sourceGGUF,
+                                          folder: tokenizerFolder, chatTemplate: chatTemplate)
     w.add("general.quantization_version", .uint32(2))
 
     let plan = try ModelExport.mergedWeights(model)
@@ -186,22 +192,51 @@ public enum GGUFExport {
       try w.addTensor(name: gguf, shape: t.shape.reversed(), type: type, data: bytes)
     }
     try AtomicFile.write(w.serialized(), to: url)
+    return vocabularyNote
   }
 
   /// `tokenizer.*` (vocabulary, merges, token types, special token ids, `tokenizer.ggml.pre`) copied from the source
-  /// GGUF as it was; `chatTemplate` replaces `tokenizer.chat_template` when given.
-  static func addTokenizer(to w: inout GGUFWriter, sourceGGUF: GGUFFile?, chatTemplate: String?) throws {
-    guard let source = sourceGGUF else {
-      throw ModelError("GGUF export needs the tokenizer's llama.cpp metadata, which this session only copies from a GGUF model (--model FILE.gguf); writing it from tokenizer.json (the pre-tokenizer's llama.cpp name) is not done yet")
-    }
+  /// GGUF as it was, or converted from the Hugging Face tokenizer in `folder` as llama.cpp's converter does (for the
+  /// llama architecture also its `add_space_prefix` and, for a 49152-token vocabulary, `add_bos_token` false);
+  /// `chatTemplate` replaces `tokenizer.chat_template` when given.
+  static func addTokenizer(to w: inout GGUFWriter, architecture: String, vocabSize: Int, sourceGGUF: GGUFFile?,
+                           folder: URL?, chatTemplate: String?) throws -> String {
     var template = chatTemplate
-    for key in source.metadataKeys where key.hasPrefix("tokenizer.") {
-      if key == "tokenizer.chat_template" {
-        template = template ?? source.metadata[key]?.string
-        continue
+    if let source = sourceGGUF {
+      for key in source.metadataKeys where key.hasPrefix("tokenizer.") {
+        if key == "tokenizer.chat_template" {
+          template = template ?? source.metadata[key]?.string
+          continue
+        }
+        w.add(key, source.metadata[key]!)
       }
-      w.add(key, source.metadata[key]!)
+      if let template { w.add("tokenizer.chat_template", .string(template)) }
+      return "vocabulary copied from \(source.url.lastPathComponent)"
     }
-    if let template { w.add("tokenizer.chat_template", .string(template)) }
+    guard let folder else {
+      throw ModelError("GGUF export needs the tokenizer: a GGUF model file or a Hugging Face folder with tokenizer.json")
+    }
+    let vocabulary = try Tokenizer.ggufVocabulary(folder: folder)
+    var metadata = vocabulary.metadata
+    if architecture == "llama" {
+      if let prefix = vocabulary.addPrefixSpace { metadata.insert(("tokenizer.ggml.add_space_prefix", .bool(prefix)), at: 0) }
+      // convert_hf_to_gguf.py's LlamaModel: "granite small models" (any 49152-token vocabulary, SmolLM2's too).
+      if vocabSize == 49152 {
+        if let i = metadata.firstIndex(where: { $0.key == "tokenizer.ggml.add_bos_token" }) {
+          metadata[i].value = .bool(false)
+        } else {
+          metadata.append(("tokenizer.ggml.add_bos_token", .bool(false)))
+        }
+      }
+    }
+    if let template {
+      metadata.removeAll { $0.key == "tokenizer.chat_template" }
+      metadata.append(("tokenizer.chat_template", .string(template)))
+    }
+    for (key, value) in metadata { w.add(key, value) }
+    let how = vocabulary.checksumRecognized
+      ? "llama.cpp's checksum \(vocabulary.checksum.prefix(12))…"
+      : "the pre-tokenizer's structure (checksum \(vocabulary.checksum.prefix(12))… is not one llama.cpp lists)"
+    return "vocabulary converted from \(folder.lastPathComponent)/tokenizer.json, tokenizer.ggml.pre \"\(vocabulary.pre)\" by \(how)"
   }
 }
