@@ -171,6 +171,55 @@ private func ggufValue(_ value: GGUFValue, matches json: JSONValue) -> Bool {
     }
   }
 
+  /// Gemma 3 (the tiny random model of ArchitectureTests: global layers every 2nd, linear RoPE scaling on them, sliding
+  /// window 4) under llama.cpp's gemma3 keys and names, norms stored as 1 + w; read back by our GGUF loader it gives the
+  /// model's logits. Its query_pre_attn_scalar (24, not head_dim 16) is what llama.cpp cannot express: refused, then
+  /// exported with the scalar set to head_dim.
+  @Test func gemma3UsesLlamaCppsKeysAndNormsAndReadsBack() throws {
+    let folder = ExportFixture.testsFolder.appendingPathComponent("Fixtures/gemma3")
+    var (config, parameters, _) = try Checkpoint.load(folder)
+    let dir = try ExportFixture.temporaryFolder("gguf-gemma3")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let source = try sourceGGUF(in: dir, vocabulary: config.vocabSize)
+    let file = dir.appendingPathComponent("gemma3.gguf")
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: try makeCausalLanguageModel(config: config, parameters: parameters), config: config,
+                           sourceGGUF: source, chatTemplate: nil, quantization: .f32, name: "gemma3", to: file)
+    }
+    #expect(!FileManager.default.fileExists(atPath: file.path))
+    config.queryPreAttnScalar = 16
+    let model = try makeCausalLanguageModel(config: config, parameters: parameters)
+    try GGUFExport.write(model: model, config: config, sourceGGUF: source, chatTemplate: nil, quantization: .f32,
+                         name: "gemma3", to: file)
+    let g = try GGUFFile(url: file)
+    let m = g.metadata
+    #expect(m["general.architecture"]?.string == "gemma3" && m["gemma3.attention.key_length"]?.int == 16)
+    #expect(m["gemma3.attention.sliding_window"]?.int == 4 && m["gemma3.rope.freq_base"]?.double == 1_000_000)
+    #expect(m["gemma3.attention.sliding_window_pattern"]?.array?.compactMap(\.bool) == [true, false, true, false])
+    #expect(m["gemma3.rope.scaling.type"]?.string == "linear" && m["gemma3.rope.scaling.factor"]?.double == 2)
+    #expect(m["gemma3.rope.freq_base_swa"] == nil && m["gemma3.context_length"]?.int == 256)
+    #expect(g.tensor(named: "output.weight") == nil)  // tied
+    for name in ["blk.0.attn_norm", "blk.0.post_attention_norm", "blk.0.ffn_norm", "blk.0.post_ffw_norm",
+                 "blk.0.attn_q_norm", "blk.3.attn_k_norm", "output_norm"] {
+      #expect(g.tensor(named: "\(name).weight")?.type == .f32, "\(name)")
+    }
+    // Norms are 1 + w (Gemma3RMSNorm's scale), the rest as they are.
+    let (_, written, _) = try Checkpoint.load(file)
+    let preFeedForward = try #require(g.tensor(named: "blk.1.ffn_norm.weight"))
+    let stored = try Tensor(try g.rawBytes(of: preFeedForward).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, shape: [32])
+    let hf = try #require(parameters["model.layers.1.pre_feedforward_layernorm.weight"])
+    #expect(try maxAbsDifference(stored, hf + 1) == 0)
+    let embedding = try #require(written["model.embed_tokens.weight"])
+    #expect(try maxAbsDifference(embedding, try #require(parameters["model.embed_tokens.weight"])) == 0)
+    // Our loader reads llama.cpp's gemma3 keys back into the same model: the same logits.
+    let (readConfig, _, _) = try Checkpoint.load(file)
+    #expect(readConfig.queryPreAttnScalar == 16 && readConfig.gemma3LayerTypes == config.gemma3LayerTypes)
+    let readBack = try makeCausalLanguageModel(config: readConfig, parameters: written)
+    let ids = try Tensor([Int64]([2, 17, 5, 64, 89, 42, 7, 33, 90, 11, 3, 60]), shape: [1, 12])
+    let difference = try withNoGrad { try maxAbsDifference(try readBack(ids), try model(ids)) }
+    #expect(difference < 1e-5)
+  }
+
   /// What reference/check_gguf_export.py saw when it loaded our GGUFs with gguf-py and transformers.
   struct Checked: Decodable {
     struct File: Decodable {
