@@ -499,7 +499,8 @@ struct HelpTests {
     FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt
     sharing, every padded position with --padded) and the causal attention they need, forward and
     backward, without gradient checkpointing's recomputation. MFU divides their rate by the matmul peak
-    measured in the same process.
+    measured in the same process. The run logs nothing, saves nothing and scores no probe pairs
+    (probe_pairs: 0): it times the training work TRL's trainer does.
 
     USAGE: orpo bench train [<options>]
 
