@@ -91,6 +91,14 @@ int ct_matmul(ct_tensor a, ct_tensor b, ct_tensor *out) { CT_PROTECT(CT_OUT(out,
 int ct_linear(ct_tensor x, ct_tensor w, ct_tensor b, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, b ? at::linear(T(x), T(w), T(b)) : at::linear(T(x), T(w))))
 }
+// y + scaling · (h · wᵀ) in one GEMM (addmm's beta = 1, alpha = scaling): y [*, out], h [*, r], w [out, r].
+int ct_add_scaled_linear(ct_tensor y, ct_tensor h, ct_tensor w, double scaling, ct_tensor *out) {
+  CT_PROTECT({
+    const at::Tensor &ty = T(y), &th = T(h);
+    auto r = at::addmm(ty.reshape({-1, ty.size(-1)}), th.reshape({-1, th.size(-1)}), T(w).t(), 1, scaling);
+    CT_OUT(out, r.view(ty.sizes()));
+  })
+}
 int ct_clamp(ct_tensor t, const double *mn, const double *mx, ct_tensor *out) {
   CT_PROTECT({
     std::optional<at::Scalar> lo, hi;

@@ -361,5 +361,7 @@ func hex(_ value: UInt32, width: Int) -> String {
 
 /// Python `str.isspace()` for one character: Unicode White_Space plus the ASCII separators 0x1C–0x1F.
 func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-  (0x1C...0x1F).contains(scalar.value) || scalar.properties.isWhitespace
+  // ASCII without a Unicode property lookup (the lexer asks for every character of a tag).
+  if scalar.isASCII { return scalar == " " || (0x09...0x0D).contains(scalar.value) || (0x1C...0x1F).contains(scalar.value) }
+  return scalar.properties.isWhitespace
 }

@@ -84,6 +84,12 @@ struct Lexer {
     return true
   }
 
+  private func matches(_ literal: [Unicode.Scalar], at position: Int) -> Bool {
+    guard position + literal.count <= source.count else { return false }
+    for (offset, scalar) in literal.enumerated() where source[position + offset] != scalar { return false }
+    return true
+  }
+
   private func skipWhitespace(from position: Int) -> Int {
     var index = position
     while index < source.count, isPythonWhitespace(source[index]) { index += 1 }
@@ -102,22 +108,21 @@ struct Lexer {
         open += 1
       }
       if open + 1 >= source.count {
-        emit(.text(String(String.UnicodeScalarView(source[position...]))), at: position)
+        emit(.text(makeString(source[position...])), at: position)
         return
       }
       let kind = source[open + 1]
       let signScalar = at(open + 2)
       let sign: Unicode.Scalar? = (signScalar == "-" || signScalar == "+") ? signScalar : nil
-      var text = Array(source[position..<open])
       if let rawEnd = rawBeginEnd(at: open) {
-        text = strip(text, sign: sign, isVariable: false, lineStarting: lineStarting)
-        if !text.isEmpty { emit(.text(String(String.UnicodeScalarView(text))), at: position) }
+        let text = strip(position..<open, sign: sign, isVariable: false, lineStarting: lineStarting)
+        if !text.isEmpty { emit(.text(makeString(source[text])), at: position) }
         position = try lexRaw(from: rawEnd, rawBeginStart: open)
         lineStarting = at(position - 1) == "\n"
         continue
       }
-      text = strip(text, sign: sign, isVariable: kind == "{", lineStarting: lineStarting)
-      if !text.isEmpty { emit(.text(String(String.UnicodeScalarView(text))), at: position) }
+      let text = strip(position..<open, sign: sign, isVariable: kind == "{", lineStarting: lineStarting)
+      if !text.isEmpty { emit(.text(makeString(source[text])), at: position) }
       let afterOpen = open + 2 + (sign == nil ? 0 : 1)
       switch kind {
       case "#":
@@ -134,20 +139,19 @@ struct Lexer {
   }
 
   /// jinja2's OptionalLStrip: `-` strips all whitespace before the tag; otherwise lstrip_blocks removes the
-  /// spaces between the line start and a block or comment tag.
-  private func strip(_ text: [Unicode.Scalar], sign: Unicode.Scalar?, isVariable: Bool, lineStarting: Bool)
-    -> [Unicode.Scalar]
-  {
+  /// spaces between the line start and a block or comment tag. Returns the part of `text` (positions in `source`)
+  /// that stays.
+  private func strip(_ text: Range<Int>, sign: Unicode.Scalar?, isVariable: Bool, lineStarting: Bool) -> Range<Int> {
     if sign == "-" {
-      var end = text.count
-      while end > 0, isPythonWhitespace(text[end - 1]) { end -= 1 }
-      return Array(text[..<end])
+      var end = text.upperBound
+      while end > text.lowerBound, isPythonWhitespace(source[end - 1]) { end -= 1 }
+      return text.lowerBound..<end
     }
     if sign == "+" || isVariable { return text }
-    let lineStart = (text.lastIndex(of: "\n") ?? -1) + 1
-    if lineStart > 0 || lineStarting {
-      let tail = text[lineStart...]
-      if !tail.isEmpty && tail.allSatisfy(isPythonWhitespace) { return Array(text[..<lineStart]) }
+    let lineStart = (source[text].lastIndex(of: "\n") ?? text.lowerBound - 1) + 1
+    if lineStart > text.lowerBound || lineStarting {
+      let tail = source[lineStart..<text.upperBound]
+      if !tail.isEmpty && tail.allSatisfy(isPythonWhitespace) { return text.lowerBound..<lineStart }
     }
     return text
   }
@@ -197,8 +201,8 @@ struct Lexer {
           }
           if let end {
             let lineStarting = at(start - 1) == "\n"
-            let text = strip(Array(source[start..<index]), sign: sign, isVariable: false, lineStarting: lineStarting)
-            if !text.isEmpty { emit(.text(String(String.UnicodeScalarView(text))), at: start) }
+            let text = strip(start..<index, sign: sign, isVariable: false, lineStarting: lineStarting)
+            if !text.isEmpty { emit(.text(makeString(source[text])), at: start) }
             return end
           }
         }
@@ -213,7 +217,18 @@ struct Lexer {
   private static let operators = [
     "//", "**", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}", ">", "<", "=",
     ".", ":", "|", ",", ";",
-  ]
+  ].map { (text: $0, scalars: Array($0.unicodeScalars)) }
+
+  /// Letters as `str.isalpha` sees them; ASCII without a Unicode property lookup.
+  private func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+    if scalar.isASCII { return (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") }
+    return scalar.properties.isAlphabetic
+  }
+
+  private func isNumeric(_ scalar: Unicode.Scalar) -> Bool {
+    if scalar.isASCII { return scalar >= "0" && scalar <= "9" }
+    return scalar.properties.numericType != nil
+  }
 
   private mutating func lexTag(from start: Int, isBlock: Bool, openedAt open: Int) throws -> Int {
     var index = start
@@ -257,14 +272,10 @@ struct Lexer {
         index = end
         continue
       }
-      if scalar == "_" || scalar.properties.isAlphabetic {
+      if scalar == "_" || isLetter(scalar) {
         var end = index + 1
-        while end < source.count,
-          source[end] == "_" || source[end].properties.isAlphabetic || source[end].properties.numericType != nil
-        {
-          end += 1
-        }
-        emit(.name(String(String.UnicodeScalarView(source[index..<end]))), at: index)
+        while end < source.count, source[end] == "_" || isLetter(source[end]) || isNumeric(source[end]) { end += 1 }
+        emit(.name(makeString(source[index..<end])), at: index)
         index = end
         continue
       }
@@ -272,7 +283,7 @@ struct Lexer {
         index = try lexString(at: index, quote: scalar)
         continue
       }
-      guard let op = Lexer.operators.first(where: { matches($0, at: index) }) else {
+      guard let op = Lexer.operators.first(where: { matches($0.scalars, at: index) })?.text else {
         throw fail("unexpected char \(pythonStringRepr(String(scalar)))", at: index)
       }
       switch op {
@@ -379,9 +390,29 @@ struct Lexer {
       body.append(scalar)
       index += 1
     }
-    guard let decoded = decodeUnicodeEscape(body) else { throw fail("invalid escape in string literal", at: position) }
+    // Without a backslash, unicode-escape gives back every character as it was.
+    guard let decoded = body.contains("\\") ? decodeUnicodeEscape(body) : makeString(body) else {
+      throw fail("invalid escape in string literal", at: position)
+    }
     emit(.string(decoded), at: position)
     return index + 1
+  }
+}
+
+/// A String from scalars in one allocation (`String(String.UnicodeScalarView(scalars))` maps them to an array, decodes
+/// that and concatenates: it was most of the time a fuzzed template spent in the lexer).
+func makeString<C: Collection>(_ scalars: C) -> String where C.Element == Unicode.Scalar {
+  var byteCount = 0
+  for scalar in scalars { byteCount += UTF8.width(scalar) }
+  return String(unsafeUninitializedCapacity: byteCount) { buffer in
+    var index = 0
+    for scalar in scalars {
+      for byte in scalar.utf8 {
+        buffer[index] = byte
+        index += 1
+      }
+    }
+    return index
   }
 }
 

@@ -139,11 +139,24 @@ public enum Checkpoint {
     config.eosTokenId = m["tokenizer.ggml.eos_token_id"]?.int.map { .one($0) }
     config.padTokenId = m["tokenizer.ggml.padding_token_id"]?.int
     if let window = m["\(arch).attention.sliding_window"]?.int { config.slidingWindow = window }
-    if arch == "gemma3" {  // what llama.cpp does not store, at transformers' defaults (as its GGUF loader leaves them)
+    if arch == "gemma3" {
+      // What llama.cpp's gemma3 takes for granted, as it does: GELU (tanh), attention scaled by 1/sqrt(key_length)
+      // (transformers' GGUF loader leaves query_pre_attn_scalar at 256, the same for every Gemma 3 but 27B), every 6th
+      // layer global and 10000 as the sliding layers' RoPE base — unless the optional keys llama.cpp reads say otherwise.
       config.hiddenActivation = "gelu_pytorch_tanh"
-      config.queryPreAttnScalar = 256
-      config.ropeLocalBaseFreq = 10_000
+      config.queryPreAttnScalar = Double(m["gemma3.attention.key_length"]?.int ?? 256)
+      config.ropeLocalBaseFreq = m["gemma3.rope.freq_base_swa"]?.double ?? 10_000
       config.slidingWindowPattern = 6
+      if let pattern = m["gemma3.attention.sliding_window_pattern"] {
+        if let flags = pattern.array?.compactMap(\.bool), flags.count == config.numHiddenLayers {
+          config.layerTypes = flags.map { $0 ? "sliding_attention" : "full_attention" }
+        } else if let every = pattern.int {
+          config.slidingWindowPattern = every
+        } else {
+          throw ModelError("\(source): gemma3.attention.sliding_window_pattern is neither a layer count nor one flag per layer")
+        }
+      }
+      config.finalLogitSoftcapping = m["gemma3.final_logit_softcapping"]?.double
     }
     if let type = m["\(arch).rope.scaling.type"]?.string, type != "none" {
       config.ropeScaling = RopeScaling(ropeType: type, factor: m["\(arch).rope.scaling.factor"]?.double,

@@ -1,11 +1,12 @@
 // GGUFExport.swift — `orpo export --merge --format gguf`: the merged model as one GGUF file that llama.cpp, Ollama
 // and LM Studio read: llama.cpp's tensor names and metadata (llama.cpp's convert_hf_to_gguf.py: Llama/Mistral, Qwen2,
-// Qwen3, Phi-3), q/k rows permuted back to llama.cpp's interleaved-RoPE layout for Llama, tensors in F32, F16, BF16,
+// Qwen3, Phi-3, Gemma 3 with its norms stored as 1 + w), q/k rows permuted back to llama.cpp's interleaved-RoPE layout for Llama, tensors in F32, F16, BF16,
 // Q8_0, Q4_0 or llama-quantize's Q4_K_M mixture (GGUF/Quantize.swift, GGUF/KQuantize.swift).
 import Foundation
 import GGUF
 import NN
 import Support
+import Tokenization
 import Torch
 
 public enum GGUFExport {
@@ -27,9 +28,9 @@ public enum GGUFExport {
     }
   }
 
-  /// Hugging Face name → llama.cpp name (the inverse of `Checkpoint.huggingFaceName(forGGUF:)`, plus the tensors of
-  /// Qwen3 and Phi-3 that our GGUF reader does not read: q/k norms, fused qkv and gate_up projections).
-  public static func ggufName(forHuggingFace name: String) -> String? {
+  /// Hugging Face name → llama.cpp name (the inverse of `Checkpoint.huggingFaceName(forGGUF:architecture:)`, plus the
+  /// tensors of Qwen3 and Phi-3 that our GGUF reader does not read: q/k norms, fused qkv and gate_up projections).
+  public static func ggufName(forHuggingFace name: String, architecture: String? = nil) -> String? {
     switch name {
     case "model.embed_tokens.weight": return "token_embd.weight"
     case "model.norm.weight": return "output_norm.weight"
@@ -39,7 +40,7 @@ public enum GGUFExport {
     let parts = name.split(separator: ".").map(String.init)
     guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
     let module = parts[3..<(parts.count - 1)].joined(separator: ".")
-    let names = Checkpoint.ggufNames + [
+    let names = (architecture == "gemma3" ? Checkpoint.gemma3GGUFNames : []) + Checkpoint.ggufNames + [
       ("attn_q_norm", "self_attn.q_norm"), ("attn_k_norm", "self_attn.k_norm"), ("attn_qkv", "self_attn.qkv_proj"),
       ("ffn_up", "mlp.gate_up_proj"),
     ]
@@ -50,12 +51,13 @@ public enum GGUFExport {
   /// llama.cpp's architecture for a config: convert_hf_to_gguf.py writes Llama and Mistral as `llama` (q/k rows
   /// permuted to interleaved RoPE pairs), Qwen2, Qwen3 and Phi-3 under their own names (NEOX RoPE, rows as they are).
   static func architecture(_ config: LlamaConfiguration) throws -> String {
+    if config.isGemma3 { return "gemma3" }
     if config.isQwen3 { return "qwen3" }
     if config.isPhi3 { return "phi3" }
     if config.isQwen2 { return "qwen2" }
     let modelType = config.modelType ?? "llama"
     guard ["llama", "mistral"].contains(modelType) else {
-      throw ModelError("GGUF export writes Llama, Mistral, SmolLM2, Qwen2, Qwen3 and Phi-3 models; this one is \(modelType)")
+      throw ModelError("GGUF export writes Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3 and Gemma 3 models; this one is \(modelType)")
     }
     return "llama"
   }
@@ -120,28 +122,33 @@ public enum GGUFExport {
   }
 
   /// Writes `model` (adapters merged; `config` is its configuration) to `url`, with the tokenizer metadata of
-  /// `sourceGGUF`, the file the model was read from; `chatTemplate` replaces the template when given.
+  /// `sourceGGUF`, the file the model was read from, or else converted from the Hugging Face folder `tokenizerFolder`
+  /// (`Tokenizer.ggufVocabulary(folder:)`); `chatTemplate` replaces the template when given. Returns a line saying
+  /// where the vocabulary came from.
+  @discardableResult
   public static func write(model: some CausalLanguageModel, config: LlamaConfiguration, sourceGGUF: GGUFFile?,
-                           chatTemplate: String?, quantization: Quantization, name: String, to url: URL) throws
+                           tokenizerFolder: URL? = nil, chatTemplate: String?, quantization: Quantization, name: String,
+                           to url: URL) throws -> String
   {
     let arch = try architecture(config)
     let scaling = config.resolvedRopeScaling
     if let scaling, !["default", "linear"].contains(scaling.kind) {
       throw ModelError("GGUF export: rope scaling \(scaling.kind) is not supported yet (default and linear only)")
     }
+    if arch == "gemma3" { try checkGemma3(config) }
     var w = GGUFWriter()
     w.add("general.architecture", .string(arch))
     w.add("general.name", .string(name))
     // convert_hf_to_gguf.py's TextModel keys, then each model's own.
     w.add("\(arch).block_count", .uint32(UInt32(config.numHiddenLayers)))
-    w.add("\(arch).context_length", .uint32(UInt32(config.maxPositionEmbeddings ?? 2048)))
+    w.add("\(arch).context_length", .uint32(UInt32(config.maxPositionEmbeddings ?? (arch == "gemma3" ? 131_072 : 2048))))
     w.add("\(arch).embedding_length", .uint32(UInt32(config.hiddenSize)))
     w.add("\(arch).feed_forward_length", .uint32(UInt32(config.intermediateSize)))
     w.add("\(arch).attention.head_count", .uint32(UInt32(config.numAttentionHeads)))
     w.add("\(arch).attention.head_count_kv", .uint32(UInt32(config.kvHeads)))
-    w.add("\(arch).rope.freq_base", .float32(Float(config.resolvedRopeTheta)))
+    w.add("\(arch).rope.freq_base", .float32(Float(arch == "gemma3" ? config.gemma3GlobalRope.theta : config.resolvedRopeTheta)))
     w.add("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(config.rmsNormEps)))
-    if let headDim = config.headDim {
+    if let headDim = config.headDim ?? (arch == "gemma3" ? 256 : nil) {
       w.add("\(arch).attention.key_length", .uint32(UInt32(headDim)))
       w.add("\(arch).attention.value_length", .uint32(UInt32(headDim)))
     }
@@ -157,6 +164,16 @@ public enum GGUFExport {
       if let original = scaling?.originalMaxPositionEmbeddings {
         w.add("phi3.rope.scaling.original_context_length", .uint32(UInt32(original)))
       }
+    case "gemma3":
+      // convert_hf_to_gguf.py's Gemma3Model; llama.cpp takes every 6th layer as global and 10000 as the sliding
+      // layers' RoPE base unless told otherwise (keys it reads, which the converter leaves out at those defaults).
+      if let cap = config.finalLogitSoftcapping { w.add("gemma3.final_logit_softcapping", .float32(Float(cap))) }
+      if config.slidingWindowPattern != 1 { w.add("gemma3.attention.sliding_window", .uint32(UInt32(config.slidingWindow ?? 4096))) }
+      let types = config.gemma3LayerTypes
+      if types != (0..<config.numHiddenLayers).map({ ($0 + 1) % 6 == 0 ? "full_attention" : "sliding_attention" }) {
+        w.add("gemma3.attention.sliding_window_pattern", .array(types.map { .bool($0 == "sliding_attention") }))
+      }
+      if config.gemma3LocalRope.theta != 10_000 { w.add("gemma3.rope.freq_base_swa", .float32(Float(config.gemma3LocalRope.theta))) }
     default:
       break
     }
@@ -164,13 +181,14 @@ public enum GGUFExport {
       w.add("\(arch).rope.scaling.type", .string("linear"))
       w.add("\(arch).rope.scaling.factor", .float32(Float(factor)))
     }
-    try addTokenizer(to: &w, sourceGGUF: sourceGGUF, chatTemplate: chatTemplate)
+    let vocabularyNote = try addTokenizer(to: &w, architecture: arch, vocabSize: config.vocabSize, sourceGGUF: sourceGGUF,
+                                          folder: tokenizerFolder, chatTemplate: chatTemplate)
     w.add("general.quantization_version", .uint32(2))
 
     let plan = try ModelExport.mergedWeights(model)
     var named: [(entry: ModelExport.PlannedTensor, gguf: String)] = []
     for entry in plan.entries {
-      guard let gguf = ggufName(forHuggingFace: entry.name) else {
+      guard let gguf = ggufName(forHuggingFace: entry.name, architecture: arch) else {
         throw ModelError("GGUF export: no llama.cpp name for the tensor \(entry.name)")
       }
       named.append((entry, gguf))
@@ -182,26 +200,71 @@ public enum GGUFExport {
       var t = try withNoGrad { try entry.produce().detached().to(dtype: .float32, device: .cpu).contiguous() }
       if arch == "llama" && entry.name.hasSuffix("q_proj.weight") { t = try permuteRows(t, heads: config.numAttentionHeads) }
       if arch == "llama" && entry.name.hasSuffix("k_proj.weight") { t = try permuteRows(t, heads: config.kvHeads) }
+      if arch == "gemma3" && entry.name.hasSuffix("norm.weight") { t = try t + 1 }  // llama.cpp stores Gemma's 1 + w
       let bytes = try GGUFQuantizer.quantize(try t.scalars(as: Float.self), rowLength: t.shape.last ?? 1, as: type)
       try w.addTensor(name: gguf, shape: t.shape.reversed(), type: type, data: bytes)
     }
     try AtomicFile.write(w.serialized(), to: url)
+    return vocabularyNote
+  }
+
+  /// What llama.cpp's gemma3 cannot express: an attention scale other than 1/sqrt(head_dim) (query_pre_attn_scalar;
+  /// only its 27B layout differs, by size), scaled RoPE on the sliding layers, attention logit soft-capping.
+  static func checkGemma3(_ config: LlamaConfiguration) throws {
+    let headDim = config.headDim ?? 256
+    if let scalar = config.queryPreAttnScalar, scalar != Double(headDim) {
+      throw ModelError("GGUF export: llama.cpp scales Gemma 3's attention by 1/sqrt(head_dim) (\(headDim)); this model's query_pre_attn_scalar is \(scalar)")
+    }
+    if let local = config.gemma3LocalRope.scaling, local.kind != "default" {
+      throw ModelError("GGUF export: llama.cpp's Gemma 3 has no RoPE scaling on the sliding layers (this model: \(local.kind))")
+    }
+    if config.attnLogitSoftcapping != nil {
+      throw ModelError("GGUF export: llama.cpp's Gemma 3 has no attention logit soft-capping (attn_logit_softcapping is set)")
+    }
   }
 
   /// `tokenizer.*` (vocabulary, merges, token types, special token ids, `tokenizer.ggml.pre`) copied from the source
-  /// GGUF as it was; `chatTemplate` replaces `tokenizer.chat_template` when given.
-  static func addTokenizer(to w: inout GGUFWriter, sourceGGUF: GGUFFile?, chatTemplate: String?) throws {
-    guard let source = sourceGGUF else {
-      throw ModelError("GGUF export needs the tokenizer's llama.cpp metadata, which this session only copies from a GGUF model (--model FILE.gguf); writing it from tokenizer.json (the pre-tokenizer's llama.cpp name) is not done yet")
-    }
+  /// GGUF as it was, or converted from the Hugging Face tokenizer in `folder` as llama.cpp's converter does (for the
+  /// llama architecture also its `add_space_prefix` and, for a 49152-token vocabulary, `add_bos_token` false);
+  /// `chatTemplate` replaces `tokenizer.chat_template` when given.
+  static func addTokenizer(to w: inout GGUFWriter, architecture: String, vocabSize: Int, sourceGGUF: GGUFFile?,
+                           folder: URL?, chatTemplate: String?) throws -> String {
     var template = chatTemplate
-    for key in source.metadataKeys where key.hasPrefix("tokenizer.") {
-      if key == "tokenizer.chat_template" {
-        template = template ?? source.metadata[key]?.string
-        continue
+    if let source = sourceGGUF {
+      for key in source.metadataKeys where key.hasPrefix("tokenizer.") {
+        if key == "tokenizer.chat_template" {
+          template = template ?? source.metadata[key]?.string
+          continue
+        }
+        w.add(key, source.metadata[key]!)
       }
-      w.add(key, source.metadata[key]!)
+      if let template { w.add("tokenizer.chat_template", .string(template)) }
+      return "vocabulary copied from \(source.url.lastPathComponent)"
     }
-    if let template { w.add("tokenizer.chat_template", .string(template)) }
+    guard let folder else {
+      throw ModelError("GGUF export needs the tokenizer: a GGUF model file or a Hugging Face folder with tokenizer.json")
+    }
+    let vocabulary = try Tokenizer.ggufVocabulary(folder: folder)
+    var metadata = vocabulary.metadata
+    if architecture == "llama" {
+      if let prefix = vocabulary.addPrefixSpace { metadata.insert(("tokenizer.ggml.add_space_prefix", .bool(prefix)), at: 0) }
+      // convert_hf_to_gguf.py's LlamaModel: "granite small models" (any 49152-token vocabulary, SmolLM2's too).
+      if vocabSize == 49152 {
+        if let i = metadata.firstIndex(where: { $0.key == "tokenizer.ggml.add_bos_token" }) {
+          metadata[i].value = .bool(false)
+        } else {
+          metadata.append(("tokenizer.ggml.add_bos_token", .bool(false)))
+        }
+      }
+    }
+    if let template {
+      metadata.removeAll { $0.key == "tokenizer.chat_template" }
+      metadata.append(("tokenizer.chat_template", .string(template)))
+    }
+    for (key, value) in metadata { w.add(key, value) }
+    let how = vocabulary.checksumRecognized
+      ? "llama.cpp's checksum \(vocabulary.checksum.prefix(12))…"
+      : "the pre-tokenizer's structure (checksum \(vocabulary.checksum.prefix(12))… is not one llama.cpp lists)"
+    return "vocabulary converted from \(folder.lastPathComponent)/tokenizer.json, tokenizer.ggml.pre \"\(vocabulary.pre)\" by \(how)"
   }
 }

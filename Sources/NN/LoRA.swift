@@ -68,8 +68,10 @@ public final class LoRALinear: LinearLayer {
     let input = x.dtype == compute ? x : try x.to(dtype: compute)
     let (wa, wb) = compute == a.dtype ? (a, b) : (try a.to(dtype: compute), try b.to(dtype: compute))
     let dropped = try Functional.dropout(input, probability: dropout, training: training)
-    let update = try dropped.linear(weight: wa).linear(weight: wb) * scaling  // [*, in] -> [*, r] -> [*, out]
-    return try y + (update.dtype == y.dtype ? update : update.to(dtype: y.dtype))
+    let h = try dropped.linear(weight: wa)  // [*, in] -> [*, r]
+    // y + scaling · h·Bᵀ as one GEMM when the dtypes agree (PEFT: result + lora_B(lora_A(x)) * scaling).
+    if h.dtype == y.dtype { return try y.addingScaledLinear(h, weight: wb, scaling: scaling) }
+    return try y + (h.linear(weight: wb) * scaling).to(dtype: y.dtype)  // [*, r] -> [*, out]
   }
 
   /// The dense update scaling · B·A, [out, in].

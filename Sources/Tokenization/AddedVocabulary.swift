@@ -79,6 +79,8 @@ final class AddedVocabulary {
   private var indexByContent: [ExactString: Int] = [:]
   private var rawTrie = TokenTrie()
   private var normalizedTrie = TokenTrie()
+  /// Set inside `deferringRebuild`: `add` leaves the tries stale until the batch ends.
+  private var rebuildDeferred = false
 
   func token(forID id: Int) -> AddedToken? { indexByID[id].map { tokens[$0] } }
   func id(of content: String) -> Int? { indexByContent[ExactString(content)].map { tokens[$0].id } }
@@ -94,7 +96,19 @@ final class AddedVocabulary {
     }
     indexByID[token.id] = indexByContent[ExactString(token.content)]!
     largestID = max(largestID, token.id)
-    rebuild(normalize: normalize)
+    if !rebuildDeferred { rebuild(normalize: normalize) }
+  }
+
+  /// Runs `body` (which adds tokens) and builds the tries once at the end instead of after every `add`: adding
+  /// a vocabulary's thousands of control tokens one by one would rebuild them thousands of times. Lookups by id or
+  /// content stay current inside `body`; `split` must not run until it returns.
+  func deferringRebuild(normalize: (String) -> String, _ body: () throws -> Void) rethrows {
+    rebuildDeferred = true
+    defer {
+      rebuildDeferred = false
+      rebuild(normalize: normalize)
+    }
+    try body()
   }
 
   private func rebuild(normalize: (String) -> String) {

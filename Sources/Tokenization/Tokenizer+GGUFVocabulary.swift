@@ -1,6 +1,7 @@
 // Building a Tokenizer from GGUF tokenizer metadata given as plain arrays, mapped to the same pipeline
 // transformers 5.23 builds (integrations/gguf/gguf_tokenizer_mapping.py: byte_level_tokenizer,
-// sentencepiece_tokenizer, add_gguf_special_tokens, set_split_regex, then TokenizersBackend's special tokens).
+// sentencepiece_tokenizer, gemma_tokenizer, add_gguf_special_tokens, set_split_regex, then TokenizersBackend's
+// special tokens).
 import Foundation
 
 /// llama.cpp's `tokenizer.ggml.token_type` values.
@@ -40,7 +41,8 @@ extension Tokenizer {
   ///   - merges: `tokenizer.ggml.merges` ("a b"); when absent they are rebuilt from `scores` as transformers does.
   ///   - tokenTypes: `tokenizer.ggml.token_type` (see `GGUFTokenType`).
   ///   - addBOS/addEOS: `tokenizer.ggml.add_bos_token`/`add_eos_token`; a "llama" vocabulary adds BOS when unset.
-  ///   - architecture: `general.architecture` ("phi3" moves the prefix space into a normalizer).
+  ///   - architecture: `general.architecture` ("phi3" moves the prefix space into a normalizer; "gemma",
+  ///     "gemma2" and "gemma3" build `GemmaTokenizer`'s pipeline, see `gemmaRespelled`).
   public convenience init(ggufModel: String, pre: String?, tokens: [String], merges: [String]?, tokenTypes: [Int]?,
                           scores: [Float]?, bos: Int?, eos: Int?, pad: Int?, unk: Int?, addBOS: Bool?, addEOS: Bool?,
                           chatTemplate: String?, architecture: String = "llama") throws {
@@ -48,14 +50,16 @@ extension Tokenizer {
     let byteLevel: Bool
     switch ggufModel {
     case "gpt2": byteLevel = true
-    case "llama":
-      if architecture.hasPrefix("gemma") {
-        throw TokenizerError.unsupported(file: file, field: "general.architecture (with tokenizer.ggml.model llama)",
-                                         value: architecture)
-      }
-      byteLevel = false
+    case "llama": byteLevel = false
     default:
       throw TokenizerError.unsupported(file: file, field: "tokenizer.ggml.model", value: ggufModel)
+    }
+    // transformers' GGUF_SENTENCEPIECE_BUILDERS: these architectures get GemmaTokenizer; other Gemma generations
+    // (gemma4 states its own tokenizer model) are not built from a "llama" vocabulary.
+    let gemma = !byteLevel && ["gemma", "gemma2", "gemma3"].contains(architecture)
+    if !byteLevel && !gemma && architecture.hasPrefix("gemma") {
+      throw TokenizerError.unsupported(file: file, field: "general.architecture (with tokenizer.ggml.model llama)",
+                                       value: architecture)
     }
     if let tokenTypes, tokenTypes.count != tokens.count {
       throw TokenizerError.invalidField(file: file, field: "tokenizer.ggml.token_type",
@@ -73,7 +77,8 @@ extension Tokenizer {
 
     // A byte-level vocabulary is spelled in GPT-2's byte alphabet; tokens that are not get respelled.
     let inAlphabet: (String) -> Bool = { $0.unicodeScalars.allSatisfy { ByteLevelTables.scalarToByte[$0.value] != nil } }
-    let spelled = byteLevel ? tokens.map { inAlphabet($0) ? $0 : ByteLevelTables.encode($0) } : tokens
+    let spelled = byteLevel ? tokens.map { inAlphabet($0) ? $0 : ByteLevelTables.encode($0) }
+      : gemma ? tokens.map(Self.gemmaRespelled) : tokens
     let vocabulary = spelled.enumerated().map { ($0.element, $0.offset) }
 
     var mergePairs: [(String, String)] = []
@@ -86,6 +91,10 @@ extension Tokenizer {
         }
         mergePairs.append((String(parts[0]), String(parts[1])))
       }
+    } else if gemma {
+      // Gemma's scores do not follow its merge order; the order of the tokens in the file does (gemma_tokenizer
+      // ranks by -position). Float holds every position of a 2^24-token vocabulary exactly.
+      mergePairs = Self.generateMerges(tokens: spelled, scores: spelled.indices.map { -Float($0) })
     } else {
       guard let scores else {
         throw TokenizerError.invalidField(file: file, field: "tokenizer.ggml.merges",
@@ -96,8 +105,9 @@ extension Tokenizer {
 
     let model: BPEModel
     do {
-      model = try BPEModel(vocabulary: vocabulary, merges: mergePairs, unknownToken: nil, fuseUnknown: !byteLevel,
-                           byteFallback: !byteLevel, ignoreMerges: false)
+      // GemmaTokenizer's BPE names "<unk>" (its default, whatever the file's unknown id) as the unknown token.
+      model = try BPEModel(vocabulary: vocabulary, merges: mergePairs, unknownToken: gemma ? "<unk>" : nil,
+                           fuseUnknown: !byteLevel, byteFallback: !byteLevel, ignoreMerges: false)
     } catch BPEModelError.mergeTokenMissing(let token) {
       throw TokenizerError.invalidField(file: file, field: "tokenizer.ggml.merges",
                                         reason: "token \"\(token)\" is not in tokenizer.ggml.tokens")
@@ -106,17 +116,24 @@ extension Tokenizer {
     var normalizer: Normalizer?
     var preTokenizer: PreTokenizer?
     let decoder: TokenDecoder
+    let metaspaceToSpace = ReplacePattern(matcher: LiteralPattern(needle: ["▁"]))
     if byteLevel {
       preTokenizer = .byteLevel(addPrefixSpace: false, useRegex: true)
       decoder = .byteLevel
+    } else if gemma {
+      // GemmaTokenizer: spaces become "▁" with no prefix space; its split on " " comes after that normalizer and
+      // so never cuts (kept to mirror the pipeline); the decoder has no Strip.
+      normalizer = .replace(pattern: ReplacePattern(matcher: LiteralPattern(needle: [" "])), content: "▁")
+      preTokenizer = .split(pattern: LiteralPattern(needle: [" "]), behavior: .mergedWithPrevious, invert: false)
+      decoder = .sequence([.replace(pattern: metaspaceToSpace, content: " "), .byteFallback, .fuse])
     } else {
       if architecture == "phi3" {
         normalizer = .sequence([.prepend("▁"), .replace(pattern: ReplacePattern(matcher: LiteralPattern(needle: [" "])), content: "▁")])
       } else {
         preTokenizer = .metaspace(replacement: "▁", prependScheme: .first, split: false)
       }
-      decoder = .sequence([.replace(pattern: ReplacePattern(matcher: LiteralPattern(needle: ["▁"])), content: " "),
-                           .byteFallback, .fuse, .strip(content: " ", start: 1, stop: 0)])
+      decoder = .sequence([.replace(pattern: metaspaceToSpace, content: " "), .byteFallback, .fuse,
+                           .strip(content: " ", start: 1, stop: 0)])
     }
     if let pre, let source = Self.ggufSplitPattern(pre: pre) {
       let matcher: SplitPattern
@@ -129,22 +146,43 @@ extension Tokenizer {
 
     self.init(model: model, normalizer: normalizer, preTokenizer: preTokenizer, postProcessor: nil, decoder: decoder,
               addedTokens: [])
-    // The builder class's own default special tokens (GPT2Tokenizer / LlamaTokenizer), then control tokens,
-    // then user-defined tokens (add_gguf_special_tokens), then the named special tokens (TokenizersBackend).
-    let defaults = byteLevel ? ["<|endoftext|>"] : ["<s>", "</s>", "<unk>"]
-    for content in defaults { addGGUFToken(content, special: true) }
+    // The builder class's own default special tokens (GPT2Tokenizer / LlamaTokenizer / GemmaTokenizer, in
+    // SPECIAL_TOKENS_ATTRIBUTES order), then control tokens, then user-defined tokens that are in the vocabulary as
+    // spelled (add_gguf_special_tokens: Gemma's space runs, respelled, are not), then the named special tokens
+    // (TokenizersBackend).
+    let defaults = byteLevel ? ["<|endoftext|>"] : gemma ? ["<bos>", "<eos>", "<unk>", "<pad>", "<mask>"]
+      : ["<s>", "</s>", "<unk>"]
     let types = tokenTypes ?? []
-    for (token, type) in zip(tokens, types) where type == GGUFTokenType.control.rawValue {
-      if !byteLevel || inAlphabet(token) { addGGUFToken(token, special: true) }
-    }
-    for (token, type) in zip(tokens, types) where type == GGUFTokenType.userDefined.rawValue {
-      if tokenID(token) != nil { addGGUFToken(token, special: false) }
-    }
     let name: (Int?) -> String? = { $0.map { tokens[$0] } }
-    setNamedSpecialTokens(bos: name(bos), eos: name(eos), pad: name(pad), unknown: name(unk))
-    registerNamedSpecialTokens()
+    added.deferringRebuild(normalize: normalizeForMatching) {
+      for content in defaults { addGGUFToken(content, special: true) }
+      for (token, type) in zip(tokens, types) where type == GGUFTokenType.control.rawValue {
+        if !byteLevel || inAlphabet(token) { addGGUFToken(token, special: true) }
+      }
+      for (token, type) in zip(tokens, types) where type == GGUFTokenType.userDefined.rawValue {
+        if tokenID(token) != nil { addGGUFToken(token, special: false) }
+      }
+      setNamedSpecialTokens(bos: name(bos), eos: name(eos), pad: name(pad), unknown: name(unk))
+      registerNamedSpecialTokens()
+    }
     setBOSEOSRule(addBOS: addBOS ?? !byteLevel, addEOS: addEOS ?? false)
     setChatTemplates(default: chatTemplate, named: [:])
+  }
+
+  /// gemma_tokenizer's respelling: a token of spaces and other whitespace that holds a space (Gemma files store
+  /// runs of spaces as real spaces) becomes that many "▁", the spelling GemmaTokenizer's normalizer produces.
+  /// "Whitespace" is Python's `str.isspace` (Zs, or bidirectional class WS, B or S).
+  static func gemmaRespelled(_ token: String) -> String {
+    func isPythonSpace(_ s: Unicode.Scalar) -> Bool {
+      switch s.value {
+      case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+        return true
+      default: return false
+      }
+    }
+    let scalars = token.unicodeScalars
+    guard scalars.contains(" "), scalars.allSatisfy(isPythonSpace) else { return token }
+    return String(repeating: "▁", count: scalars.count)
   }
 
   private func addGGUFToken(_ content: String, special: Bool) {

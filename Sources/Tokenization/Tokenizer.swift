@@ -29,11 +29,13 @@ public final class Tokenizer {
     self.preTokenizer = preTokenizer
     self.postProcessor = postProcessor
     self.decoder = decoder
-    for token in addedTokens { added.add(token, normalize: normalizeForMatching) }
+    added.deferringRebuild(normalize: normalizeForMatching) {
+      for token in addedTokens { added.add(token, normalize: normalizeForMatching) }
+    }
     self.unknownToken = model.unknownToken
   }
 
-  private func normalizeForMatching(_ text: String) -> String { normalizer?.normalize(text) ?? text }
+  func normalizeForMatching(_ text: String) -> String { normalizer?.normalize(text) ?? text }
 
   // MARK: Vocabulary
 

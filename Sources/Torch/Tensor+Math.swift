@@ -116,6 +116,13 @@ extension Tensor {
     try produce("linear", self, weight, bias) { ct_linear(handle, weight.handle, bias?.handle, $0) }
   }
 
+  /// `self + scaling · (h · wᵀ)` as one GEMM (`torch.addmm(self, h, w.t(), alpha: scaling)` over the flattened leading
+  /// dimensions): self [*, out], h [*, r], w [out, r] -> [*, out]. A LoRA update added to its base layer's output
+  /// without the separate scale and add over [*, out].
+  public func addingScaledLinear(_ h: Tensor, weight w: Tensor, scaling: Double) throws -> Tensor {
+    try produce("add_scaled_linear", self, h, w) { ct_add_scaled_linear(handle, h.handle, w.handle, scaling, $0) }
+  }
+
   // MARK: Reductions
   func reduce(_ op: Reduction, _ dims: [Int]?, keepDim: Bool) throws -> Tensor {
     try produce("\(op)(dims: \(dims.map { "\($0)" } ?? "all"), keepDim: \(keepDim))", self) { out in

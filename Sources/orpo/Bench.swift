@@ -39,7 +39,9 @@ struct Bench: ParsableCommand {
       discussion: """
         FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt sharing, every \
         padded position with --padded) and the causal attention they need, forward and backward, without gradient \
-        checkpointing's recomputation. MFU divides their rate by the matmul peak measured in the same process.
+        checkpointing's recomputation. MFU divides their rate by the matmul peak measured in the same process. \
+        The run logs nothing, saves nothing and scores no probe pairs (probe_pairs: 0): it times the training work \
+        TRL's trainer does.
         """)
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Data") var data: DataOptions
@@ -77,6 +79,7 @@ struct Bench: ParsableCommand {
       let verb = "orpo bench train"  // the settings the benchmark itself makes
       var overrides: [ConfigurationOverride] = [
         .flag("--steps", \.maxSteps, steps + warmup), .flag(verb, \.reportTo, [.none]), .flag(verb, \.saveSteps, nil),
+        .flag(verb, \.probePairs, 0),
         .flag(verb, \.syntheticTestSize, 1), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
       ] + model.overrides + data.overrides
       if let n = perDeviceTrainBatchSize { overrides.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, n)) }

@@ -19,10 +19,11 @@ struct Export: ParsableCommand {
       --dtype is the dtype of the written weights (merging is done in float32). The output appears whole or not at \
       all; an existing --out is replaced only if it is empty or an earlier export of the same kind.
       With --merge --format gguf, --out is one GGUF file for llama.cpp, Ollama or LM Studio: llama.cpp's tensor \
-      names and metadata (Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3), the tokenizer metadata of the GGUF model it \
-      was read from, the 2-D weights in --quant: f32, f16, bf16, q8_0, q4_0, or q4_k_m (llama-quantize's Q4_K_M \
-      mixture of Q4_K, Q6_K and, for rows not a multiple of 256, Q5_0/Q8_0), bit-identical to gguf-py's and ggml's \
-      reference quantizers; norms stay f32.
+      names and metadata (Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3, Gemma 3), the tokenizer metadata of the GGUF \
+      model it was read from, or a Hugging Face folder's byte-level BPE tokenizer.json converted as llama.cpp's \
+      convert_hf_to_gguf.py does (tokenizer.ggml.pre by llama.cpp's checksum of the tokenizer), the 2-D weights in \
+      --quant: f32, f16, bf16, q8_0, q4_0, or q4_k_m (llama-quantize's Q4_K_M mixture of Q4_K, Q6_K and, for rows \
+      not a multiple of 256, Q5_0/Q8_0), bit-identical to gguf-py's and ggml's reference quantizers; norms stay f32.
       """)
 
   @OptionGroup(title: "Model") var model: ModelOptions
@@ -55,9 +56,11 @@ struct Export: ParsableCommand {
     if format == .gguf {
       if let adapterFolder = adapter.adapter { _ = try ModelExport.loadAdapter(from: URL(fileURLWithPath: adapterFolder), into: base) }
       let source = modelURL.pathExtension.lowercased() == "gguf" ? try GGUFFile(url: modelURL) : nil
-      try GGUFExport.write(model: base, config: config, sourceGGUF: source, chatTemplate: try model.chatTemplateText(),
-                           quantization: quant ?? .f16, name: modelURL.deletingPathExtension().lastPathComponent, to: outURL)
-      say("orpo: merged model (GGUF, \((quant ?? .f16).rawValue)) written to \(outURL.path)")
+      let note = try GGUFExport.write(
+        model: base, config: config, sourceGGUF: source, tokenizerFolder: checkpointFormat == .huggingFace ? modelURL : nil,
+        chatTemplate: try model.chatTemplateText(), quantization: quant ?? .f16,
+        name: modelURL.deletingPathExtension().lastPathComponent, to: outURL)
+      say("orpo: merged model (GGUF, \((quant ?? .f16).rawValue)) written to \(outURL.path); \(note)")
       return
     }
     if !merge, let adapterFolder = adapter.adapter {

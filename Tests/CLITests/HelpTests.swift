@@ -298,10 +298,12 @@ struct HelpTests {
     or not at all; an existing --out is replaced only if it is empty or an earlier export of the same
     kind.
     With --merge --format gguf, --out is one GGUF file for llama.cpp, Ollama or LM Studio: llama.cpp's
-    tensor names and metadata (Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3), the tokenizer metadata of
-    the GGUF model it was read from, the 2-D weights in --quant: f32, f16, bf16, q8_0, q4_0, or q4_k_m
-    (llama-quantize's Q4_K_M mixture of Q4_K, Q6_K and, for rows not a multiple of 256, Q5_0/Q8_0),
-    bit-identical to gguf-py's and ggml's reference quantizers; norms stay f32.
+    tensor names and metadata (Llama, Mistral, SmolLM2, Qwen2, Qwen3, Phi-3, Gemma 3), the tokenizer
+    metadata of the GGUF model it was read from, or a Hugging Face folder's byte-level BPE
+    tokenizer.json converted as llama.cpp's convert_hf_to_gguf.py does (tokenizer.ggml.pre by
+    llama.cpp's checksum of the tokenizer), the 2-D weights in --quant: f32, f16, bf16, q8_0, q4_0, or
+    q4_k_m (llama-quantize's Q4_K_M mixture of Q4_K, Q6_K and, for rows not a multiple of 256,
+    Q5_0/Q8_0), bit-identical to gguf-py's and ggml's reference quantizers; norms stay f32.
 
     USAGE: orpo export --out <out> (--adapter <adapter> | --merge [--format gguf [--quant <quant>]]) [<options>]
 
@@ -497,7 +499,8 @@ struct HelpTests {
     FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt
     sharing, every padded position with --padded) and the causal attention they need, forward and
     backward, without gradient checkpointing's recomputation. MFU divides their rate by the matmul peak
-    measured in the same process.
+    measured in the same process. The run logs nothing, saves nothing and scores no probe pairs
+    (probe_pairs: 0): it times the training work TRL's trainer does.
 
     USAGE: orpo bench train [<options>]
 

@@ -9,6 +9,27 @@ import Testing
 import Torch
 @testable import Models
 
+/// True when `value` is what gguf-py read back: `[type, value]`, or `["array", element type, values]`.
+private func ggufValue(_ value: GGUFValue, matches json: JSONValue) -> Bool {
+  guard let parts = json.arrayValue, let type = parts.first?.stringValue else { return false }
+  func scalar(_ v: GGUFValue, _ type: String, _ j: JSONValue) -> Bool {
+    switch (type, v) {
+    case ("string", .string(let s)): return j.stringValue.map { $0.utf8.elementsEqual(s.utf8) } ?? false
+    case ("bool", .bool(let b)): return j.boolValue == b
+    case ("uint32", .uint32(let x)): return j.intValue == Int(x)
+    case ("int32", .int32(let x)): return j.intValue == Int(x)
+    case ("float32", .float32(let x)): return j.doubleValue.map { Float($0) == x } ?? false
+    default: return false
+    }
+  }
+  if type == "array" {
+    guard parts.count == 3, let elementType = parts[1].stringValue, let items = parts[2].arrayValue,
+          case .array(let values) = value, values.count == items.count else { return false }
+    return zip(values, items).allSatisfy { scalar($0, elementType, $1) }
+  }
+  return parts.count == 2 && scalar(value, type, parts[1])
+}
+
 @Suite(.serialized) struct GGUFExportTests {
   /// A GGUF holding only tokenizer metadata, standing in for the model file the weights came from.
   func sourceGGUF(in dir: URL, vocabulary: Int = 900) throws -> GGUFFile {
@@ -107,7 +128,96 @@ import Torch
       try GGUFExport.write(model: model, config: model.config, sourceGGUF: nil, chatTemplate: nil, quantization: .f16,
                            name: "x", to: file)
     }
+    // A SentencePiece-style tokenizer.json is not converted (yet): a clear refusal, no file.
+    let spm = try ExportFixture.temporaryFolder("gguf-spm")
+    defer { try? FileManager.default.removeItem(at: spm) }
+    try FileManager.default.copyItem(at: ExportFixture.testsFolder.appendingPathComponent("../TokenizationTests/Fixtures/llama2/tokenizer.json"),
+                                     to: spm.appendingPathComponent("tokenizer.json"))
+    #expect(throws: (any Error).self) {
+      try GGUFExport.write(model: model, config: model.config, sourceGGUF: nil, tokenizerFolder: spm, chatTemplate: nil,
+                           quantization: .f16, name: "x", to: file)
+    }
     #expect(!FileManager.default.fileExists(atPath: file.path))
+  }
+
+  /// From the tiny merged model's Hugging Face folder (no GGUF source), f32: every metadata key (the vocabulary
+  /// converted from tokenizer.json, `tokenizer.ggml.pre` included) and every tensor's bytes are what llama.cpp's own
+  /// convert_hf_to_gguf.py wrote for that folder (reference/check_gguf_vocab.py → gguf_from_hf.json), but the name.
+  @Test func fromHuggingFaceFolderIsLlamaCppsConversion() throws {
+    let folder = ExportFixture.testsFolder.appendingPathComponent("Fixtures/export/merged")
+    let fixture = try JSONValue.parse(Data(contentsOf: ExportFixture.testsFolder.appendingPathComponent("Fixtures/gguf_from_hf.json")))
+    let (config, parameters, _) = try Checkpoint.load(folder)
+    let model = try makeCausalLanguageModel(config: config, parameters: parameters)
+    let dir = try ExportFixture.temporaryFolder("gguf-from-hf")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("merged.gguf")
+    let note = try GGUFExport.write(model: model, config: config, sourceGGUF: nil, tokenizerFolder: folder, chatTemplate: nil,
+                                    quantization: .f32, name: "merged", to: file)
+    #expect(note.contains("\"smollm\""))
+    let g = try GGUFFile(url: file)
+    let want = try #require(fixture[first: "metadata"]?.objectValue)
+    #expect(Set(g.metadataKeys.filter { $0 != "general.name" }) == Set(want.map(\.key)))
+    for (key, json) in want {
+      let ours = try #require(g.metadata[key], "\(key)")
+      #expect(ggufValue(ours, matches: json), "\(key): ours \(String(describing: ours).prefix(200))")
+    }
+    let tensors = try #require(fixture[first: "tensors_fnv1a64"]?.objectValue)
+    #expect(Set(g.tensorNames) == Set(tensors.map(\.key)))
+    for (name, hex) in tensors {
+      let info = try #require(g.tensor(named: name))
+      var hash = StableHash()
+      hash.combine(try g.rawBytes(of: info))
+      #expect(hash.hex == hex.stringValue, "\(name)")
+    }
+  }
+
+  /// Gemma 3 (the tiny random model of ArchitectureTests: global layers every 2nd, linear RoPE scaling on them, sliding
+  /// window 4) under llama.cpp's gemma3 keys and names, norms stored as 1 + w; read back by our GGUF loader it gives the
+  /// model's logits. Its query_pre_attn_scalar (24, not head_dim 16) is what llama.cpp cannot express: refused, then
+  /// exported with the scalar set to head_dim.
+  @Test func gemma3UsesLlamaCppsKeysAndNormsAndReadsBack() throws {
+    let folder = ExportFixture.testsFolder.appendingPathComponent("Fixtures/gemma3")
+    var (config, parameters, _) = try Checkpoint.load(folder)
+    let dir = try ExportFixture.temporaryFolder("gguf-gemma3")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let source = try sourceGGUF(in: dir, vocabulary: config.vocabSize)
+    let file = dir.appendingPathComponent("gemma3.gguf")
+    #expect(throws: ModelError.self) {
+      try GGUFExport.write(model: try makeCausalLanguageModel(config: config, parameters: parameters), config: config,
+                           sourceGGUF: source, chatTemplate: nil, quantization: .f32, name: "gemma3", to: file)
+    }
+    #expect(!FileManager.default.fileExists(atPath: file.path))
+    config.queryPreAttnScalar = 16
+    let model = try makeCausalLanguageModel(config: config, parameters: parameters)
+    try GGUFExport.write(model: model, config: config, sourceGGUF: source, chatTemplate: nil, quantization: .f32,
+                         name: "gemma3", to: file)
+    let g = try GGUFFile(url: file)
+    let m = g.metadata
+    #expect(m["general.architecture"]?.string == "gemma3" && m["gemma3.attention.key_length"]?.int == 16)
+    #expect(m["gemma3.attention.sliding_window"]?.int == 4 && m["gemma3.rope.freq_base"]?.double == 1_000_000)
+    #expect(m["gemma3.attention.sliding_window_pattern"]?.array?.compactMap(\.bool) == [true, false, true, false])
+    #expect(m["gemma3.rope.scaling.type"]?.string == "linear" && m["gemma3.rope.scaling.factor"]?.double == 2)
+    #expect(m["gemma3.rope.freq_base_swa"] == nil && m["gemma3.context_length"]?.int == 256)
+    #expect(g.tensor(named: "output.weight") == nil)  // tied
+    for name in ["blk.0.attn_norm", "blk.0.post_attention_norm", "blk.0.ffn_norm", "blk.0.post_ffw_norm",
+                 "blk.0.attn_q_norm", "blk.3.attn_k_norm", "output_norm"] {
+      #expect(g.tensor(named: "\(name).weight")?.type == .f32, "\(name)")
+    }
+    // Norms are 1 + w (Gemma3RMSNorm's scale), the rest as they are.
+    let (_, written, _) = try Checkpoint.load(file)
+    let preFeedForward = try #require(g.tensor(named: "blk.1.ffn_norm.weight"))
+    let stored = try Tensor(try g.rawBytes(of: preFeedForward).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, shape: [32])
+    let hf = try #require(parameters["model.layers.1.pre_feedforward_layernorm.weight"])
+    #expect(try maxAbsDifference(stored, hf + 1) == 0)
+    let embedding = try #require(written["model.embed_tokens.weight"])
+    #expect(try maxAbsDifference(embedding, try #require(parameters["model.embed_tokens.weight"])) == 0)
+    // Our loader reads llama.cpp's gemma3 keys back into the same model: the same logits.
+    let (readConfig, _, _) = try Checkpoint.load(file)
+    #expect(readConfig.queryPreAttnScalar == 16 && readConfig.gemma3LayerTypes == config.gemma3LayerTypes)
+    let readBack = try makeCausalLanguageModel(config: readConfig, parameters: written)
+    let ids = try Tensor([Int64]([2, 17, 5, 64, 89, 42, 7, 33, 90, 11, 3, 60]), shape: [1, 12])
+    let difference = try withNoGrad { try maxAbsDifference(try readBack(ids), try model(ids)) }
+    #expect(difference < 1e-5)
   }
 
   /// What reference/check_gguf_export.py saw when it loaded our GGUFs with gguf-py and transformers.

@@ -129,3 +129,22 @@ func snappy(_ bytes: [UInt8], expecting count: Int) throws -> [UInt8] {
     }
   }
 }
+
+@Suite struct PlainDecoderTests {
+  /// Found by Fuzz/Parquet: a dictionary page claiming 10^9 values made the PLAIN decoder reserve 14 GB before it
+  /// looked at the page's bytes. The reservation is bounded by what the bytes can hold, and the count is an error.
+  @Test func aValueCountBeyondThePageBytesReservesNothingLarge() throws {
+    let leaf = SchemaNode(name: "x", repetition: .required, physicalType: .int64, typeLength: 0, logicalType: nil,
+                          convertedType: nil, children: [], definitionLevel: 0, repetitionLevel: 0, leafRange: 0..<1,
+                          path: "x")
+    let decoder = try ValueDecoder(leaf: leaf)
+    var values: [ParquetValue] = []
+    let page = [UInt8](repeating: 7, count: 16)
+    #expect(throws: ParquetError(message: "PLAIN values end early: 1000000000 values of 8 bytes need 8000000000, "
+                                   + "16 left")) {
+      try page.withUnsafeBytes { try decoder.decodePlain($0, count: 1_000_000_000, into: &values) }
+    }
+    #expect(values.isEmpty)
+    #expect(values.capacity <= 2 * 16 * 8)  // at most one value per bit of the page (and malloc's rounding)
+  }
+}

@@ -149,6 +149,18 @@ import Testing
     }
   }
 
+  /// Found by the fuzzer (Fuzz/Tokenizer): a Strip decoder with a negative start (usize in `tokenizers`) trapped.
+  @Test func stripDecoderWithNegativeCountIsAnErrorNotACrash() throws {
+    for (start, stop) in [(-1, 0), (0, -3)] {
+      let url = try write(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "decoder": {"type": "Sequence", "decoders": [{"type": "Fuse"}, {"type": "Strip", "content": " ", "start": \#(start), "stop": \#(stop)}]}}"#)
+      defer { try? FileManager.default.removeItem(at: url) }
+      #expect(throws: TokenizerError.invalidField(file: url.lastPathComponent, field: "decoder.decoders[1].start/stop",
+                                                  reason: "expected counts >= 0")) {
+        try Tokenizer(tokenizerJSON: url)
+      }
+    }
+  }
+
   // MARK: Speed
 
   @Test func encodesThousandsOfRowsPerSecond() throws {

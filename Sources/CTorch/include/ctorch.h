@@ -136,6 +136,7 @@ int ct_binary_scalar(int op, ct_tensor a, double b, ct_tensor *out);
 int ct_rbinary_scalar(int op, double a, ct_tensor b, ct_tensor *out);  // scalar on the left
 int ct_matmul(ct_tensor a, ct_tensor b, ct_tensor *out);
 int ct_linear(ct_tensor x, ct_tensor w, ct_tensor b /* nullable */, ct_tensor *out);
+int ct_add_scaled_linear(ct_tensor y, ct_tensor h, ct_tensor w, double scaling, ct_tensor *out);
 int ct_clamp(ct_tensor t, const double *min /* nullable */, const double *max /* nullable */, ct_tensor *out);
 int ct_reduce(int op, ct_tensor t, const int64_t *dims /* nullable: all */, int64_t ndim, int keepdim,
               ct_tensor *out);
