@@ -129,8 +129,9 @@ public final class Trainer {
   public var onMicroBatch: (([EncodedPair]) -> Void)?
   /// Called when an optimizer step is skipped for a non-finite loss or gradient: (step, loss, grad_norm).
   public var onNonfiniteStep: ((Int, Double, Double) -> Void)?
-  /// Asked after every optimizer step; true ends the run there, after writing a checkpoint (Ctrl-C, SIGTERM).
-  public var shouldStop: (() -> Bool)?
+  /// Asked after every optimizer step; true ends the run there, after writing a checkpoint (Ctrl-C, SIGTERM). In a
+  /// data-parallel run every process asks after every step (it may be a collective that makes them agree).
+  public var shouldStop: (() throws -> Bool)?
   /// What this run's checkpoints record as their run (fingerprint.json), so a resume can tell its own from another run's.
   public var fingerprint: RunFingerprint?
 
@@ -287,7 +288,7 @@ public final class Trainer {
       if saveDue && state.globalStep < totalSteps {
         try saveCheckpoint()
       }
-      if state.globalStep < totalSteps, shouldStop?() == true {
+      if state.globalStep < totalSteps, try shouldStop?() == true {
         if !saveDue { try saveCheckpoint() }
         stoppedEarly = true
         break

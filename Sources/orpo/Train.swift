@@ -95,13 +95,16 @@ struct Train: ParsableCommand {
     }
     // `--nproc-per-node N`: this process launches the workers (unless it already is one, under torchrun).
     if let n = nprocPerNode, n > 1, ProcessInfo.processInfo.environment["WORLD_SIZE"] == nil {
-      let status = try LocalLaunch.run(processes: n, arguments: LocalLaunch.workerArguments(Array(CommandLine.arguments.dropFirst())))
+      let status = try LocalLaunch.run(processes: n, arguments: Array(CommandLine.arguments.dropFirst()))
       if status != 0 { throw ExitCode(status) }
       return
     }
     // A worker of torchrun or of `--nproc-per-node`: join the others before loading anything.
     var dataParallel: DataParallel?
     if let launch = try LaunchEnvironment.read(), launch.worldSize > 1 {
+      LocalLaunch.joinLauncher()
+      // From the start: a signal while the processes load and meet stops them after their first step.
+      Signals.catchStopSignals(announce: launch.rank == 0)
       // On GPUs each worker takes the one LOCAL_RANK names (as accelerate does) and NCCL carries the collectives.
       if config.device.isCUDA { config.device = .cuda(launch.localRank) }
       dataParallel = try DataParallel(environment: launch, timeout: Double(config.ddpTimeout), device: config.device)

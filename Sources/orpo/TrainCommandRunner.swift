@@ -89,11 +89,21 @@ struct TrainCommandRunner {
     trainer.onNonfiniteStep = { step, loss, norm in
       progress.message("orpo: step \(step) skipped: loss \(TrainingError.text(of: loss)), grad_norm \(TrainingError.text(of: norm)) (not finite; \(trainer.state.consecutiveNonfiniteSteps ?? 0) in a row, max_nonfinite_steps \(config.maxNonfiniteSteps))")
     }
-    // Ctrl-C / SIGTERM stop after the step with a checkpoint; not in a data-parallel run, whose processes would have
-    // to agree on the step (there a signal ends the processes, and the last checkpoint stays).
-    if dataParallel == nil {
-      Signals.catchStopSignals()
-      trainer.shouldStop = { Signals.pending != nil }
+    // Ctrl-C / SIGTERM stop after the step with a checkpoint. In a data-parallel run the processes agree on the step:
+    // after each one they sum which signals any of them got (the launcher passes its signal to all, torchrun too).
+    Signals.catchStopSignals(announce: isMainProcess)
+    var stopSignal: Int32?
+    if let dataParallel {
+      trainer.shouldStop = {
+        let votes = try dataParallel.sum([Signals.pending == SIGINT ? 1 : 0, Signals.pending == SIGTERM ? 1 : 0])
+        stopSignal = votes[0] > 0 ? SIGINT : votes[1] > 0 ? SIGTERM : nil
+        return stopSignal != nil
+      }
+    } else {
+      trainer.shouldStop = {
+        stopSignal = Signals.pending
+        return stopSignal != nil
+      }
     }
     if let resume { say("orpo: resuming from \(resume.path)") }
     var before: PreferenceAccuracy?
@@ -107,7 +117,7 @@ struct TrainCommandRunner {
     if isMainProcess { progress.start(totalSteps: trainer.totalSteps, initialStep: trainer.state.globalStep, logEvery: config.loggingSteps) }
     let summary = try trainer.train()  // a checkpoint to resume was restored above
     if isMainProcess { progress.finish() }
-    if summary.stoppedEarly, let sig = Signals.pending {
+    if summary.stoppedEarly, let sig = stopSignal {
       let checkpoint = lastCheckpoint ?? Trainer.latestCheckpoint(in: out)
       say("orpo: stopped by \(Signals.name(sig)) after step \(trainer.state.globalStep) of \(trainer.totalSteps); checkpoint: \(checkpoint?.path ?? "none")")
       if let checkpoint { say("orpo: resume with: \(Self.resumeCommand(checkpoint))") }

@@ -1,5 +1,6 @@
 // DataParallelTests.swift — `orpo train` in 2 processes × 1 thread (gloo on loopback) against 1 process with the
-// combined batch, and what happens when a rank dies: under `--nproc-per-node` and under a torchrun-style launch.
+// combined batch, what happens when a rank dies (under `--nproc-per-node` and under a torchrun-style launch), and
+// Ctrl-C / SIGTERM to the launcher.
 import Foundation
 import Testing
 import Torch
@@ -164,6 +165,75 @@ struct DataParallelTests {
     for child in children { #expect(!FileManager.default.fileExists(atPath: "/proc/\(child)"), "worker \(child) was left running") }
   }
 
+  /// `--nproc-per-node 2` and Ctrl-C (SIGINT to the launcher): the workers finish the step they agree on, rank 0 writes
+  /// the checkpoint and prints the resume command once (with --nproc-per-node), every process exits, the launcher
+  /// with 130; the command resumes.
+  @Test func aSignalToTheLauncherStopsEveryRankAfterOneStepWithACheckpoint() throws {
+    let root = temporaryFolder("ddp-sigint")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let args = arguments(output: root, batch: 2, steps: 100_000) + ["--save-steps", "1000", "--nproc-per-node", "2"]
+    let launcher = try Worker(args, environment: [:])
+    defer { if launcher.process.isRunning { kill(launcher.process.processIdentifier, SIGKILL) } }
+    try waitForTraining(in: root)
+    let children = childProcesses(of: launcher.process.processIdentifier)
+    #expect(children.count == 2)
+    kill(launcher.process.processIdentifier, SIGINT)
+    #expect(launcher.wait(seconds: 60), "the launcher still runs 60 s after SIGINT")
+    let errors = launcher.errors.text
+    #expect(launcher.process.terminationStatus == 130, "\(errors)")
+    let checkpoints = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("checkpoint-") }
+    let checkpoint = try #require(checkpoints.first, "\(errors)")
+    #expect(checkpoints.count == 1)
+    let step = try #require(Int(checkpoint.dropFirst("checkpoint-".count)))
+    let folder = root.appendingPathComponent(checkpoint)
+    #expect(errors.components(separatedBy: "orpo: stopping after this step").count == 2, "announced once: \(errors)")
+    #expect(errors.contains("orpo: stopped by SIGINT after step \(step) of 100000; checkpoint: \(folder.path)\n"), "\(errors)")
+    let command = (["orpo"] + args + ["--resume-from-checkpoint", folder.path]).joined(separator: " ")
+    #expect(errors.components(separatedBy: "orpo: resume with: \(command)\n").count == 2, "printed once: \(errors)")
+    #expect(!errors.contains("rank "), "no rank reported as failed: \(errors)")
+    for child in children { #expect(processIsGone(child), "worker \(child) was left running") }
+
+    var resume = arguments(output: root, batch: 2, steps: step + 2) + ["--save-steps", "1000", "--nproc-per-node", "2"]
+    resume += ["--resume-from-checkpoint", folder.path]
+    let resumed = try OrpoProcess.run(resume)
+    #expect(resumed.status == 0, "\(resumed.errors)")
+    #expect(resumed.errors.contains("orpo: done: 2 steps"), "\(resumed.errors)")
+  }
+
+  /// A second signal to the launcher kills the workers and exits at once (128 + its number), without the first
+  /// signal's checkpoint; only complete checkpoints stay. A launcher killed outright (SIGKILL) takes its workers
+  /// with it: they read end-of-file on the pipe it held.
+  @Test func aSecondSignalOrAKilledLauncherLeavesNoWorker() throws {
+    let root = temporaryFolder("ddp-sigterm")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let args = arguments(output: root, batch: 2, steps: 100_000) + ["--save-steps", "1", "--nproc-per-node", "2"]
+    let launcher = try Worker(args, environment: [:])
+    defer { if launcher.process.isRunning { kill(launcher.process.processIdentifier, SIGKILL) } }
+    try waitForTraining(in: root)
+    let children = childProcesses(of: launcher.process.processIdentifier)
+    // Two different signals: both are delivered (two of one kind sent at once may merge into one).
+    kill(launcher.process.processIdentifier, SIGTERM)
+    kill(launcher.process.processIdentifier, SIGINT)
+    #expect(launcher.wait(seconds: 10), "the launcher still runs 10 s after a second signal")
+    let status = launcher.process.terminationStatus
+    #expect(status == 130 || status == 143, "\(launcher.errors.text)")
+    #expect(!launcher.errors.text.contains("resume with"), "stopped before the first signal's checkpoint: \(launcher.errors.text)")
+    for child in children { #expect(processIsGone(child), "worker \(child) was left running") }
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix("checkpoint-") {
+      #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(name).appendingPathComponent("trainer_state.json").path))
+    }
+
+    let killed = temporaryFolder("ddp-kill-launcher")
+    defer { try? FileManager.default.removeItem(at: killed) }
+    let second = try Worker(arguments(output: killed, batch: 2, steps: 100_000) + ["--nproc-per-node", "2"], environment: [:])
+    defer { if second.process.isRunning { kill(second.process.processIdentifier, SIGKILL) } }
+    try waitForTraining(in: killed)
+    let orphans = childProcesses(of: second.process.processIdentifier)
+    #expect(orphans.count == 2)
+    kill(second.process.processIdentifier, SIGKILL)
+    for child in orphans { #expect(processIsGone(child), "worker \(child) outlived its launcher") }
+  }
+
   /// Data parallel on a GPU asks for NCCL; without libtorch_cuda (here forced with ORPO_NO_CUDA=1, so the same on
   /// every machine) each worker refuses at once with the reason, before waiting for the others.
   @Test func aCUDARunWithoutNCCLIsRefusedWithTheReason() throws {
@@ -266,4 +336,16 @@ func environment(of pid: Int32) -> [String: String] {
     if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
   }
   return result
+}
+
+/// Waits up to `seconds` for `pid` to exit (gone from /proc, or a zombie waiting for its parent to collect it).
+func processIsGone(_ pid: Int32, seconds: Double = 15) -> Bool {
+  let deadline = Date().addingTimeInterval(seconds)
+  repeat {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")")
+    else { return true }
+    if stat[stat.index(after: close)...].split(separator: " ").first == "Z" { return true }
+    Thread.sleep(forTimeInterval: 0.05)
+  } while Date() < deadline
+  return false
 }
