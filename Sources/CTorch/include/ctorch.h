@@ -124,6 +124,8 @@ int ct_cat(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out);
 int ct_stack(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out);
 // split into pieces of `size` (chunks == 0) or into `chunks` pieces; *out is malloc'd, free with ct_free_array.
 int ct_split(ct_tensor t, int64_t size, int64_t chunks, int64_t dim, ct_tensor **out, int64_t *count);
+// split into pieces of the given sizes along dim (split_with_sizes: views; backward concatenates); n pieces.
+int ct_split_sizes(ct_tensor t, const int64_t *sizes, int64_t n, int64_t dim, ct_tensor **out);
 int ct_tril(ct_tensor t, int64_t k, ct_tensor *out);
 int ct_triu(ct_tensor t, int64_t k, ct_tensor *out);
 int ct_pad(ct_tensor t, const int64_t *pads, int64_t npads, double value, ct_tensor *out);
