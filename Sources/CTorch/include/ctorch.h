@@ -201,6 +201,13 @@ int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const 
                   ct_tensor *outputs, int64_t n_out);
 void ct_set_error(const char *message);
 
+// log p(target) of each prediction k from logits [n, V]: logits[flat[k]] − logsumexp(logits[source[k]]) (`flat` indexes
+// the flattened logits, `source` the row), the log-sum-exp in float32; `round_to_logits_dtype`: the difference taken
+// in the logits' dtype (TRL's padded batch), else the picked logit in float32. [m] float32, with a backward that
+// turns the saved logits into their own gradient in place (softmax · −Σ grads, plus the grads at the picked
+// entries): one [n, V] buffer where autograd's ops keep four or five.
+int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out);
+
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
 enum { CT_NF4 = 0, CT_FP4 = 1 };
 // The 16 float32 values a 4-bit code stands for (bitsandbytes' get_4bit_type).
