@@ -23,7 +23,13 @@ of ArchitectureTests are checked the same way (FAMILIES).
 Model mode, for a real model (no fixture; prints a report): runs ORPO (an `orpo` binary) to export MODEL merged as a
 Hugging Face folder and as GGUF in every --quant into a temporary folder, then checks them as above.
   .venv-gguf/bin/python reference/check_gguf_export.py --model models/SmolLM2-135M-Instruct.Q4_1.gguf \
-      --orpo .build/debug/orpo [--adapter DIR]
+      --orpo .build/debug/orpo [--adapter DIR] [--quants f32,f16]
+A Gemma 3 GGUF exported again (tokenizer metadata, weights and greedy tokens through transformers):
+  .venv-gguf/bin/python reference/check_gguf_export.py --gemma3 models/gemma-3-270m-q4_k_m.gguf
+The default run's check (issue 15): train it briefly, then the same with its adapter, f32 and f16:
+  .build/debug/orpo train --set max_steps=5 --set output_dir=/tmp/orpo-default --set save_steps=5
+  .venv-gguf/bin/python reference/check_gguf_export.py --model models/SmolLM2-135M-Instruct.Q4_1.gguf \
+      --adapter /tmp/orpo-default/adapter --quants f32,f16
 
 Setup: python3 -m venv .venv-gguf && .venv-gguf/bin/pip install /opt/wheels/torch-2.13.0+cpu-*.whl \
   -r reference/requirements-gguf.txt
@@ -314,13 +320,13 @@ def tiny(folder, lib):
     print(f"wrote {OUT}")
 
 
-def real(model, orpo, adapter, lib, prompt_text):
+def real(model, orpo, adapter, lib, prompt_text, quants=QUANTS):
     folder = tempfile.mkdtemp(prefix="orpo-gguf-check-")
     base = [orpo, "export", "--model", model, "--merge"] + (["--adapter", adapter] if adapter else [])
     merged_dir = os.path.join(folder, "merged")
     subprocess.run(base + ["--out", merged_dir], check=True)
     files = {}
-    for q in QUANTS:
+    for q in quants:
         files[q] = f"model-{q}.gguf"
         subprocess.run(base + ["--format", "gguf", "--quant", q, "--out", os.path.join(folder, files[q])], check=True)
     tok = AutoTokenizer.from_pretrained(merged_dir)
@@ -338,6 +344,35 @@ def real(model, orpo, adapter, lib, prompt_text):
     print(f"files in {folder}")
 
 
+def gemma3(model, orpo, prompt_text, quant="f32"):
+    """A Gemma 3 GGUF (the real 270M Q4_K_M) exported again by `orpo export --merge --format gguf` (no adapter): the
+    tokenizer metadata as it was, transformers' GGUF loader reads the same weights (norms round-trip through 1 + w)
+    and generates the same greedy 32 tokens from both files."""
+    folder = tempfile.mkdtemp(prefix="orpo-gguf-gemma3-")
+    file = f"gemma3-{quant}.gguf"
+    subprocess.run([orpo, "export", "--model", model, "--merge", "--format", "gguf", "--quant", quant, "--out",
+                    os.path.join(folder, file)], check=True)
+    ours, original = GGUFReader(os.path.join(folder, file)), GGUFReader(model)
+    def tokenizer_fields(r):
+        return {f.name: f.contents() for f in r.fields.values() if f.name.startswith("tokenizer.")}
+    assert tokenizer_fields(ours) == tokenizer_fields(original), "tokenizer metadata differs"
+    arch = {f.name: f.contents() for f in ours.fields.values() if f.name.startswith("gemma3.")}
+    want = {f.name: f.contents() for f in original.fields.values() if f.name.startswith("gemma3.")}
+    print("gemma3.* keys:", "equal to the original's" if arch == want else
+          {k: (arch.get(k), want.get(k)) for k in set(arch) | set(want) if arch.get(k) != want.get(k)})
+    tok = AutoTokenizer.from_pretrained(os.path.dirname(os.path.abspath(model)), gguf_file=os.path.basename(model))
+    prompt = tok(prompt_text)["input_ids"]
+    a = AutoModelForCausalLM.from_pretrained(os.path.dirname(os.path.abspath(model)), gguf_file=os.path.basename(model),
+                                             dtype=torch.float32).eval()
+    b = AutoModelForCausalLM.from_pretrained(folder, gguf_file=file, dtype=torch.float32).eval()
+    worst = max((v.float() - b.state_dict()[k].float()).abs().max().item() for k, v in a.state_dict().items())
+    ids_a, ids_b = generate(a, prompt), generate(b, prompt)
+    print(f"transformers: max |weight difference| {worst:.3g}; greedy {NEW_TOKENS} from the original "
+          f"{tok.decode(ids_a)!r}, from ours {tok.decode(ids_b)!r}")
+    assert ids_a == ids_b, "greedy generation differs"
+    print(f"files in {folder}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--tiny", metavar="DIR")
@@ -346,14 +381,18 @@ def main():
     p.add_argument("--orpo", default=os.path.join(ROOT, ".build", "debug", "orpo"))
     p.add_argument("--prompt", default="The capital of France is")
     p.add_argument("--ggml-lib", help="a libggml-base.so to take Q4_K/Q6_K reference bytes from")
+    p.add_argument("--gemma3", metavar="GGUF", help="re-export a Gemma 3 GGUF and compare (prints a report)")
+    p.add_argument("--quants", default=",".join(QUANTS), help="--model mode: the --quant values to export and check")
     a = p.parse_args()
     versions()
     lib = ggml_library(a.ggml_lib)
     print("ggml reference quantizer:", "llama-cpp-python's libggml-base" if lib else "not installed (bounds only)")
-    if a.tiny:
+    if a.gemma3:
+        gemma3(a.gemma3, a.orpo, a.prompt)
+    elif a.tiny:
         tiny(a.tiny, lib)
     elif a.model:
-        real(a.model, a.orpo, a.adapter, lib, a.prompt)
+        real(a.model, a.orpo, a.adapter, lib, a.prompt, a.quants.split(","))
     else:
         p.error("give --tiny DIR or --model MODEL")
 

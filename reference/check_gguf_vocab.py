@@ -19,11 +19,19 @@ Writes:
     converted by llama.cpp (--outtype f32): every metadata key but general.*'s naming, and the FNV-1a of each tensor's
     bytes. Then `orpo export --merge --format gguf --quant f32|f16` (--orpo, a built binary) on the same folder:
     its metadata must equal llama.cpp's; transformers' GGUF loader on our file must encode the corpus strings and a
-    rendered chat as the folder's tokenizer does, and generate (greedy, 32 new tokens) what the folder's model does.
+    rendered chat as the folder's tokenizer does (but for numerals: transformers has no "smollm" split), and generate
+    (greedy, 32 new tokens) what the folder's model does. With --libllama, llama.cpp itself (llama-cpp-python
+    0.3.36's bindings over a libllama built from the same sdist) must tokenize every string as the folder does and
+    generate the same greedy tokens.
 
 Setup: python3 -m venv .venv-gguf && .venv-gguf/bin/pip install /opt/wheels/torch-2.13.0+cpu-*.whl \\
   -r reference/requirements-gguf.txt
-  .venv-gguf/bin/python reference/check_gguf_vocab.py --orpo .build/debug/orpo
+  .venv-gguf/bin/python reference/check_gguf_vocab.py --orpo .build/debug/orpo [--libllama DIR]
+libllama (optional; minutes on two cores), from the sdist the script fetched or one given with --llama-cpp:
+  cmake -S SDIST/vendor/llama.cpp -B /tmp/llama-build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \\
+      -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \\
+      -DLLAMA_BUILD_SERVER=OFF && cmake --build /tmp/llama-build --target llama -j2   # DIR = /tmp/llama-build/bin
+  .venv-gguf/bin/python reference/check_gguf_vocab.py --smollm2 models/SmolLM2-135M-Instruct.Q4_1.gguf   # report
 """
 import argparse
 import ast
@@ -37,6 +45,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+
+import numpy as np
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 TOKENIZATION = os.path.join(ROOT, "Tests", "TokenizationTests", "Fixtures")
@@ -201,6 +211,51 @@ def compare_encodings(folder, gguf_dir, gguf_file, strings):
     return differ
 
 
+LLAMA = {}
+
+
+def llama_cpp(source, libdir):
+    """llama-cpp-python 0.3.36's bindings (the sdist's llama_cpp package, beside vendor/) over a libllama built from
+    the same sdist (`cmake -S vendor/llama.cpp -B build && cmake --build build --target llama`), or None."""
+    if not libdir:
+        return None
+    if "module" not in LLAMA:
+        os.environ["LLAMA_CPP_LIB_PATH"] = libdir
+        sys.path.insert(0, os.path.normpath(os.path.join(source, "..", "..")))
+        import llama_cpp as module
+        assert module.__version__ == LLAMA_CPP_PYTHON, module.__version__
+        LLAMA["module"] = module
+    return LLAMA["module"]
+
+
+def llama_cpp_differs(module, path, folder, strings):
+    """llama.cpp's own tokenizer on a GGUF against the folder's tokenizer (transformers): strings whose ids differ,
+    without and with the special tokens each adds (special tokens in the text parsed as such by both)."""
+    from transformers import AutoTokenizer
+    hf = AutoTokenizer.from_pretrained(folder)
+    vocab = module.Llama(model_path=path, vocab_only=True, verbose=False)
+    differ = []
+    for s in strings:
+        for special in (False, True):
+            a = hf(s, add_special_tokens=special)["input_ids"]
+            b = vocab.tokenize(s.encode("utf-8"), add_bos=special, special=True)
+            if a != b:
+                differ.append({"text": s, "add_special_tokens": special, "folder": a, "llama_cpp": b})
+    return differ
+
+
+def llama_cpp_generate(module, path, prompt):
+    """llama.cpp's greedy NEW_TOKENS tokens after `prompt` (argmax of its logits, end-of-sequence ignored)."""
+    llm = module.Llama(model_path=path, n_ctx=len(prompt) + NEW_TOKENS + 8, n_threads=2, logits_all=True, verbose=False)
+    llm.eval(prompt)
+    out = []
+    for _ in range(NEW_TOKENS):
+        token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        out.append(token)
+        llm.eval([token])
+    return out
+
+
 def vocab_cases(source, strings):
     results = {}
     for name, (tokenizer_config, config, jinja) in CASES.items():
@@ -234,7 +289,7 @@ def generate(model, prompt):
     return out[0, len(prompt):].tolist()
 
 
-def model_case(source, orpo, strings):
+def model_case(source, orpo, strings, libdir=None):
     import torch
     from gguf import GGUFReader
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -261,32 +316,114 @@ def model_case(source, orpo, strings):
                 sorted(k for k in set(ours) | set(want) if ours.get(k) != want.get(k)))
             ours_tensors = {t.name: fnv1a64(t.data.tobytes()) for t in GGUFReader(os.path.join(work, file)).tensors}
             assert ours_tensors == tensors, f"{file}: tensors differ from llama.cpp's"
-        # transformers' GGUF loader has no split for llama.cpp's "smollm" pre-tokenizer (single digits first): it
-        # encodes digits as GPT-2's regex groups them. Every other string must encode as the folder does.
+        # transformers' GGUF loader has no split for llama.cpp's "smollm" pre-tokenizer (each numeric character on its
+        # own first): it groups numerals as GPT-2's regex does. Every other string must encode as the folder does.
         differ = compare_encodings(MERGED, work, file, strings + [chat])
-        digitless = [d for d in differ if not any(c.isdigit() for c in d["text"])]
+        digitless = [d for d in differ if not any(c.isnumeric() for c in d["text"])]
         assert not digitless, f"{file}: transformers' GGUF tokenizer differs on {digitless[:2]}"
         model = AutoModelForCausalLM.from_pretrained(work, gguf_file=file, dtype=torch.float32).eval()
         ids = generate(model, PROMPT)
         assert ids == want_ids, f"{file}: transformers generates {ids}, the folder's model {want_ids}"
+        module = llama_cpp(source, libdir)
+        if module is not None:
+            # llama.cpp itself: its tokenizer (with the "smollm" split) encodes every string as the folder does, and
+            # its greedy tokens are the folder's model's.
+            llama_differ = llama_cpp_differs(module, os.path.join(work, file), MERGED, strings + [chat])
+            assert not llama_differ, f"{file}: llama.cpp's tokenizer differs on {llama_differ[:2]}"
+            llama_ids = llama_cpp_generate(module, os.path.join(work, file), PROMPT)
+            assert llama_ids == want_ids, f"{file}: llama.cpp generates {llama_ids}, the folder's model {want_ids}"
+            print(f"{file}: llama.cpp's tokenizer equal on {2 * (len(strings) + 1)} encodings, greedy {NEW_TOKENS} equal")
         report[file] = {"compared_with_llama_cpp": quant == "f32", "encodings_checked": 2 * (len(strings) + 1),
+                        "llama_cpp_tokenizer_and_greedy_equal": module is not None,
                         "transformers_differ_count": len(differ), "transformers_differs": differ[:10],
                         "generated_ids": ids}
         print(f"{file}: {'metadata and tensors equal llama.cpp f32 conversion; ' if quant == 'f32' else ''}"
               f"transformers' tokenizer differs on "
-              f"{len(differ)} of {2 * (len(strings) + 1)} encodings (all with digits); greedy {NEW_TOKENS} equal: True")
+              f"{len(differ)} of {2 * (len(strings) + 1)} encodings (all with numerals); greedy {NEW_TOKENS} equal: True")
     return {"checksum": pre["chkhsh"], "llama_cpp_lists_checksum": pre["llama_cpp_lists_checksum"],
             "pre": pre["pre"], "metadata": want, "tensors_fnv1a64": tensors, "prompt": PROMPT,
             "generated_ids": want_ids, "chat": chat, "ours": report}
+
+
+SMOLLM_PRE_TOKENIZER = {"type": "Sequence", "pretokenizers": [
+    {"type": "Digits", "individual_digits": True},
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+
+
+def smollm2_case(source, orpo, model_gguf, strings, libdir=None):
+    """SmolLM2-135M-Instruct from a Hugging Face folder. No such folder ships with the project (its model is the GGUF),
+    so it is rebuilt: `orpo export --merge` of the GGUF (weights, config, tokenizer.json as transformers' GGUF reader
+    builds it, which has no "smollm" split), with tokenizer.json's pre-tokenizer set back to SmolLM's (single digits,
+    then GPT-2's byte-level split). transformers' checksum of that tokenizer must be llama.cpp's listed SmolLM one;
+    llama.cpp's converter and `orpo export --format gguf` on the folder must write the same metadata and tensors
+    (f32); transformers' GGUF loader on ours must generate (greedy, 32) what the folder's model generates."""
+    import torch
+    from gguf import GGUFReader
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    work = tempfile.mkdtemp(prefix="gguf-smollm2-")
+    folder = os.path.join(work, "hf")
+    subprocess.run([orpo, "export", "--model", model_gguf, "--merge", "--out", folder], check=True)
+    path = os.path.join(folder, "tokenizer.json")
+    tokenizer_json = json.load(open(path, encoding="utf-8"))
+    tokenizer_json["pre_tokenizer"] = SMOLLM_PRE_TOKENIZER
+    json.dump(tokenizer_json, open(path, "w", encoding="utf-8"), ensure_ascii=False, indent=2)
+    reference = os.path.join(work, "llama-cpp-f32.gguf")
+    pre = convert(source, folder, reference, ["--outtype", "f32"])
+    assert pre["llama_cpp_lists_checksum"] and pre["pre"] == "smollm", pre
+    ours = os.path.join(work, "orpo-f32.gguf")
+    subprocess.run([orpo, "export", "--model", folder, "--merge", "--format", "gguf", "--quant", "f32", "--out", ours],
+                   check=True)
+    naming = ("general.name", "general.size_label", "general.tags", "general.type", "general.basename",
+              "general.finetune", "general.quantized_by")
+    want = {k: v for k, v in fields(reference).items() if k not in naming}
+    got = {k: v for k, v in fields(ours).items() if k not in naming}
+    differ = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
+    assert not differ, f"metadata differs from llama.cpp's conversion: {differ}"
+    ref_tensors = {t.name: t for t in GGUFReader(reference).tensors}
+    for t in GGUFReader(ours).tensors:
+        assert np.array_equal(np.asarray(t.data), np.asarray(ref_tensors[t.name].data)), t.name
+    assert len(ref_tensors) == len(GGUFReader(ours).tensors)
+    original = {k: v for k, v in fields(model_gguf).items() if k.startswith("tokenizer.")}
+    vs_original = sorted(k for k in set(original) | {k for k in got if k.startswith("tokenizer.")}
+                         if original.get(k) != got.get(k))
+    hf_tok = AutoTokenizer.from_pretrained(folder)
+    chat = hf_tok.apply_chat_template([{"role": "user", "content": "What is 12 + 30?"}], tokenize=False,
+                                      add_generation_prompt=True)
+    enc = compare_encodings(folder, work, "orpo-f32.gguf", strings + [chat])
+    prompt = hf_tok("The capital of France is")["input_ids"]
+    want_ids = generate(AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(), prompt)
+    ids = generate(AutoModelForCausalLM.from_pretrained(work, gguf_file="orpo-f32.gguf", dtype=torch.float32).eval(),
+                   prompt)
+    assert ids == want_ids, f"transformers on our GGUF generates {ids}, on the folder {want_ids}"
+    module = llama_cpp(source, libdir)
+    if module is not None:
+        llama_differ = llama_cpp_differs(module, ours, folder, strings + [chat])
+        llama_ids = llama_cpp_generate(module, ours, prompt)
+        print(f"llama.cpp on our GGUF: tokenizer differs from the folder's on {len(llama_differ)} encodings "
+              f"{[d['text'] for d in llama_differ[:3]]}; greedy {NEW_TOKENS} equal to transformers on the folder: "
+              f"{llama_ids == want_ids} {hf_tok.decode(llama_ids)!r}")
+    print(f"SmolLM2 from a Hugging Face folder: chkhsh {pre['chkhsh']} is llama.cpp's \"smollm\"; metadata "
+          f"({len(got)} keys) and {len(ref_tensors)} tensors equal llama.cpp's f32 conversion; tokenizer keys that "
+          f"differ from the original GGUF's: {vs_original}; transformers' GGUF tokenizer differs from the folder's "
+          f"on {len(enc)} of {2 * (len(strings) + 1)} encodings ({sum(any(c.isnumeric() for c in d['text']) for d in enc)} "
+          f"with digits); greedy {NEW_TOKENS} equal: {hf_tok.decode(ids)!r}")
+    print(f"files in {work}")
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--llama-cpp", help="vendor/llama.cpp of an extracted llama-cpp-python 0.3.36 sdist")
     p.add_argument("--orpo", default=os.path.join(ROOT, ".build", "debug", "orpo"))
+    p.add_argument("--libllama", metavar="DIR", help="a folder with libllama.so built from the same sdist: also check "
+                   "llama.cpp's own tokenizer and greedy generation on our files")
+    p.add_argument("--smollm2", metavar="GGUF", help="check SmolLM2 from a Hugging Face folder rebuilt from this GGUF "
+                   "(no fixture; prints a report)")
     a = p.parse_args()
     v = versions()
     source = llama_cpp_source(a.llama_cpp)
+    if a.smollm2:
+        smollm2_case(source, a.orpo, a.smollm2, corpus(), a.libllama)
+        return
     text = check_text(source)
     strings = corpus()
     common = {"generator": "reference/check_gguf_vocab.py", "versions": v,
@@ -296,7 +433,7 @@ def main():
         json.dump(vocab, f, indent=1, ensure_ascii=False)
         f.write("\n")
     print(f"wrote {VOCAB_OUT}")
-    model = dict(common, **model_case(source, a.orpo, strings))
+    model = dict(common, **model_case(source, a.orpo, strings, a.libllama))
     with open(MODEL_OUT, "w") as f:
         json.dump(model, f, indent=1, ensure_ascii=False)
         f.write("\n")

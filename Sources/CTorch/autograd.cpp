@@ -1,4 +1,5 @@
-// autograd.cpp — requires_grad, backward, torch.autograd.grad, grad mode, and gradient checkpointing.
+// autograd.cpp — requires_grad, backward, torch.autograd.grad, grad mode, gradient checkpointing, and the token
+// log-probabilities of the fused loss (a backward that reuses the logits' buffer).
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -119,6 +120,55 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
     return result;
   }
 };
+
+// log p(target) per prediction, the same values and gradients as autograd gives for
+//   z = logits.to(float32); lse = z.logsumexp(-1); picked = logits.view(-1).index_select(0, flat)
+//   out = round ? (picked − lse[source].to(logits.dtype)).to(float32) : picked.to(float32) − lse[source]
+// but whose backward writes the logits' gradient into the saved logits themselves (when nothing else holds them):
+//   d logits = exp(z − lse) · G (G[i] = −Σ of the grads whose source is i: logsumexp's backward), then + the grads at
+//   the picked entries (index_select's backward).
+struct TokenLogprobsFunction : torch::autograd::Function<TokenLogprobsFunction> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input, const at::Tensor &flat,
+                            const at::Tensor &source, bool round) {
+    at::Tensor logits = input.contiguous();
+    at::Tensor lse = logits.to(at::kFloat).logsumexp({-1});                            // [n]
+    at::Tensor picked = logits.view({-1}).index_select(0, flat);                       // [m]
+    at::Tensor partition = lse.index_select(0, source);                                // [m]
+    at::Tensor out = round ? (picked - partition.to(logits.scalar_type())).to(at::kFloat)
+                           : picked.to(at::kFloat) - partition;
+    ctx->saved_data["logits"] = logits;
+    ctx->saved_data["lse"] = lse;
+    ctx->saved_data["flat"] = flat;
+    ctx->saved_data["source"] = source;
+    ctx->saved_data["round"] = round;
+    ctx->saved_data["sizes"] = input.sizes();
+    return out;
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    at::Tensor g = grads[0];
+    at::Tensor logits = ctx->saved_data["logits"].toTensor();
+    ctx->saved_data.erase("logits");
+    if (!g.defined()) return {at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    at::Tensor lse = ctx->saved_data["lse"].toTensor(), flat = ctx->saved_data["flat"].toTensor();
+    at::Tensor source = ctx->saved_data["source"].toTensor();
+    bool round = ctx->saved_data["round"].toBool();
+    auto dtype = logits.scalar_type();
+    at::Tensor picked = g.to(dtype);                                                   // the picked logits' grads
+    at::Tensor partition = round ? picked.neg().to(at::kFloat) : g.neg();               // lse[source]'s grads
+    at::Tensor rows = at::zeros_like(lse).index_add_(0, source, partition);             // [n]
+    // The float32 logits, ours to overwrite: the saved buffer itself when nothing else holds it.
+    at::Tensor z;
+    if (dtype != at::kFloat) z = logits.to(at::kFloat);
+    else if (logits.use_count() == 1 && logits.storage().use_count() == 1) z = logits;
+    else z = logits.clone();
+    logits.reset();
+    z.sub_(lse.unsqueeze(-1)).exp_().mul_(rows.unsqueeze(-1));                          // logsumexp's backward
+    at::Tensor grad = dtype == at::kFloat ? z : z.to(dtype);
+    z.reset();
+    grad.view({-1}).index_add_(0, flat, picked);                                       // index_select's backward
+    return {grad.view(ctx->saved_data["sizes"].toIntVector()), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
 }  // namespace
 
 extern "C" {
@@ -189,5 +239,8 @@ int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const 
     }
     for (int64_t i = 0; i < n_out; ++i) outputs[i] = wrap(outs[(size_t)i]);
   })
+}
+int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out) {
+  CT_PROTECT(CT_OUT(out, TokenLogprobsFunction::apply(T(logits), T(flat), T(source), round_to_logits_dtype != 0)))
 }
 }

@@ -62,6 +62,15 @@ int ct_split(ct_tensor t, int64_t size, int64_t chunks, int64_t dim, ct_tensor *
     *count = (int64_t)parts.size();
   })
 }
+int ct_split_sizes(ct_tensor t, const int64_t *sizes, int64_t n, int64_t dim, ct_tensor **out) {
+  CT_PROTECT({
+    std::vector<at::Tensor> parts = T(t).split_with_sizes(dims(sizes, n), dim);
+    auto arr = (ct_tensor *)malloc(sizeof(ct_tensor) * (parts.size() ? parts.size() : 1));
+    if (!arr) throw std::bad_alloc();
+    for (size_t i = 0; i < parts.size(); ++i) arr[i] = wrap(parts[i]);
+    *out = arr;
+  })
+}
 int ct_tril(ct_tensor t, int64_t k, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).tril(k))) }
 int ct_triu(ct_tensor t, int64_t k, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).triu(k))) }
 int ct_pad(ct_tensor t, const int64_t *pads, int64_t n, double value, ct_tensor *out) {

@@ -45,10 +45,10 @@ public protocol CausalLanguageModel: Module {
 
   /// Final hidden states (after the last norm): ids [B, T] -> [B, T, C].
   /// `attentionMask` [B, Tpast + T] (1 = real token) covers cached and new positions; nil means all real.
-  /// `positions` [B, T] default to Tpast..<Tpast+T. `blockMask` [B, 1, T, T] (boolean, true = attend) replaces
-  /// the causal/padding mask entirely (packed sequences).
+  /// `positions` [B, T] default to Tpast..<Tpast+T. `blockMask` (a packed row's diagonal blocks, B = 1) replaces
+  /// the causal/padding mask entirely; sliding windows still apply inside each block.
   func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, positions: Tensor?, cache: KVCache?,
-                    blockMask: Tensor?) throws -> Tensor
+                    blockMask: BlockDiagonalMask?) throws -> Tensor
 
   /// Grows (or shrinks) the token embedding and the output layer to `size` rows; `config.vocabSize` follows.
   func resizeTokenEmbeddings(to size: Int) throws
@@ -59,7 +59,7 @@ public protocol CausalLanguageModel: Module {
 
 extension CausalLanguageModel {
   public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, positions: Tensor? = nil,
-                           cache: KVCache? = nil, blockMask: Tensor? = nil) throws -> Tensor
+                           cache: KVCache? = nil, blockMask: BlockDiagonalMask? = nil) throws -> Tensor
   {
     try hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, positions: positions, cache: cache,
                      blockMask: blockMask)
@@ -119,6 +119,7 @@ public enum AttentionMask {
   case causal           // no padding, no cache: SDPA's fast causal path
   case none             // one new token attending to the whole cache
   case explicit(Tensor) // boolean [B, 1, Tq, Tk], true = attend
+  case blocks(BlockDiagonalMask)  // a packed row: attention block by block
 }
 
 /// `eos_token_id` is an int or a list of ints in config.json.

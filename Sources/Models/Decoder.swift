@@ -28,12 +28,13 @@ public struct DecoderPass {
   public let mask: AttentionMask   // the model's mask (config's sliding window, if any)
   public let cache: KVCache?
   let batch, queries, past: Int
-  let attentionMask, blockMask: Tensor?
+  let attentionMask: Tensor?
+  let blockMask: BlockDiagonalMask?
   let device: Device
 
-  /// The causal + padding mask with `window` (nil: none); a packed batch's block mask replaces it.
+  /// The causal + padding mask with `window` (nil: none); a packed batch's blocks (under the same window) replace it.
   public func mask(window: Int?) throws -> AttentionMask {
-    if let blockMask { return .explicit(blockMask) }
+    if let blockMask { return .blocks(try blockMask.windowed(window)) }
     return try causalAttentionMask(batch: batch, queries: queries, past: past, attentionMask: attentionMask,
                                    window: window, device: device)
   }
@@ -92,13 +93,13 @@ public final class DecoderForCausalLM<Architecture: DecoderArchitecture>: Causal
 
   // ids [B, T] -> [B, T, C] (see CausalLanguageModel)
   public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, positions: Tensor?, cache: KVCache?,
-                           blockMask: Tensor?) throws -> Tensor
+                           blockMask: BlockDiagonalMask?) throws -> Tensor
   {
     let (b, t) = (inputIDs.size(0), inputIDs.size(1))
     let past = cache?.length ?? 0
     let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), dtype: .int64, device: device)
       .unsqueezed(0).expanded(to: [b, t])
-    let mask = try blockMask.map { AttentionMask.explicit($0) }
+    let mask = try blockMask.map { AttentionMask.blocks(try $0.windowed(config.effectiveSlidingWindow)) }
       ?? causalAttentionMask(batch: b, queries: t, past: past, attentionMask: attentionMask,
                              window: config.effectiveSlidingWindow, device: device)
     var h = try embedTokens(inputIDs)
@@ -186,6 +187,7 @@ extension SelfAttention {
     case .causal: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true, scale: scale)
     case .none: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, scale: scale)
     case .explicit(let m): out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: m, scale: scale)
+    case .blocks(let blocks): out = try blocks.attention(query: q, key: k, value: v, scale: scale)
     }
     // [B, H, T, d] -> [B, T, H*d] -> [B, T, C]
     return try oProj(out.transposed(1, 2).reshape([b, t, heads * headDim]), training: training)

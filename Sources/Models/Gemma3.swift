@@ -194,14 +194,14 @@ public final class Gemma3ForCausalLM: CausalLanguageModel {
 
   // ids [B, T] -> [B, T, C] (see CausalLanguageModel)
   public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, positions: Tensor?, cache: KVCache?,
-                           blockMask: Tensor?) throws -> Tensor
+                           blockMask: BlockDiagonalMask?) throws -> Tensor
   {
     let (b, t) = (inputIDs.size(0), inputIDs.size(1))
     let past = cache?.length ?? 0
     let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), dtype: .int64, device: device)
       .unsqueezed(0).expanded(to: [b, t])
     func mask(window: Int?) throws -> AttentionMask {
-      try blockMask.map { AttentionMask.explicit($0) }
+      try blockMask.map { AttentionMask.blocks(try $0.windowed(window)) }
         ?? causalAttentionMask(batch: b, queries: t, past: past, attentionMask: attentionMask, window: window, device: device)
     }
     // sqrt(hidden) as a float32 scalar cast to the embedding's dtype (bfloat16 rounds it), as transformers scales

@@ -256,6 +256,19 @@ public enum Functional {
     }
   }
 
+  /// log p(target) of each prediction from `logits` [n, V]: `logits.view(-1)[flat[k]] − logsumexp(logits[source[k]])`,
+  /// the log-sum-exp in float32; with `roundToLogitsDType` the difference is taken in the logits' dtype (TRL's padded
+  /// batch), else the picked logit is converted to float32. [m] float32. The same values and gradients as those ops
+  /// under autograd, but backward turns the saved logits into their own gradient in place: one [n, V] buffer instead
+  /// of four or five (the fused loss's peak).
+  public static func tokenLogProbabilities(_ logits: Tensor, flat: Tensor, source: Tensor, roundToLogitsDType: Bool)
+    throws -> Tensor
+  {
+    try produce("token_logprobs", logits, flat, source) {
+      ct_token_logprobs(logits.handle, flat.handle, source.handle, roundToLogitsDType ? 1 : 0, $0)
+    }
+  }
+
   /// Rows of `weight` [V, D] picked by integer `indices` [*] -> [*, D].
   public static func embedding(_ indices: Tensor, weight: Tensor) throws -> Tensor {
     try produce("embedding", weight, indices) { ct_embedding(weight.handle, indices.handle, $0) }

@@ -125,6 +125,16 @@ extension Tensor {
   /// `chunks` pieces along `dim`.
   public func chunk(_ chunks: Int, dim: Int = 0) throws -> [Tensor] { try pieces(size: 0, chunks: chunks, dim: dim) }
 
+  /// Pieces of the given `sizes` along `dim` (they must add up to its length); views, whose backward concatenates.
+  public func split(sizes: [Int], dim: Int = 0) throws -> [Tensor] {
+    var array: UnsafeMutablePointer<ct_tensor?>?
+    try checked("split(sizes: \(sizes), dim: \(dim))", [self]) {
+      Tensor.withShape(sizes) { ct_split_sizes(handle, $0, $1, Int64(dim), &array) }
+    }
+    defer { ct_free_array(array) }
+    return sizes.indices.map { Tensor(handle: array![$0]!) }
+  }
+
   private func pieces(size: Int, chunks: Int, dim: Int) throws -> [Tensor] {
     var array: UnsafeMutablePointer<ct_tensor?>?
     var count: Int64 = 0

@@ -36,32 +36,32 @@ struct FusedLogProbabilities {
     var cursors = [Int](repeating: 0, count: predictions.count)
     for start in stride(from: 0, to: n, by: chunkSize) {
       let length = Swift.min(chunkSize, n - start)
-      // The predictions whose source lies in [start, start + length), as chunk-local indices.
-      var local: [(flat: Tensor, source: Tensor, count: Int)] = []
+      // The predictions whose source lies in [start, start + length), as chunk-local indices, all lists in one run.
+      var flat: [Int64] = [], sources: [Int64] = [], counts: [Int] = []
       for (j, list) in predictions.enumerated() {
         var end = cursors[j]
         while end < list.sources.count, list.sources[end] < start + length { end += 1 }
-        let range = cursors[j]..<end
+        for k in cursors[j]..<end {
+          sources.append(Int64(list.sources[k] - start))
+          flat.append(Int64(list.sources[k] - start) * Int64(vocabulary) + Int64(list.targets[k]))
+        }
+        counts.append(end - cursors[j])
         cursors[j] = end
-        let sources = range.map { Int64(list.sources[$0] - start) }
-        let flat = range.map { Int64(list.sources[$0] - start) * Int64(vocabulary) + Int64(list.targets[$0]) }
-        local.append((try Tensor(flat).to(device), try Tensor(sources).to(device), range.count))
       }
+      let flatIndices = try Tensor(flat).to(device), sourceIndices = try Tensor(sources).to(device)
       let taken = ChunkStatistics()
-      // [n, C] -> [n, V] -> one [m_j] per list. Runs once now without a graph, and again in backward.
-      let outputs = try checkpoint([hidden.narrow(0, start: start, length: length)], outputs: local.count) { inputs in
+      // [n, C] -> [n, V] -> one [m_j] per list. Runs once now without a graph, and again in backward, where the
+      // logits buffer becomes its own gradient (Functional.tokenLogProbabilities): one [n, V] copy at a time.
+      let outputs = try checkpoint([hidden.narrow(0, start: start, length: length)], outputs: counts.count) { inputs in
         let logits = try model.logits(inputs[0])                                           // [n, V]
         if !taken.done { try taken.take(logits, statistics: statistics) }
-        let z = try logits.to(dtype: .float32)
-        let lse = try z.logSumExp(dim: -1)                                                 // [n]
-        let flatLogits = try logits.view([-1])
-        return try local.map { indices in
-          guard indices.count > 0 else { return try Tensor.zeros([0], device: device) }
-          let picked = try flatLogits.indexSelect(0, indices.flat)                         // [m]
-          let partition = try lse.indexSelect(0, indices.source)                           // [m]
-          return roundToLogitsDType
-            ? try (picked - partition.to(dtype: logits.dtype)).to(dtype: .float32)
-            : try picked.to(dtype: .float32) - partition
+        guard !flat.isEmpty else { return try counts.map { _ in try Tensor.zeros([0], device: device) } }
+        let all = try Functional.tokenLogProbabilities(logits, flat: flatIndices, source: sourceIndices,
+                                                       roundToLogitsDType: roundToLogitsDType)  // [Σ m_j]
+        var offset = 0
+        return try counts.map { count in
+          defer { offset += count }
+          return try all.narrow(0, start: offset, length: count)                           // [m_j]
         }
       }
       for (j, output) in outputs.enumerated() { parts[j].append(output) }

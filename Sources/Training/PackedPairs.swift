@@ -11,7 +11,8 @@ import Torch
 public struct PackedPairBatch {
   public var inputIDs: Tensor     // [1, N]
   public var positions: Tensor    // [1, N]
-  public var mask: Tensor         // [1, 1, N, N] bool
+  /// One diagonal block per pair: its queries see the shared prefix and their own branch, never after themselves.
+  public var blocks: BlockDiagonalMask
   /// One entry per predicted token of the chosen (rejected) sequences: packed source position, target id, pair,
   /// whether it is a completion label, whether it counts in the NLL.
   public var chosen: Predictions
@@ -48,7 +49,7 @@ public struct PackedPairCollator {
   }
 
   public func callAsFunction(_ pairs: [EncodedPair]) throws -> PackedPairBatch {
-    var ids: [Int64] = [], positions: [Int64] = [], pairOf: [Int64] = [], part: [Int64] = []
+    var ids: [Int64] = [], positions: [Int64] = [], part: [Int64] = [], lengths: [Int] = []
     var c = PredictionBuilder(), r = PredictionBuilder()
     for (p, pair) in pairs.enumerated() {
       let chosen = pair.chosenIDs, rejected = pair.rejectedIDs
@@ -59,13 +60,13 @@ public struct PackedPairCollator {
         for (k, t) in tokens.enumerated() {
           ids.append(Int64(t))
           positions.append(Int64(start + k))
-          pairOf.append(Int64(p))
           part.append(kind)
         }
       }
       append(chosen[..<shared], from: 0, part: 0)
       append(chosen[shared...], from: shared, part: 1)
       append(rejected[shared...], from: shared, part: 2)
+      lengths.append(ids.count - base)
       let chosenTailStart = base + shared
       let rejectedTailStart = base + chosen.count
       for i in 0..<(chosen.count - 1) {
@@ -81,15 +82,21 @@ public struct PackedPairCollator {
       }
     }
     let n = ids.count
-    // query q may see key k: same pair, k not after q, and k in the shared prefix or in q's own branch.
-    let pairT = try Tensor(pairOf), posT = try Tensor(positions), partT = try Tensor(part)
-    let samePair = try pairT.unsqueezed(1).eq(pairT.unsqueezed(0))
-    let notAfter = try posT.unsqueezed(0).le(posT.unsqueezed(1))
-    let branch = try partT.unsqueezed(0).eq(0).logicalOr(partT.unsqueezed(0).eq(partT.unsqueezed(1)))
-    let mask = try samePair.logicalAnd(notAfter).logicalAnd(branch).view([1, 1, n, n])
+    // Ids, positions and branch tags go to the device in one transfer; each pair's block mask is built there.
+    let row = try Tensor(ids + positions + part, shape: [3, n]).to(device)
+    let posT = try row.select(0, 1), partT = try row.select(0, 2)
+    var start = 0
+    let blocks = try lengths.map { length -> BlockDiagonalMask.Block in
+      defer { start += length }
+      // query q may see key k: k not after q, and k in the shared prefix or in q's own branch.
+      let pos = try posT.narrow(0, start: start, length: length), tag = try partT.narrow(0, start: start, length: length)
+      let notAfter = try pos.unsqueezed(0).le(pos.unsqueezed(1))
+      let branch = try tag.unsqueezed(0).eq(0).logicalOr(tag.unsqueezed(0).eq(tag.unsqueezed(1)))
+      return .init(length: length, mask: try notAfter.logicalAnd(branch).view([1, 1, length, length]), positions: pos)
+    }
     return PackedPairBatch(
-      inputIDs: try Tensor(ids, shape: [1, n]).to(device), positions: try posT.view([1, n]).to(device),
-      mask: try mask.to(device), chosen: try c.build(pairs: pairs.count, device: device),
+      inputIDs: try row.select(0, 0).view([1, n]), positions: try posT.view([1, n]),
+      blocks: BlockDiagonalMask(blocks: blocks), chosen: try c.build(pairs: pairs.count, device: device),
       rejected: try r.build(pairs: pairs.count, device: device), pairs: pairs.count,
       realTokens: pairs.reduce(0) { $0 + $1.tokenCount }, packedTokens: n)
   }

@@ -148,7 +148,7 @@ public struct PairScorer: Sendable {
       let batch = try PackedPairCollator(vocabularySize: model.config.vocabSize, device: model.device,
                                          promptLoss: promptLoss)(pairs)
       // [1, N] -> [1, N, C] -> [N, C]
-      let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.mask)
+      let hidden = try model.hiddenStates(inputIDs: batch.inputIDs, positions: batch.positions, blockMask: batch.blocks)
         .squeezed(0)
       if let chunk = lossChunkSize {
         scores = try PairScores(packedHidden: hidden, model: model, batch: batch, chunkSize: chunk,

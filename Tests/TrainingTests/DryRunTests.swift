@@ -91,6 +91,20 @@ struct ModelSize: Decodable {
     #expect(memory.total < denseMemory.total)
   }
 
+  /// The loss's logits: two float32 [loss_chunk_size, vocabulary] buffers with the fused loss (the logits and one
+  /// log-sum-exp temporary; backward reuses the logits' buffer for their gradient), three of the whole batch without.
+  @Test func logitCopiesOfTheLoss() throws {
+    let model = try LlamaConfiguration.load(Self.root.appendingPathComponent("configs/models/llama-3.2-1b/config.json"))
+    func logits(_ text: String) throws -> Int {
+      let config = try TrainingConfiguration.load(recipeText: text, name: "r.yaml")
+      let (memory, _) = try MemoryEstimate.estimate(config: config, model: model)
+      return try #require(memory.parts.first { $0.name == "logits and loss" }).bytes
+    }
+    #expect(try logits("loss_chunk_size: 64\n") == 2 * 64 * model.vocabSize * 4)
+    let tokens = 2 * 4 * 256  // chosen and rejected of per_device_train_batch_size 4 at max_length 256
+    #expect(try logits("fused_loss: false\nper_device_train_batch_size: 4\nmax_length: 256\n") == 3 * tokens * model.vocabSize * 4)
+  }
+
   /// Optimizer state of Llama-3.2-1B with LoRA r 16 on its 7 projections (11,272,192 adapter weights, every A and B
   /// at least 4,096 and a multiple of 256 elements): AdamW 8 bytes a weight; 8-bit AdamW 2 bytes a weight and two
   /// float32 scales per 256 (2 + 8/256); GaLore on a full fine-tune keeps rank-r moments for its targets.

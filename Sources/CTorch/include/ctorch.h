@@ -124,6 +124,8 @@ int ct_cat(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out);
 int ct_stack(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out);
 // split into pieces of `size` (chunks == 0) or into `chunks` pieces; *out is malloc'd, free with ct_free_array.
 int ct_split(ct_tensor t, int64_t size, int64_t chunks, int64_t dim, ct_tensor **out, int64_t *count);
+// split into pieces of the given sizes along dim (split_with_sizes: views; backward concatenates); n pieces.
+int ct_split_sizes(ct_tensor t, const int64_t *sizes, int64_t n, int64_t dim, ct_tensor **out);
 int ct_tril(ct_tensor t, int64_t k, ct_tensor *out);
 int ct_triu(ct_tensor t, int64_t k, ct_tensor *out);
 int ct_pad(ct_tensor t, const int64_t *pads, int64_t npads, double value, ct_tensor *out);
@@ -198,6 +200,13 @@ typedef int (*ct_block_fn)(void *context, const ct_tensor *inputs, int64_t n_in,
 int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const ct_tensor *inputs, int64_t n_in,
                   ct_tensor *outputs, int64_t n_out);
 void ct_set_error(const char *message);
+
+// log p(target) of each prediction k from logits [n, V]: logits[flat[k]] − logsumexp(logits[source[k]]) (`flat` indexes
+// the flattened logits, `source` the row), the log-sum-exp in float32; `round_to_logits_dtype`: the difference taken
+// in the logits' dtype (TRL's padded batch), else the picked logit in float32. [m] float32, with a backward that
+// turns the saved logits into their own gradient in place (softmax · −Σ grads, plus the grads at the picked
+// entries): one [n, V] buffer where autograd's ops keep four or five.
+int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out);
 
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
 enum { CT_NF4 = 0, CT_FP4 = 1 };
