@@ -2,14 +2,16 @@
 // (Linux: VmHWM in /proc/self/status, reset by writing 5 to /proc/self/clear_refs; elsewhere getrusage's maximum).
 import Foundation
 import Support
+import Torch
 
 public enum ProcessMemory {
   /// Starts a new peak at the current resident size, where the system allows it (Linux ≥ 4.0). On Linux the heap
   /// that earlier stages freed is first handed back to the system (malloc_trim), so that it does not count as the
-  /// next stage's resident memory.
+  /// next stage's resident memory, and so are the mappings the reusing CPU allocator keeps (`CPUAllocator`).
   @discardableResult
   public static func resetPeak() -> Bool {
     ProcessHeap.trim()
+    CPUAllocator.releaseCached()
     guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
     defer { try? handle.close() }
     do { try handle.write(contentsOf: Foundation.Data("5".utf8)) } catch { return false }

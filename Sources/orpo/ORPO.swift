@@ -15,13 +15,17 @@ struct ORPO: AsyncParsableCommand {
 
   /// libtorch_cuda goes in before anything else touches ATen (ATen decides once per process whether CUDA exists);
   /// then the verb runs as swift-argument-parser's own `main` would run it. ORPO_NO_CUDA=1 skips the load.
-  /// ORPO_COMPACT_HEAP=1 sends freed tensors back to the system at once (`ProcessHeap`): a lower peak RSS, the same
-  /// numbers, but every large allocation becomes its own mapping — 1.75× the step time on the default workload
-  /// (2.15 vs 1.24 s/step), so it is not the default.
+  /// CPU tensors of 64 KiB or more get mappings of their own, reused when freed (`CPUAllocator.useReusingMappings`):
+  /// a training step's peak RSS stays near its tensors' peak instead of growing with glibc's heap holes;
+  /// ORPO_CPU_ALLOCATOR=glibc keeps libtorch's default (glibc's heap). ORPO_COMPACT_HEAP=1 fixes glibc's mmap
+  /// threshold at 128 KiB (`ProcessHeap`), which, without the reusing allocator, also keeps the heap compact but
+  /// faults every large tensor in afresh (1.75× the step time).
   /// Every verb writes files: past the file-size limit a write fails naming its file instead of SIGXFSZ killing
   /// the process half-way.
   static func main() async {
-    if ProcessInfo.processInfo.environment["ORPO_COMPACT_HEAP"] == "1" { ProcessHeap.keepLargeBlocksOutOfTheHeap() }
+    let environment = ProcessInfo.processInfo.environment
+    if environment["ORPO_COMPACT_HEAP"] == "1" { ProcessHeap.keepLargeBlocksOutOfTheHeap() }
+    if environment["ORPO_CPU_ALLOCATOR"] != "glibc" { try? CPUAllocator.useReusingMappings() }
     Signals.ignoreFileSizeLimit()
     if ProcessInfo.processInfo.environment["ORPO_NO_CUDA"] != "1" { CUDA.load() }
     do {

@@ -176,6 +176,16 @@ int ct_fill_(ct_tensor t, double value);
 int ct_sqrt_(ct_tensor t);
 int ct_clamp_(ct_tensor t, const double *min, const double *max);
 
+// ---- CPU memory (cpu_allocator.cpp) -----------------------------------------------------------------------
+// Makes libtorch's CPU tensors of `threshold` bytes or more each their own mapping, kept when freed (up to
+// `cache_limit` bytes; negative: no limit) and resized with mremap for the next large tensor; smaller ones stay on
+// the heap. Call before the first tensor.
+int ct_cpu_allocator_install(int64_t threshold, int64_t cache_limit);
+// Unmaps the kept mappings; *released: their bytes.
+int ct_cpu_allocator_release(int64_t *released);
+// Bytes of large tensors in use, bytes kept for reuse, and the mappings of both.
+int ct_cpu_allocator_stats(int64_t *live_bytes, int64_t *cached_bytes, int64_t *mappings);
+
 // ---- autograd -------------------------------------------------------------------------------------------
 int ct_set_requires_grad(ct_tensor t, int requires_grad);
 int ct_requires_grad(ct_tensor t, int *out);
