@@ -48,15 +48,18 @@ public struct BlockDiagonalMask {
     return try Tensor.cat(rows, dim: 0).ne(0).view([1, 1, total, total])
   }
 
-  // q [B, H, T, d], k and v [B, H, T, d] -> [B, H, T, d]: one SDPA call per block over its own slices.
-  func attention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Double?) throws -> Tensor {
+  // q [B, H, T, d], k and v [B, H, T, d] (or [B, Hkv, T, d] with `enableGQA`) -> [B, H, T, d]: one SDPA call per
+  // block over its own slices.
+  func attention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Double?, enableGQA: Bool = false) throws -> Tensor {
     if blocks.count == 1 {
-      return try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: blocks[0].mask, scale: scale)
+      return try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: blocks[0].mask, scale: scale,
+                                                      enableGQA: enableGQA)
     }
     let sizes = lengths
     let (qs, ks, vs) = (try q.split(sizes: sizes, dim: 2), try k.split(sizes: sizes, dim: 2), try v.split(sizes: sizes, dim: 2))
     let outputs = try blocks.indices.map { i in
-      try Functional.scaledDotProductAttention(query: qs[i], key: ks[i], value: vs[i], mask: blocks[i].mask, scale: scale)
+      try Functional.scaledDotProductAttention(query: qs[i], key: ks[i], value: vs[i], mask: blocks[i].mask, scale: scale,
+                                               enableGQA: enableGQA)
     }
     return try Tensor.cat(outputs, dim: 2)
   }

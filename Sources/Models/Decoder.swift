@@ -1,5 +1,5 @@
 // Decoder.swift — the decoder-only stack every architecture file shares (transformers' `XModel` + `XForCausalLM`):
-// embedding, layers, final norm, output layer, the attention core (RoPE, KV cache, repeat_kv, SDPA) and the masks.
+// embedding, layers, final norm, output layer, the attention core (RoPE, KV cache, grouped heads, SDPA) and the masks.
 // An architecture file supplies only what differs: its `DecoderArchitecture` (which layer, which configs it runs),
 // and its attention projections and MLP when they are not Llama's.
 import Foundation
@@ -149,7 +149,7 @@ public final class PreNormDecoderLayer<Attention: SelfAttention, MLP: FeedForwar
 }
 
 /// Grouped-query self-attention, given how an architecture projects queries, keys and values; the rest (RoPE, KV
-/// cache, repeat_kv, SDPA, output projection) is shared.
+/// cache, grouped key/value heads, SDPA, output projection) is shared.
 public protocol SelfAttention: Module {
   init(_ weights: ParameterSource, config: LlamaConfiguration) throws
   var sizes: AttentionSizes { get }
@@ -177,21 +177,58 @@ extension SelfAttention {
       cache.keys[layer] = k
       cache.values[layer] = v
     }
-    if kvHeads != heads {  // repeat_kv: [B, Hkv, Tk, d] -> [B, H, Tk, d]
-      let (rep, tk) = (heads / kvHeads, k.size(2))
-      k = try k.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
-      v = try v.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
+    // Grouped-query attention: where the kernel SDPA picks reads each key/value head for its own group of query
+    // heads (enable_gqa; libtorch's CPU flash kernel does), k and v go in as [B, Hkv, Tk, d], so no repeated copy is
+    // made or kept for backward. Elsewhere (a kernel that would repeat them itself) repeat_kv, as transformers does.
+    var grouped = false
+    if kvHeads != heads {
+      grouped = try groupedQueriesAreNative(query: q, key: k, value: v, mask: mask)
+      if !grouped {  // repeat_kv: [B, Hkv, Tk, d] -> [B, H, Tk, d]
+        let (rep, tk) = (heads / kvHeads, k.size(2))
+        k = try k.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
+        v = try v.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
+      }
     }
     let out: Tensor
     switch mask {
-    case .causal: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true, scale: scale)
-    case .none: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, scale: scale)
-    case .explicit(let m): out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: m, scale: scale)
-    case .blocks(let blocks): out = try blocks.attention(query: q, key: k, value: v, scale: scale)
+    case .causal:
+      out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true, scale: scale,
+                                                     enableGQA: grouped)
+    case .none: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, scale: scale, enableGQA: grouped)
+    case .explicit(let m):
+      out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: m, scale: scale, enableGQA: grouped)
+    case .blocks(let blocks): out = try blocks.attention(query: q, key: k, value: v, scale: scale, enableGQA: grouped)
     }
     // [B, H, T, d] -> [B, T, H*d] -> [B, T, C]
     return try oProj(out.transposed(1, 2).reshape([b, t, heads * headDim]), training: training)
   }
+}
+
+/// Whether grouped-query attention of these inputs (q [B, H, Tq, d], k and v [B, Hkv, Tk, d]) runs on a kernel that
+/// reads the shared key/value heads in place. The math kernel would repeat them itself (and keep the copies for
+/// backward), and some fused kernels take no grouped heads at all: those get repeat_kv instead.
+/// `GroupedQueryAttention.native` false forces repeat_kv everywhere (tests compare both paths).
+func groupedQueriesAreNative(query q: Tensor, key k: Tensor, value v: Tensor, mask: AttentionMask) throws -> Bool {
+  guard GroupedQueryAttention.native else { return false }
+  let kernel: AttentionKernel
+  switch mask {
+  case .causal: kernel = try .selected(query: q, key: k, value: v, isCausal: true, enableGQA: true)
+  case .none: kernel = try .selected(query: q, key: k, value: v, enableGQA: true)
+  case .explicit(let m): kernel = try .selected(query: q, key: k, value: v, mask: m, enableGQA: true)
+  case .blocks(let blocks):
+    // Every block goes to the same kernel (same dtype, device and head layout); the first one stands for all.
+    guard let first = blocks.blocks.first else { return false }
+    let (qs, ks, vs) = (try q.narrow(2, start: 0, length: first.length), try k.narrow(2, start: 0, length: first.length),
+                        try v.narrow(2, start: 0, length: first.length))
+    kernel = try .selected(query: qs, key: ks, value: vs, mask: first.mask, enableGQA: true)
+  }
+  return kernel != .math
+}
+
+/// The switch between the two grouped-query attention paths (see `groupedQueriesAreNative`).
+enum GroupedQueryAttention {
+  /// true: SDPA's own grouped heads where the kernel supports them; false: always repeat_kv. Tests only.
+  nonisolated(unsafe) static var native = true
 }
 
 /// Query heads, key/value heads (grouped-query attention) and the width of one head, from config.json.
