@@ -1,5 +1,6 @@
-// autograd.cpp — requires_grad, backward, torch.autograd.grad, grad mode, gradient checkpointing, and the token
-// log-probabilities of the fused loss (a backward that reuses the logits' buffer).
+// autograd.cpp — requires_grad, backward, torch.autograd.grad, grad mode, gradient checkpointing, the token
+// log-probabilities of the fused loss (a backward that reuses the logits' buffer) and the gated MLP activation (a
+// backward that recomputes act(gate) instead of keeping it).
 #include "common.h"
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -169,6 +170,33 @@ struct TokenLogprobsFunction : torch::autograd::Function<TokenLogprobsFunction> 
     return {grad.view(ctx->saved_data["sizes"].toIntVector()), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
+// act(gate) · up, a gated MLP's activation (act = silu for SwiGLU, tanh-approximated gelu for GeGLU), with the same
+// values and gradients as autograd gives for `act(gate) * up`, but keeping only gate and up for backward: act(gate),
+// which autograd's product would also keep, is recomputed there (one elementwise pass) instead.
+//   d up = g · act(gate);   d gate = act'(gate) applied to g · up (at::silu_backward / at::gelu_backward, as autograd)
+struct GatedActivationFunction : torch::autograd::Function<GatedActivationFunction> {
+  static at::Tensor activation(const at::Tensor &gate, bool gelu) {
+    return gelu ? at::gelu(gate, "tanh") : at::silu(gate);
+  }
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &gate, const at::Tensor &up, bool gelu) {
+    ctx->save_for_backward({gate, up});
+    ctx->saved_data["gelu"] = gelu;
+    return activation(gate, gelu) * up;
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &g = grads[0], &gate = saved[0], &up = saved[1];
+    bool gelu = ctx->saved_data["gelu"].toBool();
+    at::Tensor dGate, dUp;
+    if (!g.defined()) return {dGate, dUp, at::Tensor()};
+    if (ctx->needs_input_grad(1)) dUp = g * activation(gate, gelu);
+    if (ctx->needs_input_grad(0)) {
+      at::Tensor dAct = g * up;
+      dGate = gelu ? at::gelu_backward(dAct, gate, "tanh") : at::silu_backward(dAct, gate);
+    }
+    return {dGate, dUp, at::Tensor()};
+  }
+};
 }  // namespace
 
 extern "C" {
@@ -242,5 +270,8 @@ int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const 
 }
 int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, TokenLogprobsFunction::apply(T(logits), T(flat), T(source), round_to_logits_dtype != 0)))
+}
+int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out) {
+  CT_PROTECT(CT_OUT(out, GatedActivationFunction::apply(T(gate), T(up), gelu_tanh != 0)))
 }
 }

@@ -103,8 +103,8 @@ public final class Gemma3MLP: FeedForward {
 
   // [B, T, C] -> [B, T, C]
   public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
-    try downProj(gateProj(x, training: training).gelu(approximateTanh: true) * upProj(x, training: training),
-                 training: training)
+    let gate = try gateProj(x, training: training), up = try upProj(x, training: training)  // [B, T, I] each
+    return try downProj(Functional.gatedActivation(gate: gate, up: up, geluTanh: true), training: training)
   }
 }
 

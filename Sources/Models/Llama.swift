@@ -68,6 +68,7 @@ public final class LlamaMLP: FeedForward {
 
   // [B, T, C] -> [B, T, C]
   public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
-    try downProj(gateProj(x, training: training).silu() * upProj(x, training: training), training: training)
+    let gate = try gateProj(x, training: training), up = try upProj(x, training: training)  // [B, T, I] each
+    return try downProj(Functional.gatedActivation(gate: gate, up: up), training: training)  // silu(gate) · up
   }
 }

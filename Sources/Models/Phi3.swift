@@ -61,6 +61,6 @@ public final class Phi3MLP: FeedForward {
     let gateUp = try gateUpProj(x, training: training)
     let gate = try gateUp.narrow(-1, start: 0, length: inner)
     let up = try gateUp.narrow(-1, start: inner, length: inner)
-    return try downProj(up * gate.silu(), training: training)
+    return try downProj(Functional.gatedActivation(gate: gate, up: up), training: training)  // silu(gate) · up
   }
 }

@@ -269,6 +269,15 @@ public enum Functional {
     }
   }
 
+  /// A gated MLP's activation, `act(gate) * up` (act: silu for SwiGLU, tanh-approximated gelu for GeGLU), the same
+  /// values and gradients as those two ops under autograd; backward keeps only `gate` and `up` and recomputes
+  /// act(gate), so a [*, I] tensor per MLP fewer lives until backward.
+  public static func gatedActivation(gate: Tensor, up: Tensor, geluTanh: Bool = false) throws -> Tensor {
+    try produce(geluTanh ? "gelu_tanh(gate) * up" : "silu(gate) * up", gate, up) {
+      ct_gated_activation(gate.handle, up.handle, geluTanh ? 1 : 0, $0)
+    }
+  }
+
   /// Rows of `weight` [V, D] picked by integer `indices` [*] -> [*, D].
   public static func embedding(_ indices: Tensor, weight: Tensor) throws -> Tensor {
     try produce("embedding", weight, indices) { ct_embedding(weight.handle, indices.handle, $0) }

@@ -217,6 +217,8 @@ void ct_set_error(const char *message);
 // turns the saved logits into their own gradient in place (softmax · −Σ grads, plus the grads at the picked
 // entries): one [n, V] buffer where autograd's ops keep four or five.
 int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out);
+// act(gate) * up (act = silu, or gelu with the tanh approximation when gelu_tanh != 0); backward keeps gate and up only.
+int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out);
 
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
 enum { CT_NF4 = 0, CT_FP4 = 1 };
