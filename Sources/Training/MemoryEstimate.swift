@@ -99,12 +99,13 @@ public struct MemoryEstimate: Sendable {
     let tokens = 2 * config.perDeviceTrainBatchSize * config.maxLength
     let a = quantization == .none ? dtypeBytes : 4  // QLoRA keeps the residual stream in float32
     let (c, hd, i) = (model.hiddenSize, model.numAttentionHeads * model.resolvedHeadDim, model.intermediateSize)
+    let kvd = model.kvHeads * model.resolvedHeadDim
     let dropout = config.finetuningType == .lora && config.lora.dropout > 0
-    // Tensors autograd keeps per token and layer (RMSNorm inputs and outputs, attention's q, k, v and output, the
-    // MLP's gate, up, activation and product; LoRA's dropped inputs and masks when lora_dropout > 0); frozen
-    // projections keep nothing of their own.
-    let perToken = dropout ? 10.25 * Double(c) + 6.25 * Double(hd) + 5.25 * Double(i)
-                           : 4 * Double(c) + 5 * Double(hd) + 4 * Double(i)
+    // Tensors autograd keeps per token and layer (RMSNorm inputs and outputs; attention's q, its grouped k and v,
+    // its output and o_proj's input; the MLP's gate, up and product, its activation recomputed in backward; LoRA's
+    // dropped inputs and masks when lora_dropout > 0); frozen projections keep nothing of their own.
+    let perToken = dropout ? 10.25 * Double(c) + 4.25 * Double(hd) + 2 * Double(kvd) + 4.25 * Double(i)
+                           : 4 * Double(c) + 3 * Double(hd) + 2 * Double(kvd) + 3 * Double(i)
     let layerBytes = Int(perToken * Double(tokens * a))
     let layers = model.numHiddenLayers
     if config.gradientCheckpointing {
