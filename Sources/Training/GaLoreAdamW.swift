@@ -98,15 +98,7 @@ public final class GaLoreAdamW: AdamFamily {
     try withNoGrad {
       for (k, p) in parameters.enumerated() {
         guard var g = p.grad else { continue }
-        if targets.contains(k) {
-          let fromRight = Self.projectsFromRight(p.shape, settings.projectionType)
-          // [m, n] -> [m, r] or [r, n]
-          if projections[k] == nil || steps[k] % settings.updateProjectionGap == 0 {
-            projections[k] = try orthogonalMatrix(g, fromRight: fromRight)
-          }
-          let P = projections[k]!
-          g = fromRight ? try g.matmul(try P.transposed(0, 1)) : try P.transposed(0, 1).matmul(g)
-        }
+        if targets.contains(k) { g = try Self.project(g, &projections[k], step: steps[k], settings) }  // [m, n] -> [m, r] or [r, n]
         steps[k] += 1
         let m = firstMoments[k], v = secondMoments[k]
         try m.mul_(beta1); try m.add_(g, alpha: 1 - beta1)              // m ← β₁m + (1 − β₁)g
@@ -117,30 +109,44 @@ public final class GaLoreAdamW: AdamFamily {
         let bias2 = 1 - Foundation.pow(beta2, Double(steps[k]))
         let stepSize = learningRate * bias2.squareRoot() / bias1
         var normalised = try m / denom
-        if targets.contains(k) {
-          // [m, r] or [r, n] -> [m, n]; galore-torch picks the side from the projected shape (project_back)
-          let P = projections[k]!
-          let right: Bool
-          switch settings.projectionType {
-          case .std: right = normalised.shape[0] >= normalised.shape[1]
-          case .reverseStd: right = !(normalised.shape[0] <= normalised.shape[1])
-          case .right: right = true
-          case .left: right = false
-          }
-          normalised = try (right ? normalised.matmul(P) : P.matmul(normalised)) * settings.scale
-        }
+        if targets.contains(k) { normalised = try Self.projectBack(normalised, projections[k]!, settings) }  // -> [m, n]
         try p.add_(normalised, alpha: -stepSize)                         // θ ← θ − η' · update
         if weightDecay > 0 { try p.add_(p, alpha: -learningRate * weightDecay) }
       }
     }
   }
 
+  /// galore_projector.project: a target's gradient [m, n] -> [m, r] (G Pᵀ) or [r, n] (Pᵀ G), with `projection`
+  /// refreshed from the gradient's SVD first when there is none yet or `step` (updates so far) is a multiple of
+  /// update_proj_gap. Shared with GaLoreAdamW8bit.
+  static func project(_ g: Tensor, _ projection: inout Tensor?, step: Int, _ settings: GaLoreSettings) throws -> Tensor {
+    let fromRight = projectsFromRight(g.shape, settings.projectionType)
+    if projection == nil || step % settings.updateProjectionGap == 0 {
+      projection = try orthogonalMatrix(g, rank: settings.rank, fromRight: fromRight)
+    }
+    let P = projection!
+    return fromRight ? try g.matmul(try P.transposed(0, 1)) : try P.transposed(0, 1).matmul(g)
+  }
+
+  /// galore_projector.project_back: [m, r] or [r, n] -> [m, n], times scale; galore-torch picks the side from the
+  /// low-rank tensor's shape.
+  static func projectBack(_ low: Tensor, _ P: Tensor, _ settings: GaLoreSettings) throws -> Tensor {
+    let right: Bool
+    switch settings.projectionType {
+    case .std: right = low.shape[0] >= low.shape[1]
+    case .reverseStd: right = !(low.shape[0] <= low.shape[1])
+    case .right: right = true
+    case .left: right = false
+    }
+    return try (right ? low.matmul(P) : P.matmul(low)) * settings.scale
+  }
+
   /// galore_projector.get_orthogonal_matrix: from the right Vh[:r, :] [r, n]; from the left U[:, :r] [m, r]
-  /// (float32 SVD, then the parameter's dtype).
-  private func orthogonalMatrix(_ g: Tensor, fromRight: Bool) throws -> Tensor {
+  /// (float32 SVD, then the gradient's dtype).
+  private static func orthogonalMatrix(_ g: Tensor, rank: Int, fromRight: Bool) throws -> Tensor {
     let matrix = g.dtype == .float32 ? g : try g.to(dtype: .float32)
     let (u, _, vh) = try matrix.singularValueDecomposition()
-    let r = Swift.min(settings.rank, vh.size(0))
+    let r = Swift.min(rank, vh.size(0))
     let P = fromRight ? try vh.slice(0, 0, r) : try u.slice(1, 0, r)
     return try P.to(dtype: g.dtype).contiguous()
   }

@@ -2,6 +2,7 @@
 // names, and the optimizer they build for the trainable parameters, as transformers' Trainer.create_optimizer does
 // (trainer_optimizer.py, 5.23).
 import Foundation
+import Support
 import Torch
 
 /// `optim:` — which optimizer updates the trainable weights (transformers' `OptimizerNames` values).
@@ -16,14 +17,25 @@ public enum OptimizerName: String, ConfigurationChoice, Sendable {
   case pagedAdamw32bit = "paged_adamw_32bit"
   /// GaLore (GaLoreAdamW.swift): Adam on the target matrices' gradients projected to rank r; full fine-tuning.
   case galoreAdamw = "galore_adamw"
+  /// GaLore with bitsandbytes' 8-bit block-wise moments (GaLoreAdamW8bit.swift).
+  case galoreAdamw8bit = "galore_adamw_8bit"
 
   /// Whether the optimizer projects `optim_target_modules`' gradients (GaLore).
-  public var isGaLore: Bool { self == .galoreAdamw }
+  public var isGaLore: Bool { self == .galoreAdamw || self == .galoreAdamw8bit }
+
+  /// What galore-torch's class uses for β₁, β₂, ε and weight decay, transformers passing it only the learning rate.
+  var galoreConstants: AdamConstants? {
+    switch self {
+    case .galoreAdamw: return AdamConstants(beta1: 0.9, beta2: 0.999, epsilon: 1e-6, weightDecay: 0)
+    case .galoreAdamw8bit: return AdamConstants(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-2)
+    default: return nil
+    }
+  }
 
   /// bitsandbytes' state width, or nil for torch's AdamW.
   var bitsAndBytesStateBits: Int? {
     switch self {
-    case .adamwTorch, .galoreAdamw: return nil
+    case .adamwTorch, .galoreAdamw, .galoreAdamw8bit: return nil
     case .adamw8bit, .pagedAdamw8bit: return 8
     case .pagedAdamw32bit: return 32
     }
@@ -52,7 +64,7 @@ public enum OptimizerTargets: Equatable, Sendable {
 
   static func fullMatch(_ pattern: String, _ text: String) throws -> Bool {
     let regex: NSRegularExpression
-    do { regex = try NSRegularExpression(pattern: "^(?:" + pattern + ")$") } catch {
+    do { regex = try RegexCache.regex("^(?:" + pattern + ")$") } catch {
       throw TrainingError("optim_target_modules: \"\(pattern)\" is not a regular expression")
     }
     return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
@@ -128,8 +140,9 @@ extension TrainingConfiguration {
       }
       do { _ = try galoreSettings() } catch let e as ConfigurationError { return ("optim_args", e.problem) } catch { return ("optim_args", "\(error)") }
       // transformers hands GaLore only the learning rate: β, ε and weight decay are galore-torch's defaults.
-      let defaults: [(String, Double, Double)] = [("adam_beta1", adamBeta1, 0.9), ("adam_beta2", adamBeta2, 0.999),
-                                                  ("adam_epsilon", adamEpsilon, 1e-6), ("weight_decay", weightDecay, 0)]
+      let c = optim.galoreConstants!
+      let defaults: [(String, Double, Double)] = [("adam_beta1", adamBeta1, c.beta1), ("adam_beta2", adamBeta2, c.beta2),
+                                                  ("adam_epsilon", adamEpsilon, c.epsilon), ("weight_decay", weightDecay, c.weightDecay)]
       for (key, value, used) in defaults where source(of: key) != .builtInDefault && value != used {
         return (key, "\(optim.rawValue) runs with \(used.recipeText) (transformers passes GaLore only the learning rate); remove \(key) or set it to \(used.recipeText)")
       }
@@ -155,6 +168,9 @@ extension TrainingConfiguration {
         throw error("optim_target_modules", "\(targets.recipeText) matches no trainable linear layer of the model (its layers: "
                       + linearLayers.prefix(8).joined(separator: ", ") + (linearLayers.count > 8 ? ", …" : "") + ")")
       }
+      if optim == .galoreAdamw8bit {
+        return try GaLoreAdamW8bit(parameters: tensors, targets: indices, settings: try galoreSettings(), learningRate: learningRate)
+      }
       return try GaLoreAdamW(parameters: tensors, targets: indices, settings: try galoreSettings(), learningRate: learningRate)
     }
     if let bits = optim.bitsAndBytesStateBits {
@@ -172,7 +188,8 @@ extension TrainingConfiguration {
   /// Bytes the optimizer `optim` keeps for trainable tensors of these shapes (`linearPath`: the linear layer a weight
   /// belongs to, for GaLore's targets): AdamW two float32 moments; 8-bit bitsandbytes 2 bytes a weight and two
   /// float32 scales a block of 256 (float32 under 4,096 elements and for embeddings); GaLore float32 moments in the
-  /// projected shape and the projection matrix.
+  /// projected shape and the projection matrix; GaLore 8-bit the same with bitsandbytes' moments (8-bit from 4,096
+  /// projected elements; every other weight 8-bit from 4,096 elements, embeddings included).
   public func optimizerStateBytes(_ tensors: [(key: String, shape: [Int], linearPath: String?)]) throws -> Int {
     let settings = optim.isGaLore ? try galoreSettings() : nil
     return try tensors.reduce(0) { total, t in
@@ -190,8 +207,10 @@ extension TrainingConfiguration {
         let right = GaLoreAdamW.projectsFromRight(t.shape, settings.projectionType)
         let moments = right ? m * k : k * columns     // R: [m, k] or [k, n]
         let projection = right ? k * columns : m * k  // P: [k, n] or [m, k]
-        return total + 8 * moments + 4 * projection
+        let momentBytes = optim == .galoreAdamw8bit ? BitsAndBytesMoments.byteCount(elements: moments, eightBit: true) : 8 * moments
+        return total + momentBytes + 4 * projection
       }
+      if optim == .galoreAdamw8bit { return total + BitsAndBytesMoments.byteCount(elements: n, eightBit: true) }
       return total + 8 * n
     }
   }
@@ -203,6 +222,8 @@ extension TrainingConfiguration {
     case .adamw8bit, .pagedAdamw8bit: return "bitsandbytes AdamW (\(optim.rawValue): 8-bit block-wise moments)"
     case .pagedAdamw32bit: return "bitsandbytes AdamW (paged_adamw_32bit: float32 moments)"
     case .galoreAdamw: return "GaLore AdamW (galore_adamw: moments at rank \((try? galoreSettings().rank) ?? 0) on \(optimTargetModules?.recipeText ?? "?"))"
+    case .galoreAdamw8bit:
+      return "GaLore AdamW 8-bit (galore_adamw_8bit: 8-bit block-wise moments at rank \((try? galoreSettings().rank) ?? 0) on \(optimTargetModules?.recipeText ?? "?"))"
     }
   }
 }

@@ -254,7 +254,7 @@ public struct TrainingConfiguration: Equatable {
     .init("adam_epsilon", \.adamEpsilon, .positive, help: "AdamW's ε."),
     .init("max_grad_norm", \.maxGradNorm, .positive, help: "Clip the gradients' global norm to this."),
     .init("optim", \.optim,
-          help: "The optimizer, by transformers' name: adamw_torch, bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU), or GaLore (galore_adamw)."),
+          help: "The optimizer, by transformers' name: adamw_torch, bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU), or GaLore (galore_adamw; galore_adamw_8bit with 8-bit moments)."),
     .init("optim_target_modules", \.optimTargetModules,
           help: "The linear layers GaLore projects: a regular expression over module paths, all-linear, or a list of names or expressions."),
     .init("optim_args", \.optimArgs,
