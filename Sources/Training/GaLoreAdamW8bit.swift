@@ -31,6 +31,8 @@ public final class GaLoreAdamW8bit: AdamFamily {
   /// Per target: the projection matrix (contiguous), nil until its first step.
   var projections: [Int: Tensor] = [:]
   private let maps = DynamicMaps()
+  /// Elements an 8-bit update takes at a time (tests lower it to cross chunk boundaries on small tensors).
+  var chunkElements = BitsAndBytesMoments.defaultChunkElements
 
   public init(parameters: [Tensor], targets: Set<Int>, settings: GaLoreSettings, learningRate: Double,
               beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 1e-2) throws
@@ -73,7 +75,8 @@ public final class GaLoreAdamW8bit: AdamFamily {
         let g = grad.dtype == .float32 ? grad : try grad.to(dtype: .float32)
         guard targets.contains(k) else {
           steps[k] += 1
-          try moments[k].update(p, g, step: steps[k], learningRate: learningRate, constants: constants, maps: maps)
+          try moments[k].update(p, g, step: steps[k], learningRate: learningRate, constants: constants, maps: maps,
+                                chunkElements: chunkElements)
           continue
         }
         let low = try GaLoreAdamW.project(g, &projections[k], step: steps[k], settings)  // [m, n] -> [m, r] or [r, n]
@@ -83,7 +86,8 @@ public final class GaLoreAdamW8bit: AdamFamily {
         let delta = try Tensor.zeros(low.shape, device: p.device)
         var undecayed = constants
         undecayed.weightDecay = 0
-        try moments[k].update(delta, low.contiguous(), step: steps[k], learningRate: learningRate, constants: undecayed, maps: maps)
+        try moments[k].update(delta, low.contiguous(), step: steps[k], learningRate: learningRate, constants: undecayed,
+                              maps: maps, chunkElements: chunkElements)
         try p.add_(try GaLoreAdamW.projectBack(delta, projections[k]!, settings))       // θ ← θ + scale · back(Δ)
         if weightDecay > 0 { try p.add_(p, alpha: -learningRate * weightDecay) }       // θ ← θ − ηλθ
       }
