@@ -1,6 +1,7 @@
 // LoRA.swift — low-rank adapters (Hu et al. 2021) as a wrapper around any linear layer, with PEFT's
 // initialisation, scaling and merge rule; the one LoRA configuration (PEFT's key names) recipes and adapters share.
 import Foundation
+import Support
 import Torch
 
 /// `y = base(x) + scaling · B(A(dropout(x)))` around any linear layer (dense or quantized), with A [r, in] and
@@ -105,7 +106,7 @@ public enum LoRATargets: Equatable, Sendable, Codable, CustomStringConvertible {
       return names.contains { path == $0 || path.hasSuffix(".\($0)") }
     case .pattern(let p):
       let re: NSRegularExpression
-      do { re = try NSRegularExpression(pattern: "^(?:\(p))$") } catch {
+      do { re = try RegexCache.regex("^(?:\(p))$") } catch {
         throw NNError("target_modules \"\(p)\" is not a valid regular expression")
       }
       return re.firstMatch(in: path, range: NSRange(path.startIndex..., in: path)) != nil

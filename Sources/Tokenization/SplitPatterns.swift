@@ -1,6 +1,7 @@
 // Pre-tokenizer split patterns: hand-written matchers for the GPT-2 and Llama-3/Qwen2 regexes (exactly
 // Oniguruma's leftmost-first backtracking result), literal strings, and NSRegularExpression for anything else.
 import Foundation
+import Support
 
 /// Something that finds non-overlapping, left-to-right matches in a scalar array.
 protocol SplitPattern {
@@ -192,7 +193,7 @@ struct FoundationRegexPattern: SplitPattern {
   let regex: NSRegularExpression
 
   init(_ source: String) throws {
-    regex = try NSRegularExpression(pattern: source, options: [])
+    regex = try RegexCache.regex(source)
   }
 
   func matchRanges(in s: [Unicode.Scalar]) -> [Range<Int>] {

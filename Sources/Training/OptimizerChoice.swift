@@ -2,6 +2,7 @@
 // names, and the optimizer they build for the trainable parameters, as transformers' Trainer.create_optimizer does
 // (trainer_optimizer.py, 5.23).
 import Foundation
+import Support
 import Torch
 
 /// `optim:` — which optimizer updates the trainable weights (transformers' `OptimizerNames` values).
@@ -63,7 +64,7 @@ public enum OptimizerTargets: Equatable, Sendable {
 
   static func fullMatch(_ pattern: String, _ text: String) throws -> Bool {
     let regex: NSRegularExpression
-    do { regex = try NSRegularExpression(pattern: "^(?:" + pattern + ")$") } catch {
+    do { regex = try RegexCache.regex("^(?:" + pattern + ")$") } catch {
       throw TrainingError("optim_target_modules: \"\(pattern)\" is not a regular expression")
     }
     return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil

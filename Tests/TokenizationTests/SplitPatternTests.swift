@@ -54,6 +54,18 @@ import Testing
     // Emoji outside the BMP: UTF-16 offsets map back to scalar indices.
     #expect(split(try FoundationRegexPattern("\\p{So}+"), "a😀😀b😀") == ["😀😀", "😀"])
   }
+
+  /// A custom pattern longer than 256 UTF-16 units (where Foundation's regex creation leaks its copy of the
+  /// pattern; Sources/Support/RegexCache.swift) is compiled once however often a tokenizer using it loads.
+  @Test func aLongCustomPatternIsCompiledOncePerProcess() throws {
+    let alternatives = (0..<60).map { "w\($0)x" }  // w0x|w1x|…|w59x: 289 characters
+    let pattern = alternatives.joined(separator: "|")
+    #expect(pattern.utf16.count > 256)
+    let first = try FoundationRegexPattern(pattern)
+    let second = try FoundationRegexPattern(pattern)
+    #expect(first.regex === second.regex)
+    #expect(split(first, "aw7xbw59xw60x") == ["w7x", "w59x"])
+  }
 }
 
 @Suite struct SplitPatternSpeedTests {
