@@ -32,7 +32,7 @@ public struct TrainingSummary: Sendable {
   public var tokensPerSecond: Double
   public var secondsPerStep: Double
   public var finalLoss: Double?
-  /// Whether `shouldStop` ended the run early (a checkpoint of the last step was written).
+  /// Whether `shouldStop` ended the run early (a checkpoint of the last step was written, if this call made a step).
   public var stoppedEarly = false
   /// Optimizer steps skipped for a NaN or infinite loss or gradient, in this call of `train`.
   public var nonfiniteSteps = 0
@@ -133,8 +133,9 @@ public final class Trainer {
   public var onMicroBatch: (([EncodedPair]) -> Void)?
   /// Called when an optimizer step is skipped for a non-finite loss or gradient: (step, loss, grad_norm).
   public var onNonfiniteStep: ((Int, Double, Double) -> Void)?
-  /// Asked after every optimizer step; true ends the run there, after writing a checkpoint (Ctrl-C, SIGTERM). In a
-  /// data-parallel run every process asks after every step (it may be a collective that makes them agree).
+  /// Asked before the first optimizer step and after every one; true ends the run there — before the first step
+  /// with nothing trained and nothing written, after a step with a checkpoint of it (Ctrl-C, SIGTERM). In a
+  /// data-parallel run every process asks at the same points (it may be a collective that makes them agree).
   public var shouldStop: (() throws -> Bool)?
   /// What this run's checkpoints record as their run (fingerprint.json), so a resume can tell its own from another run's.
   public var fingerprint: RunFingerprint?
@@ -205,7 +206,9 @@ public final class Trainer {
     var skipped = 0
     var epochBatches = try batches(epoch: state.epoch)
     if state.probeChosen == nil { _ = try probeTrend() }  // the probe's starting point
-    while state.globalStep < totalSteps {
+    // A stop asked while the model loaded, the processes met or the first evaluation ran: no step, no checkpoint.
+    if state.globalStep < totalSteps, try shouldStop?() == true { stoppedEarly = true }
+    while state.globalStep < totalSteps && !stoppedEarly {
       if state.batchInEpoch >= epochBatches.count {
         state.epoch += 1
         state.batchInEpoch = 0

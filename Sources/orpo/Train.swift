@@ -103,7 +103,7 @@ struct Train: ParsableCommand {
     var dataParallel: DataParallel?
     if let launch = try LaunchEnvironment.read(), launch.worldSize > 1 {
       LocalLaunch.joinLauncher()
-      // From the start: a signal while the processes load and meet stops them after their first step.
+      // From the start: a signal while the processes load and meet stops them all before their first step.
       Signals.catchStopSignals(announce: launch.rank == 0)
       // On GPUs each worker takes the one LOCAL_RANK names (as accelerate does) and NCCL carries the collectives.
       if config.device.isCUDA { config.device = .cuda(launch.localRank) }

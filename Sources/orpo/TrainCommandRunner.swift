@@ -119,7 +119,8 @@ struct TrainCommandRunner {
     if isMainProcess { progress.finish() }
     if summary.stoppedEarly, let sig = stopSignal {
       let checkpoint = lastCheckpoint ?? Trainer.latestCheckpoint(in: out)
-      say("orpo: stopped by \(Signals.name(sig)) after step \(trainer.state.globalStep) of \(trainer.totalSteps); checkpoint: \(checkpoint?.path ?? "none")")
+      let when = summary.steps == 0 ? "before its first step" : "after step \(trainer.state.globalStep) of \(trainer.totalSteps)"
+      say("orpo: stopped by \(Signals.name(sig)) \(when); checkpoint: \(checkpoint?.path ?? "none")")
       if let checkpoint { say("orpo: resume with: \(Self.resumeCommand(checkpoint))") }
       throw ExitCode(128 + sig)
     }

@@ -50,6 +50,27 @@ private struct ReversedSampler: EpochSampler {
     #expect(gradNorms == [0, 0])
   }
 
+  /// A stop asked before the first step (Ctrl-C while the model loads or the first evaluation runs) ends the run
+  /// there: no step, no checkpoint. Otherwise the trainer asks before the first step and after each one but the last.
+  @Test func aStopBeforeTheFirstStepTrainsNothing() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-stop-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let t = try trainer(steps: 3, outputDir: root.path)
+    var asked = 0
+    t.shouldStop = { asked += 1; return true }
+    let summary = try t.train()
+    #expect(summary.steps == 0 && summary.stoppedEarly && asked == 1)
+    #expect(t.state.globalStep == 0)
+    let written = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    #expect(!written.contains { $0.hasPrefix("checkpoint-") }, "\(written)")
+
+    let plain = try trainer(steps: 3)
+    var askedPlain = 0
+    plain.shouldStop = { askedPlain += 1; return false }
+    let full = try plain.train()
+    #expect(full.steps == 3 && !full.stoppedEarly && askedPlain == 3)
+  }
+
   @Test func onlyTheMainProcessReportsAndWritesCheckpoints() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-gate-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: root) }
