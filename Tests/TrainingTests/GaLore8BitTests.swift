@@ -144,6 +144,9 @@ private func message(_ text: String) -> String {
     #expect(message("finetuning_type: full\noptim: galore_adamw_8bit\noptim_target_modules: all-linear\nadam_epsilon: 1e-6\n")
       .contains("key \"adam_epsilon\": galore_adamw_8bit runs with 1e-08"))
     #expect(message("finetuning_type: full\noptim: galore_adamw_8bit\noptim_target_modules: all-linear\nweight_decay: 0.01\n") == "no error")
+    #expect(message("finetuning_type: full\ntorch_dtype: bfloat16\noptim: galore_adamw_8bit\noptim_target_modules: all-linear\n")
+      .contains("key \"optim\": galore_adamw_8bit updates float32 weights here; full fine-tuning with torch_dtype bfloat16"))
+    #expect(message("finetuning_type: full\ntorch_dtype: bfloat16\noptim: adamw_8bit\n").contains("adamw_8bit updates float32 weights here"))
 
     let embedding = try Tensor.zeros([900, 32]).requiringGrad(), head = try Tensor.zeros([900, 32]).requiringGrad()
     let norm = try Tensor.zeros([32]).requiringGrad()
