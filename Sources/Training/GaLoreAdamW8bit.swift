@@ -15,8 +15,8 @@ import Torch
 ///
 /// This is the arithmetic galore-torch means. Under bitsandbytes ≥ 0.50 its positional constructor arguments land on
 /// `max_unorm=100, skip_zeros=True` (bitsandbytes dropped `percentile_clipping` and `block_wise`), which clips every
-/// 32-bit update against the zeroed stand-in's norm, so small targets never move; bitsandbytes ≤ 0.49 has no CPU
-/// update. reference/make_galore8bit_fixtures.py pins the intended arithmetic, no clipping and no zero skipping.
+/// 32-bit update against the zeroed stand-in's norm, so small targets take only the weight decay; bitsandbytes ≤ 0.49
+/// has no CPU 8-bit update. reference/make_galore8bit_fixtures.py pins the intended arithmetic, no clipping and no zero skipping.
 public final class GaLoreAdamW8bit: AdamFamily {
   public var learningRate: Double
   public let constants: AdamConstants
