@@ -18,9 +18,9 @@ Two things keep the stock class from running as meant here, and this script says
     block_wise from that signature, so 100 and True land on max_unorm and skip_zeros. max_unorm=100 makes the 32-bit
     update clip its norm to 100 x the norm of the parameter — the zeroed stand-in, norm 0 — so a target whose
     projected gradient has under 4096 elements takes no Adam update at all, only the weight decay applied after it
-    (and a zero-initialised small non-target never moves). bitsandbytes <= 0.49.2 still has the old signature but no CPU kernel for either update (its
-    optimizer_update_8bit_blockwise is registered for CUDA and XPU only; the CPU kernels came in 0.50.0, PR #1901),
-    so no released bitsandbytes runs galore-torch 1.0's class as written on a CPU. The script therefore subclasses it,
+    (and a zero-initialised small non-target never moves). bitsandbytes <= 0.49.2 still has the old signature but
+    no CPU kernel for the 8-bit block-wise update (optimizer_update_8bit_blockwise is registered for CUDA and XPU
+    only; the CPU kernels came in 0.50.0, PR #1901), so no released bitsandbytes runs galore-torch 1.0's class as written on a CPU. The script therefore subclasses it,
     keeps its step() unchanged, and calls Optimizer2State's constructor with keywords: optim_bits=8,
     min_8bit_size=4096, max_unorm=0.0, skip_zeros=False — the semantics galore-torch intends (no update-norm
     clipping; percentile clipping 100 is "off"). It also runs the stock class once and records in expected.json that

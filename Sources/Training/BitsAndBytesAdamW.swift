@@ -24,6 +24,8 @@ public final class BitsAndBytesAdamW: AdamFamily {
   /// One per parameter.
   var states: [BitsAndBytesMoments]
   private let maps = DynamicMaps()
+  /// Elements an 8-bit update takes at a time (tests lower it to cross chunk boundaries on small tensors).
+  var chunkElements = BitsAndBytesMoments.defaultChunkElements
 
   /// `fullPrecision`: indices of parameters that keep 32-bit states whatever their size (transformers registers
   /// that override for every nn.Embedding's weight under an 8-bit bitsandbytes optimizer).
@@ -53,7 +55,7 @@ public final class BitsAndBytesAdamW: AdamFamily {
         guard let g = p.grad else { continue }
         guard p.dtype == .float32 else { throw TrainingError("bitsandbytes AdamW here updates float32 parameters; parameter \(k) is \(p.dtype)") }
         try states[k].update(p, g.dtype == .float32 ? g : g.to(dtype: .float32), step: step, learningRate: learningRate,
-                             constants: constants, maps: maps)
+                             constants: constants, maps: maps, chunkElements: chunkElements)
       }
     }
   }
@@ -91,6 +93,10 @@ public final class BitsAndBytesAdamW: AdamFamily {
 enum BitsAndBytesMoments {
   static let blockSize = 256
   static let minimum8BitSize = 4096
+  /// Elements an 8-bit update dequantizes at a time (4,096 blocks): every op is element-wise or per block, so a large
+  /// tensor's update goes chunk by chunk with the whole-tensor kernel's bytes, and its float32 temporaries stay at
+  /// 4 MiB each instead of 4 bytes × 4 a weight (which made a full fine-tune's 8-bit peak higher than float32's).
+  static let defaultChunkElements = 4096 * blockSize
 
   /// float32 exp_avg and exp_avg_sq, shaped like the tensor.
   case float(first: Tensor, second: Tensor)
@@ -131,21 +137,39 @@ enum BitsAndBytesMoments {
   }
 
   /// One Adam step at bitsandbytes step `step` (counted from 1) on the float32 tensor `p` with gradient `g`:
-  /// `_optimizer_update_8bit_blockwise_cpu` (dequantize, update in float32, quantize again) or
-  /// `_optimizer_update_32bit_cpu`, optimizer "adam", no update-norm clipping (max_unorm 0).
-  func update(_ p: Tensor, _ g: Tensor, step: Int, learningRate: Double, constants: AdamConstants, maps: DynamicMaps) throws {
+  /// `_optimizer_update_8bit_blockwise_cpu` (dequantize, update in float32, quantize again; `chunkElements` at a time,
+  /// a multiple of 256) or `_optimizer_update_32bit_cpu`, optimizer "adam", no update-norm clipping (max_unorm 0).
+  func update(_ p: Tensor, _ g: Tensor, step: Int, learningRate: Double, constants: AdamConstants, maps: DynamicMaps,
+              chunkElements: Int = defaultChunkElements) throws
+  {
     switch self {
     case .float(let m, let v):
       try Self.update32Bit(p, g, m, v, step: step, learningRate: learningRate, constants)
     case .blockwise(let codes1, let absmax1, let codes2, let absmax2):
       let signed = try maps.map(signed: true, p.device), unsigned = try maps.map(signed: false, p.device)
-      let m = try BlockQuantization.dequantizeBlockwise(codes: codes1, absmax: absmax1, code: signed, blockSize: Self.blockSize)
-      let v = try BlockQuantization.dequantizeBlockwise(codes: codes2, absmax: absmax2, code: unsigned, blockSize: Self.blockSize)
-      try Self.update8Bit(p, g, m, v, step: step, learningRate: learningRate, constants)
-      let (q1, a1) = try BlockQuantization.quantizeBlockwise(m, code: signed, blockSize: Self.blockSize)
-      let (q2, a2) = try BlockQuantization.quantizeBlockwise(v, code: unsigned, blockSize: Self.blockSize)
-      try codes1.copy_(q1); try absmax1.copy_(a1)
-      try codes2.copy_(q2); try absmax2.copy_(a2)
+      func run(_ p: Tensor, _ g: Tensor, _ codes1: Tensor, _ absmax1: Tensor, _ codes2: Tensor, _ absmax2: Tensor) throws {
+        let m = try BlockQuantization.dequantizeBlockwise(codes: codes1, absmax: absmax1, code: signed, blockSize: Self.blockSize)
+        let v = try BlockQuantization.dequantizeBlockwise(codes: codes2, absmax: absmax2, code: unsigned, blockSize: Self.blockSize)
+        try Self.update8Bit(p, g, m, v, step: step, learningRate: learningRate, constants)
+        let (q1, a1) = try BlockQuantization.quantizeBlockwise(m, code: signed, blockSize: Self.blockSize)
+        let (q2, a2) = try BlockQuantization.quantizeBlockwise(v, code: unsigned, blockSize: Self.blockSize)
+        try codes1.copy_(q1); try absmax1.copy_(a1)
+        try codes2.copy_(q2); try absmax2.copy_(a2)
+      }
+      let n = p.elementCount
+      precondition(chunkElements > 0 && chunkElements % Self.blockSize == 0, "chunks hold whole blocks")
+      guard n > chunkElements, p.isContiguous, codes1.isContiguous, codes2.isContiguous else {
+        return try run(p, g, codes1, absmax1, codes2, absmax2)
+      }
+      // 1-D views of the weight and codes (writes land in them), blocks [start/256, …) of the absmax.
+      let (p1, g1) = (try p.view([n]), try g.reshape([n]))
+      let (c1, c2) = (try codes1.view([n]), try codes2.view([n]))
+      for start in stride(from: 0, to: n, by: chunkElements) {
+        let end = Swift.min(start + chunkElements, n)
+        let blocks = (start / Self.blockSize, (end + Self.blockSize - 1) / Self.blockSize)
+        try run(p1.slice(0, start, end), g1.slice(0, start, end), c1.slice(0, start, end),
+                absmax1.slice(0, blocks.0, blocks.1), c2.slice(0, start, end), absmax2.slice(0, blocks.0, blocks.1))
+      }
     }
   }
 

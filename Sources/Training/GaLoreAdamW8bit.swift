@@ -15,8 +15,8 @@ import Torch
 ///
 /// This is the arithmetic galore-torch means. Under bitsandbytes ≥ 0.50 its positional constructor arguments land on
 /// `max_unorm=100, skip_zeros=True` (bitsandbytes dropped `percentile_clipping` and `block_wise`), which clips every
-/// 32-bit update against the zeroed stand-in's norm, so small targets never move; bitsandbytes ≤ 0.49 has no CPU
-/// update. reference/make_galore8bit_fixtures.py pins the intended arithmetic, no clipping and no zero skipping.
+/// 32-bit update against the zeroed stand-in's norm, so small targets take only the weight decay; bitsandbytes ≤ 0.49
+/// has no CPU 8-bit update. reference/make_galore8bit_fixtures.py pins the intended arithmetic, no clipping and no zero skipping.
 public final class GaLoreAdamW8bit: AdamFamily {
   public var learningRate: Double
   public let constants: AdamConstants
@@ -31,6 +31,8 @@ public final class GaLoreAdamW8bit: AdamFamily {
   /// Per target: the projection matrix (contiguous), nil until its first step.
   var projections: [Int: Tensor] = [:]
   private let maps = DynamicMaps()
+  /// Elements an 8-bit update takes at a time (tests lower it to cross chunk boundaries on small tensors).
+  var chunkElements = BitsAndBytesMoments.defaultChunkElements
 
   public init(parameters: [Tensor], targets: Set<Int>, settings: GaLoreSettings, learningRate: Double,
               beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 1e-2) throws
@@ -73,7 +75,8 @@ public final class GaLoreAdamW8bit: AdamFamily {
         let g = grad.dtype == .float32 ? grad : try grad.to(dtype: .float32)
         guard targets.contains(k) else {
           steps[k] += 1
-          try moments[k].update(p, g, step: steps[k], learningRate: learningRate, constants: constants, maps: maps)
+          try moments[k].update(p, g, step: steps[k], learningRate: learningRate, constants: constants, maps: maps,
+                                chunkElements: chunkElements)
           continue
         }
         let low = try GaLoreAdamW.project(g, &projections[k], step: steps[k], settings)  // [m, n] -> [m, r] or [r, n]
@@ -83,7 +86,8 @@ public final class GaLoreAdamW8bit: AdamFamily {
         let delta = try Tensor.zeros(low.shape, device: p.device)
         var undecayed = constants
         undecayed.weightDecay = 0
-        try moments[k].update(delta, low.contiguous(), step: steps[k], learningRate: learningRate, constants: undecayed, maps: maps)
+        try moments[k].update(delta, low.contiguous(), step: steps[k], learningRate: learningRate, constants: undecayed,
+                              maps: maps, chunkElements: chunkElements)
         try p.add_(try GaLoreAdamW.projectBack(delta, projections[k]!, settings))       // θ ← θ + scale · back(Δ)
         if weightDecay > 0 { try p.add_(p, alpha: -learningRate * weightDecay) }       // θ ← θ − ηλθ
       }

@@ -131,6 +131,9 @@ extension TrainingConfiguration {
 
   /// The `optim*` keys' rules across keys.
   func optimizerProblem() -> (key: String, problem: String)? {
+    if optim.bitsAndBytesStateBits != nil || optim == .galoreAdamw8bit, finetuningType == .full, torchDtype != .float32 {
+      return ("optim", "\(optim.rawValue) updates float32 weights here; full fine-tuning with torch_dtype \(torchDtype.recipeText) would train \(torchDtype.recipeText) weights (set torch_dtype: float32)")
+    }
     if optim.isGaLore {
       if optimTargetModules == nil {
         return ("optim", "\(optim.rawValue) needs optim_target_modules, the linear layers whose gradients it projects (a regular expression, all-linear, or a list)")

@@ -30,6 +30,10 @@ extension Bench {
       Setup(name: "galore", settings: ["finetuning_type=full", "torch_dtype=float32", "optim=galore_adamw",
                                        #"optim_target_modules=[".*self_attn.*", ".*mlp.*"]"#,
                                        "optim_args=rank=128,update_proj_gap=200,scale=0.25"]),
+      Setup(name: "galore_8bit", settings: ["finetuning_type=full", "torch_dtype=float32", "optim=galore_adamw_8bit",
+                                            #"optim_target_modules=[".*self_attn.*", ".*mlp.*"]"#,
+                                            "optim_args=rank=128,update_proj_gap=200,scale=0.25",
+                                            "weight_decay=0.01"]),  // GaLoreAdamW8bit's own; the default recipe says 0
     ]
 
     @Option(help: "A Hugging Face model folder or a .gguf file (default: SmolLM2-135M-Instruct from `make setup`).")

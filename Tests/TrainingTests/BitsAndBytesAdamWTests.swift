@@ -45,14 +45,16 @@ private func relativeError(_ ours: Tensor, _ theirs: Tensor) throws -> Double {
   }
 
   /// Replays the fixture's gradients and learning rates; the parameters after every step and the final states
-  /// (8-bit codes and absmax, or float32 moments) equal bitsandbytes'.
-  func replay(_ name: String) throws {
+  /// (8-bit codes and absmax, or float32 moments) equal bitsandbytes'. `chunkElements`: how many elements an 8-bit
+  /// update takes at a time (the default leaves the fixture's tensors whole).
+  func replay(_ name: String, chunkElements: Int? = nil) throws {
     let f = try Adam8BitFixture.load()
     let c = try #require(f.cases[name])
     let file = try SafeTensorsFile(url: Adam8BitFixture.folder.appendingPathComponent(name + ".safetensors"))
     let params = try f.shapes.indices.map { try file.tensor("initial.\($0)", copy: true).requiringGrad() }
     let optimizer = try BitsAndBytesAdamW(parameters: params, learningRate: f.rates[0], beta1: f.betas[0], beta2: f.betas[1],
                                           epsilon: f.eps, weightDecay: f.weight_decay, stateBits: c.optim_bits)
+    if let chunkElements { optimizer.chunkElements = chunkElements }
     #expect(params.indices.map(optimizer.isEightBit) == c.eight_bit)
     for (step, rate) in f.rates.enumerated() {
       for (k, p) in params.enumerated() { try p.setGrad(file.tensor("grad.\(step).\(k)", copy: true)) }
@@ -81,6 +83,9 @@ private func relativeError(_ ours: Tensor, _ theirs: Tensor) throws -> Double {
   }
 
   @Test func eightBitStatesMatchBitsandbytes() throws { try replay("adamw_8bit") }
+  /// Large tensors' 8-bit updates go a chunk of whole blocks at a time (bounded temporaries); the bytes are the
+  /// whole-tensor kernel's: 4,400 elements in chunks of 512 (the last one 304, a block and a partial 48).
+  @Test func chunkedEightBitUpdatesAreBitsandbytes() throws { try replay("adamw_8bit", chunkElements: 512) }
   /// bitsandbytes gives paged_adamw_8bit the plain optimizer's bytes on the CPU (the fixture script checks it);
   /// `optim` builds the same optimizer for both.
   @Test func pagedEightBitIsEightBitOnTheCPU() throws {

@@ -62,13 +62,18 @@ private func message(_ text: String) -> String {
   /// targets the bounds leave a last-place rounding of another CPU's LAPACK/BLAS room (1e-6 of the largest weight;
   /// a code may then sit one step over a rounding boundary, so at most 1 in 500 may differ, and the dequantized
   /// moments stay within 1e-2 of the block's absmax — one code step of the dynamic map).
-  @Test func stepsMatchGaloreTorch() throws {
+  @Test func stepsMatchGaloreTorch() throws { try replay() }
+  /// The same with the 8-bit updates taken 1,024 elements at a time (4,160 = 4 chunks and one of 64).
+  @Test func chunkedStepsMatchGaloreTorch() throws { try replay(chunkElements: 1024) }
+
+  func replay(chunkElements: Int? = nil) throws {
     let f = try GaLore8BitFixture.load()
     let file = try GaLore8BitFixture.file()
     #expect(f.stock_class.max_unorm == 100 && f.stock_class.skip_zeros && f.stock_class.small_target_only_decays)
     let params = try f.shapes.indices.map { try file.tensor("initial.\($0)", copy: true).requiringGrad() }
     #expect(f.settings == GaLoreSettings(rank: 8, updateProjectionGap: 2, scale: 0.25))
     let optimizer = try GaLoreAdamW8bit(parameters: params, targets: Set(f.targets), settings: f.settings, learningRate: f.rates[0])
+    if let chunkElements { optimizer.chunkElements = chunkElements }
     #expect([optimizer.beta1, optimizer.beta2, optimizer.epsilon, optimizer.weightDecay] == f.betas + [f.eps, f.weight_decay])
     #expect(params.indices.map(optimizer.isEightBit) == f.eight_bit)
     for (step, rate) in f.rates.enumerated() {
@@ -139,6 +144,9 @@ private func message(_ text: String) -> String {
     #expect(message("finetuning_type: full\noptim: galore_adamw_8bit\noptim_target_modules: all-linear\nadam_epsilon: 1e-6\n")
       .contains("key \"adam_epsilon\": galore_adamw_8bit runs with 1e-08"))
     #expect(message("finetuning_type: full\noptim: galore_adamw_8bit\noptim_target_modules: all-linear\nweight_decay: 0.01\n") == "no error")
+    #expect(message("finetuning_type: full\ntorch_dtype: bfloat16\noptim: galore_adamw_8bit\noptim_target_modules: all-linear\n")
+      .contains("key \"optim\": galore_adamw_8bit updates float32 weights here; full fine-tuning with torch_dtype bfloat16"))
+    #expect(message("finetuning_type: full\ntorch_dtype: bfloat16\noptim: adamw_8bit\n").contains("adamw_8bit updates float32 weights here"))
 
     let embedding = try Tensor.zeros([900, 32]).requiringGrad(), head = try Tensor.zeros([900, 32]).requiringGrad()
     let norm = try Tensor.zeros([32]).requiringGrad()
