@@ -29,6 +29,51 @@ public struct GaLoreSettings: Equatable, Sendable {
     self.scale = scale
     self.projectionType = projectionType
   }
+
+  /// As checkpoints record it (`galore` in the optimizer state's metadata).
+  var text: String {
+    "rank=\(rank),update_proj_gap=\(updateProjectionGap),scale=\(scale),proj_type=\(projectionType.rawValue)"
+  }
+}
+
+/// What a GaLore optimizer's checkpoint holds beside its moments, shared by galore_adamw and galore_adamw_8bit:
+/// metadata (optimizer, per-parameter step counts, settings, targets) and `projection.<k>` per target that has one.
+enum GaLoreCheckpoint {
+  static func metadata(optimizer: String, steps: [Int], settings: GaLoreSettings, targets: Set<Int>) -> [String: String] {
+    ["optimizer": optimizer, "steps": steps.map(String.init).joined(separator: ","), "step": String(steps.max() ?? 0),
+     "galore": settings.text, "targets": targets.sorted().map(String.init).joined(separator: ",")]
+  }
+
+  /// The step counts and projections of `saved`, refused unless it was saved by `optimizer` with these settings and
+  /// targets, with one step count per parameter and each projection of the shape this run's would have.
+  /// `owner` names the state in errors ("GaLore", "GaLore 8-bit").
+  static func restore(_ saved: OptimizerState, optimizer: String, owner: String, settings: GaLoreSettings,
+                      targets: Set<Int>, parameters: [Tensor]) throws -> (steps: [Int], projections: [Int: Tensor])
+  {
+    guard saved.metadata["optimizer"] == optimizer else {
+      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch"), this run's optim is \(optimizer); resume with the optim it was saved with")
+    }
+    let expected = metadata(optimizer: optimizer, steps: [], settings: settings, targets: targets)
+    guard saved.metadata["galore"] == expected["galore"], saved.metadata["targets"] == expected["targets"] else {
+      throw TrainingError("the checkpoint's GaLore state was saved with \(saved.metadata["galore"] ?? "?") on parameters \(saved.metadata["targets"] ?? "?"); this run has \(settings.text) on \(targets.sorted())")
+    }
+    let steps = (saved.metadata["steps"] ?? "").split(separator: ",").compactMap { Int($0) }
+    guard steps.count == parameters.count, steps.allSatisfy({ $0 >= 0 }) else {
+      throw TrainingError("\(owner) state: metadata \"steps\" must hold \(parameters.count) whole numbers, one per trainable parameter")
+    }
+    var projections: [Int: Tensor] = [:]
+    for k in parameters.indices {
+      guard let P = saved.tensors.first(where: { $0.name == "projection.\(k)" })?.tensor else { continue }
+      guard targets.contains(k) else { throw TrainingError("\(owner) state: parameter \(k) is not a target but has a projection") }
+      let shape = parameters[k].shape, r = Swift.min(shape[0], shape[1], settings.rank)
+      let expectedShape = GaLoreAdamW.projectsFromRight(shape, settings.projectionType) ? [r, shape[1]] : [shape[0], r]
+      guard P.shape == expectedShape else {
+        throw TrainingError("\(owner) state: projection.\(k) has shape \(P.shape), expected \(expectedShape)")
+      }
+      projections[k] = try P.to(dtype: parameters[k].dtype, device: parameters[k].device).contiguous()
+    }
+    return (steps, projections)
+  }
 }
 
 /// galore-torch's AdamW (transformers' old AdamW with a GaLore projection per target): for a target's gradient
@@ -159,36 +204,16 @@ public final class GaLoreAdamW: AdamFamily {
       tensors += [("exp_avg.\(k)", firstMoments[k]), ("exp_avg_sq.\(k)", secondMoments[k])]
       if let P = projections[k] { tensors.append(("projection.\(k)", P)) }
     }
-    return OptimizerState(tensors: tensors, metadata: [
-      "optimizer": "galore_adamw", "steps": steps.map(String.init).joined(separator: ","),
-      "step": String(steps.max() ?? 0), "galore": settingsText,
-      "targets": targets.sorted().map(String.init).joined(separator: ","),
-    ])
-  }
-
-  private var settingsText: String {
-    "rank=\(settings.rank),update_proj_gap=\(settings.updateProjectionGap),scale=\(settings.scale),proj_type=\(settings.projectionType.rawValue)"
+    return OptimizerState(tensors: tensors, metadata: GaLoreCheckpoint.metadata(
+      optimizer: "galore_adamw", steps: steps, settings: settings, targets: targets))
   }
 
   public func restore(_ saved: OptimizerState) throws {
-    guard saved.metadata["optimizer"] == "galore_adamw" else {
-      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch"), this run's optim is galore_adamw; resume with the optim it was saved with")
-    }
-    guard saved.metadata["galore"] == settingsText, saved.metadata["targets"] == targets.sorted().map(String.init).joined(separator: ",") else {
-      throw TrainingError("the checkpoint's GaLore state was saved with \(saved.metadata["galore"] ?? "?") on parameters \(saved.metadata["targets"] ?? "?"); this run has \(settingsText) on \(targets.sorted())")
-    }
-    let savedSteps = (saved.metadata["steps"] ?? "").split(separator: ",").compactMap { Int($0) }
-    guard savedSteps.count == parameters.count, savedSteps.allSatisfy({ $0 >= 0 }) else {
-      throw TrainingError("GaLore state: metadata \"steps\" must hold \(parameters.count) whole numbers, one per trainable parameter")
-    }
+    let (savedSteps, restored) = try GaLoreCheckpoint.restore(saved, optimizer: "galore_adamw", owner: "GaLore",
+                                                              settings: settings, targets: targets, parameters: parameters)
     var pairs: [(Tensor, Tensor)] = []
-    var restored: [Int: Tensor] = [:]
     for k in parameters.indices {
       pairs += [(firstMoments[k], try saved.tensor("exp_avg.\(k)")), (secondMoments[k], try saved.tensor("exp_avg_sq.\(k)"))]
-      if let P = saved.tensors.first(where: { $0.name == "projection.\(k)" })?.tensor {
-        guard targets.contains(k) else { throw TrainingError("GaLore state: parameter \(k) is not a target but has a projection") }
-        restored[k] = try P.to(dtype: parameters[k].dtype, device: parameters[k].device).contiguous()
-      }
     }
     guard saved.tensors.count == pairs.count + restored.count else {
       throw TrainingError("GaLore state holds \(saved.tensors.count) tensors, expected \(pairs.count + restored.count)")

@@ -103,43 +103,15 @@ public final class GaLoreAdamW8bit: AdamFamily {
       tensors += moments[k].namedTensors(k)
       if let P = projections[k] { tensors.append(("projection.\(k)", P)) }
     }
-    return OptimizerState(tensors: tensors, metadata: [
-      "optimizer": "galore_adamw_8bit", "steps": steps.map(String.init).joined(separator: ","),
-      "step": String(steps.max() ?? 0), "galore": settingsText, "targets": targetsText,
-    ])
+    return OptimizerState(tensors: tensors, metadata: GaLoreCheckpoint.metadata(
+      optimizer: "galore_adamw_8bit", steps: steps, settings: settings, targets: targets))
   }
-
-  private var settingsText: String {
-    "rank=\(settings.rank),update_proj_gap=\(settings.updateProjectionGap),scale=\(settings.scale),proj_type=\(settings.projectionType.rawValue)"
-  }
-
-  private var targetsText: String { targets.sorted().map(String.init).joined(separator: ",") }
 
   public func restore(_ saved: OptimizerState) throws {
-    guard saved.metadata["optimizer"] == "galore_adamw_8bit" else {
-      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch"), this run's optim is galore_adamw_8bit; resume with the optim it was saved with")
-    }
-    guard saved.metadata["galore"] == settingsText, saved.metadata["targets"] == targetsText else {
-      throw TrainingError("the checkpoint's GaLore state was saved with \(saved.metadata["galore"] ?? "?") on parameters \(saved.metadata["targets"] ?? "?"); this run has \(settingsText) on \(targets.sorted())")
-    }
-    let savedSteps = (saved.metadata["steps"] ?? "").split(separator: ",").compactMap { Int($0) }
-    guard savedSteps.count == parameters.count, savedSteps.allSatisfy({ $0 >= 0 }) else {
-      throw TrainingError("GaLore 8-bit state: metadata \"steps\" must hold \(parameters.count) whole numbers, one per trainable parameter")
-    }
+    let (savedSteps, restored) = try GaLoreCheckpoint.restore(saved, optimizer: "galore_adamw_8bit", owner: "GaLore 8-bit",
+                                                              settings: settings, targets: targets, parameters: parameters)
     var pairs: [(Tensor, Tensor)] = []
-    var restored: [Int: Tensor] = [:]
-    for k in parameters.indices {
-      pairs += try moments[k].pairs(restoringFrom: saved, k, owner: "GaLore 8-bit")
-      if let P = saved.tensors.first(where: { $0.name == "projection.\(k)" })?.tensor {
-        guard targets.contains(k) else { throw TrainingError("GaLore 8-bit state: parameter \(k) is not a target but has a projection") }
-        let shape = parameters[k].shape, r = Swift.min(shape[0], shape[1], settings.rank)
-        let expected = GaLoreAdamW.projectsFromRight(shape, settings.projectionType) ? [r, shape[1]] : [shape[0], r]
-        guard P.shape == expected else {
-          throw TrainingError("GaLore 8-bit state: projection.\(k) has shape \(P.shape), expected \(expected)")
-        }
-        restored[k] = try P.to(dtype: .float32, device: parameters[k].device).contiguous()
-      }
-    }
+    for k in parameters.indices { pairs += try moments[k].pairs(restoringFrom: saved, k, owner: "GaLore 8-bit") }
     guard saved.tensors.count == pairs.count + restored.count else {
       throw TrainingError("GaLore 8-bit state holds \(saved.tensors.count) tensors, expected \(pairs.count + restored.count)")
     }
