@@ -27,6 +27,9 @@ extension Bench {
       Setup(name: "qlora", settings: qlora),
       Setup(name: "qlora_8bit_checkpointing",
             settings: qlora + ["gradient_checkpointing=true", "optim=paged_adamw_8bit"]),
+      // The same on a .gguf model's own quantized blocks (`quantization: gguf`; an error row for other models).
+      Setup(name: "gguf_8bit_checkpointing",
+            settings: ["quantization=gguf", "gradient_checkpointing=true", "optim=paged_adamw_8bit"]),
       Setup(name: "galore", settings: ["finetuning_type=full", "torch_dtype=float32", "optim=galore_adamw",
                                        #"optim_target_modules=[".*self_attn.*", ".*mlp.*"]"#,
                                        "optim_args=rank=128,update_proj_gap=200,scale=0.25"]),

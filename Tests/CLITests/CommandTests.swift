@@ -247,7 +247,7 @@ struct CommandTests {
     let galore = try #require(object["galore"])
     #expect(galore["error"] is String || galore["peak_rss_mib"] is Double, "\(galore)")
     try expectUsageError(["bench", "memory", "--only", "f32"],
-                         "--only: unknown set-up \"f32\" (expected some of f32_lora, bf16_lora, qlora, qlora_8bit_checkpointing, galore, galore_8bit)")
+                         "--only: unknown set-up \"f32\" (expected some of f32_lora, bf16_lora, qlora, qlora_8bit_checkpointing, gguf_8bit_checkpointing, galore, galore_8bit)")
   }
 
   /// With --generations and --samples, evaluate adds the measurements orpo compare reports. On the fixture's first 8
