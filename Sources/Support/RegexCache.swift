@@ -24,11 +24,4 @@ public enum RegexCache {
     compiled[pattern] = regex
     return regex
   }
-
-  /// How many patterns are held now (for tests).
-  public static var count: Int {
-    lock.lock()
-    defer { lock.unlock() }
-    return compiled.count
-  }
 }
