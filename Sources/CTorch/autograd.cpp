@@ -170,6 +170,53 @@ struct TokenLogprobsFunction : torch::autograd::Function<TokenLogprobsFunction> 
     return {grad.view(ctx->saved_data["sizes"].toIntVector()), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
+// log p(target) through a frozen output layer without keeping or recomputing the [n, V] logits (Liger Kernel's fused
+// linear loss, for a loss whose per-token gradients come later). With p = softmax(logits) and g_k the gradient of
+// prediction k (target t_k at position s_k), the gradient of logits row i is Σ_{k: s_k = i} g_k (onehot(t_k) − p_i),
+// so that of the hidden state is Σ_k g_k W[t_k] − (Σ_k g_k) (p_i · W). Forward takes the logits (computed without a
+// graph by the caller, which reads its statistics from them first), turns them into p in place and keeps only
+// S = p · W [n, C]: one [n, V] · [V, C] product in forward instead of recomputing the logits in backward.
+struct HeadTokenLogprobsFunction : torch::autograd::Function<HeadTokenLogprobsFunction> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &hidden, const at::Tensor &weight,
+                            const at::Tensor &logits_in, const at::Tensor &flat, const at::Tensor &source,
+                            const at::Tensor &target, bool round) {
+    at::Tensor logits = logits_in.contiguous();
+    auto dtype = logits.scalar_type();
+    at::Tensor lse = logits.to(at::kFloat).logsumexp({-1});                            // [n]
+    at::Tensor picked = logits.view({-1}).index_select(0, flat);                       // [m]
+    at::Tensor partition = lse.index_select(0, source);                                // [m]
+    at::Tensor out = round ? (picked - partition.to(dtype)).to(at::kFloat) : picked.to(at::kFloat) - partition;
+    // p in float32, in the logits' own buffer (the caller gave them up) when they are float32.
+    at::Tensor p = dtype == at::kFloat ? logits : logits.to(at::kFloat);
+    logits.reset();
+    p.sub_(lse.unsqueeze(-1)).exp_();
+    at::Tensor mixed = at::mm(p.to(weight.scalar_type()), weight);                     // [n, C]
+    ctx->saved_data["mixed"] = mixed;
+    ctx->saved_data["weight"] = weight;
+    ctx->saved_data["source"] = source;
+    ctx->saved_data["target"] = target;
+    ctx->saved_data["round"] = round;
+    ctx->saved_data["dtype"] = (int64_t)dtype;
+    ctx->saved_data["hidden_dtype"] = (int64_t)hidden.scalar_type();
+    return out;
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    at::Tensor g = grads[0];
+    variable_list none(7);
+    if (!g.defined()) return none;
+    at::Tensor mixed = ctx->saved_data["mixed"].toTensor(), weight = ctx->saved_data["weight"].toTensor();
+    at::Tensor source = ctx->saved_data["source"].toTensor(), target = ctx->saved_data["target"].toTensor();
+    bool round = ctx->saved_data["round"].toBool();
+    auto dtype = (at::ScalarType)ctx->saved_data["dtype"].toInt();
+    at::Tensor picked = g.to(dtype);                                                   // the picked logits' grads
+    at::Tensor partition = round ? picked.neg().to(at::kFloat) : g.neg();               // lse[source]'s grads
+    at::Tensor rows = at::zeros({mixed.size(0)}, g.options().dtype(at::kFloat)).index_add_(0, source, partition);
+    at::Tensor grad = mixed.to(at::kFloat).mul_(rows.unsqueeze(-1));                    // [n, C]
+    grad.index_add_(0, source, weight.index_select(0, target).to(at::kFloat).mul_(picked.to(at::kFloat).unsqueeze(-1)));
+    none[0] = grad.to((at::ScalarType)ctx->saved_data["hidden_dtype"].toInt());
+    return none;
+  }
+};
 // act(gate) · up, a gated MLP's activation (act = silu for SwiGLU, tanh-approximated gelu for GeGLU), with the same
 // values and gradients as autograd gives for `act(gate) * up`, but keeping only gate and up for backward: act(gate),
 // which autograd's product would also keep, is recomputed there (one elementwise pass) instead.
@@ -270,6 +317,11 @@ int ct_checkpoint(ct_block_fn fn, void (*release)(void *), void *context, const 
 }
 int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, TokenLogprobsFunction::apply(T(logits), T(flat), T(source), round_to_logits_dtype != 0)))
+}
+int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits, ct_tensor flat, ct_tensor source,
+                           ct_tensor target, int round_to_logits_dtype, ct_tensor *out) {
+  CT_PROTECT(CT_OUT(out, HeadTokenLogprobsFunction::apply(T(hidden), T(weight), T(logits), T(flat), T(source), T(target),
+                                                          round_to_logits_dtype != 0)))
 }
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, GatedActivationFunction::apply(T(gate), T(up), gelu_tanh != 0)))

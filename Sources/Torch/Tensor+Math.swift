@@ -269,6 +269,21 @@ public enum Functional {
     }
   }
 
+  /// `tokenLogProbabilities(hidden · weightᵀ, …)` for a frozen output `weight` [V, C], the gradient going to `hidden`
+  /// [n, C] only: `logits` (computed by the caller without a graph) are consumed — turned into probabilities in place
+  /// and multiplied by `weight` — so backward needs neither the logits nor their recomputation, only [n, C].
+  /// `target` [m]: each prediction's token (`flat = source · V + target`).
+  public static func headTokenLogProbabilities(hidden: Tensor, weight: Tensor, logits: Tensor, flat: Tensor,
+                                               source: Tensor, target: Tensor, roundToLogitsDType: Bool) throws -> Tensor
+  {
+    try withExtendedLifetime((flat, source, target)) {
+      try produce("head_token_logprobs", hidden, weight, logits) {
+        ct_head_token_logprobs(hidden.handle, weight.handle, logits.handle, flat.handle, source.handle, target.handle,
+                               roundToLogitsDType ? 1 : 0, $0)
+      }
+    }
+  }
+
   /// A gated MLP's activation, `act(gate) * up` (act: silu for SwiGLU, tanh-approximated gelu for GeGLU), the same
   /// values and gradients as those two ops under autograd; backward keeps only `gate` and `up` and recomputes
   /// act(gate), so a [*, I] tensor per MLP fewer lives until backward.

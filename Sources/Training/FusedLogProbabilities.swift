@@ -3,6 +3,7 @@
 // vocabulary] logits never exist whole, only [chunk, vocabulary] (Liger Kernel's fused linear loss, for every layout
 // and objective). The per-position logit statistics the metrics need are taken from each chunk on the way.
 import Models
+import NN
 import Torch
 
 /// Which tokens to score: prediction k is `targets[k]` predicted at position `sources[k]`. Sources never decrease,
@@ -34,15 +35,19 @@ struct FusedLogProbabilities {
     var parts = [[Tensor]](repeating: [], count: predictions.count)
     var means: [Tensor] = [], entropies: [Tensor] = [], argmaxes: [Tensor] = []
     var cursors = [Int](repeating: 0, count: predictions.count)
+    // A frozen dense output layer: backward needs only p · W per chunk (Functional.headTokenLogProbabilities), so
+    // the logits are computed once, without a graph, and never recomputed.
+    let frozenHead = GradMode.isEnabled && hidden.requiresGrad ? Self.frozenOutputWeight(of: model) : nil
     for start in stride(from: 0, to: n, by: chunkSize) {
       let length = Swift.min(chunkSize, n - start)
       // The predictions whose source lies in [start, start + length), as chunk-local indices, all lists in one run.
-      var flat: [Int64] = [], sources: [Int64] = [], counts: [Int] = []
+      var flat: [Int64] = [], sources: [Int64] = [], targets: [Int64] = [], counts: [Int] = []
       for (j, list) in predictions.enumerated() {
         var end = cursors[j]
         while end < list.sources.count, list.sources[end] < start + length { end += 1 }
         for k in cursors[j]..<end {
           sources.append(Int64(list.sources[k] - start))
+          targets.append(Int64(list.targets[k]))
           flat.append(Int64(list.sources[k] - start) * Int64(vocabulary) + Int64(list.targets[k]))
         }
         counts.append(end - cursors[j])
@@ -50,18 +55,24 @@ struct FusedLogProbabilities {
       }
       let flatIndices = try Tensor(flat).to(device), sourceIndices = try Tensor(sources).to(device)
       let taken = ChunkStatistics()
-      // [n, C] -> [n, V] -> one [m_j] per list. Runs once now without a graph, and again in backward, where the
-      // logits buffer becomes its own gradient (Functional.tokenLogProbabilities): one [n, V] copy at a time.
-      let outputs = try checkpoint([hidden.narrow(0, start: start, length: length)], outputs: counts.count) { inputs in
-        let logits = try model.logits(inputs[0])                                           // [n, V]
-        if !taken.done { try taken.take(logits, statistics: statistics) }
-        guard !flat.isEmpty else { return try counts.map { _ in try Tensor.zeros([0], device: device) } }
-        let all = try Functional.tokenLogProbabilities(logits, flat: flatIndices, source: sourceIndices,
-                                                       roundToLogitsDType: roundToLogitsDType)  // [Σ m_j]
-        var offset = 0
-        return try counts.map { count in
-          defer { offset += count }
-          return try all.narrow(0, start: offset, length: count)                           // [m_j]
+      let outputs: [Tensor]
+      if let weight = frozenHead {
+        let part = try hidden.narrow(0, start: start, length: length)
+        let logits = try withNoGrad { try part.detached().linear(weight: weight) }           // [n, V]
+        try taken.take(logits, statistics: statistics)
+        outputs = flat.isEmpty ? try counts.map { _ in try Tensor.zeros([0], device: device) }
+          : try Self.split(try Functional.headTokenLogProbabilities(
+              hidden: part, weight: weight, logits: logits, flat: flatIndices, source: sourceIndices,
+              target: try Tensor(targets).to(device), roundToLogitsDType: roundToLogitsDType), counts)
+      } else {
+        // [n, C] -> [n, V] -> one [m_j] per list. Runs once now without a graph, and again in backward, where the
+        // logits buffer becomes its own gradient (Functional.tokenLogProbabilities): one [n, V] copy at a time.
+        outputs = try checkpoint([hidden.narrow(0, start: start, length: length)], outputs: counts.count) { inputs in
+          let logits = try model.logits(inputs[0])                                         // [n, V]
+          if !taken.done { try taken.take(logits, statistics: statistics) }
+          guard !flat.isEmpty else { return try counts.map { _ in try Tensor.zeros([0], device: device) } }
+          return try Self.split(try Functional.tokenLogProbabilities(logits, flat: flatIndices, source: sourceIndices,
+                                                                    roundToLogitsDType: roundToLogitsDType), counts)
         }
       }
       for (j, output) in outputs.enumerated() { parts[j].append(output) }
@@ -75,6 +86,25 @@ struct FusedLogProbabilities {
     meanLogits = try means.isEmpty ? Tensor.zeros([0], device: device) : Tensor.cat(means)
     entropy = statistics ? try Tensor.cat(entropies) : nil
     argmax = statistics ? try Tensor.cat(argmaxes) : nil
+  }
+}
+
+extension FusedLogProbabilities {
+  /// `all` [Σ counts] cut into one [count] per list, in order.
+  static func split(_ all: Tensor, _ counts: [Int]) throws -> [Tensor] {
+    var offset = 0
+    return try counts.map { count in
+      defer { offset += count }
+      return try all.narrow(0, start: offset, length: count)
+    }
+  }
+
+  /// The output layer's weight when the logits are exactly `hidden · Wᵀ` with W frozen: a dense `Linear` without
+  /// bias, no soft cap. nil otherwise (a trained or adapted output layer, a quantized one, Gemma's soft cap).
+  static func frozenOutputWeight(of model: any CausalLanguageModel) -> Tensor? {
+    guard model.finalLogitSoftcapping == nil, let head = model.lmHead as? Linear, head.bias == nil,
+          !head.weight.requiresGrad else { return nil }
+    return head.weight
   }
 }
 

@@ -22,12 +22,13 @@ struct Bench: ParsableCommand {
     func run() throws {
       let (dtype, device) = (dtype ?? .float32, device ?? .cpu)
       if device.isCUDA, !CUDA.load().available { throw CLIError("--device \(device): CUDA is not usable here") }
-      let median = try Training.SelfTest.matmulMedianSeconds(size: size, dtype: dtype, device: device, repeats: repeats)
+      let (median, best) = try Training.SelfTest.matmulSeconds(size: size, dtype: dtype, device: device, repeats: repeats)
       let gflops = 2 * pow(Double(size), 3) / median / 1e9
       printJSON(.object([
         ("bench", .string("matmul")), ("n", .int(size)), ("dtype", .string(dtype.recipeText)),
         ("device", .string(device.description)), ("threads", .int(Torch.threadCount)),
         ("median_seconds", .rounded(median, places: 6)), ("gflops", .rounded(gflops, places: 1)),
+        ("best_seconds", .rounded(best, places: 6)), ("peak_gflops", .rounded(2 * pow(Double(size), 3) / best / 1e9, places: 1)),
       ]))
     }
   }
@@ -57,6 +58,10 @@ struct Bench: ParsableCommand {
                                valueName: "config"))
     var randomWeights: String?
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Also list the operators that took the timed steps' time: seconds per step in each (self, without the operators it called; total) and calls per step.")
+    var profile = false
+    @Flag(help: "--profile with matrix products told apart by their operands' shapes (recording them slows the run).")
+    var profileShapes = false
     @Option(name: .customLong("compare-trl"),
             help: ArgumentHelp("Then run TRL's ORPO trainer on the same workload with this Python (reference/trl_bench.py; TRL, peft and transformers installed) and print the ratios.",
                                valueName: "python"))
@@ -106,12 +111,17 @@ struct Bench: ParsableCommand {
         pending = (pending.positions + w.positions, pending.attended + w.attended)
       }
       var marks: [(seconds: Double, tokens: Int)] = []
+      var profiling = false
       run.trainer.onStep = { _, _, tokens, seconds in
         marks.append((seconds, tokens))
         stepWork.append(pending)
         pending = (0, 0)
+        if profile || profileShapes, marks.count == warmup, !profiling {
+          profiling = (try? OperatorProfile.begin(shapes: profileShapes)) != nil
+        }
       }
       let summary = try run.trainer.train()
+      let operators = profiling ? try OperatorProfile.end(limit: 40) : []
       guard marks.count > warmup else {
         throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
       }
@@ -151,6 +161,14 @@ struct Bench: ParsableCommand {
           report.append(("\(key)_ratio", .rounded(ours / theirs, places: 3)))
         }
       }
+      let timedSteps = Double(max(marks.count - warmup, 1))
+      if profiling, json {
+        report.append(("operators", .array(operators.map { row in
+          .object([("name", .string(row.name)), ("self_seconds_per_step", .rounded(row.selfSeconds / timedSteps, places: 4)),
+                   ("total_seconds_per_step", .rounded(row.totalSeconds / timedSteps, places: 4)),
+                   ("calls_per_step", .rounded(Double(row.calls) / timedSteps, places: 1))])
+        })))
+      }
       if json {
         printJSON(.object(report))
         return
@@ -158,6 +176,13 @@ struct Bench: ParsableCommand {
       let width = report.map(\.key.count).max() ?? 0
       for (key, value) in report {
         print(key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (value.stringValue ?? value.formatted(.serdeCompact)))
+      }
+      if profiling {
+        print("\n  self s/step  total s/step  calls/step  operator")
+        for row in operators {
+          print(String(format: "%13.4f %13.4f %11.1f  ", row.selfSeconds / timedSteps, row.totalSeconds / timedSteps,
+                       Double(row.calls) / timedSteps) + row.name)
+        }
       }
     }
 

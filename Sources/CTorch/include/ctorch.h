@@ -44,6 +44,10 @@ int ct_version(const char **out);
 int ct_get_num_threads(int *out);
 int ct_set_num_threads(int n);
 int ct_manual_seed(uint64_t seed);
+// An operator profile (orpo bench train --profile): per ATen operator and backward node, self and total seconds and
+// calls on the calling threads, from begin to end. `end` returns the table (malloc'd; free it), most self time first.
+int ct_profile_begin(int shapes);  // shapes: tell matrix products apart by operand shapes (slow)
+int ct_profile_end(int64_t limit, char **out);
 // A new generator on a device (CUDA needs libtorch_cuda loaded), seeded.
 int ct_generator_new(uint64_t seed, int device_type, int device_index, ct_generator *out);
 int ct_generator_free(ct_generator g);
@@ -218,6 +222,10 @@ void ct_set_error(const char *message);
 // entries): one [n, V] buffer where autograd's ops keep four or five.
 int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out);
 // act(gate) * up (act = silu, or gelu with the tanh approximation when gelu_tanh != 0); backward keeps gate and up only.
+// ct_token_logprobs from the hidden states [n, C] through a frozen output weight [V, C] (logits = hidden · weightᵀ,
+// given without a graph; consumed): backward keeps p · weight [n, C] instead of the logits. Gradient: hidden only.
+int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits, ct_tensor flat, ct_tensor source,
+                           ct_tensor target, int round_to_logits_dtype, ct_tensor *out);
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out);
 
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
