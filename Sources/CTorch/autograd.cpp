@@ -217,6 +217,51 @@ struct HeadTokenLogprobsFunction : torch::autograd::Function<HeadTokenLogprobsFu
     return none;
   }
 };
+// A LoRA layer over a frozen dense base, y = x·Wᵀ (+ b) + s·(xa·Aᵀ)·Bᵀ (xa: the dropped-out input, or x itself), as
+// one autograd node instead of the ~ten that linear + linear + addmm leave (transposes, views, the scale's
+// multiplications, the sum of the two input gradients): forward adds the update into the base output in place,
+// backward gives the input one buffer, x's gradient g·W with gh·A added in place (gh = s·g·B), and A and B theirs.
+struct LoRALinearFunction : torch::autograd::Function<LoRALinearFunction> {
+  // (Custom functions take no undefined tensors: `separate` false means xa_in is x, an empty bias means none.)
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &x, const at::Tensor &xa_in, const at::Tensor &weight,
+                            const at::Tensor &bias, const at::Tensor &a, const at::Tensor &b, double scaling,
+                            bool separate) {
+    int64_t in = x.size(-1);
+    at::Tensor x2 = x.reshape({-1, in});
+    at::Tensor xa2 = separate ? xa_in.reshape({-1, in}) : x2;
+    at::Tensor y = bias.numel() ? at::addmm(bias, x2, weight.t()) : at::mm(x2, weight.t());      // [M, out]
+    at::Tensor h = at::mm(xa2, a.t());                                                          // [M, r]
+    y.addmm_(h, b.t(), 1.0, scaling);
+    ctx->save_for_backward({xa2, h, weight, a, b});
+    ctx->saved_data["scaling"] = scaling;
+    ctx->saved_data["separate"] = separate;
+    ctx->saved_data["x_sizes"] = x.sizes();
+    ctx->saved_data["xa_sizes"] = xa_in.sizes();
+    std::vector<int64_t> sizes = x.sizes().vec();
+    sizes.back() = weight.size(0);
+    return y.view(sizes);
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    variable_list out(8);
+    if (!grads[0].defined()) return out;
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &xa2 = saved[0], &h = saved[1], &weight = saved[2], &a = saved[3], &b = saved[4];
+    double s = ctx->saved_data["scaling"].toDouble();
+    bool separate = ctx->saved_data["separate"].toBool();
+    at::Tensor g = grads[0].reshape({-1, weight.size(0)});                                      // [M, out]
+    at::Tensor gh = at::mm(g, b).mul_(s);                                                       // [M, r]
+    if (ctx->needs_input_grad(5)) out[5] = at::mm(g.t(), h).mul_(s);                            // B: [out, r]
+    if (ctx->needs_input_grad(4)) out[4] = at::mm(gh.t(), xa2);                                 // A: [r, in]
+    auto x_sizes = ctx->saved_data["x_sizes"].toIntVector();
+    if (separate) {
+      if (ctx->needs_input_grad(0)) out[0] = at::mm(g, weight).view(x_sizes);
+      if (ctx->needs_input_grad(1)) out[1] = at::mm(gh, a).view(ctx->saved_data["xa_sizes"].toIntVector());
+    } else if (ctx->needs_input_grad(0)) {
+      out[0] = at::mm(g, weight).addmm_(gh, a).view(x_sizes);
+    }
+    return out;
+  }
+};
 // act(gate) · up, a gated MLP's activation (act = silu for SwiGLU, tanh-approximated gelu for GeGLU), with the same
 // values and gradients as autograd gives for `act(gate) * up`, but keeping only gate and up for backward: act(gate),
 // which autograd's product would also keep, is recomputed there (one elementwise pass) instead.
@@ -322,6 +367,14 @@ int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits,
                            ct_tensor target, int round_to_logits_dtype, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, HeadTokenLogprobsFunction::apply(T(hidden), T(weight), T(logits), T(flat), T(source), T(target),
                                                           round_to_logits_dtype != 0)))
+}
+int ct_lora_linear(ct_tensor x, ct_tensor xa, ct_tensor weight, ct_tensor bias, ct_tensor a, ct_tensor b, double scaling,
+                   ct_tensor *out) {
+  CT_PROTECT({
+    at::Tensor none = bias ? at::Tensor() : at::empty({0}, T(weight).options());
+    CT_OUT(out, LoRALinearFunction::apply(T(x), xa ? T(xa) : T(x), T(weight), bias ? T(bias) : none, T(a), T(b),
+                                          scaling, xa != nullptr));
+  })
 }
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, GatedActivationFunction::apply(T(gate), T(up), gelu_tanh != 0)))

@@ -63,8 +63,16 @@ public final class LoRALinear: LinearLayer {
 
   // [*, in] -> [*, out]
   public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+    guard enabled else { return try base(x, training: training) }
+    // A frozen dense base in the adapter's dtype: one autograd node for the whole layer (Functional.loraLinear).
+    if let dense = base as? Linear, !dense.weight.requiresGrad, x.dtype == a.dtype, dense.weight.dtype == a.dtype,
+       computeDType == nil || computeDType == a.dtype
+    {
+      let dropped = dropout > 0 && training ? try Functional.dropout(x, probability: dropout, training: true) : nil
+      return try Functional.loraLinear(x, droppedOut: dropped, weight: dense.weight, bias: dense.bias, a: a, b: b,
+                                       scaling: scaling)
+    }
     let y = try base(x, training: training)
-    guard enabled else { return y }
     let compute = computeDType ?? a.dtype
     let input = x.dtype == compute ? x : try x.to(dtype: compute)
     let (wa, wb) = compute == a.dtype ? (a, b) : (try a.to(dtype: compute), try b.to(dtype: compute))

@@ -284,6 +284,19 @@ public enum Functional {
     }
   }
 
+  /// A LoRA layer over a frozen dense base, `x·weightᵀ (+ bias) + scaling·(xa·aᵀ)·bᵀ` with `xa` the dropped-out input
+  /// (nil: `x`), as one autograd node: the same values as linear + linear + addmm, and their gradients up to the
+  /// order of additions (the input's two parts summed in one GEMM). x [*, in], a [r, in], b [out, r] -> [*, out].
+  public static func loraLinear(_ x: Tensor, droppedOut xa: Tensor?, weight: Tensor, bias: Tensor?, a: Tensor, b: Tensor,
+                                scaling: Double) throws -> Tensor
+  {
+    try withExtendedLifetime((xa, bias, b)) {
+      try produce("lora_linear", x, weight, a) {
+        ct_lora_linear(x.handle, xa?.handle, weight.handle, bias?.handle, a.handle, b.handle, scaling, $0)
+      }
+    }
+  }
+
   /// A gated MLP's activation, `act(gate) * up` (act: silu for SwiGLU, tanh-approximated gelu for GeGLU), the same
   /// values and gradients as those two ops under autograd; backward keeps only `gate` and `up` and recomputes
   /// act(gate), so a [*, I] tensor per MLP fewer lives until backward.

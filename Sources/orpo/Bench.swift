@@ -121,7 +121,7 @@ struct Bench: ParsableCommand {
         }
       }
       let summary = try run.trainer.train()
-      let operators = profiling ? try OperatorProfile.end(limit: 40) : []
+      let operators = profiling ? try OperatorProfile.end(limit: 1000) : []
       guard marks.count > warmup else {
         throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
       }

@@ -226,6 +226,10 @@ int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int ro
 // given without a graph; consumed): backward keeps p · weight [n, C] instead of the logits. Gradient: hidden only.
 int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits, ct_tensor flat, ct_tensor source,
                            ct_tensor target, int round_to_logits_dtype, ct_tensor *out);
+// LoRA over a frozen dense base as one autograd node: x·weightᵀ (+ bias) + scaling·(xa·aᵀ)·bᵀ; xa (the dropped-out
+// input) NULL means x. Gradients: x, xa, a, b.
+int ct_lora_linear(ct_tensor x, ct_tensor xa /* nullable */, ct_tensor weight, ct_tensor bias /* nullable */, ct_tensor a,
+                   ct_tensor b, double scaling, ct_tensor *out);
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out);
 
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
