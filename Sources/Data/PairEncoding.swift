@@ -41,6 +41,12 @@ public struct EncodedPair: Equatable, Sendable {
   }
 
   public var tokenCount: Int { chosenIDs.count + rejectedIDs.count }
+  /// Positions the pair takes with its prompt shared: the common prefix of chosen and rejected once, then both tails.
+  public var packedTokenCount: Int {
+    var shared = 0
+    while shared < chosenIDs.count, shared < rejectedIDs.count, chosenIDs[shared] == rejectedIDs[shared] { shared += 1 }
+    return tokenCount - shared
+  }
 
   /// The pair without its rejected answer: what SFT trains on.
   public var chosenOnly: EncodedPair {

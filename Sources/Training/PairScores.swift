@@ -80,6 +80,42 @@ public struct PairScores {
   public func rejectedMeanLogit() throws -> Tensor { try rejectedLogitSum / Double(rejectedLogitCount) }
 }
 
+extension PairScores {
+  /// The scores of consecutive parts of one batch as the batch's: per-pair tensors end to end, sums and counts added.
+  public init(joining parts: [PairScores]) throws {
+    precondition(!parts.isEmpty, "nothing to join")
+    guard parts.count > 1 else {
+      self = parts[0]
+      return
+    }
+    func cat(_ key: KeyPath<PairScores, Tensor>) throws -> Tensor { try Tensor.cat(parts.map { $0[keyPath: key] }) }
+    func sum(_ key: KeyPath<PairScores, Tensor>) throws -> Tensor {
+      try parts.dropFirst().reduce(parts[0][keyPath: key]) { try $0 + $1[keyPath: key] }
+    }
+    func total(_ key: KeyPath<PairScores, Int>) -> Int { parts.reduce(0) { $0 + $1[keyPath: key] } }
+    self.init(chosenLogpSums: try cat(\.chosenLogpSums), rejectedLogpSums: try cat(\.rejectedLogpSums),
+              chosenTokenCounts: try cat(\.chosenTokenCounts), rejectedTokenCounts: try cat(\.rejectedTokenCounts),
+              chosenNLLLogpSum: try sum(\.chosenNLLLogpSum), chosenNLLTokenCount: try sum(\.chosenNLLTokenCount),
+              chosenLogitSum: try sum(\.chosenLogitSum), rejectedLogitSum: try sum(\.rejectedLogitSum),
+              chosenLogitCount: total(\.chosenLogitCount), rejectedLogitCount: total(\.rejectedLogitCount),
+              pairs: total(\.pairs))
+    chosenSequenceTokens = total(\.chosenSequenceTokens)
+    rejectedSequenceTokens = total(\.rejectedSequenceTokens)
+    let statistics = parts.compactMap(\.statistics)
+    if statistics.count == parts.count {
+      func cat(_ key: KeyPath<CompletionStatistics, Tensor>) throws -> Tensor { try Tensor.cat(statistics.map { $0[keyPath: key] }) }
+      self.statistics = CompletionStatistics(
+        chosenEntropySums: try cat(\.chosenEntropySums), rejectedEntropySums: try cat(\.rejectedEntropySums),
+        chosenMeanLogitSums: try cat(\.chosenMeanLogitSums), rejectedMeanLogitSums: try cat(\.rejectedMeanLogitSums),
+        chosenTop1Counts: try cat(\.chosenTop1Counts), rejectedTop1Counts: try cat(\.rejectedTop1Counts))
+    }
+    if parts.contains(where: { $0.desirable != nil }) {
+      desirable = parts.flatMap { $0.desirable ?? [Bool](repeating: true, count: $0.pairs) }
+    }
+    precondition(parts.allSatisfy { $0.allPositionLogitMeans == nil }, "padded batches are scored whole")
+  }
+}
+
 /// What TRL 1.16's DPO, KTO and SFT trainers log about the completion tokens (their fused LM head's `entropy`,
 /// `mean_logits` and `is_top1`), summed per pair over the completion tokens. Detached float32, [B] each.
 public struct CompletionStatistics {
@@ -122,6 +158,11 @@ public struct PairScorer: Sendable {
   /// recomputed in backward, so [tokens, vocabulary] never exists whole); nil computes all the logits at once.
   /// Same scores, metrics and gradients either way (within float32 rounding).
   public var lossChunkSize: Int?
+  /// With prompt sharing, a batch larger than this many packed tokens is scored in consecutive parts of at most
+  /// this many (a pair longer than that alone), the parts' scores joined into the batch's (`PairScores(joining:)`):
+  /// the same numbers within float32 rounding, a bounded forward. nil: one forward. (TRL's padded batch averages
+  /// logits over its padding, which parts would change: `.padded` always runs whole.)
+  public var maxTokensPerForward: Int?
 
   /// The recipe's default `loss_chunk_size`: 64 positions, a [64, vocabulary] float32 chunk (12 MiB for SmolLM2's
   /// 49,152 ids), of which backward holds about five copies at its peak. Measured on the default workload (f32 LoRA,
@@ -130,11 +171,15 @@ public struct PairScorer: Sendable {
   /// LoRA step's work), hence not smaller.
   public static let defaultLossChunkSize = 64
 
-  public init(layout: PairLayout, promptLoss: Bool = true, lossChunkSize: Int? = PairScorer.defaultLossChunkSize) {
+  public init(layout: PairLayout, promptLoss: Bool = true, lossChunkSize: Int? = PairScorer.defaultLossChunkSize,
+              maxTokensPerForward: Int? = nil)
+  {
     precondition(lossChunkSize.map { $0 >= 1 } ?? true, "lossChunkSize must be at least 1")
+    precondition(maxTokensPerForward.map { $0 >= 1 } ?? true, "maxTokensPerForward must be at least 1")
     self.layout = layout
     self.promptLoss = promptLoss
     self.lossChunkSize = lossChunkSize
+    self.maxTokensPerForward = maxTokensPerForward
   }
 
   /// One forward of `model` over `pairs` (with the graph unless called under `withNoGrad`); `withStatistics` adds
@@ -142,6 +187,15 @@ public struct PairScorer: Sendable {
   public func scores(of pairs: [EncodedPair], model: any CausalLanguageModel, withStatistics: Bool = false) throws
     -> PairScores
   {
+    if case .packed = layout, let cap = maxTokensPerForward, pairs.count > 1 {
+      let parts = Self.parts(of: pairs, maxTokens: cap)
+      if parts.count > 1 {
+        var whole = self
+        whole.maxTokensPerForward = nil
+        return try PairScores(joining: try parts.map { try whole.scores(of: Array(pairs[$0]), model: model,
+                                                                           withStatistics: withStatistics) })
+      }
+    }
     var scores: PairScores
     switch layout {
     case .packed:
@@ -175,6 +229,21 @@ public struct PairScorer: Sendable {
     scores.rejectedSequenceTokens = pairs.reduce(0) { $0 + $1.rejectedIDs.count }
     if pairs.contains(where: { $0.desirable != nil }) { scores.desirable = pairs.map { $0.desirable ?? true } }
     return scores
+  }
+
+  /// Consecutive runs of `pairs` of at most `maxTokens` packed tokens each (a longer pair alone).
+  static func parts(of pairs: [EncodedPair], maxTokens: Int) -> [Range<Int>] {
+    var parts: [Range<Int>] = [], start = 0, tokens = 0
+    for (k, pair) in pairs.enumerated() {
+      let n = pair.packedTokenCount
+      if k > start, tokens + n > maxTokens {
+        parts.append(start..<k)
+        (start, tokens) = (k, 0)
+      }
+      tokens += n
+    }
+    parts.append(start..<pairs.count)
+    return parts
   }
 
   /// The reference model's scores for an objective that needs them (DPO, KTO): the same forward with every LoRA

@@ -19,6 +19,7 @@ extension RunFingerprint {
   public static let resumableKeys: Set<String> = [
     "output_dir", "resume_from_checkpoint", "overwrite_output_dir", "force_resume", "logging_steps", "save_steps",
     "save_total_limit", "report_to", "threads", "device", "eval_strategy", "eval_steps", "per_device_eval_batch_size",
+    "eval_max_tokens_per_forward",
     "eval_dataset", "eval_dataset_split", "max_steps", "num_train_epochs", "max_nonfinite_steps", "model", "dataset",
     "ddp_bucket_cap_mb",
   ]

@@ -477,6 +477,8 @@ public final class Trainer {
     let wasTraining = model.training
     model.training = false
     defer { model.training = wasTraining }
+    var scorer = scorer
+    scorer.maxTokensPerForward = config.evalMaxTokensPerForward
     return try PreferenceEvaluation.evaluate(model: model, pairs: pairs ?? evalPairs, scorer: scorer,
                                              objective: objective(at: state.globalStep),
                                              batchSize: config.perDeviceEvalBatchSize, referenceModel: referenceModel,

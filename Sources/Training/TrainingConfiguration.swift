@@ -128,6 +128,10 @@ public struct TrainingConfiguration: Equatable {
   public var learningRate: Double = 1e-6
   public var perDeviceTrainBatchSize: Int = 8
   public var perDeviceEvalBatchSize: Int = 8
+  /// Evaluation scores a batch in consecutive parts of at most this many tokens (prompts counted once with
+  /// padding_free), so that a large eval batch of long pairs never needs one huge forward; the metrics are those of
+  /// the whole batch. padding_free only (TRL's padded batch averages logits over its padding too).
+  public var evalMaxTokensPerForward: Int = 8192
   public var gradientAccumulationSteps: Int = 1
   public var numTrainEpochs: Double = 3
   public var maxSteps: Int = -1
@@ -241,6 +245,8 @@ public struct TrainingConfiguration: Equatable {
     .init("learning_rate", \.learningRate, .positive, help: "AdamW's peak learning rate."),
     .init("per_device_train_batch_size", \.perDeviceTrainBatchSize, .atLeast(1), help: "Pairs per forward pass in training."),
     .init("per_device_eval_batch_size", \.perDeviceEvalBatchSize, .atLeast(1), help: "Pairs per forward pass in evaluation."),
+    .init("eval_max_tokens_per_forward", \.evalMaxTokensPerForward, .atLeast(1),
+          help: "Evaluation splits a batch into forwards of at most this many tokens (padding_free; same metrics)."),
     .init("gradient_accumulation_steps", \.gradientAccumulationSteps, .atLeast(1), help: "Batches per optimizer step."),
     .init("num_train_epochs", \.numTrainEpochs, .positive, help: "Passes over the training data (when max_steps is -1)."),
     .init("max_steps", \.maxSteps, Rule("-1 (use num_train_epochs) or at least 1") { $0 == -1 || $0 >= 1 },

@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
   struct Matmul: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.")
     @Option(help: "Matrix size n (n×n · n×n).") var size = 2048
-    @Option(help: "Timed repetitions (the median is reported).") var repeats = 10
+    @Option(help: "Timed repetitions (the median and the fastest are reported).") var repeats = 10
     @Option(help: "The matrices' dtype (default float32).") var dtype: DType?
     @Option(help: "Where to compute: cpu, cuda or cuda:N (default cpu).") var device: Device?
 
@@ -35,7 +35,7 @@ struct Bench: ParsableCommand {
 
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no evaluation, no files).",
+      abstract: "Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no files; evaluation with --eval-pairs).",
       usage: "orpo bench train [<options>]",
       discussion: """
         FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt sharing, every \
@@ -51,6 +51,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed steps (after warm-up).") var steps = 10
     @Option(help: "Warm-up steps excluded from the timing.") var warmup = 2
     @Flag(help: "TRL's padded batch instead of prompt sharing.") var padded = false
+    @Option(help: ArgumentHelp("Then evaluate this many held-out pairs (the recipe's evaluation, per_device_eval_batch_size pairs a forward) and print its tokens/s beside training's (0: no evaluation).",
+                               valueName: "pairs"))
+    var evalPairs = 0
     @Option(name: .customLong("set"), help: ArgumentHelp("Any recipe key, as KEY=VALUE (repeatable).", valueName: "key=value"))
     var settings: [String] = []
     @Option(name: .customLong("random-weights"),
@@ -72,6 +75,7 @@ struct Bench: ParsableCommand {
       if compareTRL != nil, randomWeights != nil {
         throw ValidationError("--compare-trl needs a model with weights TRL can load, not --random-weights")
       }
+      if evalPairs < 0 { throw ValidationError("--eval-pairs must be at least 0, got \(evalPairs)") }
       if let n = perDeviceTrainBatchSize, n < 1 { throw ValidationError("--per-device-train-batch-size must be at least 1, got \(n)") }
       if let r = loraR, r < 1 { throw ValidationError("--lora-r must be at least 1, got \(r)") }
       for setting in settings where !setting.dropFirst().contains("=") {
@@ -85,7 +89,7 @@ struct Bench: ParsableCommand {
       var overrides: [ConfigurationOverride] = [
         .flag("--steps", \.maxSteps, steps + warmup), .flag(verb, \.reportTo, [.none]), .flag(verb, \.saveSteps, nil),
         .flag(verb, \.probePairs, 0),
-        .flag(verb, \.syntheticTestSize, 1), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
+        .flag(verb, \.syntheticTestSize, max(evalPairs, 1)), .flag("--padded", \.paddingFree, !padded), .flag(verb, \.outputDir, scratch),
       ] + model.overrides + data.overrides
       if let n = perDeviceTrainBatchSize { overrides.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, n)) }
       if let r = loraR { overrides.append(.flag("--lora-r", \.lora.rank, r)) }
@@ -152,6 +156,22 @@ struct Bench: ParsableCommand {
         report.append(("peak_device_mib", .rounded(Double(stats.peakAllocated) / 1_048_576, places: 0)))
       }
       report.append(("final_loss", .rounded(summary.finalLoss ?? .nan, places: 4)))
+      var evalOperators: [OperatorProfile.Row] = []
+      if evalPairs > 0 {
+        // The trained model over the held-out pairs, as the trainer evaluates (no graph, prompts shared like training).
+        let pairs = Array(run.trainer.evalPairs.prefix(evalPairs))
+        if profiling { try OperatorProfile.begin(shapes: profileShapes) }
+        let started = Date()
+        _ = try run.trainer.evaluation(pairs)
+        if config.device.isCUDA { try CUDA.synchronize() }
+        let seconds = Date().timeIntervalSince(started)
+        evalOperators = profiling ? try OperatorProfile.end(limit: 40) : []
+        let evalTokensPerSecond = Double(pairs.reduce(0) { $0 + $1.tokenCount }) / seconds
+        report += [("eval_pairs", .int(pairs.count)), ("eval_batch_size", .int(config.perDeviceEvalBatchSize)),
+                   ("eval_seconds", .rounded(seconds, places: 2)),
+                   ("eval_tokens_per_second", .rounded(evalTokensPerSecond, places: 1)),
+                   ("eval_to_train_tokens_per_second", .rounded(evalTokensPerSecond / (Double(k1 - k0) / (t1 - t0)), places: 2))]
+      }
       if let python = compareTRL {
         let trl = try runTRL(python: python, run: run, report: report)
         report.append(("trl", trl))
@@ -168,6 +188,12 @@ struct Bench: ParsableCommand {
                    ("total_seconds_per_step", .rounded(row.totalSeconds / timedSteps, places: 4)),
                    ("calls_per_step", .rounded(Double(row.calls) / timedSteps, places: 1))])
         })))
+        if !evalOperators.isEmpty {
+          report.append(("eval_operators", .array(evalOperators.map { row in
+            .object([("name", .string(row.name)), ("self_seconds", .rounded(row.selfSeconds, places: 4)),
+                     ("total_seconds", .rounded(row.totalSeconds, places: 4)), ("calls", .int(row.calls))])
+          })))
+        }
       }
       if json {
         printJSON(.object(report))
@@ -182,6 +208,12 @@ struct Bench: ParsableCommand {
         for row in operators {
           print(String(format: "%13.4f %13.4f %11.1f  ", row.selfSeconds / timedSteps, row.totalSeconds / timedSteps,
                        Double(row.calls) / timedSteps) + row.name)
+        }
+      }
+      if !evalOperators.isEmpty {
+        print("\n  evaluation: self s  total s       calls  operator")
+        for row in evalOperators {
+          print(String(format: "%13.4f %13.4f %11d  ", row.selfSeconds, row.totalSeconds, row.calls) + row.name)
         }
       }
     }

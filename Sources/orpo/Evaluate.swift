@@ -50,7 +50,8 @@ struct Evaluate: ParsableCommand {
     let encoder = PairEncoder(tokenizer: tokenizer, formatter: formatter, maxLength: maxLength)
     let (pairs, dropped) = try encoder.encodeAll(dataset)
     if dropped > 0 { warn("dropped \(dropped) rows whose prompt alone fills max_length=\(maxLength)") }
-    let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad))
+    let scorer = PairScorer(layout: paddingFree ? .packed : .padded(padTokenID: pad),
+                            maxTokensPerForward: TrainingConfiguration().evalMaxTokensPerForward)
     let result = try PreferenceEvaluation.evaluate(model: loaded.model, pairs: pairs, scorer: scorer,
                                                    objective: ORPOLoss(beta: beta), batchSize: perDeviceEvalBatchSize)
     var members: [JSONMember] = result.values.map { ($0.0, .double($0.1)) } + [("eval_pairs", .int(pairs.count))]

@@ -463,7 +463,7 @@ struct HelpTests {
     SUBCOMMANDS:
       matmul                  fp32 (or bf16) square matmul GFLOP/s through the Swift Tensor API.
       train                   Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default
-                              workload (no evaluation, no files).
+                              workload (no files; evaluation with --eval-pairs).
       memory                  Peak memory and s/step of f32 LoRA, bf16 LoRA, QLoRA, QLoRA + 8-bit AdamW
                               + checkpointing and GaLore, each in its own process.
 
@@ -480,7 +480,7 @@ struct HelpTests {
 
     OPTIONS:
       --size <size>           Matrix size n (n×n · n×n). (default: 2048)
-      --repeats <repeats>     Timed repetitions (the median is reported). (default: 10)
+      --repeats <repeats>     Timed repetitions (the median and the fastest are reported). (default: 10)
       --dtype <dtype>         The matrices' dtype (default float32). (values: float32, bfloat16,
                               float16)
       --device <device>       Where to compute: cpu, cuda or cuda:N (default cpu).
@@ -494,7 +494,7 @@ struct HelpTests {
   @Test func benchTrain() throws {
     try expectHelp(["bench", "train"], """
     OVERVIEW: Seconds per ORPO step, pairs/s, tokens/s, FLOPs and MFU on the default workload (no
-    evaluation, no files).
+    files; evaluation with --eval-pairs).
 
     FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt
     sharing, every padded position with --padded) and the causal attention they need, forward and
@@ -529,11 +529,18 @@ struct HelpTests {
       --steps <steps>         Timed steps (after warm-up). (default: 10)
       --warmup <warmup>       Warm-up steps excluded from the timing. (default: 2)
       --padded                TRL's padded batch instead of prompt sharing.
+      --eval-pairs <pairs>    Then evaluate this many held-out pairs (the recipe's evaluation,
+                              per_device_eval_batch_size pairs a forward) and print its tokens/s beside
+                              training's (0: no evaluation). (default: 0)
       --set <key=value>       Any recipe key, as KEY=VALUE (repeatable).
       --random-weights <config>
                               Train a model of this config.json's shape (a file or its folder) with
                               random weights, with the recipe model's tokenizer.
       --json                  Print one JSON object.
+      --profile               Also list the operators that took the timed steps' time: seconds per step
+                              in each (self, without the operators it called; total) and calls per step.
+      --profile-shapes        --profile with matrix products told apart by their operands' shapes
+                              (recording them slows the run).
       --compare-trl <python>  Then run TRL's ORPO trainer on the same workload with this Python
                               (reference/trl_bench.py; TRL, peft and transformers installed) and print
                               the ratios.

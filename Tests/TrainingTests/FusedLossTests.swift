@@ -1,7 +1,7 @@
 // FusedLossTests.swift — the fused, chunked loss (FusedLogProbabilities.swift) on the tiny fixture model: the same
 // scores, loss, metrics, completion statistics and LoRA gradients as computing all the logits at once, in both
-// layouts; TRL's own batch numbers through it; and gradient checkpointing with 4-bit layers, LoRA dropout and the
-// fused loss giving the plain path's gradients.
+// layouts, and as scoring a batch in parts of bounded size; TRL's own batch numbers through it; and gradient
+// checkpointing with 4-bit layers, LoRA dropout and the fused loss giving the plain path's gradients.
 import Data
 import Foundation
 import Models
@@ -44,8 +44,24 @@ import Torch
   @Test(arguments: [false, true], [5, 4096]) func fusedLossEqualsTheWholeLogits(packed: Bool, chunk: Int) throws {
     let pad = try #require(try fixtureSetup().1.padTokenID)
     let layout: PairLayout = packed ? .packed : .padded(padTokenID: pad)
-    let whole = try run(PairScorer(layout: layout, lossChunkSize: nil))
-    let fused = try run(PairScorer(layout: layout, lossChunkSize: chunk))
+    try expectSameNumbers(try run(PairScorer(layout: layout, lossChunkSize: chunk)),
+                          try run(PairScorer(layout: layout, lossChunkSize: nil)), packed: packed)
+  }
+
+  /// A batch scored in parts of at most `cap` packed tokens (1: each pair alone; 60: two or three pairs a part) gives
+  /// the whole batch's numbers.
+  @Test(arguments: [1, 60]) func scoringInPartsGivesTheWholeBatch(cap: Int) throws {
+    let (_, tokenizer, data) = try fixtureSetup()
+    let pairs = try encodedPairs((tokenizer, data), rows: [0, 1, 2, 3])
+    let parts = PairScorer.parts(of: pairs, maxTokens: cap)
+    #expect(parts.count > 1 && parts.first?.lowerBound == 0 && parts.last?.upperBound == pairs.count)
+    #expect(zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+    if cap == 1 { #expect(parts.count == pairs.count) }
+    try expectSameNumbers(try run(PairScorer(layout: .packed, maxTokensPerForward: cap)),
+                          try run(PairScorer(layout: .packed)), packed: true)
+  }
+
+  func expectSameNumbers(_ fused: Run, _ whole: Run, packed: Bool) throws {
     #expect(close(fused.loss, whole.loss))
     #expect(fused.metrics.keys.sorted() == whole.metrics.keys.sorted())
     for (name, value) in whole.metrics {
@@ -63,6 +79,8 @@ import Torch
     }
     #expect(try a.chosenTop1Counts.equals(b.chosenTop1Counts))
     #expect(try a.rejectedTop1Counts.equals(b.rejectedTop1Counts))
+    #expect(fused.scores.pairs == whole.scores.pairs)
+    #expect(fused.scores.chosenSequenceTokens == whole.scores.chosenSequenceTokens)
     if !packed {  // CPO's logits/* over every padded position
       let (x, y) = (try #require(fused.scores.allPositionLogitMeans), try #require(whole.scores.allPositionLogitMeans))
       #expect(close(try x.chosen.item(), try y.chosen.item()))
