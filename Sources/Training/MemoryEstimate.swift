@@ -39,10 +39,11 @@ public struct MemoryEstimate: Sendable {
   }
 
   /// Copies of the [tokens, vocabulary] float32 logits alive at the loss's peak. The fused loss holds two of one
-  /// chunk of `loss_chunk_size` tokens: the logits and one temporary of their log-sum-exp, in forward and again when
-  /// backward recomputes them (its backward then turns the logits into their own gradient in place;
-  /// `Functional.tokenLogProbabilities`); measured, default workload: 24 MiB over the step's other tensors for
-  /// 64 × 49,152. Without it: the logits, their float32 log-softmax and the gradient flowing back.
+  /// chunk of `loss_chunk_size` tokens: the logits and one temporary of their log-sum-exp, in forward (through a frozen
+  /// output layer backward needs none of them, `Functional.headTokenLogProbabilities`; a trained one recomputes
+  /// them there and turns them into their own gradient in place, `Functional.tokenLogProbabilities`); measured,
+  /// default workload: 24 MiB over the step's other tensors for 64 × 49,152. Without it: the logits, their float32
+  /// log-softmax and the gradient flowing back.
   static func logitCopies(_ config: TrainingConfiguration) -> Int { config.scoringChunkSize == nil ? 3 : 2 }
 
   /// Resident memory of the process before any model (Swift runtime, libtorch and its thread pools), measured on
