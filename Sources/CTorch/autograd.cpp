@@ -262,6 +262,28 @@ struct LoRALinearFunction : torch::autograd::Function<LoRALinearFunction> {
     return out;
   }
 };
+// RoPE in the rotate-half layout, x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁], as one autograd node
+// (the composed ops leave eight: two narrows, a negation, a concatenation, two products, a sum). Forward runs the same
+// ops, so the same values; backward g·cos + [(g·sin)₂, −(g·sin)₁] is what autograd sums, term for term (each element
+// gets g·cos plus one term, the other part adding zeros).
+struct RotaryFunction : torch::autograd::Function<RotaryFunction> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin) {
+    at::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);                              // [B, 1, T, d]
+    int64_t half = x.size(-1) / 2;
+    at::Tensor rotated = at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
+    ctx->save_for_backward({c, s});
+    return x * c + rotated * s;
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    const at::Tensor &g = grads[0];
+    if (!g.defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
+    variable_list saved = ctx->get_saved_variables();
+    at::Tensor gs = g * saved[1];
+    int64_t half = g.size(-1) / 2;
+    return {g * saved[0] + at::cat({gs.narrow(-1, half, half), gs.narrow(-1, 0, half).neg()}, -1), at::Tensor(),
+            at::Tensor()};
+  }
+};
 // act(gate) · up, a gated MLP's activation (act = silu for SwiGLU, tanh-approximated gelu for GeGLU), with the same
 // values and gradients as autograd gives for `act(gate) * up`, but keeping only gate and up for backward: act(gate),
 // which autograd's product would also keep, is recomputed there (one elementwise pass) instead.
@@ -375,6 +397,9 @@ int ct_lora_linear(ct_tensor x, ct_tensor xa, ct_tensor weight, ct_tensor bias, 
     CT_OUT(out, LoRALinearFunction::apply(T(x), xa ? T(xa) : T(x), T(weight), bias ? T(bias) : none, T(a), T(b),
                                           scaling, xa != nullptr));
   })
+}
+int ct_rotary(ct_tensor x, ct_tensor cos, ct_tensor sin, ct_tensor *out) {
+  CT_PROTECT(CT_OUT(out, RotaryFunction::apply(T(x), T(cos), T(sin))))
 }
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, GatedActivationFunction::apply(T(gate), T(up), gelu_tanh != 0)))

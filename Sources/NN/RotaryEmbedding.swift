@@ -77,6 +77,8 @@ public final class RotaryEmbedding {
 
   /// x [B, H, T, d] rotated by cos/sin [B, T, d].
   public static func apply(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
+    // One autograd node for the ops below when cos and sin need no gradient (Functional.rotary).
+    if !cos.requiresGrad, !sin.requiresGrad { return try Functional.rotary(x, cos: cos, sin: sin) }
     let c = try cos.unsqueezed(1)
     let s = try sin.unsqueezed(1)
     let half = x.size(-1) / 2

@@ -297,6 +297,12 @@ public enum Functional {
     }
   }
 
+  /// RoPE in the rotate-half layout: `x·cos + [−x₂, x₁]·sin`, x [B, H, T, d], cos and sin [B, T, d], as one autograd
+  /// node with the composed ops' values and gradients bit for bit (gradient: x only).
+  public static func rotary(_ x: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
+    try produce("rotary", x, cos, sin) { ct_rotary(x.handle, cos.handle, sin.handle, $0) }
+  }
+
   /// A gated MLP's activation, `act(gate) * up` (act: silu for SwiGLU, tanh-approximated gelu for GeGLU), the same
   /// values and gradients as those two ops under autograd; backward keeps only `gate` and `up` and recomputes
   /// act(gate), so a [*, I] tensor per MLP fewer lives until backward.

@@ -230,6 +230,8 @@ int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits,
 // input) NULL means x. Gradients: x, xa, a, b.
 int ct_lora_linear(ct_tensor x, ct_tensor xa /* nullable */, ct_tensor weight, ct_tensor bias /* nullable */, ct_tensor a,
                    ct_tensor b, double scaling, ct_tensor *out);
+// RoPE (rotate-half): x [B, H, T, d] rotated by cos/sin [B, T, d] as one autograd node (gradient: x only).
+int ct_rotary(ct_tensor x, ct_tensor cos, ct_tensor sin, ct_tensor *out);
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out);
 
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
