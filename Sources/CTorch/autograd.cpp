@@ -262,6 +262,35 @@ struct LoRALinearFunction : torch::autograd::Function<LoRALinearFunction> {
     return out;
   }
 };
+// RMSNorm with a frozen weight, y = x·r·w with r = 1/√(mean(x²) + ε) over the last dimension, as one autograd node:
+// forward is at::rms_norm itself (the same values; on the CPU it composes pow, mean, add, rsqrt and two products,
+// which autograd would keep as six nodes), backward the closed form
+//   dx = r·(g·w) − x·r³·mean(g·w·x)
+// (the composed backward's value up to the order of additions).
+struct RMSNormFunction : torch::autograd::Function<RMSNormFunction> {
+  static at::Tensor forward(AutogradContext *ctx, const at::Tensor &x, const at::Tensor &weight, double eps) {
+    at::Tensor r = at::rsqrt(at::pow(x, 2).mean({-1}, true).add_(eps));                 // [*, 1]
+    ctx->save_for_backward({x, weight, r});
+    return at::rms_norm(x, {x.size(-1)}, weight, eps);
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    if (!grads[0].defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &weight = saved[1], &r = saved[2];
+    at::Tensor gw = grads[0] * weight;
+    at::Tensor dot = (gw * x).mean({-1}, true);                                           // mean(g·w·x)
+    return {gw.mul_(r).sub_(x * (r * r * r * dot)), at::Tensor(), at::Tensor()};
+  }
+};
+}  // namespace
+
+namespace ctorch {
+at::Tensor rms_norm_node(const at::Tensor &x, const at::Tensor &weight, double eps) {
+  return RMSNormFunction::apply(x, weight, eps);
+}
+}  // namespace ctorch
+
+namespace {
 // RoPE in the rotate-half layout, x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁], as one autograd node
 // (the composed ops leave eight: two narrows, a negation, a concatenation, two products, a sum). Forward runs the same
 // ops, so the same values; backward g·cos + [(g·sin)₂, −(g·sin)₁] is what autograd sums, term for term (each element

@@ -10,6 +10,8 @@ struct ct_generator_s { at::Generator g; };
 
 namespace ctorch {
 void set_error(std::string message);
+// RMSNorm over the last dimension with a frozen weight as one autograd node (autograd.cpp).
+at::Tensor rms_norm_node(const at::Tensor &x, const at::Tensor &weight, double eps);
 
 inline ct_tensor wrap(at::Tensor t) { return new ct_tensor_s{std::move(t)}; }
 inline const at::Tensor &T(ct_tensor h) {

@@ -1,5 +1,6 @@
 // math.cpp — elementwise, matmul, reductions, softmax, losses, attention, and in-place optimizer updates.
 #include "common.h"
+#include <ATen/core/grad_mode.h>
 using namespace ctorch;
 
 static at::Tensor unary(int op, const at::Tensor &t) {
@@ -177,7 +178,12 @@ int ct_rms_norm(ct_tensor t, ct_tensor weight, double eps, ct_tensor *out) {
     const at::Tensor &x = T(t);
     std::optional<at::Tensor> w;
     if (weight) w = T(weight);
-    CT_OUT(out, at::rms_norm(x, {x.size(-1)}, w, eps));
+    // Training through a frozen weight in the input's dtype: one autograd node (autograd.cpp), the same values.
+    if (weight && at::GradMode::is_enabled() && x.requires_grad() && !T(weight).requires_grad() &&
+        T(weight).scalar_type() == x.scalar_type() && x.scalar_type() == at::kFloat)
+      CT_OUT(out, ctorch::rms_norm_node(x, T(weight), eps));
+    else
+      CT_OUT(out, at::rms_norm(x, {x.size(-1)}, w, eps));
   })
 }
 int ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, int is_causal, const double *scale,
