@@ -101,6 +101,9 @@ struct Bench: ParsableCommand {
         return try LlamaConfiguration.load(url.pathExtension == "json" ? url : url.appendingPathComponent("config.json"))
       }
       let run = try TrainingRun.prepare(config, randomWeights: shape)
+      if evalPairs > 0, run.trainer.evalPairs.isEmpty {
+        throw CLIError("--eval-pairs \(evalPairs): the data has no held-out pairs (set eval_dataset, or use the built-in synthetic data)")
+      }
       // The peak the FLOPs are measured against: a square matmul in the compute dtype, in this process, before training.
       let peakDType: DType = config.adapterComputeDType ?? config.baseDType
       let peak = try Training.SelfTest.matmulGFLOPs(size: config.device.isCUDA ? 8192 : 2048,

@@ -229,6 +229,27 @@ struct CommandTests {
     #expect(run.output.hasPrefix("{\"eval_loss\": "))
   }
 
+  /// `orpo bench train --eval-pairs N --profile --json` on the tiny fixture model: the evaluation's tokens/s beside
+  /// training's, and the operators of the timed steps and of the evaluation; without held-out pairs it stops before
+  /// training, saying so.
+  @Test func benchTrainTimesEvaluationAndProfiles() throws {
+    let data = orpoFixture.appendingPathComponent("data.jsonl").path
+    let common = ["bench", "train", "--model", orpoFixture.path, "--data", data, "--steps", "1", "--warmup", "1",
+                  "--eval-pairs", "4", "--set", "per_device_train_batch_size=2", "--set", "max_length=64"]
+    let run = try OrpoProcess.run(common + ["--set", "eval_dataset=\(data)", "--profile", "--json"])
+    #expect(run.status == 0, "\(run.errors)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    #expect(object["eval_pairs"] as? Int == 4)
+    #expect((object["eval_tokens_per_second"] as? Double ?? 0) > 0 && (object["eval_to_train_tokens_per_second"] as? Double ?? 0) > 0)
+    for key in ["operators", "eval_operators"] {
+      let rows = try #require(object[key] as? [[String: Any]], "\(key)")
+      #expect(rows.contains { ($0["name"] as? String) == "aten::mm" }, "\(key)")
+    }
+    let refused = try OrpoProcess.run(common)
+    #expect(refused.status != 0)
+    #expect(refused.errors.contains("--eval-pairs 4: the data has no held-out pairs"), "\(refused.errors)")
+  }
+
   /// `orpo bench memory --json` on the tiny fixture model: one object, one member per set-up asked for, in order,
   /// each with its child process's peak RSS and s/step — or an error when the set-up cannot run in this build.
   @Test func benchMemoryPrintsOneObjectPerSetUp() throws {
