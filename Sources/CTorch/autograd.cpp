@@ -122,6 +122,25 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
   }
 };
 
+// The log-probs both token log-prob functions compute, from logits [n, V]: out [m] float32 and lse [n] float32 (the
+// formula below). And the part of their backward they share: the picked logits' grads in the logits' dtype [m], and
+// per row the sum of the grads of its lse [n] float32 (negative: logsumexp's).
+std::pair<at::Tensor, at::Tensor> token_logprobs_values(const at::Tensor &logits, const at::Tensor &flat,
+                                                        const at::Tensor &source, bool round) {
+  at::Tensor lse = logits.to(at::kFloat).logsumexp({-1});                              // [n]
+  at::Tensor picked = logits.view({-1}).index_select(0, flat);                         // [m]
+  at::Tensor partition = lse.index_select(0, source);                                  // [m]
+  at::Tensor out = round ? (picked - partition.to(logits.scalar_type())).to(at::kFloat)
+                         : picked.to(at::kFloat) - partition;
+  return {out, lse};
+}
+std::pair<at::Tensor, at::Tensor> token_logprobs_grads(const at::Tensor &g, at::ScalarType dtype, bool round,
+                                                       const at::Tensor &source, int64_t rows) {
+  at::Tensor picked = g.to(dtype);                                                     // the picked logits' grads
+  at::Tensor partition = round ? picked.neg().to(at::kFloat) : g.neg();                 // lse[source]'s grads
+  return {picked, at::zeros({rows}, g.options().dtype(at::kFloat)).index_add_(0, source, partition)};
+}
+
 // log p(target) per prediction, the same values and gradients as autograd gives for
 //   z = logits.to(float32); lse = z.logsumexp(-1); picked = logits.view(-1).index_select(0, flat)
 //   out = round ? (picked − lse[source].to(logits.dtype)).to(float32) : picked.to(float32) − lse[source]
@@ -132,11 +151,7 @@ struct TokenLogprobsFunction : torch::autograd::Function<TokenLogprobsFunction> 
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &input, const at::Tensor &flat,
                             const at::Tensor &source, bool round) {
     at::Tensor logits = input.contiguous();
-    at::Tensor lse = logits.to(at::kFloat).logsumexp({-1});                            // [n]
-    at::Tensor picked = logits.view({-1}).index_select(0, flat);                       // [m]
-    at::Tensor partition = lse.index_select(0, source);                                // [m]
-    at::Tensor out = round ? (picked - partition.to(logits.scalar_type())).to(at::kFloat)
-                           : picked.to(at::kFloat) - partition;
+    auto [out, lse] = token_logprobs_values(logits, flat, source, round);
     ctx->saved_data["logits"] = logits;
     ctx->saved_data["lse"] = lse;
     ctx->saved_data["flat"] = flat;
@@ -154,9 +169,7 @@ struct TokenLogprobsFunction : torch::autograd::Function<TokenLogprobsFunction> 
     at::Tensor source = ctx->saved_data["source"].toTensor();
     bool round = ctx->saved_data["round"].toBool();
     auto dtype = logits.scalar_type();
-    at::Tensor picked = g.to(dtype);                                                   // the picked logits' grads
-    at::Tensor partition = round ? picked.neg().to(at::kFloat) : g.neg();               // lse[source]'s grads
-    at::Tensor rows = at::zeros_like(lse).index_add_(0, source, partition);             // [n]
+    auto [picked, rows] = token_logprobs_grads(g, dtype, round, source, lse.size(0));
     // The float32 logits, ours to overwrite: the saved buffer itself when nothing else holds it.
     at::Tensor z;
     if (dtype != at::kFloat) z = logits.to(at::kFloat);
@@ -182,10 +195,7 @@ struct HeadTokenLogprobsFunction : torch::autograd::Function<HeadTokenLogprobsFu
                             const at::Tensor &target, bool round) {
     at::Tensor logits = logits_in.contiguous();
     auto dtype = logits.scalar_type();
-    at::Tensor lse = logits.to(at::kFloat).logsumexp({-1});                            // [n]
-    at::Tensor picked = logits.view({-1}).index_select(0, flat);                       // [m]
-    at::Tensor partition = lse.index_select(0, source);                                // [m]
-    at::Tensor out = round ? (picked - partition.to(dtype)).to(at::kFloat) : picked.to(at::kFloat) - partition;
+    auto [out, lse] = token_logprobs_values(logits, flat, source, round);
     // p in float32, in the logits' own buffer (the caller gave them up) when they are float32.
     at::Tensor p = dtype == at::kFloat ? logits : logits.to(at::kFloat);
     logits.reset();
@@ -208,9 +218,7 @@ struct HeadTokenLogprobsFunction : torch::autograd::Function<HeadTokenLogprobsFu
     at::Tensor source = ctx->saved_data["source"].toTensor(), target = ctx->saved_data["target"].toTensor();
     bool round = ctx->saved_data["round"].toBool();
     auto dtype = (at::ScalarType)ctx->saved_data["dtype"].toInt();
-    at::Tensor picked = g.to(dtype);                                                   // the picked logits' grads
-    at::Tensor partition = round ? picked.neg().to(at::kFloat) : g.neg();               // lse[source]'s grads
-    at::Tensor rows = at::zeros({mixed.size(0)}, g.options().dtype(at::kFloat)).index_add_(0, source, partition);
+    auto [picked, rows] = token_logprobs_grads(g, dtype, round, source, mixed.size(0));
     at::Tensor grad = mixed.to(at::kFloat).mul_(rows.unsqueeze(-1));                    // [n, C]
     grad.index_add_(0, source, weight.index_select(0, target).to(at::kFloat).mul_(picked.to(at::kFloat).unsqueeze(-1)));
     none[0] = grad.to((at::ScalarType)ctx->saved_data["hidden_dtype"].toInt());
@@ -282,15 +290,6 @@ struct RMSNormFunction : torch::autograd::Function<RMSNormFunction> {
     return {gw.mul_(r).sub_(x * (r * r * r * dot)), at::Tensor(), at::Tensor()};
   }
 };
-}  // namespace
-
-namespace ctorch {
-at::Tensor rms_norm_node(const at::Tensor &x, const at::Tensor &weight, double eps) {
-  return RMSNormFunction::apply(x, weight, eps);
-}
-}  // namespace ctorch
-
-namespace {
 // RoPE in the rotate-half layout, x·cos + rotate_half(x)·sin with rotate_half(x) = [−x₂, x₁], as one autograd node
 // (the composed ops leave eight: two narrows, a negation, a concatenation, two products, a sum). Forward runs the same
 // ops, so the same values; backward g·cos + [(g·sin)₂, −(g·sin)₁] is what autograd sums, term for term (each element
@@ -341,6 +340,12 @@ struct GatedActivationFunction : torch::autograd::Function<GatedActivationFuncti
   }
 };
 }  // namespace
+
+namespace ctorch {
+at::Tensor rms_norm_node(const at::Tensor &x, const at::Tensor &weight, double eps) {
+  return RMSNormFunction::apply(x, weight, eps);
+}
+}  // namespace ctorch
 
 extern "C" {
 int ct_set_requires_grad(ct_tensor t, int requires_grad) {

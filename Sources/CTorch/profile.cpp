@@ -57,8 +57,8 @@ void on_exit(const at::RecordFunction &, at::ObserverContext *) {
 extern "C" {
 int ct_profile_begin(int shapes) {
   CT_PROTECT({
-    g_shapes = shapes != 0;
     if (g_active) throw std::runtime_error("a profile is already running");
+    g_shapes = shapes != 0;
     g_totals.clear();
     g_handle = at::addGlobalCallback(at::RecordFunctionCallback(on_enter, on_exit)
                                          .needsInputs(g_shapes)

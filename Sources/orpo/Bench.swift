@@ -65,6 +65,8 @@ struct Bench: ParsableCommand {
     var profile = false
     @Flag(help: "--profile with matrix products told apart by their operands' shapes (recording them slows the run).")
     var profileShapes = false
+    /// Operators listed by --profile, for the timed steps and for the evaluation alike.
+    static let profileRows = 40
     @Option(name: .customLong("compare-trl"),
             help: ArgumentHelp("Then run TRL's ORPO trainer on the same workload with this Python (reference/trl_bench.py; TRL, peft and transformers installed) and print the ratios.",
                                valueName: "python"))
@@ -128,7 +130,7 @@ struct Bench: ParsableCommand {
         }
       }
       let summary = try run.trainer.train()
-      let operators = profiling ? try OperatorProfile.end(limit: 1000) : []
+      let operators = profiling ? try OperatorProfile.end(limit: Self.profileRows) : []
       guard marks.count > warmup else {
         throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
       }
@@ -168,7 +170,7 @@ struct Bench: ParsableCommand {
         _ = try run.trainer.evaluation(pairs)
         if config.device.isCUDA { try CUDA.synchronize() }
         let seconds = Date().timeIntervalSince(started)
-        evalOperators = profiling ? try OperatorProfile.end(limit: 40) : []
+        evalOperators = profiling ? try OperatorProfile.end(limit: Self.profileRows) : []
         let evalTokensPerSecond = Double(pairs.reduce(0) { $0 + $1.tokenCount }) / seconds
         report += [("eval_pairs", .int(pairs.count)), ("eval_batch_size", .int(config.perDeviceEvalBatchSize)),
                    ("eval_seconds", .rounded(seconds, places: 2)),

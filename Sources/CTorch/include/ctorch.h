@@ -221,7 +221,6 @@ void ct_set_error(const char *message);
 // turns the saved logits into their own gradient in place (softmax · −Σ grads, plus the grads at the picked
 // entries): one [n, V] buffer where autograd's ops keep four or five.
 int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int round_to_logits_dtype, ct_tensor *out);
-// act(gate) * up (act = silu, or gelu with the tanh approximation when gelu_tanh != 0); backward keeps gate and up only.
 // ct_token_logprobs from the hidden states [n, C] through a frozen output weight [V, C] (logits = hidden · weightᵀ,
 // given without a graph; consumed): backward keeps p · weight [n, C] instead of the logits. Gradient: hidden only.
 int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits, ct_tensor flat, ct_tensor source,
@@ -232,6 +231,7 @@ int ct_lora_linear(ct_tensor x, ct_tensor xa /* nullable */, ct_tensor weight, c
                    ct_tensor b, double scaling, ct_tensor *out);
 // RoPE (rotate-half): x [B, H, T, d] rotated by cos/sin [B, T, d] as one autograd node (gradient: x only).
 int ct_rotary(ct_tensor x, ct_tensor cos, ct_tensor sin, ct_tensor *out);
+// act(gate) * up (act = silu, or gelu with the tanh approximation when gelu_tanh != 0); backward keeps gate and up only.
 int ct_gated_activation(ct_tensor gate, ct_tensor up, int gelu_tanh, ct_tensor *out);
 
 // ---- block quantization (bitsandbytes' scheme) and layers over rebuilt weights (quant.cpp) -------------------
