@@ -21,12 +21,13 @@ struct ORPO: AsyncParsableCommand {
   /// threshold at 128 KiB (`ProcessHeap`), which, without the reusing allocator, also keeps the heap compact but
   /// faults every large tensor in afresh (1.75× the step time).
   /// Every verb writes files: past the file-size limit a write fails naming its file instead of SIGXFSZ killing
-  /// the process half-way.
+  /// the process half-way; a write to a dead peer's socket fails instead of SIGPIPE killing it without a word.
   static func main() async {
     let environment = ProcessInfo.processInfo.environment
     if environment["ORPO_COMPACT_HEAP"] == "1" { ProcessHeap.keepLargeBlocksOutOfTheHeap() }
     if environment["ORPO_CPU_ALLOCATOR"] != "glibc" { try? CPUAllocator.useReusingMappings() }
     Signals.ignoreFileSizeLimit()
+    Signals.ignoreBrokenPipes()
     if ProcessInfo.processInfo.environment["ORPO_NO_CUDA"] != "1" { CUDA.load() }
     do {
       var command = try parseAsRoot()

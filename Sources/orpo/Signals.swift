@@ -25,6 +25,13 @@ enum Signals {
     signal(SIGXFSZ, SIG_IGN)
   }
 
+  /// Writes to a socket or pipe whose reader is gone then return EPIPE — gloo reports it as a failed collective,
+  /// which stops the run with its one error line — instead of SIGPIPE killing the process without a word (a data-
+  /// parallel peer killed mid-step). Python, which torchrun's workers run under, ignores SIGPIPE the same way.
+  static func ignoreBrokenPipes() {
+    signal(SIGPIPE, SIG_IGN)
+  }
+
   /// A process may start with SIGINT and SIGTERM blocked (a parent's thread mask is inherited through fork and
   /// posix_spawn; test harnesses and some launchers block them): unblock them, or the stop request never arrives.
   private static func unblockStopSignals() {
