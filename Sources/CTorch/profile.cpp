@@ -1,6 +1,11 @@
 // profile.cpp — an operator profile for `orpo bench train --profile`: wall time per ATen operator and per autograd
 // backward node, self time (children excluded) and calls, through RecordFunction's global callbacks. Only the thread
 // that runs the model is timed (intra-op worker threads don't record); nothing is recorded while no profile runs.
+// libtorch is built with NDEBUG, and RecordFunction's layout and its inputs() check depend on it: without this, the
+// header's debug-only `inputs_valid_` is read past the object libtorch made, and inputs() throws at random.
+#ifndef NDEBUG
+#define NDEBUG
+#endif
 #include "common.h"
 #include <ATen/record_function.h>
 #include <chrono>

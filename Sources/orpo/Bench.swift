@@ -65,8 +65,9 @@ struct Bench: ParsableCommand {
     var profile = false
     @Flag(help: "--profile with matrix products told apart by their operands' shapes (recording them slows the run).")
     var profileShapes = false
-    /// Operators listed by --profile, for the timed steps and for the evaluation alike.
-    static let profileRows = 40
+    @Option(name: .customLong("profile-rows"),
+            help: ArgumentHelp("Operators --profile lists, for the timed steps and for the evaluation alike.", valueName: "n"))
+    var profileRows = 40
     @Option(name: .customLong("compare-trl"),
             help: ArgumentHelp("Then run TRL's ORPO trainer on the same workload with this Python (reference/trl_bench.py; TRL, peft and transformers installed) and print the ratios.",
                                valueName: "python"))
@@ -74,6 +75,7 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
+      guard profileRows >= 1 else { throw ValidationError("--profile-rows must be at least 1") }
       if compareTRL != nil, randomWeights != nil {
         throw ValidationError("--compare-trl needs a model with weights TRL can load, not --random-weights")
       }
@@ -130,7 +132,7 @@ struct Bench: ParsableCommand {
         }
       }
       let summary = try run.trainer.train()
-      let operators = profiling ? try OperatorProfile.end(limit: Self.profileRows) : []
+      let operators = profiling ? try OperatorProfile.end(limit: profileRows) : []
       guard marks.count > warmup else {
         throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
       }
@@ -170,7 +172,7 @@ struct Bench: ParsableCommand {
         _ = try run.trainer.evaluation(pairs)
         if config.device.isCUDA { try CUDA.synchronize() }
         let seconds = Date().timeIntervalSince(started)
-        evalOperators = profiling ? try OperatorProfile.end(limit: Self.profileRows) : []
+        evalOperators = profiling ? try OperatorProfile.end(limit: profileRows) : []
         let evalTokensPerSecond = Double(pairs.reduce(0) { $0 + $1.tokenCount }) / seconds
         report += [("eval_pairs", .int(pairs.count)), ("eval_batch_size", .int(config.perDeviceEvalBatchSize)),
                    ("eval_seconds", .rounded(seconds, places: 2)),

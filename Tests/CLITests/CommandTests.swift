@@ -245,6 +245,21 @@ struct CommandTests {
       let rows = try #require(object[key] as? [[String: Any]], "\(key)")
       #expect(rows.contains { ($0["name"] as? String) == "aten::mm" }, "\(key)")
     }
+    // Told apart by shape, the matrix products add up to the same calls (the gate/up projections, [tokens, 32] by
+    // [32, 64]ᵀ, among them): none is lost to a failed read of its operands.
+    let shaped = try OrpoProcess.run(common + ["--set", "eval_dataset=\(data)", "--profile-shapes", "--profile-rows", "1000", "--json"])
+    #expect(shaped.status == 0, "\(shaped.errors)")
+    let shapedObject = try #require(try JSONSerialization.jsonObject(with: Data(shaped.output.utf8)) as? [String: Any])
+    for key in ["operators", "eval_operators"] {
+      let plain = try #require(object[key] as? [[String: Any]]), rows = try #require(shapedObject[key] as? [[String: Any]])
+      func calls(_ rows: [[String: Any]], _ match: (String) -> Bool) -> Double {
+        rows.filter { match($0["name"] as? String ?? "") }
+          .reduce(0) { $0 + (($1["calls"] ?? $1["calls_per_step"]) as? NSNumber)!.doubleValue }
+      }
+      let mm = calls(plain) { $0 == "aten::mm" }
+      #expect(mm > 0 && calls(rows) { $0.hasPrefix("aten::mm [") } == mm, "\(key)")
+      #expect(rows.contains { ($0["name"] as? String ?? "").hasSuffix("[32, 64]t") }, "\(key)")
+    }
     let refused = try OrpoProcess.run(common)
     #expect(refused.status != 0)
     #expect(refused.errors.contains("--eval-pairs 4: the data has no held-out pairs"), "\(refused.errors)")

@@ -541,6 +541,8 @@ struct HelpTests {
                               in each (self, without the operators it called; total) and calls per step.
       --profile-shapes        --profile with matrix products told apart by their operands' shapes
                               (recording them slows the run).
+      --profile-rows <n>      Operators --profile lists, for the timed steps and for the evaluation
+                              alike. (default: 40)
       --compare-trl <python>  Then run TRL's ORPO trainer on the same workload with this Python
                               (reference/trl_bench.py; TRL, peft and transformers installed) and print
                               the ratios.
