@@ -30,6 +30,8 @@ import warnings
 import bitsandbytes as bnb
 import bitsandbytes.functional as F
 import torch
+
+import ieee_sqrt  # noqa: F401  (correctly rounded float32 square roots: the same fixtures on every CPU)
 from safetensors.torch import save_file
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")

@@ -48,6 +48,8 @@ import warnings
 
 import bitsandbytes as bnb
 import torch
+
+import ieee_sqrt  # noqa: F401  (correctly rounded float32 square roots: the same fixtures on every CPU)
 from bitsandbytes.optim.optimizer import Optimizer2State
 from galore_torch import GaLoreAdamW8bit
 from importlib.metadata import version

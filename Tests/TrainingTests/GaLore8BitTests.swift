@@ -58,10 +58,12 @@ private func message(_ text: String) -> String {
   /// 8-bit codes) and a left-projected [12, 40] one (moments [8, 40]: float32), beside a plain 8-bit [64, 65] and a
   /// plain float32 [7]. The same ops in the same order as galore-torch over bitsandbytes' CPU kernels, on the same
   /// LAPACK and BLAS: every parameter after every step, every code, absmax, moment and projection equal the reference
-  /// bit for bit on this project's machines. The non-targets (no SVD, no matmul) are asserted bit for bit; for the
-  /// targets the bounds leave a last-place rounding of another CPU's LAPACK/BLAS room (1e-6 of the largest weight;
-  /// a code may then sit one step over a rounding boundary, so at most 1 in 500 may differ, and the dequantized
-  /// moments stay within 1e-2 of the block's absmax — one code step of the dynamic map).
+  /// bit for bit on the machine that dumped the fixture (square roots correctly rounded on both sides:
+  /// reference/ieee_sqrt.py). The non-targets (no SVD, no matmul) are asserted bit for bit; for the targets the
+  /// bounds leave another CPU's LAPACK/BLAS rounding room: 1e-5 of the largest weight (an AMD EPYC Zen 4's MKL against
+  /// the first fixture machine's: 1.8e-6 after four steps, measured 6 Dec 2026); a code may then sit one step over a
+  /// rounding boundary, so at most 1 in 500 may differ, and the dequantized moments stay within 1e-2 of the block's
+  /// absmax — one code step of the dynamic map.
   @Test func stepsMatchGaloreTorch() throws { try replay() }
   /// The same with the 8-bit updates taken 1,024 elements at a time (4,160 = 4 chunks and one of 64).
   @Test func chunkedStepsMatchGaloreTorch() throws { try replay(chunkElements: 1024) }
@@ -83,7 +85,7 @@ private func message(_ text: String) -> String {
       for (k, p) in params.enumerated() {
         let theirs = try file.tensor("param.\(step).\(k)")
         let difference = try (p - theirs).abs().max().item()
-        let bound = f.targets.contains(k) ? 1e-6 * (try theirs.abs().max().item()) : 0
+        let bound = f.targets.contains(k) ? 1e-5 * (try theirs.abs().max().item()) : 0
         #expect(difference <= bound, "step \(step + 1), parameter \(k): max |Δ| \(difference)")
       }
     }
