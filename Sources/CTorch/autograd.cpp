@@ -140,6 +140,23 @@ std::pair<at::Tensor, at::Tensor> token_logprobs_grads(const at::Tensor &g, at::
   at::Tensor partition = round ? picked.neg().to(at::kFloat) : g.neg();                 // lse[source]'s grads
   return {picked, at::zeros({rows}, g.options().dtype(at::kFloat)).index_add_(0, source, partition)};
 }
+// What the two output-layer nodes keep for backward, and the hidden states' gradient from it (float32):
+//   Σ g·W[target] − (Σ g)·(p·W) per position, p·W (`mixed`, [n, C]) computed in forward.
+void save_head(AutogradContext *ctx, const at::Tensor &mixed, const at::Tensor &weight, const at::Tensor &source,
+               const at::Tensor &target) {
+  ctx->saved_data["mixed"] = mixed;
+  ctx->saved_data["weight"] = weight;
+  ctx->saved_data["source"] = source;
+  ctx->saved_data["target"] = target;
+}
+at::Tensor head_hidden_grad(AutogradContext *ctx, const at::Tensor &g, at::ScalarType dtype, bool round) {
+  at::Tensor mixed = ctx->saved_data["mixed"].toTensor(), weight = ctx->saved_data["weight"].toTensor();
+  at::Tensor source = ctx->saved_data["source"].toTensor(), target = ctx->saved_data["target"].toTensor();
+  auto [picked, rows] = token_logprobs_grads(g, dtype, round, source, mixed.size(0));
+  at::Tensor grad = mixed.to(at::kFloat).mul_(rows.unsqueeze(-1));                      // [n, C]
+  grad.index_add_(0, source, weight.index_select(0, target).to(at::kFloat).mul_(picked.to(at::kFloat).unsqueeze(-1)));
+  return grad;
+}
 
 // log p(target) per prediction, the same values and gradients as autograd gives for
 //   z = logits.to(float32); lse = z.logsumexp(-1); picked = logits.view(-1).index_select(0, flat)
@@ -201,10 +218,7 @@ struct HeadTokenLogprobsFunction : torch::autograd::Function<HeadTokenLogprobsFu
     logits.reset();
     p.sub_(lse.unsqueeze(-1)).exp_();
     at::Tensor mixed = at::mm(p.to(weight.scalar_type()), weight);                     // [n, C]
-    ctx->saved_data["mixed"] = mixed;
-    ctx->saved_data["weight"] = weight;
-    ctx->saved_data["source"] = source;
-    ctx->saved_data["target"] = target;
+    save_head(ctx, mixed, weight, source, target);
     ctx->saved_data["round"] = round;
     ctx->saved_data["dtype"] = (int64_t)dtype;
     ctx->saved_data["hidden_dtype"] = (int64_t)hidden.scalar_type();
@@ -214,14 +228,91 @@ struct HeadTokenLogprobsFunction : torch::autograd::Function<HeadTokenLogprobsFu
     at::Tensor g = grads[0];
     variable_list none(7);
     if (!g.defined()) return none;
-    at::Tensor mixed = ctx->saved_data["mixed"].toTensor(), weight = ctx->saved_data["weight"].toTensor();
-    at::Tensor source = ctx->saved_data["source"].toTensor(), target = ctx->saved_data["target"].toTensor();
-    bool round = ctx->saved_data["round"].toBool();
-    auto dtype = (at::ScalarType)ctx->saved_data["dtype"].toInt();
-    auto [picked, rows] = token_logprobs_grads(g, dtype, round, source, mixed.size(0));
-    at::Tensor grad = mixed.to(at::kFloat).mul_(rows.unsqueeze(-1));                    // [n, C]
-    grad.index_add_(0, source, weight.index_select(0, target).to(at::kFloat).mul_(picked.to(at::kFloat).unsqueeze(-1)));
+    at::Tensor grad = head_hidden_grad(ctx, g, (at::ScalarType)ctx->saved_data["dtype"].toInt(),
+                                       ctx->saved_data["round"].toBool());
     none[0] = grad.to((at::ScalarType)ctx->saved_data["hidden_dtype"].toInt());
+    return none;
+  }
+};
+// The output layer a vocabulary block at a time, float32 (online log-sum-exp): log p(target) per prediction, the
+// mean logit per position and, when `mix`, p·W [n, C] — Σ over blocks of exp(logit − running max)·W_block, rescaled
+// as the maximum grows, divided by the sum at the end. With `stats`, each position's entropy and arg-max too (TRL's
+// completion statistics): entropy = log S − A / S with S = Σ exp(z − m) and A = Σ exp(z − m)·(z − m), A rescaled with
+// S (when m grows by d: A ← r·(A − d·S), r = exp(−d)); the arg-max the first block's index of the largest value, as
+// argmax gives the first of equal maxima. No [n, V] logits buffer; the same numbers as the whole logits' up to
+// float32 rounding.
+struct BlockedHead { at::Tensor logps, mean_logits, mixed, entropy, argmax; };
+BlockedHead blocked_head(const at::Tensor &h, const at::Tensor &w, const at::Tensor &src, const at::Tensor &tgt,
+                         int64_t block, bool mix, bool stats = false) {
+  const int64_t vocabulary = w.size(0);
+  at::Tensor running_max, scaled_sum, logit_sum, mixed, picked = at::zeros({src.size(0)}, h.options());
+  at::Tensor weighted, argmax;                                                          // A and the arg-max (stats)
+  for (int64_t start = 0; start < vocabulary; start += block) {
+    const int64_t width = std::min(block, vocabulary - start);
+    at::Tensor wb = w.narrow(0, start, width);
+    at::Tensor logits = at::mm(h, wb.t());                                              // [n, width]
+    at::Tensor block_max, block_argmax;
+    if (stats) std::tie(block_max, block_argmax) = logits.max(-1);
+    else block_max = at::amax(logits, {-1});
+    // The targets inside this block take their logit from it (before the buffer becomes exp's).
+    at::Tensor inside = tgt.ge(start).logical_and_(tgt.lt(start + width));
+    at::Tensor flat = src * width + (tgt - start).clamp_(0, width - 1);
+    picked = at::where(inside, logits.view({-1}).index_select(0, flat), picked);
+    at::Tensor sum = logits.sum(-1);
+    const bool first = !running_max.defined();
+    at::Tensor grown = first ? block_max : at::maximum(running_max, block_max);
+    at::Tensor shifted = logits.sub_(grown.unsqueeze(1));                               // z − m, in place
+    at::Tensor e = stats ? shifted.exp() : shifted.exp_();                              // exp(z − m)
+    if (first) {
+      logit_sum = sum;
+      scaled_sum = e.sum(-1);
+      if (mix) mixed = at::mm(e, wb);                                                   // [n, C]
+      if (stats) {
+        weighted = (e * shifted).sum(-1);
+        argmax = block_argmax;
+      }
+    } else {
+      at::Tensor rescale = (running_max - grown).exp_();
+      if (stats) {
+        weighted = weighted.sub_((grown - running_max) * scaled_sum).mul_(rescale).add_((e * shifted).sum(-1));
+        argmax = at::where(block_max.gt(running_max), block_argmax + start, argmax);
+      }
+      scaled_sum = scaled_sum.mul_(rescale).add_(e.sum(-1));
+      if (mix) mixed = mixed.mul_(rescale.unsqueeze(1)).addmm_(e, wb);
+      logit_sum.add_(sum);
+    }
+    running_max = grown;
+  }
+  at::Tensor log_sum = at::log(scaled_sum);
+  at::Tensor lse = running_max + log_sum;                                               // [n]
+  BlockedHead out{picked - lse.index_select(0, src), logit_sum.div_(static_cast<double>(vocabulary)), at::Tensor(),
+                  at::Tensor(), at::Tensor()};
+  if (stats) {
+    out.entropy = log_sum - weighted / scaled_sum;
+    out.argmax = argmax;
+  }
+  if (mix) out.mixed = mixed.div_(scaled_sum.unsqueeze(1));
+  return out;
+}
+// HeadTokenLogprobsFunction's gradient (float32, no rounding), its forward computed by blocked_head: outputs the
+// log-probs and the (non-differentiable) mean logits, entropy and arg-max (the last two empty without `stats`).
+struct HeadTokenLogprobsBlockedFunction : torch::autograd::Function<HeadTokenLogprobsBlockedFunction> {
+  static variable_list forward(AutogradContext *ctx, const at::Tensor &hidden, const at::Tensor &weight,
+                               const at::Tensor &source, const at::Tensor &target, int64_t block, bool stats) {
+    BlockedHead head = blocked_head(hidden, weight, source, target, block, true, stats);
+    save_head(ctx, head.mixed, weight, source, target);
+    if (!stats) {
+      head.entropy = at::empty({0}, head.mean_logits.options());
+      head.argmax = at::empty({0}, source.options());
+    }
+    ctx->mark_non_differentiable({head.mean_logits, head.entropy, head.argmax});
+    return {head.logps, head.mean_logits, head.entropy, head.argmax};
+  }
+  static variable_list backward(AutogradContext *ctx, variable_list grads) {
+    at::Tensor g = grads[0];
+    variable_list none(6);
+    if (!g.defined()) return none;
+    none[0] = head_hidden_grad(ctx, g, at::kFloat, false);
     return none;
   }
 };
@@ -423,6 +514,33 @@ int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits,
                            ct_tensor target, int round_to_logits_dtype, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, HeadTokenLogprobsFunction::apply(T(hidden), T(weight), T(logits), T(flat), T(source), T(target),
                                                           round_to_logits_dtype != 0)))
+}
+int ct_head_token_logprobs_blocked(ct_tensor hidden, ct_tensor weight, ct_tensor source, ct_tensor target, int64_t block,
+                                   int graph, ct_tensor *out, ct_tensor *mean_logits, ct_tensor *entropy,
+                                   ct_tensor *argmax) {
+  CT_PROTECT({
+    if (block < 1) throw std::invalid_argument("block must be at least 1");
+    const bool stats = entropy != nullptr && argmax != nullptr;
+    if (graph) {
+      variable_list outs = HeadTokenLogprobsBlockedFunction::apply(T(hidden), T(weight), T(source), T(target), block,
+                                                                   stats);
+      CT_OUT(out, outs[0]);
+      CT_OUT(mean_logits, outs[1]);
+      if (stats) {
+        CT_OUT(entropy, outs[2]);
+        CT_OUT(argmax, outs[3]);
+      }
+    } else {
+      at::NoGradGuard no_grad;
+      BlockedHead head = blocked_head(T(hidden).detach(), T(weight).detach(), T(source), T(target), block, false, stats);
+      CT_OUT(out, head.logps);
+      CT_OUT(mean_logits, head.mean_logits);
+      if (stats) {
+        CT_OUT(entropy, head.entropy);
+        CT_OUT(argmax, head.argmax);
+      }
+    }
+  })
 }
 int ct_lora_linear(ct_tensor x, ct_tensor xa, ct_tensor weight, ct_tensor bias, ct_tensor a, ct_tensor b, double scaling,
                    ct_tensor *out) {

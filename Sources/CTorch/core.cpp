@@ -152,11 +152,16 @@ int ct_device(ct_tensor t, int *type, int *index) {
 int ct_is_contiguous(ct_tensor t, int *out) { CT_PROTECT(*out = T(t).is_contiguous()) }
 int ct_defined(ct_tensor t, int *out) { CT_PROTECT(*out = T(t).defined()) }
 int ct_data_ptr(ct_tensor t, void **out) { CT_PROTECT(*out = T(t).data_ptr()) }
-int ct_item_double(ct_tensor t, double *out) { CT_PROTECT(*out = T(t).item<double>()) }
-int ct_item_int64(ct_tensor t, int64_t *out) { CT_PROTECT(*out = T(t).item<int64_t>()) }
+// Values read back to the host on this thread (item, scalars, bytes): on a GPU each one waits for the device.
+static thread_local int64_t host_reads = 0;
+int64_t ct_host_reads(void) { return host_reads; }
+
+int ct_item_double(ct_tensor t, double *out) { CT_PROTECT(++host_reads; *out = T(t).item<double>()) }
+int ct_item_int64(ct_tensor t, int64_t *out) { CT_PROTECT(++host_reads; *out = T(t).item<int64_t>()) }
 
 int ct_copy_to_buffer(ct_tensor t, void *dst, size_t nbytes) {
   CT_PROTECT({
+    ++host_reads;
     at::Tensor c = T(t).detach().to(at::kCPU).contiguous();
     size_t want = (size_t)c.numel() * c.element_size();
     if (want != nbytes)

@@ -41,12 +41,14 @@ public struct EncodedPair: Equatable, Sendable {
   }
 
   public var tokenCount: Int { chosenIDs.count + rejectedIDs.count }
-  /// Positions the pair takes with its prompt shared: the common prefix of chosen and rejected once, then both tails.
-  public var packedTokenCount: Int {
+  /// Tokens chosen and rejected begin with in common (the prompt, and any identical start of the answers).
+  public var sharedPrefixLength: Int {
     var shared = 0
     while shared < chosenIDs.count, shared < rejectedIDs.count, chosenIDs[shared] == rejectedIDs[shared] { shared += 1 }
-    return tokenCount - shared
+    return shared
   }
+  /// Positions the pair takes with its prompt shared: the common prefix of chosen and rejected once, then both tails.
+  public var packedTokenCount: Int { tokenCount - sharedPrefixLength }
 
   /// The pair without its rejected answer: what SFT trains on.
   public var chosenOnly: EncodedPair {

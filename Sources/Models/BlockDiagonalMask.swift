@@ -18,6 +18,8 @@ public struct BlockDiagonalMask {
 
   /// In row order; their lengths add up to the row's length.
   public let blocks: [Block]
+  /// The blocks' masks as SDPA takes them in the end, made on first use and kept for every layer of the pass.
+  private let additive = AdditiveMasks()
 
   public init(blocks: [Block]) { self.blocks = blocks }
 
@@ -48,19 +50,40 @@ public struct BlockDiagonalMask {
     return try Tensor.cat(rows, dim: 0).ne(0).view([1, 1, total, total])
   }
 
+  /// Each block's mask as SDPA's additive float mask in `dtype` (0 where attended, −∞ elsewhere): the values SDPA
+  /// converts a boolean mask to at every call (`convert_boolean_attn_mask`), made once for all the layers of a pass.
+  func additiveMasks(dtype: DType) throws -> [Tensor] {
+    if additive.dtype == dtype { return additive.masks }
+    let masks = try withNoGrad {
+      try blocks.map { block in
+        try Tensor.zeros(block.mask.shape, dtype: dtype, device: block.mask.device)
+          .maskedFill(block.mask.logicalNot(), -.infinity)
+      }
+    }
+    (additive.dtype, additive.masks) = (dtype, masks)
+    return masks
+  }
+
   // q [B, H, T, d], k and v [B, H, T, d] (or [B, Hkv, T, d] with `enableGQA`) -> [B, H, T, d]: one SDPA call per
   // block over its own slices.
   func attention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Double?, enableGQA: Bool = false) throws -> Tensor {
+    let masks = try additiveMasks(dtype: q.dtype)
     if blocks.count == 1 {
-      return try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: blocks[0].mask, scale: scale,
+      return try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: masks[0], scale: scale,
                                                       enableGQA: enableGQA)
     }
     let sizes = lengths
     let (qs, ks, vs) = (try q.split(sizes: sizes, dim: 2), try k.split(sizes: sizes, dim: 2), try v.split(sizes: sizes, dim: 2))
     let outputs = try blocks.indices.map { i in
-      try Functional.scaledDotProductAttention(query: qs[i], key: ks[i], value: vs[i], mask: blocks[i].mask, scale: scale,
+      try Functional.scaledDotProductAttention(query: qs[i], key: ks[i], value: vs[i], mask: masks[i], scale: scale,
                                                enableGQA: enableGQA)
     }
     return try Tensor.cat(outputs, dim: 2)
   }
+}
+
+/// `BlockDiagonalMask`'s additive masks, shared by the copies of one mask (one forward pass).
+private final class AdditiveMasks {
+  var dtype: DType?
+  var masks: [Tensor] = []
 }

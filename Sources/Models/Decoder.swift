@@ -220,7 +220,7 @@ func groupedQueriesAreNative(query q: Tensor, key k: Tensor, value v: Tensor, ma
     guard let first = blocks.blocks.first else { return false }
     let (qs, ks, vs) = (try q.narrow(2, start: 0, length: first.length), try k.narrow(2, start: 0, length: first.length),
                         try v.narrow(2, start: 0, length: first.length))
-    kernel = try .selected(query: qs, key: ks, value: vs, mask: first.mask, enableGQA: true)
+    kernel = try .selected(query: qs, key: ks, value: vs, mask: try blocks.additiveMasks(dtype: q.dtype)[0], enableGQA: true)
   }
   return kernel != .math
 }

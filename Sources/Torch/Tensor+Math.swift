@@ -284,6 +284,33 @@ public enum Functional {
     }
   }
 
+  /// Float32: log p(target) per prediction and the mean logit per position (no gradient) from `hidden` [n, C] through a
+  /// frozen output weight [V, C], `block` vocabulary columns at a time (online log-sum-exp): no [n, V] logits buffer,
+  /// and W read once per chunk of rows. Prediction i is position `source[i]` predicting `target[i]`. The numbers of
+  /// `tokenLogProbabilities` over the whole logits (and their mean) up to float32 rounding. When `hidden` is in a
+  /// graph, one autograd node with `headTokenLogProbabilities`' gradient (p·W accumulated over the blocks).
+  /// With `statistics`, each position's entropy [n] and arg-max [n] (int64) too (TRL's completion statistics), from
+  /// the same blocks.
+  public static func headTokenLogProbabilitiesBlocked(hidden: Tensor, weight: Tensor, source: Tensor, target: Tensor,
+                                                      block: Int = 8192, statistics: Bool = false) throws
+    -> (logps: Tensor, meanLogits: Tensor, entropy: Tensor?, argmax: Tensor?)
+  {
+    var first: ct_tensor?, second: ct_tensor?, third: ct_tensor?, fourth: ct_tensor?
+    let graph = GradMode.isEnabled && hidden.requiresGrad
+    let status = withExtendedLifetime((hidden, weight, source, target)) {
+      statistics
+        ? ct_head_token_logprobs_blocked(hidden.handle, weight.handle, source.handle, target.handle, Int64(block),
+                                         graph ? 1 : 0, &first, &second, &third, &fourth)
+        : ct_head_token_logprobs_blocked(hidden.handle, weight.handle, source.handle, target.handle, Int64(block),
+                                         graph ? 1 : 0, &first, &second, nil, nil)
+    }
+    guard status == 0, let first, let second, !statistics || (third != nil && fourth != nil) else {
+      throw TorchError(operation: "head_token_logprobs_blocked", message: lastShimError(),
+                       operands: [hidden.summary, weight.summary])
+    }
+    return (Tensor(handle: first), Tensor(handle: second), third.map { Tensor(handle: $0) }, fourth.map { Tensor(handle: $0) })
+  }
+
   /// A LoRA layer over a frozen dense base, `x·weightᵀ (+ bias) + scaling·(xa·aᵀ)·bᵀ` with `xa` the dropped-out input
   /// (nil: `x`), as one autograd node: the same values as linear + linear + addmm, and their gradients up to the
   /// order of additions (the input's two parts summed in one GEMM). x [*, in], a [r, in], b [out, r] -> [*, out].

@@ -17,6 +17,10 @@ public final class Tensor: CustomStringConvertible {
   /// How many Tensor handles this process holds now (made and not yet freed): what a leak check watches.
   public static var liveCount: Int { LiveTensors.count }
 
+  /// How many times this thread has read values back to the host (`item`, `scalars`, `bytes`): on a GPU each read
+  /// waits for the device to finish, so the training loop keeps them few (what a sync-count test watches).
+  public static var hostReadCount: Int { Int(ct_host_reads()) }
+
   // MARK: Inspection
 
   public var rank: Int {

@@ -22,6 +22,7 @@ extension Trainer {
   /// one write nothing (and get nil).
   @discardableResult
   public func saveCheckpoint() throws -> URL? {
+    try readPendingMetrics()  // the window's sums go into trainer_state.json
     guard isMainProcess else { return nil }
     let folder = outputDirectory.appendingPathComponent("checkpoint-\(state.globalStep)")
     try withContext("writing \(folder.path)") {

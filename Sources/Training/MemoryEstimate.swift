@@ -42,8 +42,9 @@ public struct MemoryEstimate: Sendable {
   /// chunk of `loss_chunk_size` tokens: the logits and one temporary of their log-sum-exp, in forward (through a frozen
   /// output layer backward needs none of them, `Functional.headTokenLogProbabilities`; a trained one recomputes
   /// them there and turns them into their own gradient in place, `Functional.tokenLogProbabilities`); measured,
-  /// default workload: 24 MiB over the step's other tensors for 64 × 49,152. Without it: the logits, their float32
-  /// log-softmax and the gradient flowing back.
+  /// default workload: 24 MiB over the step's other tensors for 64 × 49,152 (a frozen float32 output layer, taken
+  /// 8,192 ids at a time, holds less: an upper bound there). Without it: the logits, their float32 log-softmax and
+  /// the gradient flowing back.
   static func logitCopies(_ config: TrainingConfiguration) -> Int { config.scoringChunkSize == nil ? 3 : 2 }
 
   /// Resident memory of the process before any model (Swift runtime, libtorch and its thread pools), measured on

@@ -47,9 +47,23 @@ public struct OptimizerState {
 /// per-tensor norms, coef = maxNorm / (norm + 1e-6) clamped to 1, multiplied in unconditionally.
 @discardableResult
 public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) throws -> Double {
+  try clipGradientNorm(parameters, maxNorm: maxNorm, reading: []).norm
+}
+
+/// `clipGradientNorm`, reading `scalars` (one-element tensors, e.g. the step's losses) back in the same copy as the
+/// norm: on a GPU, the training step's one wait for the device.
+public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double, reading scalars: [Tensor]) throws
+  -> (norm: Double, scalars: [Double])
+{
   try withNoGrad {
+    func read(_ norm: Tensor?) throws -> (norm: Double, scalars: [Double]) {
+      let all = (norm.map { [$0] } ?? []) + scalars
+      guard !all.isEmpty else { return (0, []) }
+      let numbers = try Tensor.stack(try all.map { try $0.reshape([]).to(dtype: .float64) }).scalars(as: Double.self)
+      return norm == nil ? (0, numbers) : (numbers[0], Array(numbers.dropFirst()))
+    }
     let grads = parameters.compactMap(\.grad)
-    guard !grads.isEmpty else { return 0 }
+    guard !grads.isEmpty else { return try read(nil) }
     let norms = try Tensor.stack(grads.map { try $0.norm() })
     let total = try norms.norm()
     if maxNorm > 0, maxNorm.isFinite {
@@ -57,6 +71,6 @@ public func clipGradientNorm(_ parameters: [Tensor], maxNorm: Double) throws -> 
       let coef = try (1.0 / (total + 1e-6) * maxNorm).clamped(max: 1.0)
       for g in grads { try g.mul_(coef) }
     }
-    return try total.item()
+    return try read(total)
   }
 }

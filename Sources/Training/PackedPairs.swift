@@ -53,8 +53,7 @@ public struct PackedPairCollator {
     var c = PredictionBuilder(), r = PredictionBuilder()
     for (p, pair) in pairs.enumerated() {
       let chosen = pair.chosenIDs, rejected = pair.rejectedIDs
-      var shared = 0
-      while shared < chosen.count, shared < rejected.count, chosen[shared] == rejected[shared] { shared += 1 }
+      let shared = pair.sharedPrefixLength
       let base = ids.count
       func append(_ tokens: ArraySlice<Int>, from start: Int, part kind: Int64) {
         for (k, t) in tokens.enumerated() {
@@ -82,8 +81,10 @@ public struct PackedPairCollator {
       }
     }
     let n = ids.count
-    // Ids, positions and branch tags go to the device in one transfer; each pair's block mask is built there.
-    let row = try Tensor(ids + positions + part, shape: [3, n]).to(device)
+    // Ids, positions, branch tags and both prediction tables go to the device in one transfer; each pair's block
+    // mask is built there.
+    let all = try Tensor(ids + positions + part + c.packed(pairs: pairs.count) + r.packed(pairs: pairs.count)).to(device)
+    let row = try all.narrow(0, start: 0, length: 3 * n).view([3, n])
     let posT = try row.select(0, 1), partT = try row.select(0, 2)
     var start = 0
     let blocks = try lengths.map { length -> BlockDiagonalMask.Block in
@@ -96,15 +97,16 @@ public struct PackedPairCollator {
     }
     return PackedPairBatch(
       inputIDs: try row.select(0, 0).view([1, n]), positions: try posT.view([1, n]),
-      blocks: BlockDiagonalMask(blocks: blocks), chosen: try c.build(pairs: pairs.count, device: device),
-      rejected: try r.build(pairs: pairs.count, device: device), pairs: pairs.count,
+      blocks: BlockDiagonalMask(blocks: blocks), chosen: try c.build(from: all, at: 3 * n, pairs: pairs.count),
+      rejected: try r.build(from: all, at: 3 * n + c.packedCount(pairs: pairs.count), pairs: pairs.count),
+      pairs: pairs.count,
       realTokens: pairs.reduce(0) { $0 + $1.tokenCount }, packedTokens: n)
   }
 }
 
 private struct PredictionBuilder {
-  var source: [Int64] = [], flat: [Int64] = [], target: [Int64] = [], pair: [Int64] = [], label: [Float] = []
-  var nll: [Float] = []
+  var source: [Int64] = [], flat: [Int64] = [], target: [Int64] = [], pair: [Int64] = [], label: [Int64] = []
+  var nll: [Int64] = []
 
   mutating func add(source s: Int, target: Int, pair p: Int, label l: Bool, nll n: Bool, vocabulary: Int) {
     source.append(Int64(s))
@@ -115,13 +117,23 @@ private struct PredictionBuilder {
     nll.append(n ? 1 : 0)
   }
 
-  func build(pairs: Int, device: Device) throws -> PackedPairBatch.Predictions {
-    var counts = [Float](repeating: 0, count: pairs)
+  /// The table as one int64 run: source, flat index, target, pair, label and NLL flags (M each), then each pair's
+  /// label count.
+  func packed(pairs: Int) -> [Int64] {
+    var counts = [Int64](repeating: 0, count: pairs)
     for (p, l) in zip(pair, label) { counts[Int(p)] += l }
-    return .init(source: try Tensor(source).to(device), flatIndex: try Tensor(flat).to(device),
-                 target: try Tensor(target).to(device),
-                 pair: try Tensor(pair).to(device), label: try Tensor(label).to(device), nll: try Tensor(nll).to(device),
-                 labelCounts: try Tensor(counts).to(device), count: source.count,
+    return source + flat + target + pair + label + nll + counts
+  }
+
+  func packedCount(pairs: Int) -> Int { 6 * source.count + pairs }
+
+  /// The table from `packed`'s run, found at `offset` in `all` (on the device): views, the flags made float there.
+  func build(from all: Tensor, at offset: Int, pairs: Int) throws -> PackedPairBatch.Predictions {
+    let m = source.count
+    func column(_ k: Int, length: Int? = nil) throws -> Tensor { try all.narrow(0, start: offset + k * m, length: length ?? m) }
+    return .init(source: try column(0), flatIndex: try column(1), target: try column(2), pair: try column(3),
+                 label: try column(4).to(dtype: .float32), nll: try column(5).to(dtype: .float32),
+                 labelCounts: try column(6, length: pairs).to(dtype: .float32), count: m,
                  predictions: TokenPredictions(sources: source.map { Int($0) }, targets: target.map { Int($0) }))
   }
 }

@@ -95,6 +95,9 @@ public final class Trainer {
   /// rows): how their chosen and rejected log-probs moved since the last log (`logps_trend/*`, `rejected_gained`).
   public let probePairs: [EncodedPair]
   public internal(set) var state = TrainerState()
+  /// The metrics of the finite steps since they were last read, still on the device (each micro-batch's as one
+  /// float64 vector): `state`'s window sums take them in at a log or a checkpoint, with one read for them all.
+  private var pendingMetrics: [(names: [String], cumulative: Set<String>, values: Tensor)] = []
   /// The reference for objectives that need one when there are no adapters to disable (full fine-tuning): a frozen
   /// copy of the starting weights, which costs a second model in memory (`precompute_ref_log_probs` avoids it).
   /// nil with LoRA: the reference is the policy with its adapters disabled.
@@ -221,8 +224,8 @@ public final class Trainer {
       let rate = lrSchedule.rate(at: step)
       optimizer.learningRate = rate
       let objective = objective(at: step)
-      var stepLoss = 0.0
-      var groupMetrics: [[(name: String, value: Double)]] = []
+      var losses: [Tensor] = []
+      var groupMetrics: [(names: [String], cumulative: Set<String>, values: Tensor)] = []
       for (position, indices) in group.enumerated() {
         let pairs = indices.map { trainPairs[$0] }
         onMicroBatch?(pairs)
@@ -233,9 +236,12 @@ public final class Trainer {
         } else {
           try (output.loss / Double(group.count)).backward()
         }
-        let values = try output.values()
-        stepLoss += values.loss / Double(group.count)
-        groupMetrics.append(values.metrics)
+        // Nothing is read back here: the losses come with the gradient norm, the metrics at the next log.
+        losses.append(try output.loss.detached())
+        if !output.metrics.isEmpty {
+          let values = try withNoGrad { try Tensor.stack(output.metrics.map(\.value)).to(dtype: .float64) }
+          groupMetrics.append((output.metrics.map(\.name), objective.cumulativeMetricNames, values))
+        }
         let real = objective.scoresRejected ? pairs.reduce(0) { $0 + $1.tokenCount } : pairs.reduce(0) { $0 + $1.chosenIDs.count }
         tokens += real
         state.windowTokens += real
@@ -243,13 +249,16 @@ public final class Trainer {
       }
       try afterBackward?(trainable.map(\.tensor))
       try state.lossScaler?.unscale(trainable.map(\.tensor))
-      let gradNorm = try clipGradientNorm(trainable.map(\.tensor), maxNorm: config.maxGradNorm)
+      // The step's one read from the device: the gradient norm clipping needs, and the micro-batches' losses.
+      let (gradNorm, lossValues) = try clipGradientNorm(trainable.map(\.tensor), maxNorm: config.maxGradNorm,
+                                                        reading: losses)
+      let stepLoss = lossValues.reduce(0.0) { $0 + $1 / Double(group.count) }
       // A NaN or infinite loss or gradient: the step is skipped (no update, no metrics), counted and logged; too
       // many in a row stop the run, so the weights (and every checkpoint) stay those of the last finite step.
       let finite = stepLoss.isFinite && gradNorm.isFinite
       if finite {
         try optimizer.update()
-        for metrics in groupMetrics { accumulate(metrics, cumulative: objective.cumulativeMetricNames) }
+        pendingMetrics += groupMetrics
         state.consecutiveNonfiniteSteps = state.consecutiveNonfiniteSteps.map { _ in 0 }
       } else {
         skipped += 1
@@ -302,6 +311,7 @@ public final class Trainer {
       }
     }
     if config.evalStrategy == .epoch && !stoppedEarly { try evaluateAndLog() }
+    try readPendingMetrics()
     if let sumAcrossProcesses {  // the whole world's throughput
       let totals = try sumAcrossProcesses([Double(pairsSeen), Double(tokens)])
       (pairsSeen, tokens) = (Int(totals[0]), Int(totals[1]))
@@ -380,6 +390,19 @@ public final class Trainer {
 
   // MARK: Logging
 
+  /// Adds the metrics still on the device into `state`'s window: one read for all of them (before a log, a checkpoint
+  /// and the end of training).
+  func readPendingMetrics() throws {
+    guard !pendingMetrics.isEmpty else { return }
+    let numbers = try withNoGrad { try Tensor.cat(pendingMetrics.map(\.values)).scalars(as: Double.self) }
+    var offset = 0
+    for (names, cumulative, _) in pendingMetrics {
+      accumulate(Array(zip(names, numbers[offset..<offset + names.count])), cumulative: cumulative)
+      offset += names.count
+    }
+    pendingMetrics = []
+  }
+
   /// TRL logs the mean of each metric over the micro-batches since the last log.
   private func accumulate(_ metrics: [(name: String, value: Double)], cumulative: Set<String>) {
     for (name, value) in metrics {
@@ -398,6 +421,7 @@ public final class Trainer {
   private func logTrainingWindow(objective: any PreferenceObjective, gradNorm: Double, learningRate: Double,
                                  elapsed: Double, tokens: Int) throws
   {
+    try readPendingMetrics()
     // Sums and counts of this window (per metric: its sum, how many micro-batches reported it, its running total),
     // added up over every data-parallel process: TRL gathers each metric across processes before averaging.
     var window = [state.windowLossSum, Double(state.windowSteps), Double(tokens)]
@@ -453,8 +477,10 @@ public final class Trainer {
       for start in stride(from: 0, to: probePairs.count, by: config.perDeviceEvalBatchSize) {
         let batch = Array(probePairs[start..<Swift.min(start + config.perDeviceEvalBatchSize, probePairs.count)])
         let scores = try scorer.scores(of: batch, model: model)
-        chosen += try scores.chosenAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
-        rejected += try scores.rejectedAverageLogps().to(dtype: .float64, device: .cpu).scalars(as: Double.self)
+        let both = try Tensor.cat([scores.chosenAverageLogps(), scores.rejectedAverageLogps()])
+          .to(dtype: .float64).scalars(as: Double.self)
+        chosen += both[..<batch.count]
+        rejected += both[batch.count...]
       }
     }
     defer { (state.probeChosen, state.probeRejected) = (chosen, rejected) }

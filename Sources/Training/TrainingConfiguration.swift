@@ -234,7 +234,7 @@ public struct TrainingConfiguration: Equatable {
           help: "Compute each prompt once for its chosen and rejected answers, without padding (false: TRL's padded batch)."),
     .init("fused_loss", \.fusedLoss,
           help: "Compute the logits and log-probs a chunk of tokens at a time, again in backward (false: all logits at once)."),
-    .init("loss_chunk_size", \.lossChunkSize, .atLeast(1), help: "Tokens per chunk of the fused loss."),
+    .init("loss_chunk_size", \.lossChunkSize, .atLeast(1), help: "Tokens per chunk of the fused loss (at least 256 through a frozen float32 output layer, which is computed 8,192 vocabulary ids at a time)."),
     // Optimisation
     .init("finetuning_type", \.finetuningType, help: "Train LoRA adapters or every weight."),
     .init("lora.r", \.lora.rank, .atLeast(1), help: "LoRA rank."),

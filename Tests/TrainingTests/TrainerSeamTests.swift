@@ -52,6 +52,52 @@ private struct ReversedSampler: EpochSampler {
 
   /// A stop asked before the first step (Ctrl-C while the model loads or the first evaluation runs) ends the run
   /// there: no step, no checkpoint. Otherwise the trainer asks before the first step and after each one but the last.
+  /// On a GPU every value read back waits for the device: a step reads once (the gradient norm clipping needs, with
+  /// the step's losses); the metrics of the window wait on the device for the log, read with one copy there.
+  @Test func aStepReadsTheDeviceOnceAndALogOnceMore() throws {
+    var config = fixtureConfiguration(paddingFree: true)
+    config.maxSteps = 8
+    config.loggingSteps = 4
+    config.probePairs = 0
+    let trainer = try fixtureTrainer(config)
+    var reads: [Int: Int] = [:]
+    trainer.onStep = { step, _, _, _ in reads[step] = Tensor.hostReadCount }
+    var logs: [Int] = []
+    trainer.onLog = { log in logs.append(log.step) }
+    let start = Tensor.hostReadCount
+    _ = try trainer.train()
+    let end = Tensor.hostReadCount
+    #expect(config.gradientAccumulationSteps == 2 && logs == [4, 8])
+    // Steps 2–4 and 6–8 (two micro-batches each) read once; step 5 once plus the log of step 4.
+    #expect((2...8).map { reads[$0]! - reads[$0 - 1]! } == [1, 1, 1, 2, 1, 1, 1], "reads per step: \(reads.sorted { $0.key < $1.key })")
+    #expect(end - reads[8]! == 1, "the last log's read")
+    #expect(reads[1]! - start == 1)
+  }
+
+  /// Before any step the policy is its reference (LoRA's B starts at zero, as peft initializes it; the fixture's
+  /// adapter is trained, so B is zeroed here): DPO's rewards are exactly zero, the
+  /// reference pass (no graph, adapters off) and the policy's (with the completion statistics DPO logs) computing the
+  /// output layer the same way — in training and in evaluation, with the reference computed on the fly or beforehand.
+  /// (Vocabulary blocks of 7 ids, so that the blocked output layer crosses blocks on the fixture's small vocabulary.)
+  @Test(arguments: [false, true])
+  func dpoRewardsStartAtExactlyZero(precomputed: Bool) throws {
+    try FusedLogProbabilities.$vocabularyBlock.withValue(7) {
+      var config = fixtureConfiguration(paddingFree: true)
+      config.method = .dpo
+      config.precomputeRefLogProbs = precomputed
+      let trainer = try fixtureTrainer(config)
+      try withNoGrad { for (key, tensor) in trainer.model.loraParameters where key.contains("lora_B") { try tensor.zero_() } }
+      if precomputed { try trainer.precomputeReference() }
+      let indices = [0, 1, 2, 3]
+      let output = try trainer.forward(indices.map { trainer.trainPairs[$0] }, objective: trainer.objective(at: 0),
+                                       reference: try trainer.precomputedReference(of: indices))
+      let metrics = Dictionary(try output.values().metrics.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+      #expect(metrics["rewards/chosen"] == 0 && metrics["rewards/rejected"] == 0 && metrics["rewards/margins"] == 0, "\(metrics)")
+      let evaluation = Dictionary(try trainer.evaluate(), uniquingKeysWith: { a, _ in a })
+      #expect(evaluation["eval_rewards/chosen"] == 0 && evaluation["eval_rewards/margins"] == 0, "\(evaluation)")
+    }
+  }
+
   @Test func aStopBeforeTheFirstStepTrainsNothing() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-stop-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: root) }

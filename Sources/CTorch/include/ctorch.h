@@ -72,6 +72,8 @@ int ct_device(ct_tensor t, int *type, int *index);
 int ct_is_contiguous(ct_tensor t, int *out);
 int ct_defined(ct_tensor t, int *out);
 int ct_data_ptr(ct_tensor t, void **out);
+/// Values this thread has read back to the host so far (item, scalars, bytes).
+int64_t ct_host_reads(void);
 int ct_item_double(ct_tensor t, double *out);
 int ct_item_int64(ct_tensor t, int64_t *out);
 // Copies a tensor (any device, any layout) into `dst` as its own dtype; nbytes must equal numel*elemsize.
@@ -225,6 +227,14 @@ int ct_token_logprobs(ct_tensor logits, ct_tensor flat, ct_tensor source, int ro
 // given without a graph; consumed): backward keeps p · weight [n, C] instead of the logits. Gradient: hidden only.
 int ct_head_token_logprobs(ct_tensor hidden, ct_tensor weight, ct_tensor logits, ct_tensor flat, ct_tensor source,
                            ct_tensor target, int round_to_logits_dtype, ct_tensor *out);
+// Float32: log p(target) per prediction [m] and the mean logit per position [n] (no gradient) from the hidden states
+// [n, C] and the output weight [V, C], the vocabulary `block` columns at a time (online log-sum-exp): the [n, V]
+// logits never exist whole. The same numbers as the logits' logsumexp and mean up to float32 rounding. With `graph`,
+// one autograd node whose backward is ct_head_token_logprobs' (p·W accumulated over the blocks in forward). With
+// `entropy` and `argmax` given (both or neither), each position's entropy [n] and arg-max [n] (int64) too.
+int ct_head_token_logprobs_blocked(ct_tensor hidden, ct_tensor weight, ct_tensor source, ct_tensor target, int64_t block,
+                                   int graph, ct_tensor *out, ct_tensor *mean_logits, ct_tensor *entropy,
+                                   ct_tensor *argmax);
 // LoRA over a frozen dense base as one autograd node: x·weightᵀ (+ bias) + scaling·(xa·aᵀ)·bᵀ; xa (the dropped-out
 // input) NULL means x. Gradients: x, xa, a, b.
 int ct_lora_linear(ct_tensor x, ct_tensor xa /* nullable */, ct_tensor weight, ct_tensor bias /* nullable */, ct_tensor a,
