@@ -177,6 +177,9 @@ extension SelfAttention {
       cache.keys[layer] = k
       cache.values[layer] = v
     }
+    let halfType = q.dtype
+    let upcast = attentionRunsInFloat32(query: q, key: k, value: v)
+    if upcast { (q, k, v) = (try q.to(dtype: .float32), try k.to(dtype: .float32), try v.to(dtype: .float32)) }
     // Grouped-query attention: where the kernel SDPA picks reads each key/value head for its own group of query
     // heads (enable_gqa; libtorch's CPU flash kernel does), k and v go in as [B, Hkv, Tk, d], so no repeated copy is
     // made or kept for backward. Elsewhere (a kernel that would repeat them itself) repeat_kv, as transformers does.
@@ -189,18 +192,34 @@ extension SelfAttention {
         v = try v.unsqueezed(2).expanded(to: [b, kvHeads, rep, tk, headDim]).reshape([b, heads, tk, headDim])
       }
     }
-    let out: Tensor
+    var out: Tensor
     switch mask {
     case .causal:
       out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, isCausal: true, scale: scale,
                                                      enableGQA: grouped)
     case .none: out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, scale: scale, enableGQA: grouped)
     case .explicit(let m):
-      out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: m, scale: scale, enableGQA: grouped)
+      let mask = upcast && m.dtype == halfType ? try m.to(dtype: .float32) : m
+      out = try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: mask, scale: scale, enableGQA: grouped)
     case .blocks(let blocks): out = try blocks.attention(query: q, key: k, value: v, scale: scale, enableGQA: grouped)
     }
+    if upcast { out = try out.to(dtype: halfType) }
     // [B, H, T, d] -> [B, T, H*d] -> [B, T, C]
     return try oProj(out.transposed(1, 2).reshape([b, t, heads * headDim]), training: training)
+  }
+}
+
+/// Whether attention over these half-precision inputs runs in float32 (the output cast back): on the CPU, float16
+/// always, and bfloat16 while autograd records it. libtorch's CPU kernels take 1.7–1.8× as long in bfloat16 as in
+/// float32 forward and backward, 2.0–6.1× in float16; without a graph bfloat16 is slightly faster as it is (torch 2.13
+/// on an AMD EPYC Zen 4, 6 Dec 2026: SmolLM2-shaped heads, blocks of 64 and 160 tokens). The values are then float32
+/// attention's, closer to float32 training than the half types' own. GPUs keep their half-precision kernels.
+func attentionRunsInFloat32(query q: Tensor, key k: Tensor, value v: Tensor) -> Bool {
+  guard q.device == .cpu else { return false }
+  switch q.dtype {
+  case .float16: return true
+  case .bfloat16: return GradMode.isEnabled && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
+  default: return false
   }
 }
 
