@@ -122,6 +122,20 @@ template <typename Base, typename Construct> c10::intrusive_ptr<Base> construct(
   }
   return c10::intrusive_ptr<Base>::unsafe_steal_from_new(static_cast<Base *>(memory));
 }
+// c10d's flight recorder (a ring of the last collectives, kept for dumps on a hang) is one process-wide object, and
+// libtorch 2.11's FlightRecorder::recordWithResetEnabled adds each process group to its all_pg_status_ map before
+// taking its mutex: two groups of one process recording at once corrupt the map (a crash in the tree's rebalancing,
+// or a collective spinning forever). orpo's groups are one per process, but the tests run two ranks as two threads
+// of one process, and did crash or hang about one run in four (GradientBucketsTests, 6 Dec 2026). Nothing of orpo
+// dumps the recorder, so it is off unless TORCH_FR_BUFFER_SIZE or TORCH_NCCL_TRACE_BUFFER_SIZE asks for it; set
+// before the first group exists, as the recorder reads them once.
+void flight_recorder_off_unless_asked() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!std::getenv("TORCH_FR_BUFFER_SIZE") && !std::getenv("TORCH_NCCL_TRACE_BUFFER_SIZE"))
+      setenv("TORCH_FR_BUFFER_SIZE", "0", 0);
+  });
+}
 }  // namespace
 
 extern "C" {
@@ -129,6 +143,7 @@ int ct_process_group_new_gloo(const char *host, int port, int rank, int world_si
                               int64_t timeout_ms, ct_process_group *out) {
   CT_PROTECT({
     *out = nullptr;
+    flight_recorder_off_unless_asked();
     auto timeout = std::chrono::milliseconds(timeout_ms);
     auto store = rendezvous(host, port, rank, world_size, is_store_server, timeout);
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -161,6 +176,7 @@ int ct_process_group_new_nccl(const char *host, int port, int rank, int world_si
     *out = nullptr;
     // Refused before the rendezvous, so that every rank says why at once instead of waiting for the others.
     if (std::string why = nccl_unavailable(); !why.empty()) throw std::runtime_error("NCCL: " + why);
+    flight_recorder_off_unless_asked();
     auto timeout = std::chrono::milliseconds(timeout_ms);
     auto store = rendezvous(host, port, rank, world_size, is_store_server, timeout);
     auto make_options = constructor<NcclOptionsConstructor>(kNcclOptionsConstructor);
