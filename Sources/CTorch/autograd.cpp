@@ -320,6 +320,8 @@ struct HeadTokenLogprobsBlockedFunction : torch::autograd::Function<HeadTokenLog
 // one autograd node instead of the ~ten that linear + linear + addmm leave (transposes, views, the scale's
 // multiplications, the sum of the two input gradients): forward adds the update into the base output in place,
 // backward gives the input one buffer, x's gradient g·W with gh·A added in place (gh = s·g·B), and A and B theirs.
+// Mixed precision: A and B may be float32 over a half-precision base and input; they are cast to the input's dtype
+// for the products (as autocast casts a linear layer's weight) and their gradients cast back.
 struct LoRALinearFunction : torch::autograd::Function<LoRALinearFunction> {
   // (Custom functions take no undefined tensors: `separate` false means xa_in is x, an empty bias means none.)
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &x, const at::Tensor &xa_in, const at::Tensor &weight,
@@ -329,9 +331,11 @@ struct LoRALinearFunction : torch::autograd::Function<LoRALinearFunction> {
     at::Tensor x2 = x.reshape({-1, in});
     at::Tensor xa2 = separate ? xa_in.reshape({-1, in}) : x2;
     at::Tensor y = bias.numel() ? at::addmm(bias, x2, weight.t()) : at::mm(x2, weight.t());      // [M, out]
-    at::Tensor h = at::mm(xa2, a.t());                                                          // [M, r]
-    y.addmm_(h, b.t(), 1.0, scaling);
-    ctx->save_for_backward({xa2, h, weight, a, b});
+    at::Tensor wa = a.to(x.scalar_type()), wb = b.to(x.scalar_type());                        // A, B as computed
+    at::Tensor h = at::mm(xa2, wa.t());                                                         // [M, r]
+    y.addmm_(h, wb.t(), 1.0, scaling);
+    ctx->save_for_backward({xa2, h, weight, wa, wb});
+    ctx->saved_data["adapter_dtype"] = static_cast<int64_t>(a.scalar_type());
     ctx->saved_data["scaling"] = scaling;
     ctx->saved_data["separate"] = separate;
     ctx->saved_data["x_sizes"] = x.sizes();
@@ -348,9 +352,10 @@ struct LoRALinearFunction : torch::autograd::Function<LoRALinearFunction> {
     double s = ctx->saved_data["scaling"].toDouble();
     bool separate = ctx->saved_data["separate"].toBool();
     at::Tensor g = grads[0].reshape({-1, weight.size(0)});                                      // [M, out]
+    auto adapter = static_cast<at::ScalarType>(ctx->saved_data["adapter_dtype"].toInt());
     at::Tensor gh = at::mm(g, b).mul_(s);                                                       // [M, r]
-    if (ctx->needs_input_grad(5)) out[5] = at::mm(g.t(), h).mul_(s);                            // B: [out, r]
-    if (ctx->needs_input_grad(4)) out[4] = at::mm(gh.t(), xa2);                                 // A: [r, in]
+    if (ctx->needs_input_grad(5)) out[5] = at::mm(g.t(), h).mul_(s).to(adapter);                // B: [out, r]
+    if (ctx->needs_input_grad(4)) out[4] = at::mm(gh.t(), xa2).to(adapter);                     // A: [r, in]
     auto x_sizes = ctx->saved_data["x_sizes"].toIntVector();
     if (separate) {
       if (ctx->needs_input_grad(0)) out[0] = at::mm(g, weight).view(x_sizes);

@@ -64,9 +64,10 @@ public final class LoRALinear: LinearLayer {
   // [*, in] -> [*, out]
   public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
     guard enabled else { return try base(x, training: training) }
-    // A frozen dense base in the adapter's dtype: one autograd node for the whole layer (Functional.loraLinear).
-    if let dense = base as? Linear, !dense.weight.requiresGrad, x.dtype == a.dtype, dense.weight.dtype == a.dtype,
-       computeDType == nil || computeDType == a.dtype
+    // A frozen dense base in the dtype the adapter computes in (its own, or the mixed-precision one: A and B are
+    // then cast inside): one autograd node for the whole layer (Functional.loraLinear).
+    if let dense = base as? Linear, !dense.weight.requiresGrad, x.dtype == dense.weight.dtype,
+       x.dtype == computeDType ?? a.dtype, a.dtype == b.dtype
     {
       let dropped = dropout > 0 && training ? try Functional.dropout(x, probability: dropout, training: true) : nil
       return try Functional.loraLinear(x, droppedOut: dropped, weight: dense.weight, bias: dense.bias, a: a, b: b,

@@ -314,6 +314,8 @@ public enum Functional {
   /// A LoRA layer over a frozen dense base, `x·weightᵀ (+ bias) + scaling·(xa·aᵀ)·bᵀ` with `xa` the dropped-out input
   /// (nil: `x`), as one autograd node: the same values as linear + linear + addmm, and their gradients up to the
   /// order of additions (the input's two parts summed in one GEMM). x [*, in], a [r, in], b [out, r] -> [*, out].
+  /// `a` and `b` may be float32 over a half-precision `x` and `weight` (mixed precision): they are cast to x's dtype
+  /// for the products, as autocast casts a linear layer's weight, and get float32 gradients.
   public static func loraLinear(_ x: Tensor, droppedOut xa: Tensor?, weight: Tensor, bias: Tensor?, a: Tensor, b: Tensor,
                                 scaling: Double) throws -> Tensor
   {
