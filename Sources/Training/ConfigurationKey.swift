@@ -100,6 +100,8 @@ public struct ConfigurationKey {
   let problem: (TrainingConfiguration) -> String?
   let text: (TrainingConfiguration) -> String
   let equal: (TrainingConfiguration, TrainingConfiguration) -> Bool
+  /// Puts the key back to its default value.
+  let reset: (inout TrainingConfiguration) -> Void
 
   public init<V: ConfigurationValue>(_ name: String, _ path: WritableKeyPath<TrainingConfiguration, V>, _ rule: Rule<V>? = nil,
                                      methods: [TrainingMethod]? = nil, help: String)
@@ -141,6 +143,7 @@ public struct ConfigurationKey {
     self.problem = { problem($0[keyPath: path]) }
     text = { $0[keyPath: path].recipeText }
     equal = { $0[keyPath: path] == $1[keyPath: path] }
+    reset = { $0[keyPath: path] = TrainingConfiguration()[keyPath: path] }
   }
 
   /// The section a dotted key belongs to (`lora` for `lora.r`).

@@ -1,6 +1,13 @@
 // DefaultRecipe.swift — what `orpo train` runs with no arguments: LoRA ORPO on the default SmolLM2 GGUF with the
 // built-in synthetic preferences, sized for a few minutes on 2 CPU cores. configs/default.yaml holds the same text.
 public enum DefaultRecipe {
+  /// The built-in recipe with `overrides` applied. A `method` override drops the recipe's keys that method does not
+  /// take (its `beta: 0.1` is ORPO's), so `--set method=sft` is the default job trained with SFT.
+  public static func configuration(overrides: [ConfigurationOverride] = []) throws -> TrainingConfiguration {
+    try TrainingConfiguration.load(recipeText: yaml, name: "built-in default recipe", overrides: overrides,
+                                   methodKeysYield: true)
+  }
+
   public static let yaml = """
   # orpo train --config configs/default.yaml   (the same as `orpo train` with no arguments)
   # LoRA ORPO on SmolLM2-135M-Instruct (Q4_1 GGUF, dequantized to float32) with built-in synthetic preferences.

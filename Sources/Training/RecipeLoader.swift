@@ -54,8 +54,11 @@ extension TrainingConfiguration {
   }
 
   /// The same from YAML text; `name` stands for the file in errors ("built-in default recipe").
-  public static func load(recipeText text: String?, name: String, overrides: [ConfigurationOverride] = []) throws
-    -> TrainingConfiguration
+  /// `methodKeysYield`: when the overrides change `method`, the recipe's keys that the new method does not take are
+  /// dropped (back to their defaults) instead of refused — for a recipe the user did not write (the built-in one:
+  /// `orpo train --set method=sft` is the default job trained with SFT, its `beta: 0.1` ORPO's alone).
+  public static func load(recipeText text: String?, name: String, overrides: [ConfigurationOverride] = [],
+                          methodKeysYield: Bool = false) throws -> TrainingConfiguration
   {
     var configuration = TrainingConfiguration()
     if let text {
@@ -74,6 +77,13 @@ extension TrainingConfiguration {
       }
     }
     for override in overrides { try configuration.apply(override) }
+    if methodKeysYield, configuration.source(of: "method").namesKey {
+      for key in keys where key.methods.map({ !$0.contains(configuration.method) }) ?? false {
+        guard case .recipe = configuration.source(of: key.name) else { continue }
+        key.reset(&configuration)
+        configuration.sources[key.name] = nil
+      }
+    }
     try configuration.validate()
     return configuration
   }

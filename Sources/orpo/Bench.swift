@@ -98,8 +98,7 @@ struct Bench: ParsableCommand {
       if let n = perDeviceTrainBatchSize { overrides.append(.flag("--per-device-train-batch-size", \.perDeviceTrainBatchSize, n)) }
       if let r = loraR { overrides.append(.flag("--lora-r", \.lora.rank, r)) }
       overrides += try settings.map(ConfigurationOverride.init(setting:))
-      let config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
-                                                  overrides: overrides)
+      let config = try DefaultRecipe.configuration(overrides: overrides)
       let shape = try randomWeights.map { path -> LlamaConfiguration in
         let url = URL(fileURLWithPath: path)
         return try LlamaConfiguration.load(url.pathExtension == "json" ? url : url.appendingPathComponent("config.json"))

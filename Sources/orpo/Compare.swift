@@ -44,7 +44,7 @@ struct Compare: ParsableCommand {
     if let maxSteps { overrides.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
     overrides += try settings.map(ConfigurationOverride.init(setting:))
     let recipeConfig = try recipe.map { try TrainingConfiguration.load(recipe: URL(fileURLWithPath: $0), overrides: overrides) }
-      ?? TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe", overrides: overrides)
+      ?? DefaultRecipe.configuration(overrides: overrides)
     var options = CompareOptions(recipe: recipeConfig, outputDirectory: URL(fileURLWithPath: outputDir))
     options.evaluation.generations = generations
     options.evaluation.maxNewTokens = maxNewTokens

@@ -71,7 +71,7 @@ struct Sweep: ParsableCommand {
       overrides.append(try ConfigurationOverride(setting: "\(key)=\(value)"))
       overrides.append(.flag("--output-dir", \.outputDir, root.appendingPathComponent("\(key)-\(value)").path))
       return try recipe.map { try TrainingConfiguration.load(recipe: URL(fileURLWithPath: $0), overrides: overrides) }
-        ?? TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe", overrides: overrides)
+        ?? DefaultRecipe.configuration(overrides: overrides)
     }
     var rows: [SweepRow] = []
     var steps = 0

@@ -86,8 +86,7 @@ struct Train: ParsableCommand {
     if let recipe {
       config = try TrainingConfiguration.load(recipe: URL(fileURLWithPath: recipe), overrides: try overrides())
     } else {
-      config = try TrainingConfiguration.load(recipeText: DefaultRecipe.yaml, name: "built-in default recipe",
-                                              overrides: try overrides())
+      config = try DefaultRecipe.configuration(overrides: try overrides())
     }
     if dryRun {
       print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")

@@ -18,6 +18,20 @@ import NN
     do { _ = try load(yaml, settings, flags: flags); return "" } catch { return "\(error)" }
   }
 
+  /// `--set method=sft` on the built-in recipe is the default job trained with SFT: the recipe's ORPO `beta` gives
+  /// way (back to its default, blamed on no line); DPO takes beta, so it keeps the recipe's. A recipe the user wrote
+  /// still refuses a key its method does not take, naming the line.
+  @Test func aMethodOverrideDropsTheBuiltInRecipesKeysThatMethodDoesNotTake() throws {
+    let sft = try DefaultRecipe.configuration(overrides: [try ConfigurationOverride(setting: "method=sft")])
+    #expect(sft.method == .sft && sft.source(of: "beta") == .builtInDefault)
+    #expect(sft.maxLength == 256 && sft.source(of: "max_length") == .recipe("built-in default recipe", line: 9))
+    let dpo = try DefaultRecipe.configuration(overrides: [try ConfigurationOverride(setting: "method=dpo")])
+    #expect(dpo.method == .dpo && dpo.source(of: "beta") == .recipe("built-in default recipe", line: 8))
+    #expect(message(DefaultRecipe.yaml, ["method=sft"])
+            == "recipe.yaml:8: key \"beta\": does not apply to method sft (sft takes no method keys)")
+    #expect(try DefaultRecipe.configuration().source(of: "beta") == .recipe("built-in default recipe", line: 8))
+  }
+
   @Test func readsTRLKeys() throws {
     let c = try load("""
       learning_rate: 5e-4
