@@ -7,6 +7,19 @@ import Testing
 @testable import Models
 import Torch
 
+/// Inputs for each mask mode the attention core takes: ids [2, 11]; an attention mask with row 1 left-padded by 3;
+/// two packed blocks (4 and 7 tokens, causal) over row 0 with their RoPE positions [1, 11].
+func maskModeInputs(seed: UInt64) throws -> (ids: Tensor, mask: Tensor, blocks: BlockDiagonalMask, positions: Tensor) {
+  let ids = try Tensor.randint(3, 90, shape: [2, 11], generator: try Generator(seed: seed))
+  let mask = try Tensor([Int64](repeating: 1, count: 11) + [0, 0, 0] + [Int64](repeating: 1, count: 8), shape: [2, 11])
+  let blocks = BlockDiagonalMask(blocks: try [4, 7].map { n in
+    .init(length: n, mask: try Tensor.ones([n, n], dtype: .bool).tril().view([1, 1, n, n]),
+          positions: try Tensor.arange(n, dtype: .int64, device: .cpu))
+  })
+  let positions = try Tensor((0..<4).map(Int64.init) + (0..<7).map(Int64.init), shape: [1, 11])
+  return (ids, mask, blocks, positions)
+}
+
 @Suite(.serialized) struct GroupedQueryAttentionTests {
   /// Logits of each mask mode, and the gradients of Σ logits · upstream with respect to every weight, on one path.
   func run(_ model: any CausalLanguageModel, native: Bool) throws -> (logits: [Tensor], grads: [Tensor]) {
@@ -15,14 +28,7 @@ import Torch
     let weights = model.namedParameters().map(\.tensor)
     for w in weights { try w.requiringGrad().setGrad(nil) }
     defer { for w in weights { _ = try? w.requiringGrad(false) } }
-    let g = try Generator(seed: 21)
-    let ids = try Tensor.randint(3, 90, shape: [2, 11], generator: g)
-    let mask = try Tensor([Int64](repeating: 1, count: 11) + [0, 0, 0] + [Int64](repeating: 1, count: 8), shape: [2, 11])
-    let blocks = BlockDiagonalMask(blocks: try [4, 7].map { n in
-      .init(length: n, mask: try Tensor.ones([n, n], dtype: .bool).tril().view([1, 1, n, n]),
-            positions: try Tensor.arange(n, dtype: .int64, device: .cpu))
-    })
-    let packedPositions = try Tensor((0..<4).map(Int64.init) + (0..<7).map(Int64.init), shape: [1, 11])
+    let (ids, mask, blocks, packedPositions) = try maskModeInputs(seed: 21)
     var logits = [
       try model(ids),                                  // causal
       try model(ids, attentionMask: mask),             // explicit: left padding in row 1

@@ -34,13 +34,7 @@ import Torch
       let model = try makeCausalLanguageModel(config: config, parameters: parameters)
       let weights = model.namedParameters().map(\.tensor)
       for w in weights { _ = try w.requiringGrad() }
-      let ids = try Tensor.randint(3, 90, shape: [2, 11], generator: try Generator(seed: 5))
-      let mask = try Tensor([Int64](repeating: 1, count: 11) + [0, 0, 0] + [Int64](repeating: 1, count: 8), shape: [2, 11])
-      let blocks = BlockDiagonalMask(blocks: try [4, 7].map { n in
-        .init(length: n, mask: try Tensor.ones([n, n], dtype: .bool).tril().view([1, 1, n, n]),
-              positions: try Tensor.arange(n, dtype: .int64, device: .cpu))
-      })
-      let positions = try Tensor((0..<4).map(Int64.init) + (0..<7).map(Int64.init), shape: [1, 11])
+      let (ids, mask, blocks, positions) = try maskModeInputs(seed: 5)
       let all = [
         try model(ids),
         try model(ids, attentionMask: mask),
