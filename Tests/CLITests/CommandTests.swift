@@ -159,6 +159,20 @@ struct CommandTests {
     #expect(missing.status == 1 && missing.errors.contains("HF_HUB_OFFLINE is set"))
   }
 
+  /// fp16 on the CPU trains, with a warning that it is slow there and that bf16 is the CPU's half precision.
+  @Test func fp16OnTheCPUWarns() throws {
+    let dir = try temporaryFolder("fp16")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let common = ["train", "--model", orpoFixture.path, "--data", orpoFixture.appendingPathComponent("data.jsonl").path,
+                  "--max-steps", "1", "--per-device-train-batch-size", "2", "--set", "max_length=64",
+                  "--set", "report_to=jsonl"]
+    let fp16 = try OrpoProcess.run(common + ["--output-dir", dir.appendingPathComponent("fp16").path, "--set", "fp16=true"])
+    #expect(fp16.status == 0, "\(fp16.errors)")
+    #expect(fp16.errors.contains("orpo: warning: fp16 on the CPU: libtorch's float16 matrix products are slow"))
+    let bf16 = try OrpoProcess.run(common + ["--output-dir", dir.appendingPathComponent("bf16").path, "--set", "bf16=true"])
+    #expect(bf16.status == 0 && !bf16.errors.contains("warning: fp16"), "\(bf16.errors)")
+  }
+
   /// Flags, `--set` and recipe files: the error names the one that set the bad value.
   @Test func configurationErrorsNameTheirSource() throws {
     let dir = try temporaryFolder("config")
