@@ -46,10 +46,10 @@ struct TrainCommandRunner {
     folder?.commit()
     for r in prepared.readReports { say("orpo: warning: \(r)") }
     if config.fp16 && !config.device.isCUDA {
-      // Measured on an AMD EPYC Zen 4 (no AVX512-FP16), 6 Dec 2026: the default job's step 32 s in float16, ~1 s in
-      // bfloat16; libtorch's CPU float16 matrix products take a slow generic path.
+      // Measured on an AMD EPYC Zen 4 (no AVX512-FP16), 6 Dec 2026 (`orpo bench train`): a step of the default job
+      // 46 s with fp16: true, 0.93 s with bf16: true; libtorch's CPU float16 matrix products take a slow generic path.
       say("orpo: warning: fp16 on the CPU: libtorch's float16 matrix products are slow on most CPUs (the default job "
-          + "took ~30x bf16's time a step); bf16: true is the CPU's half precision (transformers refuses fp16 here)")
+          + "took ~50x bf16's time a step); bf16: true is the CPU's half precision (transformers refuses fp16 here)")
     }
     let trainer = prepared.trainer
     say("orpo: \(trainer.trainPairs.count) train pairs, \(trainer.evalPairs.count) eval pairs; \(trainer.totalSteps) steps of \(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps) pairs; \(trainer.trainableParameterCount) trainable parameters (\(config.finetuningType)); \(Torch.threadCount) threads")
