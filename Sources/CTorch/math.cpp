@@ -289,8 +289,9 @@ int ct_sqrt_(ct_tensor t) {
     if (ieee_sqrt_applies(x) && x.is_contiguous() && !x.requires_grad()) {
       ieee_sqrt_into(x, x);
       x.unsafeGetTensorImpl()->bump_version();  // as an ATen in-place op does
+    } else {
+      x.sqrt_();
     }
-    else x.sqrt_();
   })
 }
 int ct_clamp_(ct_tensor t, const double *mn, const double *mx) {

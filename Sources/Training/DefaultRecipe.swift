@@ -1,11 +1,22 @@
 // DefaultRecipe.swift — what `orpo train` runs with no arguments: LoRA ORPO on the default SmolLM2 GGUF with the
 // built-in synthetic preferences, sized for a few minutes on 2 CPU cores. configs/default.yaml holds the same text.
+import Foundation
+
 public enum DefaultRecipe {
   /// The built-in recipe with `overrides` applied. A `method` override drops the recipe's keys that method does not
   /// take (its `beta: 0.1` is ORPO's), so `--set method=sft` is the default job trained with SFT.
   public static func configuration(overrides: [ConfigurationOverride] = []) throws -> TrainingConfiguration {
     try TrainingConfiguration.load(recipeText: yaml, name: "built-in default recipe", overrides: overrides,
                                    methodKeysYield: true)
+  }
+
+  /// The recipe at `path` with `overrides` applied, or the built-in one (`configuration(overrides:)`) without a path:
+  /// what every verb's `--config` means.
+  public static func configuration(recipe path: String?, overrides: [ConfigurationOverride] = []) throws
+    -> TrainingConfiguration
+  {
+    guard let path else { return try configuration(overrides: overrides) }
+    return try TrainingConfiguration.load(recipe: URL(fileURLWithPath: path), overrides: overrides)
   }
 
   public static let yaml = """

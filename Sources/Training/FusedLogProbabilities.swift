@@ -41,9 +41,9 @@ struct FusedLogProbabilities {
     // A frozen float32 output layer: the vocabulary a block at a time, with more rows a chunk (W is read once per
     // chunk, and no [chunk, V] logits buffer is written and read back), the completion statistics from the same
     // blocks; in a graph, its backward from p·W accumulated over the blocks.
-    let blockedHead = hidden.dtype != .float32 ? nil
-      : Self.frozenOutputWeight(of: model).flatMap { $0.dtype == .float32 ? $0 : nil }
-    let frozenHead = graph && blockedHead == nil ? Self.frozenOutputWeight(of: model) : nil
+    let frozen = Self.frozenOutputWeight(of: model)
+    let blockedHead = hidden.dtype == .float32 && frozen?.dtype == .float32 ? frozen : nil
+    let frozenHead = graph && blockedHead == nil ? frozen : nil
     let rows = blockedHead == nil ? chunkSize : Swift.max(chunkSize, Self.blockedChunkRows)
     for start in stride(from: 0, to: n, by: rows) {
       let length = Swift.min(rows, n - start)

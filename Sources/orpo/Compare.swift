@@ -43,8 +43,7 @@ struct Compare: ParsableCommand {
     if let evalData { overrides.append(.flag("--eval-data", \.evalDataset, evalData)) }
     if let maxSteps { overrides.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
     overrides += try settings.map(ConfigurationOverride.init(setting:))
-    let recipeConfig = try recipe.map { try TrainingConfiguration.load(recipe: URL(fileURLWithPath: $0), overrides: overrides) }
-      ?? DefaultRecipe.configuration(overrides: overrides)
+    let recipeConfig = try DefaultRecipe.configuration(recipe: recipe, overrides: overrides)
     var options = CompareOptions(recipe: recipeConfig, outputDirectory: URL(fileURLWithPath: outputDir))
     options.evaluation.generations = generations
     options.evaluation.maxNewTokens = maxNewTokens

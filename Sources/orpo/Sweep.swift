@@ -70,8 +70,7 @@ struct Sweep: ParsableCommand {
       if let maxSteps { overrides.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
       overrides.append(try ConfigurationOverride(setting: "\(key)=\(value)"))
       overrides.append(.flag("--output-dir", \.outputDir, root.appendingPathComponent("\(key)-\(value)").path))
-      return try recipe.map { try TrainingConfiguration.load(recipe: URL(fileURLWithPath: $0), overrides: overrides) }
-        ?? DefaultRecipe.configuration(overrides: overrides)
+      return try DefaultRecipe.configuration(recipe: recipe, overrides: overrides)
     }
     var rows: [SweepRow] = []
     var steps = 0

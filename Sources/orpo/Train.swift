@@ -82,12 +82,7 @@ struct Train: ParsableCommand {
       print(TrainingConfiguration.keyReference, terminator: "")
       return
     }
-    var config: TrainingConfiguration
-    if let recipe {
-      config = try TrainingConfiguration.load(recipe: URL(fileURLWithPath: recipe), overrides: try overrides())
-    } else {
-      config = try DefaultRecipe.configuration(overrides: try overrides())
-    }
+    var config = try DefaultRecipe.configuration(recipe: recipe, overrides: try overrides())
     if dryRun {
       print(try TrainingRun.dryRun(config, recipeName: recipe ?? "built-in default recipe").text, terminator: "")
       return
