@@ -29,7 +29,7 @@ at::CallbackHandle g_handle = 0;
 std::string key(const at::RecordFunction &fn) {
   std::string name = fn.name();
   if (!g_shapes) return name;
-  if (name != "aten::mm" && name != "aten::addmm" && name != "aten::bmm") return name;
+  if (name != "aten::mm" && name != "aten::addmm" && name != "aten::addmm_" && name != "aten::bmm") return name;
   for (const c10::IValue &v : fn.inputs()) {
     if (!v.isTensor()) continue;
     const at::Tensor &t = v.toTensor();

@@ -157,7 +157,7 @@ public struct PairScorer: Sendable {
   /// Positions whose logits are computed at a time (FusedLogProbabilities.swift: from the final hidden states,
   /// recomputed in backward, so [tokens, vocabulary] never exists whole); nil computes all the logits at once.
   /// Same scores, metrics and gradients either way (within float32 rounding). Through a frozen float32 output layer
-  /// the chunk is at least `FusedLogProbabilities.blockedChunkRows` positions and the vocabulary is taken a block at
+  /// the chunk is about `FusedLogProbabilities.blockedChunkRows` positions and the vocabulary is taken a block at
   /// a time, so no [chunk, vocabulary] buffer exists there.
   public var lossChunkSize: Int?
   /// With prompt sharing, a batch larger than this many packed tokens is scored in consecutive parts of at most

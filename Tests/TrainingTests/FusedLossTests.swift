@@ -48,6 +48,22 @@ import Torch
                           try run(PairScorer(layout: layout, lossChunkSize: nil)), packed: packed)
   }
 
+  /// The blocked output layer's chunks: about 256 positions, as even as can be, never a short remainder.
+  @Test func blockedChunksAreEven() {
+    func chunks(_ n: Int, _ chunkSize: Int = 64) -> [Int] {
+      let rows = FusedLogProbabilities.blockedRows(positions: n, atLeast: chunkSize)
+      return stride(from: 0, to: n, by: rows).map { Swift.min(rows, n - $0) }
+    }
+    #expect(chunks(264) == [264])
+    #expect(chunks(384) == [192, 192])
+    #expect(chunks(520) == [260, 260])
+    #expect(chunks(1001) == [251, 251, 251, 248])
+    #expect(chunks(7) == [7])
+    #expect(chunks(900, 1000) == [900])
+    #expect(FusedLogProbabilities.blockedRows(positions: 0, atLeast: 64) == 1)
+    #expect(FusedLogProbabilities.vocabularyBlock(on: .cpu) == 2048)
+  }
+
   /// A batch scored in parts of at most `cap` packed tokens (1: each pair alone; 60: two or three pairs a part) gives
   /// the whole batch's numbers.
   @Test(arguments: [1, 60]) func scoringInPartsGivesTheWholeBatch(cap: Int) throws {

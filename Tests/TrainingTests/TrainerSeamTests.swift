@@ -81,7 +81,7 @@ private struct ReversedSampler: EpochSampler {
   /// (Vocabulary blocks of 7 ids, so that the blocked output layer crosses blocks on the fixture's small vocabulary.)
   @Test(arguments: [false, true])
   func dpoRewardsStartAtExactlyZero(precomputed: Bool) throws {
-    try FusedLogProbabilities.$vocabularyBlock.withValue(7) {
+    try FusedLogProbabilities.$vocabularyBlockOverride.withValue(7) {
       var config = fixtureConfiguration(paddingFree: true)
       config.method = .dpo
       config.precomputeRefLogProbs = precomputed
