@@ -72,10 +72,15 @@ struct Bench: ParsableCommand {
             help: ArgumentHelp("Then run TRL's ORPO trainer on the same workload with this Python (reference/trl_bench.py; TRL, peft and transformers installed) and print the ratios.",
                                valueName: "python"))
     var compareTRL: String?
+    @Option(help: ArgumentHelp("With --compare-trl: time ours and TRL's this many times, alternating, and give each round's pairs/s ratio and their median (a fresh run of ours each round).",
+                               valueName: "n"))
+    var rounds = 1
 
     func validate() throws {
       guard steps >= 1, warmup >= 1 else { throw ValidationError("--steps and --warmup must be at least 1") }
       guard profileRows >= 1 else { throw ValidationError("--profile-rows must be at least 1") }
+      guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+      if rounds > 1, compareTRL == nil { throw ValidationError("--rounds \(rounds) needs --compare-trl (the rounds alternate ours and TRL's)") }
       if compareTRL != nil, randomWeights != nil {
         throw ValidationError("--compare-trl needs a model with weights TRL can load, not --random-weights")
       }
@@ -113,46 +118,20 @@ struct Bench: ParsableCommand {
                                                     dtype: peakDType == .float16 && !config.device.isCUDA ? .float32 : peakDType,
                                                     device: config.device)
       if config.device.isCUDA { try CUDA.resetPeakMemoryStats(device: config.device.index) }
-      let counter = StepFLOPs(model: run.model, trainsBase: config.finetuningType == .full)
-      var stepWork: [(positions: Int, attended: Int)] = []
-      var pending = (positions: 0, attended: 0)
-      run.trainer.onMicroBatch = { pairs in
-        let w = StepFLOPs.work(of: pairs, packed: config.paddingFree)
-        pending = (pending.positions + w.positions, pending.attended + w.attended)
-      }
-      var marks: [(seconds: Double, tokens: Int)] = []
-      var profiling = false
-      run.trainer.onStep = { _, _, tokens, seconds in
-        marks.append((seconds, tokens))
-        stepWork.append(pending)
-        pending = (0, 0)
-        if profile || profileShapes, marks.count == warmup, !profiling {
-          profiling = (try? OperatorProfile.begin(shapes: profileShapes)) != nil
-        }
-      }
-      let summary = try run.trainer.train()
-      let operators = profiling ? try OperatorProfile.end(limit: profileRows) : []
-      guard marks.count > warmup else {
-        throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
-      }
-      let (t0, k0) = marks[warmup - 1]
-      let (t1, k1) = marks[marks.count - 1]
-      let timed = stepWork[warmup...]
-      let perStep = (t1 - t0) / Double(marks.count - warmup)
+      let timing = try time(run, profiling: profile || profileShapes)
+      let (summary, operators, profiling, perStep) = (timing.summary, timing.operators, timing.profiling, timing.secondsPerStep)
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
-      let positions = timed.reduce(0) { $0 + $1.positions }
-      let flops = timed.reduce(0.0) { $0 + counter.training(positions: $1.positions, attended: $1.attended) }
-      let achieved = flops / (t1 - t0) / 1e9
+      let achieved = timing.flopsPerStep / perStep / 1e9
       var report: [JSONMember] = [
         ("bench", .string("train")), ("mode", .string(padded ? "padded" : "padding_free")),
         ("device", .string(config.device.description)), ("dtype", .string(config.baseDType.recipeText)),
         ("batch_size", .int(config.perDeviceTrainBatchSize)), ("max_length", .int(config.maxLength)),
         ("lora_r", .int(config.lora.rank)),
-        ("steps", .int(marks.count - warmup)), ("seconds_per_step", .rounded(perStep, places: 3)),
+        ("steps", .int(timing.steps)), ("seconds_per_step", .rounded(perStep, places: 3)),
         ("pairs_per_second", .rounded(pairs / perStep, places: 3)),
-        ("tokens_per_second", .rounded(Double(k1 - k0) / (t1 - t0), places: 1)),
-        ("computed_positions_per_second", .rounded(Double(positions) / (t1 - t0), places: 1)),
-        ("flops_per_step", .rounded(flops / Double(timed.count), places: 0)),
+        ("tokens_per_second", .rounded(timing.tokensPerSecond, places: 1)),
+        ("computed_positions_per_second", .rounded(timing.positionsPerSecond, places: 1)),
+        ("flops_per_step", .rounded(timing.flopsPerStep, places: 0)),
         ("achieved_gflops", .rounded(achieved, places: 1)),
         ("matmul_peak_gflops", .rounded(peak, places: 1)), ("mfu", .rounded(achieved / peak, places: 3)),
         ("threads", .int(Torch.threadCount)), ("peak_rss_mib", .rounded(peakRSSMiB(), places: 0)),
@@ -176,18 +155,40 @@ struct Bench: ParsableCommand {
         report += [("eval_pairs", .int(pairs.count)), ("eval_batch_size", .int(config.perDeviceEvalBatchSize)),
                    ("eval_seconds", .rounded(seconds, places: 2)),
                    ("eval_tokens_per_second", .rounded(evalTokensPerSecond, places: 1)),
-                   ("eval_to_train_tokens_per_second", .rounded(evalTokensPerSecond / (Double(k1 - k0) / (t1 - t0)), places: 2))]
+                   ("eval_to_train_tokens_per_second", .rounded(evalTokensPerSecond / timing.tokensPerSecond, places: 2))]
       }
       if let python = compareTRL {
-        let trl = try runTRL(python: python, run: run, report: report)
-        report.append(("trl", trl))
+        // Round 1 is the run above; later rounds train a fresh run of the same recipe and run TRL again, alternating,
+        // so that a machine whose speed drifts (a shared host) weighs on both sides alike.
+        var trls = [try runTRL(python: python, run: run)]
+        var ours = [(pairs: pairs / perStep, tokens: timing.tokensPerSecond)]
+        for _ in 1..<rounds {
+          let again = try time(try TrainingRun.prepare(config, randomWeights: shape), profiling: false)
+          ours.append((pairs / again.secondsPerStep, again.tokensPerSecond))
+          trls.append(try runTRL(python: python, run: run))
+        }
+        report.append(("trl", trls[0]))
+        func ratios(_ key: String) -> [Double] {
+          zip(ours, trls).map { mine, trl in
+            (key == "pairs_per_second" ? mine.pairs : mine.tokens) / (trl[first: key]?.doubleValue ?? .nan)
+          }
+        }
+        if rounds > 1 {
+          report.append(("rounds", .array(zip(zip(ours, trls), ratios("pairs_per_second")).map { round, ratio in
+            .object([("pairs_per_second", .rounded(round.0.pairs, places: 3)),
+                     ("trl_pairs_per_second", .rounded(round.1[first: "pairs_per_second"]?.doubleValue ?? .nan, places: 3)),
+                     ("pairs_per_second_ratio", .rounded(ratio, places: 3))])
+          })))
+        }
+        // Throughput ratios: the median over the rounds (round 1's alone with one round); memory: round 1's.
         for key in ["pairs_per_second", "tokens_per_second", "peak_rss_mib", "peak_device_mib"] {
-          guard let ours = report.first(where: { $0.key == key })?.value.doubleValue,
-                let theirs = trl[first: key]?.doubleValue, theirs > 0 else { continue }
-          report.append(("\(key)_ratio", .rounded(ours / theirs, places: 3)))
+          guard let mine = report.first(where: { $0.key == key })?.value.doubleValue,
+                let theirs = trls[0][first: key]?.doubleValue, theirs > 0 else { continue }
+          let ratio = key.hasSuffix("_per_second") ? Self.median(ratios(key)) : mine / theirs
+          report.append(("\(key)_ratio", .rounded(ratio, places: 3)))
         }
       }
-      let timedSteps = Double(max(marks.count - warmup, 1))
+      let timedSteps = Double(max(timing.steps, 1))
       if profiling, json {
         report.append(("operators", .array(operators.map { row in
           .object([("name", .string(row.name)), ("self_seconds_per_step", .rounded(row.selfSeconds / timedSteps, places: 4)),
@@ -224,9 +225,61 @@ struct Bench: ParsableCommand {
       }
     }
 
+    /// One timed training run: its steps after the warm-up, the tokens and computed positions they took, the FLOPs
+    /// they counted, and (when `profiling`) the operators that took their time.
+    struct Timing {
+      var summary: TrainingSummary
+      var steps: Int
+      var secondsPerStep: Double
+      var tokensPerSecond: Double
+      var positionsPerSecond: Double
+      var flopsPerStep: Double
+      var profiling: Bool
+      var operators: [OperatorProfile.Row]
+    }
+
+    func time(_ run: PreparedRun, profiling wanted: Bool) throws -> Timing {
+      let config = run.config
+      let counter = StepFLOPs(model: run.model, trainsBase: config.finetuningType == .full)
+      var stepWork: [(positions: Int, attended: Int)] = []
+      var pending = (positions: 0, attended: 0)
+      run.trainer.onMicroBatch = { pairs in
+        let w = StepFLOPs.work(of: pairs, packed: config.paddingFree)
+        pending = (pending.positions + w.positions, pending.attended + w.attended)
+      }
+      var marks: [(seconds: Double, tokens: Int)] = []
+      var profiling = false
+      run.trainer.onStep = { _, _, tokens, seconds in
+        marks.append((seconds, tokens))
+        stepWork.append(pending)
+        pending = (0, 0)
+        if wanted, marks.count == warmup, !profiling {
+          profiling = (try? OperatorProfile.begin(shapes: profileShapes)) != nil
+        }
+      }
+      let summary = try run.trainer.train()
+      let operators = profiling ? try OperatorProfile.end(limit: profileRows) : []
+      guard marks.count > warmup else {
+        throw CLIError("the run stopped after \(marks.count) steps, not more than the \(warmup) warm-up steps")
+      }
+      let (t0, k0) = marks[warmup - 1]
+      let (t1, k1) = marks[marks.count - 1]
+      let timed = stepWork[warmup...]
+      let positions = timed.reduce(0) { $0 + $1.positions }
+      let flops = timed.reduce(0.0) { $0 + counter.training(positions: $1.positions, attended: $1.attended) }
+      return Timing(summary: summary, steps: marks.count - warmup, secondsPerStep: (t1 - t0) / Double(marks.count - warmup),
+                    tokensPerSecond: Double(k1 - k0) / (t1 - t0), positionsPerSecond: Double(positions) / (t1 - t0),
+                    flopsPerStep: flops / Double(timed.count), profiling: profiling, operators: operators)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+      let sorted = values.sorted()
+      return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
     /// reference/trl_bench.py under `python`, on the same model (a GGUF file converted to a Hugging Face folder first),
     /// the same training rows and settings; its last stdout line, one JSON object.
-    func runTRL(python: String, run: PreparedRun, report: [JSONMember]) throws -> JSONValue {
+    func runTRL(python: String, run: PreparedRun) throws -> JSONValue {
       let config = run.config
       let script = Self.trlScript()
       guard FileManager.default.fileExists(atPath: script.path) else {

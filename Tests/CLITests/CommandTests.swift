@@ -279,6 +279,44 @@ struct CommandTests {
     #expect(refused.errors.contains("--eval-pairs 4: the data has no held-out pairs"), "\(refused.errors)")
   }
 
+  /// `orpo bench train --compare-trl PYTHON --rounds 3`: ours and TRL's reference script alternate three times (a
+  /// stand-in script here, answering 1, 2 and 4 pairs/s and noting each call), each round's ratio is listed and the
+  /// reported ratio is their median; memory's ratio is round 1's. `--rounds` without `--compare-trl` is refused.
+  @Test func benchTrainComparesWithTRLInAlternatingRounds() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-rounds-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let calls = folder.appendingPathComponent("calls"), python = folder.appendingPathComponent("python")
+    try """
+      #!/bin/sh
+      echo "$*" >> '\(calls.path)'
+      n=$(wc -l < '\(calls.path)')
+      echo "TRL's own output"
+      echo "{\\"pairs_per_second\\": $((1 << (n - 1))), \\"tokens_per_second\\": 100, \\"peak_rss_mib\\": 4096}"
+      """.write(to: python, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: python.path)
+    let data = orpoFixture.appendingPathComponent("data.jsonl").path
+    let run = try OrpoProcess.run(["bench", "train", "--model", orpoFixture.path, "--data", data, "--steps", "1",
+                                   "--warmup", "1", "--set", "per_device_train_batch_size=2", "--set", "max_length=64",
+                                   "--compare-trl", python.path, "--rounds", "3", "--json"])
+    #expect(run.status == 0, "\(run.errors)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+    let rounds = try #require(object["rounds"] as? [[String: Any]])
+    #expect(rounds.map { $0["trl_pairs_per_second"] as? Double } == [1, 2, 4])
+    let ratios = rounds.compactMap { $0["pairs_per_second_ratio"] as? Double }
+    #expect(ratios.count == 3 && object["pairs_per_second_ratio"] as? Double == ratios.sorted()[1], "\(object)")
+    for round in rounds {
+      let ours = try #require(round["pairs_per_second"] as? Double), theirs = try #require(round["trl_pairs_per_second"] as? Double)
+      #expect(abs(try #require(round["pairs_per_second_ratio"] as? Double) - ours / theirs) < 0.002 * ours / theirs)
+    }
+    let rss = try #require(object["peak_rss_mib"] as? Double)
+    #expect(abs(try #require(object["peak_rss_mib_ratio"] as? Double) - rss / 4096) < 0.001)
+    let invocations = try String(contentsOf: calls, encoding: .utf8).split(separator: "\n")
+    #expect(invocations.count == 3 && Set(invocations).count == 1 && invocations[0].contains("--steps 1 --warmup 1 --batch-size 2"),
+            "\(invocations)")
+    try expectUsageError(["bench", "train", "--rounds", "2"], "--rounds 2 needs --compare-trl (the rounds alternate ours and TRL's)")
+  }
+
   /// `orpo bench memory --json` on the tiny fixture model: one object, one member per set-up asked for, in order,
   /// each with its child process's peak RSS and s/step — or an error when the set-up cannot run in this build.
   @Test func benchMemoryPrintsOneObjectPerSetUp() throws {

@@ -546,6 +546,9 @@ struct HelpTests {
       --compare-trl <python>  Then run TRL's ORPO trainer on the same workload with this Python
                               (reference/trl_bench.py; TRL, peft and transformers installed) and print
                               the ratios.
+      --rounds <n>            With --compare-trl: time ours and TRL's this many times, alternating, and
+                              give each round's pairs/s ratio and their median (a fresh run of ours
+                              each round). (default: 1)
       --version               Show the version.
       -h, --help              Show help information.
 
