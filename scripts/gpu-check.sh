@@ -35,3 +35,23 @@ for layout in "" "--padded"; do
     --model Tests/TrainingTests/Fixtures/orpo --data "$OUT/long.jsonl" --max-length 2048 \
     --per-device-train-batch-size 4 --steps 5 --warmup 2 $layout --json | tee -a "$OUT/bench-train.jsonl"
 done
+
+# Side by side with TRL (issue 8's GPU targets: tokens/s and peak CUDA memory against TRL's), when its wheels were
+# carried (scripts/trl-wheels.sh fills .whl/): the same random Llama-3.2-1B-shaped weights as a model folder both
+# trainers load (reference/random_model.py), the same rows, bf16, batch 4, max_length 2048, two alternating rounds.
+if compgen -G ".whl/trl-*.whl" > /dev/null; then
+  (
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/trl-site .whl/*.whl
+    export PYTHONPATH=/tmp/trl-site
+    "$PY" -m pip show trl datasets transformers peft accelerate pyarrow fsspec huggingface_hub 2>/dev/null \
+      | grep -E "^(Name|Version)" > "$OUT/trl-versions.txt" || true
+    "$PY" -c "import trl, datasets, peft; from trl.experimental.orpo import ORPOTrainer"
+    "$PY" reference/random_model.py --config configs/models/llama-3.2-1b --tokenizer-from Tests/TrainingTests/Fixtures/orpo \
+      --out /tmp/llama-1b-random --device cuda
+    "$BIN" bench train --device cuda --set bf16=true --model /tmp/llama-1b-random --data "$OUT/long.jsonl" \
+      --max-length 2048 --per-device-train-batch-size 4 --steps 5 --warmup 2 --compare-trl "$PY" --rounds 2 --json \
+      | tee "$OUT/bench-trl.json"
+  ) 2>&1 | tee "$OUT/trl.log" | tail -40 || echo "TRL comparison FAILED (see $OUT/trl.log)"
+else
+  echo "no .whl/trl-*.whl: run scripts/trl-wheels.sh here and carry .whl to compare with TRL" | tee "$OUT/trl.log"
+fi
