@@ -37,7 +37,14 @@ struct ORPO: AsyncParsableCommand {
         try command.run()
       }
     } catch {
-      exit(withError: error)
+      // ArgumentParser writes an error's text a byte at a time (putc to unbuffered stderr), so the workers of a
+      // data-parallel run, which share their launcher's stderr, would interleave theirs character by character. The
+      // same text in one write (atomic on a pipe up to 4 KiB); help and --version as ArgumentParser prints them.
+      let code = exitCode(for: error)
+      guard code != .success else { exit(withError: error) }
+      let text = fullMessage(for: error)
+      if !text.isEmpty { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+      Foundation.exit(code.rawValue)
     }
   }
 }
