@@ -37,12 +37,13 @@ quickstart: setup
 	test -s $(QUICKSTART_RUN)/adapter/adapter_config.json
 
 # A static binary (Swift stdlib linked in) to carry to another machine; libtorch is found through
-# LD_LIBRARY_PATH there, or beside the binary in ../lib/torch.
+# LD_LIBRARY_PATH there, or beside the binary in ../lib/torch. Built without Hub downloads (ORPO_NO_NETWORK: the
+# machines it is carried to have no network), so it does not link FoundationNetworking and its libcurl.
 static: setup
-	$(SWIFT) build -c release --product orpo --static-swift-stdlib
+	$(SWIFT) build -c release --product orpo --static-swift-stdlib -Xswiftc -DORPO_NO_NETWORK
 
-# The static binary, stripped and xz-compressed into .carry/ (git-ignored): ~16 MB, small enough to carry to a GPU
-# machine with its own PyTorch (the uncompressed binary is ~62 MB). See README "GPUs".
+# The static binary, stripped and xz-compressed into .carry/ (git-ignored): ~20 MB, small enough to carry to a GPU
+# machine with its own PyTorch (the uncompressed binary is ~80 MB). See README "GPUs".
 carry: static
 	mkdir -p .carry
 	strip -o .carry/orpo .build/release/orpo

@@ -2,7 +2,9 @@
 // and commit from `/api/models/{id}/revision/{rev}`, each file from `/{id}/resolve/{commit}/{file}`, resumable.
 import Foundation
 import Support
-#if canImport(FoundationNetworking)
+// `make carry` builds with ORPO_NO_NETWORK: the static binary for machines without network (GPU machines) then does
+// not link FoundationNetworking, whose libcurl is not a static library and would be one more shared one to find there.
+#if canImport(FoundationNetworking) && !ORPO_NO_NETWORK
 import FoundationNetworking
 #endif
 
@@ -188,6 +190,17 @@ public struct HubModelResolver {
 
   // MARK: HTTP
 
+#if ORPO_NO_NETWORK
+  private func request(_ url: String, for id: HubModelID) throws -> (Foundation.Data, Int) { throw withoutNetwork(id) }
+  private func download(_ url: String, to blob: URL, expectedSize: Int64?, label: String, for id: HubModelID) throws {
+    throw withoutNetwork(id)
+  }
+  private func withoutNetwork(_ id: HubModelID) -> HubError {
+    HubError("\(id) is not complete in the Hugging Face cache (\(cache.repositoryFolder(id.repoID).path)), and this "
+               + "orpo was built without network access (`make carry`): pass a local model folder, or fill the cache "
+               + "where there is network")
+  }
+#else
   private func urlRequest(_ url: String, offset: Int64 = 0) throws -> URLRequest {
     guard let parsed = URL(string: url) else { throw HubError("HF_ENDPOINT gives a bad URL: \(url)") }
     var request = URLRequest(url: parsed, timeoutInterval: timeout)
@@ -239,6 +252,7 @@ public struct HubModelResolver {
       throw HubError("cannot move \(partial.path) into place: \(error.localizedDescription)")
     }
   }
+#endif
 
   private func unreachable(_ error: Error, id: HubModelID, partial: URL? = nil) -> HubError {
     let reason = (error as NSError).userInfo[NSLocalizedDescriptionKey] as? String ?? error.localizedDescription
@@ -269,6 +283,7 @@ public struct HubModelResolver {
   }
 }
 
+#if !ORPO_NO_NETWORK
 /// Streams a response body to the end of a file (appending after `offset` when the server answers 206, starting
 /// over when it answers 200), reporting progress. Used from its one delegate queue only, then read after `done`.
 private final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable {
@@ -339,6 +354,7 @@ private final class StreamingDownload: NSObject, URLSessionDataDelegate, @unchec
     done.signal()
   }
 }
+#endif
 
 /// `orpo: downloading config.json  12.0 MB / 269.1 MB  4%` on stderr: redrawn in place on a terminal, else a line
 /// when a file starts and when it ends.
