@@ -58,7 +58,11 @@ def main():
 
     cuda = args.device.startswith("cuda")
     tok = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).to(args.device)
+    # With --bf16 the base is loaded in bfloat16, as the bf16 recipes load it (and as `bf16: true` holds ours): frozen
+    # bf16 weights, peft's adapters in float32 (its autocast_adapter_dtype), autocast for the products. Otherwise
+    # float32 (fp16 too: the Trainer's GradScaler runs over a float32 model).
+    dtype = torch.bfloat16 if args.bf16 else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype).to(args.device)
     train = load_dataset("json", data_files=args.train, split="train")
     train = train.select_columns([c for c in ("prompt", "chosen", "rejected") if c in train.column_names])
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # gpu-check.sh — what to run on a GPU machine that has PyTorch 2.11 but no Swift, from a copy of this repository
 # with .carry/orpo.xz (`make carry`) beside it: the carried binary's env, `orpo selftest --device cuda`, the bf16
-# matmul peak, and `orpo bench train` on a Llama-3.2-1B-shaped model (random weights, bf16, rows near 2048 tokens).
-# Results go to $OUT (default /tmp/gpu-check). Usage: PYTHON=/opt/torch/.venv/bin/python3 scripts/gpu-check.sh
+# matmul peak, `orpo bench train` on a Llama-3.2-1B-shaped model (random weights, bf16, rows near 2048 tokens) side by
+# side with TRL when its wheels are carried (.whl/, scripts/trl-wheels.sh), then prompt sharing against the padded
+# batch. Most important first; a failing step is reported and the rest still run. Results go to $OUT (default
+# /tmp/gpu-check), each as soon as it is known. Usage: PYTHON=/opt/torch/.venv/bin/python3 scripts/gpu-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/opt/torch/.venv/bin/python3}
@@ -14,10 +16,10 @@ chmod +x "$BIN"
 export LD_LIBRARY_PATH="$("$PY" -c "import torch,os; print(os.path.dirname(torch.__file__))")/lib"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.txt" || true
 
-"$BIN" env | tee "$OUT/env.txt"
+"$BIN" env | tee "$OUT/env.txt" || echo "env FAILED"
 "$BIN" selftest --device cuda | tee "$OUT/selftest.txt" || echo "selftest FAILED (see $OUT/selftest.txt)"
-"$BIN" bench matmul --device cuda --dtype bfloat16 --size 8192 | tee "$OUT/matmul-bf16.json"
-"$BIN" bench matmul --device cuda --size 8192 | tee "$OUT/matmul-fp32.json"
+"$BIN" bench matmul --device cuda --dtype bfloat16 --size 8192 | tee "$OUT/matmul-bf16.json" || echo "bf16 matmul FAILED"
+"$BIN" bench matmul --device cuda --size 8192 | tee "$OUT/matmul-fp32.json" || echo "fp32 matmul FAILED"
 
 # Preference rows of about 2048 tokens with the ORPO fixture's tokenizer (a long shared prompt, two answers).
 "$PY" - > "$OUT/long.jsonl" <<'PYEOF'
@@ -30,11 +32,6 @@ for i in range(64):
     rejected = " ".join(random.choice(words) for _ in range(250))
     print(json.dumps({"prompt": prompt, "chosen": chosen, "rejected": rejected}))
 PYEOF
-for layout in "" "--padded"; do
-  "$BIN" bench train --device cuda --set bf16=true --random-weights configs/models/llama-3.2-1b \
-    --model Tests/TrainingTests/Fixtures/orpo --data "$OUT/long.jsonl" --max-length 2048 \
-    --per-device-train-batch-size 4 --steps 5 --warmup 2 $layout --json | tee -a "$OUT/bench-train.jsonl"
-done
 
 # Side by side with TRL (issue 8's GPU targets: tokens/s and peak CUDA memory against TRL's), when its wheels were
 # carried (scripts/trl-wheels.sh fills .whl/): the same random Llama-3.2-1B-shaped weights as a model folder both
@@ -55,3 +52,11 @@ if compgen -G ".whl/trl-*.whl" > /dev/null; then
 else
   echo "no .whl/trl-*.whl: run scripts/trl-wheels.sh here and carry .whl to compare with TRL" | tee "$OUT/trl.log"
 fi
+
+# Prompt sharing against TRL's padded batch, ours alone (the model's shape, random weights, the fixture's tokenizer).
+for layout in "" "--padded"; do
+  "$BIN" bench train --device cuda --set bf16=true --random-weights configs/models/llama-3.2-1b \
+    --model Tests/TrainingTests/Fixtures/orpo --data "$OUT/long.jsonl" --max-length 2048 \
+    --per-device-train-batch-size 4 --steps 5 --warmup 2 $layout --json | tee -a "$OUT/bench-train.jsonl" \
+    || echo "bench train $layout FAILED"
+done
