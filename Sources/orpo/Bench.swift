@@ -160,12 +160,13 @@ struct Bench: ParsableCommand {
       if let python = compareTRL {
         // Round 1 is the run above; later rounds train a fresh run of the same recipe and run TRL again, alternating,
         // so that a machine whose speed drifts (a shared host) weighs on both sides alike.
-        var trls = [try runTRL(python: python, run: run)]
+        let modelFolder = try trlModelFolder(run: run)
+        var trls = [try runTRL(python: python, run: run, modelFolder: modelFolder)]
         var ours = [(pairs: pairs / perStep, tokens: timing.tokensPerSecond)]
         for _ in 1..<rounds {
           let again = try time(try TrainingRun.prepare(config, randomWeights: shape), profiling: false)
           ours.append((pairs / again.secondsPerStep, again.tokensPerSecond))
-          trls.append(try runTRL(python: python, run: run))
+          trls.append(try runTRL(python: python, run: run, modelFolder: modelFolder))
         }
         report.append(("trl", trls[0]))
         func ratios(_ key: String) -> [Double] {
@@ -277,25 +278,33 @@ struct Bench: ParsableCommand {
       return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
-    /// reference/trl_bench.py under `python`, on the same model (a GGUF file converted to a Hugging Face folder first),
+    /// Where TRL's side works: the converted model and TRL's output folder.
+    static let trlWork = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench-trl")
+
+    /// The run's model as a folder TRL loads: the folder itself, or a .gguf file converted once into `trlWork`.
+    func trlModelFolder(run: PreparedRun) throws -> URL {
+      let work = Self.trlWork
+      try? FileManager.default.removeItem(at: work)
+      try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+      if FileManager.default.fileExists(atPath: run.modelPath.appendingPathComponent("config.json").path) { return run.modelPath }
+      let folder = work.appendingPathComponent("model")
+      let (shape, parameters, _) = try Checkpoint.load(run.modelPath)
+      let base = try LlamaForCausalLM(config: shape, parameters: parameters)
+      try ModelExport.mergedModel(model: base, tokenizer: run.tokenizer, chatTemplate: try model.chatTemplateText(),
+                                  dtype: .float32, to: folder, sourceDescription: run.modelPath.lastPathComponent)
+      return folder
+    }
+
+    /// reference/trl_bench.py under `python`, on the same model (`modelFolder`: `trlModelFolder(run:)`'s),
     /// the same training rows and settings; its last stdout line, one JSON object.
-    func runTRL(python: String, run: PreparedRun) throws -> JSONValue {
+    func runTRL(python: String, run: PreparedRun, modelFolder: URL) throws -> JSONValue {
       let config = run.config
       let script = Self.trlScript()
       guard FileManager.default.fileExists(atPath: script.path) else {
         throw CLIError("--compare-trl: \(script.path) is missing (run from the repository, which holds reference/trl_bench.py)")
       }
-      let work = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-bench-trl")
-      try? FileManager.default.removeItem(at: work)
-      try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-      var modelFolder = run.modelPath
-      if !FileManager.default.fileExists(atPath: run.modelPath.appendingPathComponent("config.json").path) {
-        modelFolder = work.appendingPathComponent("model")
-        let (shape, parameters, _) = try Checkpoint.load(run.modelPath)
-        let base = try LlamaForCausalLM(config: shape, parameters: parameters)
-        try ModelExport.mergedModel(model: base, tokenizer: run.tokenizer, chatTemplate: try model.chatTemplateText(),
-                                    dtype: .float32, to: modelFolder, sourceDescription: run.modelPath.lastPathComponent)
-      }
+      let work = Self.trlWork
+      try? FileManager.default.removeItem(at: work.appendingPathComponent("out"))
       let rows: URL
       if let dir = run.dataDirectory {
         rows = dir.appendingPathComponent("train.jsonl")
