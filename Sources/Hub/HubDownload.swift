@@ -190,15 +190,18 @@ public struct HubModelResolver {
 
   // MARK: HTTP
 
+  /// What a build without network (ORPO_NO_NETWORK) says where it would download; compiled in every build, so that
+  /// ordinary builds type-check it.
+  func withoutNetwork(_ id: HubModelID) -> HubError {
+    HubError("\(id) is not complete in the Hugging Face cache (\(cache.repositoryFolder(id.repoID).path)), and this "
+               + "orpo was built without network access (`make carry`): pass a local model folder, or fill the cache "
+               + "where there is network")
+  }
+
 #if ORPO_NO_NETWORK
   private func request(_ url: String, for id: HubModelID) throws -> (Foundation.Data, Int) { throw withoutNetwork(id) }
   private func download(_ url: String, to blob: URL, expectedSize: Int64?, label: String, for id: HubModelID) throws {
     throw withoutNetwork(id)
-  }
-  private func withoutNetwork(_ id: HubModelID) -> HubError {
-    HubError("\(id) is not complete in the Hugging Face cache (\(cache.repositoryFolder(id.repoID).path)), and this "
-               + "orpo was built without network access (`make carry`): pass a local model folder, or fill the cache "
-               + "where there is network")
   }
 #else
   private func urlRequest(_ url: String, offset: Int64 = 0) throws -> URLRequest {

@@ -157,6 +157,16 @@ final class StandInHub {
     #expect(HubCache.defaultRoot(environment: [:]).path.hasSuffix("/.cache/huggingface/hub"))
   }
 
+  /// What the carried static binary (`make carry`, built with ORPO_NO_NETWORK) says instead of downloading: the id,
+  /// the cache folder it looked in, and what to do.
+  @Test func aBuildWithoutNetworkNamesTheCacheFolder() throws {
+    let resolver = HubModelResolver(environment: ["HF_HUB_CACHE": "/tmp/orpo-no-cache"])
+    let message = resolver.withoutNetwork(try #require(HubModelID("tiny-org/tiny-model"))).description
+    #expect(message == "tiny-org/tiny-model is not complete in the Hugging Face cache (/tmp/orpo-no-cache/models--tiny-org--tiny-model), "
+              + "and this orpo was built without network access (`make carry`): pass a local model folder, or fill the cache "
+              + "where there is network")
+  }
+
   /// The cache huggingface_hub's snapshot_download left resolves with no network at all, by branch and by commit.
   @Test func cacheLaidOutByHuggingFaceHubResolvesOffline() throws {
     let fixture = try CacheFixture.load()
