@@ -160,6 +160,7 @@ struct Bench: ParsableCommand {
       if let python = compareTRL {
         // Round 1 is the run above; later rounds train a fresh run of the same recipe and run TRL again, alternating,
         // so that a machine whose speed drifts (a shared host) weighs on both sides alike.
+        _ = try Self.trlScript()  // a missing script is said before the model is converted for it
         let modelFolder = try trlModelFolder(run: run)
         var trls = [try runTRL(python: python, run: run, modelFolder: modelFolder)]
         var ours = [(pairs: pairs / perStep, tokens: timing.tokensPerSecond)]
@@ -299,10 +300,7 @@ struct Bench: ParsableCommand {
     /// the same training rows and settings; its last stdout line, one JSON object.
     func runTRL(python: String, run: PreparedRun, modelFolder: URL) throws -> JSONValue {
       let config = run.config
-      let script = Self.trlScript()
-      guard FileManager.default.fileExists(atPath: script.path) else {
-        throw CLIError("--compare-trl: \(script.path) is missing (run from the repository, which holds reference/trl_bench.py)")
-      }
+      let script = try Self.trlScript()
       let work = Self.trlWork
       try? FileManager.default.removeItem(at: work.appendingPathComponent("out"))
       let rows: URL
@@ -344,12 +342,17 @@ struct Bench: ParsableCommand {
       return value
     }
 
-    /// reference/trl_bench.py in the working directory's repository, else in the one this binary was built from.
-    static func trlScript(file: String = #filePath) -> URL {
+    /// reference/trl_bench.py in the working directory's repository, else in the one this binary was built from; an
+    /// error naming where it looked when neither holds it.
+    static func trlScript(file: String = #filePath) throws -> URL {
       let here = URL(fileURLWithPath: "reference/trl_bench.py")
       if FileManager.default.fileExists(atPath: here.path) { return here }
-      return URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("reference/trl_bench.py")
+      let script = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("reference/trl_bench.py")
+      guard FileManager.default.fileExists(atPath: script.path) else {
+        throw CLIError("--compare-trl: \(script.path) is missing (run from the repository, which holds reference/trl_bench.py)")
+      }
+      return script
     }
   }
 }
