@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
       let (dtype, device) = (dtype ?? .float32, device ?? .cpu)
-      if device.isCUDA, !CUDA.load().available { throw CLIError("--device \(device): CUDA is not usable here") }
+      try requireUsable(device)
       let (median, best) = try Training.SelfTest.matmulSeconds(size: size, dtype: dtype, device: device, repeats: repeats)
       let gflops = 2 * pow(Double(size), 3) / median / 1e9
       printJSON(.object([

@@ -28,6 +28,8 @@ struct Compare: ParsableCommand {
   @Option(help: "Held-out prompts answered greedily for ROUGE (0: no generation).") var generations = 64
   @Option(name: .customLong("max-new-tokens"), help: "Longest generated answer, in tokens.") var maxNewTokens = 48
   @Option(help: "Generations shown side by side in the report.") var samples = 6
+  @Option(help: "Where to train and evaluate every stage: cpu, cuda or cuda:N (default: the recipe's device, cpu).")
+  var device: Device?
   @Option(name: .customLong("set"), help: "Any recipe key, as KEY=VALUE (repeatable).") var settings: [String] = []
 
   func validate() throws {
@@ -37,11 +39,13 @@ struct Compare: ParsableCommand {
   }
 
   func run() throws {
+    try requireUsable(device)  // before the output folder is made
     var overrides: [ConfigurationOverride] = []
     if let model { overrides.append(.flag("--model", \.model, model)) }
     if let data { overrides.append(.flag("--data", \.dataset, data)) }
     if let evalData { overrides.append(.flag("--eval-data", \.evalDataset, evalData)) }
     if let maxSteps { overrides.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
+    if let device { overrides.append(.flag("--device", \.device, device)) }
     overrides += try settings.map(ConfigurationOverride.init(setting:))
     let recipeConfig = try DefaultRecipe.configuration(recipe: recipe, overrides: overrides)
     var options = CompareOptions(recipe: recipeConfig, outputDirectory: URL(fileURLWithPath: outputDir))

@@ -33,10 +33,7 @@ struct ModelOptions: ParsableArguments {
   /// The model and its tokenizer, in --dtype on --device, with --chat-template in place of the model's own and the
   /// adapter (if any) attached for inference.
   func load(adapter: AdapterOptions? = nil) throws -> LoadedModel {
-    if let device, device.isCUDA {
-      let cuda = CUDA.load()
-      guard cuda.available else { throw CLIError("--device \(device): CUDA is not usable here (\(cuda.message))") }
-    }
+    try requireUsable(device)
     var loaded = try ModelLoader.load(try url(), dtype: dtype ?? .float32, device: device ?? .cpu)
     if let folder = adapter?.adapter.map({ URL(fileURLWithPath: $0) }) {
       try PEFTAdapter.load(folder, into: loaded.model, trainable: false)
@@ -144,4 +141,12 @@ extension DType: ExpressibleByArgument {
 
 extension Device: ExpressibleByArgument {
   public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// Starts CUDA when `device` is a CUDA device (before any other libtorch call, see `CUDA.load`), and refuses one that
+/// does not start here, naming --device and why; nothing for the CPU. Verbs call it before they write anything.
+func requireUsable(_ device: Device?) throws {
+  guard let device, device.isCUDA else { return }
+  let cuda = CUDA.load()
+  guard cuda.available else { throw CLIError("--device \(device): CUDA is not usable here (\(cuda.message))") }
 }

@@ -23,6 +23,8 @@ struct Sweep: ParsableCommand {
                                                        valueName: "key=value"))
   var settings: [String] = []
   @Option(name: .customLong("max-steps"), help: "Optimizer steps per run (default: the recipe's).") var maxSteps: Int?
+  @Option(help: "Where to train and evaluate every run: cpu, cuda or cuda:N (default: the recipe's device, cpu).")
+  var device: Device?
   @Option(name: .customLong("output-dir"), help: "Where the runs and sweep.json go.") var outputDir = "runs/sweep"
   @Option(help: "Held-out prompts answered greedily for ROUGE (0: no generation).") var generations = 16
   @Option(name: .customLong("max-new-tokens"), help: "Longest generated answer, in tokens.") var maxNewTokens = 48
@@ -61,11 +63,13 @@ struct Sweep: ParsableCommand {
   }
 
   func run() throws {
+    try requireUsable(device)  // before the output folder is made
     let (key, values, fixed) = try plan()
     let root = URL(fileURLWithPath: outputDir)
     // Every run's configuration first, so that a bad value stops the sweep before anything trains.
     let configs = try values.map { value -> TrainingConfiguration in
       var overrides: [ConfigurationOverride] = model.map { [.flag("--model", \.model, $0)] } ?? []
+      if let device { overrides.append(.flag("--device", \.device, device)) }
       overrides += try fixed.map(ConfigurationOverride.init(setting:))
       if let maxSteps { overrides.append(.flag("--max-steps", \.maxSteps, maxSteps)) }
       overrides.append(try ConfigurationOverride(setting: "\(key)=\(value)"))

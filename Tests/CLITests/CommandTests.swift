@@ -70,6 +70,27 @@ struct CommandTests {
     #expect(run.errors.hasPrefix("Error: --device cuda:0: CUDA is not usable here ("), "\(run.errors)")
   }
 
+  /// Every verb that runs a model takes --device; where CUDA does not start, each refuses it by that flag, and those
+  /// that write a folder refuse before they make it.
+  @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/dev/nvidia0")))
+  func aDeviceThatDoesNotStartIsRefusedBeforeAnythingIsWritten() throws {
+    let dir = try temporaryFolder("device")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for (verb, extra) in [("train", [String]()), ("compare", []), ("sweep", ["--set", "beta=0.1,0.2"])] {
+      let out = dir.appendingPathComponent(verb)
+      let run = try OrpoProcess.run([verb, "--device", "cuda:1", "--max-steps", "1", "--output-dir", out.path] + extra)
+      #expect(run.status == 1 && run.output.isEmpty, "\(verb): \(run.output)")
+      #expect(run.errors.hasPrefix("Error: --device") && run.errors.contains(": CUDA is not usable here ("),
+              "\(verb): \(run.errors)")
+      #expect(!FileManager.default.fileExists(atPath: out.path), "\(verb) made \(out.path)")
+    }
+    for arguments in [["evaluate", "--data", "synthetic"], ["generate", "--prompt", "Hi"]] {
+      let run = try OrpoProcess.run(arguments + ["--device", "cuda"])
+      #expect(run.status == 1 && run.output.isEmpty, "\(arguments): \(run.output)")
+      #expect(run.errors.hasPrefix("Error: --device cuda:0: CUDA is not usable here ("), "\(arguments): \(run.errors)")
+    }
+  }
+
   /// README.md's Commands block names exactly the verbs `orpo --help` lists.
   @Test func readmeListsEveryVerb() throws {
     let help = try OrpoProcess.run(["--help"]).output

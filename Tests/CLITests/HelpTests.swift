@@ -102,6 +102,8 @@ struct HelpTests {
       --set <key=value>       A recipe key, as KEY=VALUE or KEY=V1,V2,... for the swept one
                               (repeatable).
       --max-steps <max-steps> Optimizer steps per run (default: the recipe's).
+      --device <device>       Where to train and evaluate every run: cpu, cuda or cuda:N (default: the
+                              recipe's device, cpu).
       --output-dir <output-dir>
                               Where the runs and sweep.json go. (default: runs/sweep)
       --generations <generations>
@@ -632,6 +634,8 @@ struct HelpTests {
       --max-new-tokens <max-new-tokens>
                               Longest generated answer, in tokens. (default: 48)
       --samples <samples>     Generations shown side by side in the report. (default: 6)
+      --device <device>       Where to train and evaluate every stage: cpu, cuda or cuda:N (default:
+                              the recipe's device, cpu).
       --set <set>             Any recipe key, as KEY=VALUE (repeatable).
       --version               Show the version.
       -h, --help              Show help information.
