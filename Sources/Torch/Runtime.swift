@@ -90,6 +90,19 @@ public enum CUDA {
     return (ok != 0, message)
   }
 
+  /// Why nothing can be computed on `device` here: CUDA does not start (loading it first, see `load`), or there is no
+  /// CUDA device of that index. nil for the CPU and for a device that is there.
+  public static func problem(with device: Device) -> String? {
+    guard case .cuda(let index) = device else { return nil }
+    let cuda = load()
+    guard cuda.available else { return "CUDA is not usable here (\(cuda.message))" }
+    let count = deviceCount
+    guard index < count else {
+      return "there is no CUDA device \(index) here (\(count) device\(count == 1 ? "" : "s"): cuda:0\(count > 1 ? "…cuda:\(count - 1)" : ""))"
+    }
+    return nil
+  }
+
   public static var isAvailable: Bool {
     var r: Int32 = 0
     _ = ct_cuda_is_available(&r)

@@ -48,10 +48,8 @@ public enum TrainingRun {
                              log: (String) -> Void = { _ in }) throws -> PreparedRun
   {
     if let threads = config.threads { Torch.threadCount = threads }
-    if config.device.isCUDA {  // before seeding: the seed reaches CUDA's generators only once CUDA is loaded
-      let cuda = CUDA.load()
-      guard cuda.available else { throw config.error("device", "CUDA is not usable here (\(cuda.message))") }
-    }
+    // Before seeding: the seed reaches CUDA's generators only once CUDA is loaded.
+    if let problem = CUDA.problem(with: config.device) { throw config.error("device", problem) }
     Torch.manualSeed(UInt64(config.seed))
     if config.tf32 { Torch.allowTF32 = true }
     // A folder, a .gguf file, or `org/name[@revision]` from the Hugging Face cache (downloaded there when missing).

@@ -144,9 +144,7 @@ extension Device: ExpressibleByArgument {
 }
 
 /// Starts CUDA when `device` is a CUDA device (before any other libtorch call, see `CUDA.load`), and refuses one that
-/// does not start here, naming --device and why; nothing for the CPU. Verbs call it before they write anything.
+/// is not usable here, naming --device and why; nothing for the CPU. Verbs call it before they write anything.
 func requireUsable(_ device: Device?) throws {
-  guard let device, device.isCUDA else { return }
-  let cuda = CUDA.load()
-  guard cuda.available else { throw CLIError("--device \(device): CUDA is not usable here (\(cuda.message))") }
+  if let device, let problem = CUDA.problem(with: device) { throw CLIError("--device \(device): \(problem)") }
 }

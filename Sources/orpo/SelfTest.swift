@@ -16,11 +16,8 @@ struct SelfTest: ParsableCommand {
   @Flag(help: "Print one JSON object instead of one line per check.") var json = false
 
   func run() throws {
-    let cudaUsable = CUDA.load().available
-    let device = self.device ?? (cudaUsable ? .cuda(0) : .cpu)
-    if device.isCUDA, !cudaUsable {
-      throw CLIError("--device \(device): CUDA is not usable here (\(CUDA.load().message))")
-    }
+    let device = self.device ?? (CUDA.load().available ? .cuda(0) : .cpu)
+    try requireUsable(device)
     let test = Training.SelfTest(device: device)
     if !json { print("orpo selftest on \(device) (libtorch \(Torch.version), \(Torch.threadCount) threads)") }
     let checks = test.run { check in
