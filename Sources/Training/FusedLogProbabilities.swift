@@ -44,7 +44,7 @@ struct FusedLogProbabilities {
     let frozen = Self.frozenOutputWeight(of: model)
     let blockedHead = hidden.dtype == .float32 && frozen?.dtype == .float32 ? frozen : nil
     let frozenHead = graph && blockedHead == nil ? frozen : nil
-    let rows = blockedHead == nil ? chunkSize : Self.blockedRows(positions: n, atLeast: chunkSize)
+    let rows = blockedHead == nil ? chunkSize : Self.blockedRows(positions: n, atLeast: chunkSize, graph: graph)
     for start in stride(from: 0, to: n, by: rows) {
       let length = Swift.min(rows, n - start)
       // The predictions whose source lies in [start, start + length), as chunk-local indices, all lists in one run.
@@ -110,9 +110,14 @@ struct FusedLogProbabilities {
 }
 
 extension FusedLogProbabilities {
-  /// Positions a chunk when the output layer is computed a vocabulary block at a time: 256 rows read the
+  /// Positions a chunk when the output layer is computed a vocabulary block at a time in training: 256 rows read the
   /// 49,152 × 576 weight a quarter as often as 64 (measured fastest on the CPU).
   static let blockedChunkRows = 256
+  /// The same without a graph (evaluation, whose forwards hold ~1,100 positions on the default workload): chunks of
+  /// about 1,024 rows. There, `bench train --eval-pairs 100 --profile-shapes` (AMD EPYC Zen 4, 2 cores) spent
+  /// 2.08–2.15 s in the output layer's products against 2.64–2.83 s with 256 rows (eval 11.9–12.8 s against
+  /// 12.8–14.1 s); a [1024, 2048] float32 block of logits is 8 MiB.
+  static let blockedChunkRowsWithoutGraph = 1024
   /// Vocabulary ids per product there; nil: `vocabularyBlock(on:)`'s. Tests set a small one (`withValue`) to cross
   /// blocks on a small vocabulary.
   @TaskLocal static var vocabularyBlockOverride: Int?
@@ -125,12 +130,13 @@ extension FusedLogProbabilities {
     vocabularyBlockOverride ?? (device.isCUDA ? 8192 : 2048)
   }
 
-  /// Rows a chunk of the blocked output layer for `n` positions: about `blockedChunkRows` (at least `chunkSize`), the
+  /// Rows a chunk of the blocked output layer for `n` positions: about `blockedChunkRows` in a graph, else
+  /// `blockedChunkRowsWithoutGraph` (at least `chunkSize`), the
   /// chunks as even as can be — 264 positions are one chunk, not 256 and a remainder of 8 that reads the whole weight
   /// again for 8 rows (that remainder's products ran at 30–45 GFLOP/s; one chunk of 264 takes ~10% less time than
   /// 256 + 8, measured on the blocked forward alone).
-  static func blockedRows(positions n: Int, atLeast chunkSize: Int) -> Int {
-    let target = Swift.max(chunkSize, blockedChunkRows)
+  static func blockedRows(positions n: Int, atLeast chunkSize: Int, graph: Bool = true) -> Int {
+    let target = Swift.max(chunkSize, graph ? blockedChunkRows : blockedChunkRowsWithoutGraph)
     let chunks = Swift.max(1, (n + target / 2) / target)
     return Swift.max(1, (n + chunks - 1) / chunks)
   }

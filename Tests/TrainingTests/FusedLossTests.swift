@@ -48,7 +48,8 @@ import Torch
                           try run(PairScorer(layout: layout, lossChunkSize: nil)), packed: packed)
   }
 
-  /// The blocked output layer's chunks: about 256 positions, as even as can be, never a short remainder.
+  /// The blocked output layer's chunks: about 256 positions (1,024 without a graph), as even as can be, never a short
+  /// remainder.
   @Test func blockedChunksAreEven() {
     func chunks(_ n: Int, _ chunkSize: Int = 64) -> [Int] {
       let rows = FusedLogProbabilities.blockedRows(positions: n, atLeast: chunkSize)
@@ -61,6 +62,9 @@ import Torch
     #expect(chunks(7) == [7])
     #expect(chunks(900, 1000) == [900])
     #expect(FusedLogProbabilities.blockedRows(positions: 0, atLeast: 64) == 1)
+    // Without a graph (evaluation), about 1,024 rows a chunk.
+    #expect(FusedLogProbabilities.blockedRows(positions: 1100, atLeast: 64, graph: false) == 1100)
+    #expect(FusedLogProbabilities.blockedRows(positions: 3000, atLeast: 64, graph: false) == 1000)
     #expect(FusedLogProbabilities.vocabularyBlock(on: .cpu) == 2048)
   }
 
