@@ -201,6 +201,27 @@ int ct_from_buffer(const void *data, const int64_t *sizes, int64_t ndim, int dty
   })
 }
 
+int ct_from_buffer_on(const void *data, const int64_t *sizes, int64_t ndim, int dtype, int device_type,
+                      int device_index, ct_tensor *out) {
+  CT_PROTECT({
+    const bool cuda = device_type == CT_CUDA;
+    at::Tensor host;
+    if (cuda) {
+      try {
+        host = at::empty(dims(sizes, ndim), opts(dtype, CT_CPU, 0).pinned_memory(true));
+      } catch (...) {
+        host = at::Tensor();
+      }
+    }
+    if (!host.defined()) host = at::empty(dims(sizes, ndim), opts(dtype, CT_CPU, 0));
+    size_t n = (size_t)host.numel() * host.element_size();
+    if (n) std::memcpy(host.data_ptr(), data, n);
+    // non_blocking from page-locked memory: libtorch's caching host allocator keeps the block from reuse until the
+    // copy has run, so `host` may go now.
+    CT_OUT(out, cuda ? host.to(device(device_type, device_index), host.scalar_type(), host.is_pinned(), false) : host);
+  })
+}
+
 int ct_from_blob(void *data, const int64_t *sizes, int64_t ndim, int dtype, void (*deleter)(void *),
                  void *context, ct_tensor *out) {
   CT_PROTECT({

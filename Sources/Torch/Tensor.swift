@@ -110,6 +110,21 @@ public final class Tensor: CustomStringConvertible {
     self.init(handle: h)
   }
 
+  /// A tensor on `device` holding a copy of `scalars` (1-D). On a CUDA device the copy is queued from page-locked
+  /// memory without the host waiting for the device (`Tensor(scalars).to(device)` waits for all the work queued
+  /// before it); on the CPU it is `Tensor(scalars)`.
+  public convenience init<T: TensorElement>(_ scalars: [T], on device: Device) throws {
+    var out: ct_tensor?
+    let (type, index) = device.code
+    let status = scalars.withUnsafeBytes { raw in
+      [Int64(scalars.count)].withUnsafeBufferPointer { s in
+        ct_from_buffer_on(raw.baseAddress, s.baseAddress, 1, T.dtype.rawValue, type, index, &out)
+      }
+    }
+    guard status == 0, let h = out else { throw TorchError(operation: "Tensor(_:on:)", message: lastShimError()) }
+    self.init(handle: h)
+  }
+
   /// A 0-d tensor.
   public convenience init<T: TensorElement>(scalar: T) throws {
     try self.init([scalar], shape: [])

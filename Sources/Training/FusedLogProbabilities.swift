@@ -42,31 +42,44 @@ struct FusedLogProbabilities {
     // chunk, and no [chunk, V] logits buffer is written and read back), the completion statistics from the same
     // blocks; in a graph, its backward from p·W accumulated over the blocks.
     let frozen = Self.frozenOutputWeight(of: model)
-    let blockedHead = hidden.dtype == .float32 && frozen?.dtype == .float32 ? frozen : nil
+    let blockedHead = Self.blocking.enabled && hidden.dtype == .float32 && frozen?.dtype == .float32 ? frozen : nil
     let frozenHead = graph && blockedHead == nil ? frozen : nil
-    let rows = blockedHead == nil ? chunkSize : Self.blockedRows(positions: n, atLeast: chunkSize, graph: graph)
+    let rows = blockedHead == nil ? chunkSize
+      : Self.blocking.rows ?? Self.blockedRows(positions: n, atLeast: chunkSize, graph: graph)
+    // Each chunk's predictions (those whose source lies in [start, start + length)) as chunk-local indices, all lists
+    // in one run: chunk-local sources, then targets, then (unblocked only) flat indices into [length, V] logits.
+    // Every chunk's run goes to the device in one transfer, queued without waiting (`Tensor(_:on:)`).
+    let withFlat = blockedHead == nil
+    var run: [Int64] = [], chunks: [(start: Int, length: Int, offset: Int, counts: [Int])] = []
     for start in stride(from: 0, to: n, by: rows) {
-      let length = Swift.min(rows, n - start)
-      // The predictions whose source lies in [start, start + length), as chunk-local indices, all lists in one run.
-      var flat: [Int64] = [], sources: [Int64] = [], targets: [Int64] = [], counts: [Int] = []
+      let length = Swift.min(rows, n - start), offset = run.count
+      var sources: [Int64] = [], targets: [Int64] = [], counts: [Int] = []
       for (j, list) in predictions.enumerated() {
         var end = cursors[j]
         while end < list.sources.count, list.sources[end] < start + length { end += 1 }
         for k in cursors[j]..<end {
           sources.append(Int64(list.sources[k] - start))
           targets.append(Int64(list.targets[k]))
-          flat.append(Int64(list.sources[k] - start) * Int64(vocabulary) + Int64(list.targets[k]))
         }
         counts.append(end - cursors[j])
         cursors[j] = end
       }
-      let flatIndices = try Tensor(flat).to(device), sourceIndices = try Tensor(sources).to(device)
+      run += sources + targets
+      if withFlat { run += zip(sources, targets).map { $0 * Int64(vocabulary) + $1 } }
+      chunks.append((start, length, offset, counts))
+    }
+    let indices = try Tensor(run, on: device)
+    for (start, length, offset, counts) in chunks {
+      let m = counts.reduce(0, +)
+      let sourceIndices = try indices.narrow(0, start: offset, length: m)
+      let targetIndices = try indices.narrow(0, start: offset + m, length: m)
+      let flatIndices = withFlat ? try indices.narrow(0, start: offset + 2 * m, length: m) : sourceIndices
       let taken = ChunkStatistics()
       let outputs: [Tensor]
       if let weight = blockedHead {
         let head = try Functional.headTokenLogProbabilitiesBlocked(
           hidden: try hidden.narrow(0, start: start, length: length), weight: weight, source: sourceIndices,
-          target: try Tensor(targets).to(device), block: Self.vocabularyBlock(on: device), statistics: statistics)
+          target: targetIndices, block: Self.vocabularyBlock(on: device), statistics: statistics)
         outputs = try Self.split(head.logps, counts)
         for (j, output) in outputs.enumerated() { parts[j].append(output) }
         means.append(head.meanLogits)
@@ -80,17 +93,17 @@ struct FusedLogProbabilities {
         let part = try hidden.narrow(0, start: start, length: length)
         let logits = try withNoGrad { try part.detached().linear(weight: weight) }           // [n, V]
         try taken.take(logits, statistics: statistics)
-        outputs = flat.isEmpty ? try counts.map { _ in try Tensor.zeros([0], device: device) }
+        outputs = m == 0 ? try counts.map { _ in try Tensor.zeros([0], device: device) }
           : try Self.split(try Functional.headTokenLogProbabilities(
               hidden: part, weight: weight, logits: logits, flat: flatIndices, source: sourceIndices,
-              target: try Tensor(targets).to(device), roundToLogitsDType: roundToLogitsDType), counts)
+              target: targetIndices, roundToLogitsDType: roundToLogitsDType), counts)
       } else {
         // [n, C] -> [n, V] -> one [m_j] per list. Runs once now without a graph, and again in backward, where the
         // logits buffer becomes its own gradient (Functional.tokenLogProbabilities): one [n, V] copy at a time.
         outputs = try checkpoint([hidden.narrow(0, start: start, length: length)], outputs: counts.count) { inputs in
           let logits = try model.logits(inputs[0])                                         // [n, V]
           if !taken.done { try taken.take(logits, statistics: statistics) }
-          guard !flat.isEmpty else { return try counts.map { _ in try Tensor.zeros([0], device: device) } }
+          guard m > 0 else { return try counts.map { _ in try Tensor.zeros([0], device: device) } }
           return try Self.split(try Functional.tokenLogProbabilities(logits, flat: flatIndices, source: sourceIndices,
                                                                     roundToLogitsDType: roundToLogitsDType), counts)
         }
@@ -118,6 +131,9 @@ extension FusedLogProbabilities {
   /// 2.08–2.15 s in the output layer's products against 2.64–2.83 s with 256 rows (eval 11.9–12.8 s against
   /// 12.8–14.1 s); a [1024, 2048] float32 block of logits is 8 MiB.
   static let blockedChunkRowsWithoutGraph = 1024
+  /// Tests only: `enabled` false sends a frozen float32 output layer down the path other dtypes take (the whole
+  /// vocabulary a chunk), `rows` sets the blocked path's chunk rows; both so that the tiny fixture crosses chunks.
+  @TaskLocal static var blocking: (enabled: Bool, rows: Int?) = (true, nil)
   /// Vocabulary ids per product there; nil: `vocabularyBlock(on:)`'s. Tests set a small one (`withValue`) to cross
   /// blocks on a small vocabulary.
   @TaskLocal static var vocabularyBlockOverride: Int?

@@ -81,9 +81,9 @@ public struct PackedPairCollator {
       }
     }
     let n = ids.count
-    // Ids, positions, branch tags and both prediction tables go to the device in one transfer; each pair's block
-    // mask is built there.
-    let all = try Tensor(ids + positions + part + c.packed(pairs: pairs.count) + r.packed(pairs: pairs.count)).to(device)
+    // Ids, positions, branch tags and both prediction tables go to the device in one transfer, queued without waiting
+    // for the device (`Tensor(_:on:)`); each pair's block mask is built there.
+    let all = try Tensor(ids + positions + part + c.packed(pairs: pairs.count) + r.packed(pairs: pairs.count), on: device)
     let row = try all.narrow(0, start: 0, length: 3 * n).view([3, n])
     let posT = try row.select(0, 1), partT = try row.select(0, 2)
     var start = 0

@@ -14,6 +14,8 @@ public struct PairBatch {
   public var pairs: Int
   /// Real (non-pad) tokens in the batch, for throughput figures.
   public var realTokens: Int
+  /// `inputIDs` as the host built them (the fused loss's targets), so that scoring reads nothing back from the device.
+  var hostInputIDs: [Int64]? = nil
 }
 
 public struct PairCollator {
@@ -37,11 +39,11 @@ public struct PairCollator {
       mask += Array(repeating: 1, count: row.count) + Array(repeating: 0, count: pad)
       lab += label.map(Int64.init) + Array(repeating: -100, count: pad)
     }
-    let shape = [rows.count, length]
-    return PairBatch(inputIDs: try Tensor(ids, shape: shape).to(device),
-                     attentionMask: try Tensor(mask, shape: shape).to(device),
-                     labels: try Tensor(lab, shape: shape).to(device),
-                     pairs: pairs.count, realTokens: rows.reduce(0) { $0 + $1.count })
+    // Ids, mask and labels go to the device in one transfer, queued without waiting for the device.
+    let all = try Tensor(ids + mask + lab, on: device), shape = [rows.count, length]
+    func part(_ k: Int) throws -> Tensor { try all.narrow(0, start: k * ids.count, length: ids.count).view(shape) }
+    return PairBatch(inputIDs: try part(0), attentionMask: try part(1), labels: try part(2), pairs: pairs.count,
+                     realTokens: rows.reduce(0) { $0 + $1.count }, hostInputIDs: ids)
   }
 }
 
@@ -76,7 +78,7 @@ extension PairScores {
        chunkSize: Int, statistics: Bool) throws
   {
     let b = batch.pairs, t = hidden.size(1), vocabulary = model.config.vocabSize
-    let ids = try batch.inputIDs.to(dtype: .int64).scalars(as: Int64.self)                // [2B·T]
+    let ids = try batch.hostInputIDs ?? batch.inputIDs.to(dtype: .int64).scalars(as: Int64.self)  // [2B·T]
     func predictions(rows: Range<Int>) -> TokenPredictions {
       var p = TokenPredictions(sources: [], targets: [])
       for r in rows {

@@ -1,5 +1,6 @@
 // DeviceTests.swift — what the CUDA start-up relies on, checked where it runs on the CPU: device-aware generators,
-// the default generators' states, the attention kernel SDPA selects, and CUDA's absence reported without a crash.
+// the default generators' states, the attention kernel SDPA selects, values sent to a device, and CUDA's absence
+// reported without a crash.
 import Testing
 @testable import Torch
 
@@ -27,6 +28,16 @@ import Testing
     #expect(throws: TorchError.self) { try Generator(seed: 0, device: .cuda(0)) }
     #expect(throws: TorchError.self) { try Torch.rngState(device: .cuda(0)) }
     #expect(throws: TorchError.self) { try CUDA.properties(device: 0) }
+  }
+
+  /// `Tensor(_:on:)`: on the CPU the values as `Tensor(_:)` holds them; a CUDA device without CUDA is a TorchError.
+  @Test func valuesSentToADevice() throws {
+    let values: [Int64] = [3, -1, 1 << 40, 0]
+    let t = try Tensor(values, on: .cpu)
+    #expect(t.device == .cpu && t.dtype == .int64 && t.shape == [4])
+    #expect(try t.scalars(as: Int64.self) == values)
+    #expect(try Tensor([Float](), on: .cpu).shape == [0])
+    if !CUDA.isAvailable { #expect(throws: TorchError.self) { try Tensor(values, on: .cuda(0)) } }
   }
 
   /// The CPU runs causal fp32 attention with its flash kernel (PyTorch's _fused_sdp_choice_cpp) and always with math;

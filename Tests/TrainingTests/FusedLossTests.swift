@@ -25,8 +25,9 @@ import Torch
     var gradients: [String: Tensor]
   }
 
-  func run(_ scorer: PairScorer, rows: [Int] = [0, 1, 2, 3]) throws -> Run {
+  func run(_ scorer: PairScorer, rows: [Int] = [0, 1, 2, 3], prepare: (LlamaForCausalLM) throws -> Void = { _ in }) throws -> Run {
     let (model, tokenizer, data) = try fixtureSetup()
+    try prepare(model)
     let pairs = try encodedPairs((tokenizer, data), rows: rows)
     let scores = try scorer.scores(of: pairs, model: model, withStatistics: true)
     let output = try ORPOLoss(beta: 0.1).loss(policy: scores, reference: nil)
@@ -40,12 +41,26 @@ import Torch
     try (a - b).norm().item() / Swift.max(try b.norm().item(), 1e-12)
   }
 
-  /// Chunks of 5 positions (boundaries inside prompts, answers and padding) and one chunk larger than the batch.
+  /// Chunks of 5 positions (boundaries inside prompts, answers and padding) and one chunk larger than the batch,
+  /// through each of the output layer's paths: the blocked one (a frozen float32 layer: its chunks made 7 rows here),
+  /// the whole vocabulary a chunk (what a frozen bf16 or fp16 layer takes), and a trained layer (recomputed per chunk).
   @Test(arguments: [false, true], [5, 4096]) func fusedLossEqualsTheWholeLogits(packed: Bool, chunk: Int) throws {
     let pad = try #require(try fixtureSetup().1.padTokenID)
     let layout: PairLayout = packed ? .packed : .padded(padTokenID: pad)
-    try expectSameNumbers(try run(PairScorer(layout: layout, lossChunkSize: chunk)),
-                          try run(PairScorer(layout: layout, lossChunkSize: nil)), packed: packed)
+    let whole = try run(PairScorer(layout: layout, lossChunkSize: nil))
+    for rows in [nil, chunk == 5 ? 7 : nil] {
+      let fused = try FusedLogProbabilities.$blocking.withValue((true, rows)) {
+        try run(PairScorer(layout: layout, lossChunkSize: chunk))
+      }
+      try expectSameNumbers(fused, whole, packed: packed)
+    }
+    let unblocked = try FusedLogProbabilities.$blocking.withValue((false, nil)) {
+      try run(PairScorer(layout: layout, lossChunkSize: chunk))
+    }
+    try expectSameNumbers(unblocked, whole, packed: packed)
+    let trainedHead = { (model: LlamaForCausalLM) in _ = try #require(model.lmHead as? Linear).weight.requiringGrad() }
+    try expectSameNumbers(try run(PairScorer(layout: layout, lossChunkSize: chunk), prepare: trainedHead),
+                          try run(PairScorer(layout: layout, lossChunkSize: nil), prepare: trainedHead), packed: packed)
   }
 
   /// The blocked output layer's chunks: about 256 positions (1,024 without a graph), as even as can be, never a short

@@ -83,6 +83,11 @@ int ct_describe(ct_tensor t, char *buf, size_t capacity);  // "[2, 3] f32 cpu" f
 // ---- creation -------------------------------------------------------------------------------------------
 // Copies `data` (numel*elemsize bytes) into a new CPU tensor.
 int ct_from_buffer(const void *data, const int64_t *sizes, int64_t ndim, int dtype, ct_tensor *out);
+// Copies `data` into a new tensor on the given device. For a CUDA device the bytes go through page-locked host
+// memory and the copy is queued without the host waiting for the device (pageable memory would wait for all the
+// work queued before it); where page-locked memory cannot be had, the plain copy.
+int ct_from_buffer_on(const void *data, const int64_t *sizes, int64_t ndim, int dtype, int device_type,
+                      int device_index, ct_tensor *out);
 // Wraps memory it does not own (no copy). `deleter(context)` is called when the tensor storage dies.
 int ct_from_blob(void *data, const int64_t *sizes, int64_t ndim, int dtype, void (*deleter)(void *),
                  void *context, ct_tensor *out);
