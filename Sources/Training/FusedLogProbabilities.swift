@@ -147,10 +147,9 @@ extension FusedLogProbabilities {
   }
 
   /// Rows a chunk of the blocked output layer for `n` positions: about `blockedChunkRows` in a graph, else
-  /// `blockedChunkRowsWithoutGraph` (at least `chunkSize`), the
-  /// chunks as even as can be — 264 positions are one chunk, not 256 and a remainder of 8 that reads the whole weight
-  /// again for 8 rows (that remainder's products ran at 30–45 GFLOP/s; one chunk of 264 takes ~10% less time than
-  /// 256 + 8, measured on the blocked forward alone).
+  /// `blockedChunkRowsWithoutGraph` (at least `chunkSize`), the chunks as even as can be — 264 positions are one chunk,
+  /// not 256 and a remainder of 8 that reads the whole weight again for 8 rows (that remainder's products ran at
+  /// 30–45 GFLOP/s; one chunk of 264 takes ~10% less time than 256 + 8, measured on the blocked forward alone).
   static func blockedRows(positions n: Int, atLeast chunkSize: Int, graph: Bool = true) -> Int {
     let target = Swift.max(chunkSize, graph ? blockedChunkRows : blockedChunkRowsWithoutGraph)
     let chunks = Swift.max(1, (n + target / 2) / target)
