@@ -15,6 +15,9 @@ BIN="$OUT/orpo"
 chmod +x "$BIN"
 export LD_LIBRARY_PATH="$("$PY" -c "import torch,os; print(os.path.dirname(torch.__file__))")/lib"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.txt" || true
+# The binary's shared libraries (libtorch's from the Python above; glibc, libstdc++, zlib, zstd and SQLite from the
+# system): a missing one is named here rather than by the loader at each step.
+ldd "$BIN" | tee "$OUT/ldd.txt" | grep "not found" && echo "MISSING LIBRARIES (see $OUT/ldd.txt)" || true
 
 "$BIN" env | tee "$OUT/env.txt" || echo "env FAILED"
 "$BIN" selftest --device cuda | tee "$OUT/selftest.txt" || echo "selftest FAILED (see $OUT/selftest.txt)"
@@ -37,14 +40,15 @@ PYEOF
 # carried (scripts/trl-wheels.sh fills .whl/): the same random Llama-3.2-1B-shaped weights as a model folder both
 # trainers load (reference/random_model.py), the same rows, bf16, batch 4, max_length 2048, two alternating rounds.
 if compgen -G ".whl/trl-*.whl" > /dev/null; then
+  # One chain (&&): `set -e` does not act inside a list that ends in ||, so a failed install stops the rest here.
   (
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/trl-site .whl/*.whl
-    export PYTHONPATH=/tmp/trl-site
-    "$PY" -m pip show trl datasets transformers peft accelerate pyarrow fsspec huggingface_hub 2>/dev/null \
-      | grep -E "^(Name|Version)" > "$OUT/trl-versions.txt" || true
-    "$PY" -c "import trl, datasets, peft; from trl.experimental.orpo import ORPOTrainer"
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/trl-site .whl/*.whl &&
+    export PYTHONPATH=/tmp/trl-site &&
+    { "$PY" -m pip show trl datasets transformers peft accelerate pyarrow fsspec huggingface_hub 2>/dev/null \
+      | grep -E "^(Name|Version)" > "$OUT/trl-versions.txt" || true; } &&
+    "$PY" -c "import trl, datasets, peft; from trl.experimental.orpo import ORPOTrainer" &&
     "$PY" reference/random_model.py --config configs/models/llama-3.2-1b --tokenizer-from Tests/TrainingTests/Fixtures/orpo \
-      --out /tmp/llama-1b-random --device cuda
+      --out /tmp/llama-1b-random --device cuda &&
     "$BIN" bench train --device cuda --set bf16=true --model /tmp/llama-1b-random --data "$OUT/long.jsonl" \
       --max-length 2048 --per-device-train-batch-size 4 --steps 5 --warmup 2 --compare-trl "$PY" --rounds 2 --json \
       | tee "$OUT/bench-trl.json"

@@ -13,6 +13,25 @@ void set_error(std::string message);
 // RMSNorm over the last dimension with a frozen weight as one autograd node (autograd.cpp).
 at::Tensor rms_norm_node(const at::Tensor &x, const at::Tensor &weight, double eps);
 
+// While alive: SDPA on CUDA with an explicit mask does not pick cuDNN's kernel. cuDNN before 9.26 can give non-finite
+// query gradients on SM90 for non-causal attention whose key length is 64 modulo 128 (libtorch 2.15 says so and
+// refuses it there; 2.11 requires cuDNN 9.19, and later releases' dispatch puts cuDNN first on SM90 with cuDNN
+// above 9.15), and every masked call here is non-causal: a packed row's blocks, a padded batch, any of whose lengths.
+// Such calls take the memory-efficient kernel instead; unmasked (causal) ones keep every kernel.
+// The flag is process-wide: set around one call on the thread that runs it.
+struct NoCuDNNForMaskedAttention {
+  bool restore = false;
+  NoCuDNNForMaskedAttention(const at::Tensor &query, bool masked) {
+    if (masked && query.is_cuda() && at::globalContext().userEnabledCuDNNSDP()) {
+      at::globalContext().setSDPUseCuDNN(false);
+      restore = true;
+    }
+  }
+  ~NoCuDNNForMaskedAttention() {
+    if (restore) at::globalContext().setSDPUseCuDNN(true);
+  }
+};
+
 inline ct_tensor wrap(at::Tensor t) { return new ct_tensor_s{std::move(t)}; }
 inline const at::Tensor &T(ct_tensor h) {
   if (!h) throw std::invalid_argument("null tensor handle");

@@ -132,13 +132,18 @@ int ct_set_allow_tf32(int allow) {
   })
 }
 int ct_get_allow_tf32(int *out) { CT_PROTECT(*out = at::globalContext().allowTF32CuBLAS() ? 1 : 0) }
+int ct_set_deterministic(int on, int warn_only) {
+  CT_PROTECT(at::globalContext().setDeterministicAlgorithms(on != 0, warn_only != 0))
+}
+int ct_get_deterministic(int *out) { CT_PROTECT(*out = at::globalContext().deterministicAlgorithms() ? 1 : 0) }
 
 int ct_sdp_choice(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, int is_causal, int enable_gqa, int only,
                   int64_t *out) {
   CT_PROTECT({
     std::optional<at::Tensor> m;
     if (mask) m = T(mask);
-    if (only < 0) {
+    if (only < 0) {  // the kernel ct_sdpa's call would run
+      ctorch::NoCuDNNForMaskedAttention guard(T(q), m.has_value());
       *out = at::_fused_sdp_choice(T(q), T(k), T(v), m, 0.0, is_causal != 0, std::nullopt, enable_gqa != 0);
       return 0;
     }

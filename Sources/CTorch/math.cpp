@@ -238,6 +238,7 @@ int ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropou
     if (mask) m = T(mask);
     std::optional<double> s;
     if (scale) s = *scale;
+    ctorch::NoCuDNNForMaskedAttention guard(T(q), m.has_value());
     CT_OUT(out, at::scaled_dot_product_attention(T(q), T(k), T(v), m, dropout, is_causal != 0, s, enable_gqa != 0));
   })
 }

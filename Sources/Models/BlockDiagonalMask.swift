@@ -52,12 +52,19 @@ public struct BlockDiagonalMask {
 
   /// Each block's mask as SDPA's additive float mask in `dtype` (0 where attended, −∞ elsewhere): the values SDPA
   /// converts a boolean mask to at every call (`convert_boolean_attn_mask`), made once for all the layers of a pass.
+  /// Its rows are laid out 8 elements apart (a [1, 1, L, L] view of a [1, 1, L, ⌈L/8⌉·8] buffer): CUDA's
+  /// memory-efficient kernel takes only such masks, and SDPA otherwise pads a copy of the mask at every call (each
+  /// kept for backward: one per block and layer).
   func additiveMasks(dtype: DType) throws -> [Tensor] {
     if additive.dtype == dtype { return additive.masks }
     let masks = try withNoGrad {
       try blocks.map { block in
-        try Tensor.zeros(block.mask.shape, dtype: dtype, device: block.mask.device)
-          .maskedFill(block.mask.logicalNot(), -.infinity)
+        let (l, stride) = (block.length, (block.length + 7) / 8 * 8)
+        let padded = try Tensor.zeros([1, 1, l, stride], dtype: dtype, device: block.mask.device)
+        let mask = try padded.narrow(3, start: 0, length: l)
+        try mask.copy_(try Tensor.zeros(block.mask.shape, dtype: dtype, device: block.mask.device)
+          .maskedFill(block.mask.logicalNot(), -.infinity))
+        return mask
       }
     }
     (additive.dtype, additive.masks) = (dtype, masks)
@@ -66,7 +73,9 @@ public struct BlockDiagonalMask {
 
   // q [B, H, T, d], k and v [B, H, T, d] (or [B, Hkv, T, d] with `enableGQA`) -> [B, H, T, d]: one SDPA call per
   // block over its own slices.
-  func attention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Double?, enableGQA: Bool = false) throws -> Tensor {
+  public func attention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Double?, enableGQA: Bool = false) throws
+    -> Tensor
+  {
     let masks = try additiveMasks(dtype: q.dtype)
     if blocks.count == 1 {
       return try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: masks[0], scale: scale,

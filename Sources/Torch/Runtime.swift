@@ -51,6 +51,19 @@ public enum Torch {
     }
     set { _ = ct_set_allow_tf32(newValue ? 1 : 0) }
   }
+
+  /// torch.use_deterministic_algorithms(value, warn_only: true): ops with a deterministic variant use it (on CUDA,
+  /// index_add_ sorts instead of adding atomically, in whatever order its threads finish); an op without one, or
+  /// whose deterministic variant only warn_only false selects (the memory-efficient attention's backward where it
+  /// splits long keys), warns. The CPU's ops here are deterministic either way.
+  public static var deterministicAlgorithms: Bool {
+    get {
+      var r: Int32 = 0
+      _ = ct_get_deterministic(&r)
+      return r != 0
+    }
+    set { _ = ct_set_deterministic(newValue ? 1 : 0, 1) }
+  }
 }
 
 /// An independent, seeded random generator on a device (a CPU generator cannot feed a CUDA op, nor the reverse).

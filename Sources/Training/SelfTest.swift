@@ -42,6 +42,7 @@ public struct SelfTest {
       ("bf16_loss", bf16Loss),
       ("checkpointing_with_dropout", checkpointingWithDropout),
       ("attention_kernel", attentionKernel),
+      ("block_attention", blockAttention),
       ("resume_bit_identical", resumeBitIdentical),
       ("gradient_all_reduce", gradientAllReduce),
       ("matmul_peak", matmulPeak),
@@ -212,6 +213,55 @@ public struct SelfTest {
             "lora_dropout 0.1: max relative |Δ| of the gradients \(Self.format(d)) (tolerance \(Self.format(tolerance))); dropout off changes them by \(Self.format(withoutDropout))")
   }
 
+  /// A packed pair's attention (one block: a shared prompt, then the chosen and the rejected answer, each seeing the
+  /// prompt and itself) at lengths whose keys end 64 past a multiple of 128 (192, 320: cuDNN's SDPA before 9.26 can
+  /// give non-finite query gradients there on SM90) and at an odd one, forward and backward in the device's training
+  /// dtype (bf16 on CUDA) through the model's path, against float32 on the CPU with the same inputs and the boolean
+  /// mask in one call.
+  func blockAttention() throws -> (Bool, String) {
+    let dtype: DType = device.isCUDA ? .bfloat16 : .float32
+    let tolerance = device.isCUDA ? bf16Tolerance : fp32Tolerance
+    var worst = 0.0, finite = true, kernels: Set<String> = []
+    for length in [61, 192, 320] {
+      let prompt = length * 2 / 5, chosen = (length - prompt) / 2
+      let tags = (0..<length).map { Int64($0 < prompt ? 0 : $0 < prompt + chosen ? 1 : 2) }
+      let positions = (0..<length).map { Int64($0 < prompt + chosen ? $0 : $0 - chosen) }
+      func block(on d: Device) throws -> BlockDiagonalMask {
+        let pos = try Tensor(positions).to(d), tag = try Tensor(tags).to(d)
+        let notAfter = try pos.unsqueezed(0).le(pos.unsqueezed(1))
+        let branch = try tag.unsqueezed(0).eq(0).logicalOr(tag.unsqueezed(0).eq(tag.unsqueezed(1)))
+        return BlockDiagonalMask(blocks: [.init(length: length, mask: try notAfter.logicalAnd(branch)
+          .view([1, 1, length, length]), positions: pos)])
+      }
+      let g = try Generator(seed: UInt64(length))
+      // q, k, v [1, 4, L, 64] and the output's weights, rounded to `dtype` once so both sides see the same values.
+      let inputs = try (0..<4).map { _ in try Tensor.randn([1, 4, length, 64], generator: g).to(dtype: dtype) }
+      // The model's path (BlockDiagonalMask: its additive masks, one call per block) here; the reference one SDPA call
+      // with the boolean mask.
+      func run(on d: Device, _ t: DType, reference: Bool = false) throws -> [Tensor] {
+        // Fresh leaves each run (`copy`), so that the two runs' gradients never meet.
+        let (q, k, v) = (try inputs[0].to(dtype: t, device: d, copy: true).requiringGrad(),
+                         try inputs[1].to(dtype: t, device: d, copy: true).requiringGrad(),
+                         try inputs[2].to(dtype: t, device: d, copy: true).requiringGrad())
+        let mask = try block(on: d)
+        if d.isCUDA, let first = mask.blocks.first {
+          kernels.insert(try AttentionKernel.selected(query: q, key: k, value: v, mask: first.mask).description)
+        }
+        let out = reference
+          ? try Functional.scaledDotProductAttention(query: q, key: k, value: v, mask: mask.blocks[0].mask)
+          : try mask.attention(query: q, key: k, value: v, scale: nil)
+        try (out.to(dtype: .float32) * inputs[3].to(dtype: .float32, device: d)).sum().backward()
+        return try [out, q.grad!, k.grad!, v.grad!].map { try $0.detached().to(dtype: .float32, device: .cpu, copy: true) }
+      }
+      let here = try run(on: device, dtype), reference = try run(on: .cpu, .float32, reference: true)
+      for t in here where !(try t.to(dtype: .float64).sum().item()).isFinite { finite = false }
+      for (a, b) in zip(here, reference) { worst = Swift.max(worst, try Self.relativeDifference([a], [b])) }
+    }
+    let kernel = kernels.isEmpty ? "" : "; kernel \(kernels.sorted().joined(separator: ", "))"
+    return (finite && worst <= tolerance,
+            "\(dtype.recipeText), blocks of 61, 192 and 320: \(finite ? "finite" : "NON-FINITE values"), max relative |Δ| of output and q/k/v gradients \(Self.format(worst)) vs float32 on the cpu (tolerance \(Self.format(tolerance)))\(kernel)")
+  }
+
   /// What SDPA picks for the tiny model's causal attention (padded batch) and for the packed path's explicit mask.
   func attentionKernel() throws -> (Bool, String) {
     let dtype: DType = device.isCUDA ? .bfloat16 : .float32
@@ -229,6 +279,11 @@ public struct SelfTest {
   func resumeBitIdentical() throws -> (Bool, String) {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("orpo-selftest-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: root) }
+    // On CUDA, index_add_ adds in whatever order its threads finish (the fused loss's backward, where the chosen and
+    // rejected answers are predicted from the same last prompt position): its deterministic variant for this check.
+    let wasDeterministic = Torch.deterministicAlgorithms
+    if device.isCUDA { Torch.deterministicAlgorithms = true }
+    defer { Torch.deterministicAlgorithms = wasDeterministic }
     func run(saveSteps: Int?, resume: URL?) throws -> [Tensor] {
       var config = configuration(outputDir: root.path)
       config.lora.dropout = 0.1

@@ -162,11 +162,15 @@ struct Bench: ParsableCommand {
         // so that a machine whose speed drifts (a shared host) weighs on both sides alike.
         _ = try Self.trlScript()  // a missing script is said before the model is converted for it
         let modelFolder = try trlModelFolder(run: run)
+        // TRL trains on the same GPU: what our caching allocator holds beyond the live tensors goes back first.
+        func releaseDeviceCache() throws { if config.device.isCUDA { try CUDA.emptyCache() } }
+        try releaseDeviceCache()
         var trls = [try runTRL(python: python, run: run, modelFolder: modelFolder)]
         var ours = [(pairs: pairs / perStep, tokens: timing.tokensPerSecond)]
         for _ in 1..<rounds {
           let again = try time(try TrainingRun.prepare(config, randomWeights: shape), profiling: false)
           ours.append((pairs / again.secondsPerStep, again.tokensPerSecond))
+          try releaseDeviceCache()
           trls.append(try runTRL(python: python, run: run, modelFolder: modelFolder))
         }
         report.append(("trl", trls[0]))

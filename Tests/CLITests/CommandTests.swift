@@ -57,7 +57,7 @@ struct CommandTests {
     #expect(report["device"] as? String == "cpu" && report["passed"] as? Bool == true)
     let checks = try #require(report["checks"] as? [[String: Any]])
     #expect(checks.compactMap { $0["name"] as? String } == [
-      "logits", "loss_and_gradients_fp32", "bf16_loss", "checkpointing_with_dropout", "attention_kernel",
+      "logits", "loss_and_gradients_fp32", "bf16_loss", "checkpointing_with_dropout", "attention_kernel", "block_attention",
       "resume_bit_identical", "gradient_all_reduce", "matmul_peak",
     ])
     #expect(checks.allSatisfy { $0["passed"] as? Bool == true })

@@ -30,6 +30,16 @@ import Testing
     #expect(throws: TorchError.self) { try CUDA.properties(device: 0) }
   }
 
+  /// torch.use_deterministic_algorithms round-trips (the self-test's resume check turns it on for CUDA).
+  @Test func deterministicAlgorithmsRoundTrip() {
+    let was = Torch.deterministicAlgorithms
+    defer { Torch.deterministicAlgorithms = was }
+    Torch.deterministicAlgorithms = true
+    #expect(Torch.deterministicAlgorithms)
+    Torch.deterministicAlgorithms = false
+    #expect(!Torch.deterministicAlgorithms)
+  }
+
   /// `Tensor(_:on:)`: on the CPU the values as `Tensor(_:)` holds them; a CUDA device without CUDA is a TorchError.
   @Test func valuesSentToADevice() throws {
     let values: [Int64] = [3, -1, 1 << 40, 0]
