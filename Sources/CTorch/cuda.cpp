@@ -142,6 +142,13 @@ int ct_sdp_choice(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, int is_
   CT_PROTECT({
     std::optional<at::Tensor> m;
     if (mask) m = T(mask);
+    // A kernel that refuses these inputs says why in warnings (CUDA's dispatcher, one per failed condition, every
+    // time): a question asked of each kernel alone, and per layer by the grouped-heads probe, so not printed here (the
+    // call that runs the attention still warns if it falls back to the math kernel).
+    struct Silent : c10::WarningHandler {
+      void process(const c10::Warning &) override {}
+    } silent;
+    c10::WarningUtils::WarningHandlerGuard quiet(&silent);
     if (only < 0) {  // the kernel ct_sdpa's call would run
       ctorch::NoCuDNNForMaskedAttention guard(T(q), m.has_value());
       *out = at::_fused_sdp_choice(T(q), T(k), T(v), m, 0.0, is_causal != 0, std::nullopt, enable_gqa != 0);
@@ -161,12 +168,6 @@ int ct_sdp_choice(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, int is_
     set(only == CT_SDP_FLASH, only == CT_SDP_EFFICIENT, only == CT_SDP_MATH, only == CT_SDP_CUDNN,
         only == CT_SDP_OVERRIDEABLE);
     int64_t choice = -1;
-    // A kernel that refuses these inputs says why in warnings (CUDA's dispatcher, one per failed condition): expected
-    // here, where each kernel is asked alone, so not printed.
-    struct Silent : c10::WarningHandler {
-      void process(const c10::Warning &) override {}
-    } silent;
-    c10::WarningUtils::WarningHandlerGuard quiet(&silent);
     try {
       choice = at::_fused_sdp_choice(T(q), T(k), T(v), m, 0.0, is_causal != 0, std::nullopt, enable_gqa != 0);
     } catch (...) {
