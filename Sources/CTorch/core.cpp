@@ -193,12 +193,7 @@ int ct_describe(ct_tensor t, char *buf, size_t capacity) {
 }
 
 int ct_from_buffer(const void *data, const int64_t *sizes, int64_t ndim, int dtype, ct_tensor *out) {
-  CT_PROTECT({
-    at::Tensor t = at::empty(dims(sizes, ndim), opts(dtype, CT_CPU, 0));
-    size_t n = (size_t)t.numel() * t.element_size();
-    if (n) std::memcpy(t.data_ptr(), data, n);
-    CT_OUT(out, t);
-  })
+  return ct_from_buffer_on(data, sizes, ndim, dtype, CT_CPU, 0, out);
 }
 
 int ct_from_buffer_on(const void *data, const int64_t *sizes, int64_t ndim, int dtype, int device_type,

@@ -288,8 +288,8 @@ int ct_cuda_device_info(int device_index, char *name, size_t capacity, int *majo
 // TF32 for fp32 matmuls and convolutions on CUDA (torch.backends.cuda.matmul.allow_tf32 + cudnn.allow_tf32).
 int ct_set_allow_tf32(int allow);
 int ct_get_allow_tf32(int *out);
-// torch.use_deterministic_algorithms(on, warn_only=...): where an op has a deterministic variant (index_add_ and the
-// attention backward kernels on CUDA) it is used; with `warn_only`, an op without one warns instead of failing.
+// torch.use_deterministic_algorithms(on, warn_only=...): where an op has a deterministic variant (index_add_ on CUDA)
+// it is used; with `warn_only`, an op without one (or whose variant only warn_only false selects) warns instead.
 int ct_set_deterministic(int on, int warn_only);
 int ct_get_deterministic(int *out);
 // Which fused attention kernel scaled_dot_product_attention picks for these inputs (at::_fused_sdp_choice):
