@@ -47,8 +47,12 @@ public struct EncodedPair: Equatable, Sendable {
     while shared < chosenIDs.count, shared < rejectedIDs.count, chosenIDs[shared] == rejectedIDs[shared] { shared += 1 }
     return shared
   }
-  /// Positions the pair takes with its prompt shared: the common prefix of chosen and rejected once, then both tails.
-  public var packedTokenCount: Int { tokenCount - sharedPrefixLength }
+  /// Positions the pair takes with its prompt shared: the common prefix of chosen and rejected once, then both tails,
+  /// each without its last token (which predicts nothing and which no other position sees).
+  public var packedTokenCount: Int {
+    let shared = sharedPrefixLength
+    return shared + max(chosenIDs.count - shared - 1, 0) + max(rejectedIDs.count - shared - 1, 0)
+  }
 
   /// The pair without its rejected answer: what SFT trains on.
   public var chosenOnly: EncodedPair {

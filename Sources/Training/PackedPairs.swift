@@ -1,7 +1,7 @@
 // PackedPairs.swift — prompt-prefix sharing without padding. Each pair becomes one segment
 // [shared prefix | chosen tail | rejected tail] of a single packed row; RoPE positions restart per branch and a
-// block mask lets each branch see only the shared prefix and itself. The prompt is computed once per pair and no
-// pad position is computed at all. Log-probs are gathered by (source position, target token), so the scores (and
+// block mask lets each branch see only the shared prefix and itself. The prompt is computed once per pair, no pad
+// position is computed at all, and neither is a tail's last token (it predicts nothing and nothing attends to it). Log-probs are gathered by (source position, target token), so the scores (and
 // every loss, NLL and gradient built on them) are those of TRL's padded batch; logits/* average over real tokens only.
 import Data
 import Foundation
@@ -62,12 +62,16 @@ public struct PackedPairCollator {
           part.append(kind)
         }
       }
+      // A tail's last token predicts nothing and no other position sees it (the other branch never does): it is
+      // left out. A prefix token stays, whichever sequence it ends: the other branch sees it.
+      let chosenTail = chosen[shared..<max(shared, chosen.count - 1)]
+      let rejectedTail = rejected[shared..<max(shared, rejected.count - 1)]
       append(chosen[..<shared], from: 0, part: 0)
-      append(chosen[shared...], from: shared, part: 1)
-      append(rejected[shared...], from: shared, part: 2)
+      append(chosenTail, from: shared, part: 1)
+      append(rejectedTail, from: shared, part: 2)
       lengths.append(ids.count - base)
       let chosenTailStart = base + shared
-      let rejectedTailStart = base + chosen.count
+      let rejectedTailStart = chosenTailStart + chosenTail.count
       for i in 0..<(chosen.count - 1) {
         let isLabel = pair.chosenLabels[i + 1] != -100
         c.add(source: i < shared ? base + i : chosenTailStart + (i - shared), target: chosen[i + 1], pair: p,

@@ -36,10 +36,9 @@ public struct StepFLOPs: Sendable {
     if packed {
       var positions = 0, attended = 0
       for pair in pairs {
-        let (c, r) = (pair.chosenIDs, pair.rejectedIDs)
-        var s = 0
-        while s < c.count, s < r.count, c[s] == r[s] { s += 1 }
-        let (ct, rt) = (c.count - s, r.count - s)
+        // PackedPairCollator's segment: the shared prefix, then each tail without its last token.
+        let s = pair.sharedPrefixLength
+        let (ct, rt) = (max(pair.chosenIDs.count - s - 1, 0), max(pair.rejectedIDs.count - s - 1, 0))
         positions += s + ct + rt
         attended += triangle(s) + ct * s + triangle(ct) + rt * s + triangle(rt)
       }

@@ -38,6 +38,59 @@ import Torch
     #expect(try padded.chosenTokenCounts.sum().item() == Double(completion))
   }
 
+  /// The packed row leaves out each tail's last token (it predicts nothing, nothing sees it), and keeps a prefix token
+  /// even where it ends a sequence: pairs whose chosen answer is a prefix of the rejected one, identical answers, a
+  /// one-token tail, a tail-less chosen side, scored packed (fused loss and whole logits) and padded alike.
+  @Test func packedRowLeavesOutEachTailsLastTokenOnly() throws {
+    let (model, pairs, pad) = try fixturePairs()
+    let p = pairs[0]
+    let prompt = p.chosenPromptLength
+    func pair(_ chosen: [Int], _ rejected: [Int]) -> EncodedPair {
+      func labels(_ ids: [Int]) -> [Int] { ids.enumerated().map { $0.offset < prompt ? -100 : $0.element } }
+      return EncodedPair(chosenIDs: chosen, chosenLabels: labels(chosen), rejectedIDs: rejected,
+                         rejectedLabels: labels(rejected), chosenPromptLength: prompt, rejectedPromptLength: prompt)
+    }
+    let answer = Array(p.chosenIDs[prompt...])
+    let edge = [
+      p,                                                                  // two tails
+      pair(p.chosenIDs, p.chosenIDs + [answer[0], 7]),                    // chosen ⊂ rejected: no chosen tail
+      pair(p.chosenIDs, p.chosenIDs),                                     // identical: no tails
+      pair(Array(p.chosenIDs[..<prompt]) + [5], Array(p.chosenIDs[..<prompt]) + [6, 8]),  // one-token chosen tail
+      pairs[1],
+    ]
+    let batch = try PackedPairCollator(vocabularySize: model.config.vocabSize)(edge)
+    // [prefix | chosen tail − 1 | rejected tail − 1], a prefix of at least the prompt.
+    let expected = [p.packedTokenCount, prompt + answer.count + 1, prompt + answer.count, prompt + 1,
+                    pairs[1].packedTokenCount]
+    #expect(edge.map(\.packedTokenCount) == expected)
+    #expect(expected[0] == p.chosenIDs.count + p.rejectedIDs.count - p.sharedPrefixLength - 2)
+    #expect(batch.packedTokens == expected.reduce(0, +))
+    #expect(batch.blocks.blocks.map(\.length) == expected)
+    #expect(StepFLOPs.work(of: edge, packed: true).positions == batch.packedTokens)
+
+    let (padded, packed, whole) = try withNoGrad {
+      (try PairScorer(layout: .padded(padTokenID: pad)).scores(of: edge, model: model),
+       try PairScorer(layout: .packed).scores(of: edge, model: model),
+       try PairScorer(layout: .packed, lossChunkSize: nil).scores(of: edge, model: model))
+    }
+    for scores in [packed, whole] {
+      #expect(try scores.chosenTokenCounts.equals(padded.chosenTokenCounts))
+      #expect(try scores.rejectedTokenCounts.equals(padded.rejectedTokenCounts))
+      #expect(try maxDifference(padded.chosenLogpSums, scores.chosenLogpSums) < 1e-4)
+      #expect(try maxDifference(padded.rejectedLogpSums, scores.rejectedLogpSums) < 1e-4)
+      #expect(try maxDifference(padded.chosenNLLLogpSum, scores.chosenNLLLogpSum) < 1e-4)
+      // logits/*: every predicting position's logits (the padded sums include padding, as TRL's do).
+      #expect(scores.chosenLogitCount == edge.reduce(0) { $0 + $1.chosenIDs.count - 1 })
+      #expect(scores.rejectedLogitCount == edge.reduce(0) { $0 + $1.rejectedIDs.count - 1 })
+    }
+    #expect(try maxDifference(packed.chosenLogitSum, whole.chosenLogitSum) < 1e-3)
+    #expect(try maxDifference(packed.rejectedLogitSum, whole.rejectedLogitSum) < 1e-3)
+    // The chosen side alone (what SFT scores) is the chosen side of the pair.
+    let alone = try withNoGrad { try PairScorer(layout: .packed).scores(of: edge.map(\.chosenOnly), model: model) }
+    #expect(try maxDifference(alone.chosenLogpSums, packed.chosenLogpSums) < 1e-4)
+    #expect(try maxDifference(alone.chosenNLLLogpSum, packed.chosenNLLLogpSum) < 1e-4)
+  }
+
   @Test func referencePassScoresTheBaseWeightsAndRestoresTheAdapters() throws {
     let (model, pairs, pad) = try fixturePairs()
     let (config, parameters, _) = try Checkpoint.load(orpoFixture)
