@@ -5,10 +5,13 @@ Writes Tests/TrainingTests/Fixtures/optimizer/expected.json:
   * `adamw`: two parameters (3x4 and 5), AdamW(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1), three steps with
     fresh random gradients and a learning rate changed before each step (as the trainer's schedule does); the
     parameters after every step and both moments after the last;
+  * `adamw_fused`: the same with AdamW(fused=True) (transformers' optim adamw_torch_fused, its default with torch
+    >= 2.8 and so TRL's), over a 17x23 parameter (the kernel's vector loop and its scalar tail) and a 5-element one, with gradients spanning
+    six decades: there the fused kernel's values differ from the single-tensor loop's in the last bit of a few;
   * `clip`: clip_grad_norm_ over two gradients, once with max_norm=1.0 (it clips) and once with max_norm=100
     (the clamped coefficient 1.0 is still multiplied in); the returned total norm and the gradients after.
-On CPU both take PyTorch's default path: AdamW's single-tensor loop (`foreach` is for accelerators only) and
-clip_grad_norm_'s foreach norms. Every number is a float32 value written as a Python float.
+On CPU both take PyTorch's default path unless told otherwise: AdamW's single-tensor loop (`foreach` is for
+accelerators only) and clip_grad_norm_'s foreach norms. Every number is a float32 value written as a Python float.
 
 Run: python3 -m venv .venv-opt && .venv-opt/bin/pip install -r reference/requirements-optimizer.txt
      .venv-opt/bin/python reference/make_optimizer_fixtures.py
@@ -27,15 +30,17 @@ def values(t):
     return [float(x) for x in t.detach().reshape(-1).tolist()]
 
 
-def adamw_case():
+def adamw_case(shapes=((3, 4), (5,)), spread=False, **kwargs):
     g = torch.Generator().manual_seed(0)
-    params = [torch.randn(3, 4, generator=g), torch.randn(5, generator=g)]
+    params = [torch.randn(*shape, generator=g) for shape in shapes]
     initial = [values(p) for p in params]
     params = [torch.nn.Parameter(p.clone()) for p in params]
-    opt = torch.optim.AdamW(params, lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
+    opt = torch.optim.AdamW(params, lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1, **kwargs)
     steps = []
     for lr in [1e-2, 5e-3, 2e-3]:
         grads = [torch.randn(p.shape, generator=g) for p in params]
+        if spread:  # each gradient value times 10^-6 ... 10^0, as LoRA's gradients span decades
+            grads = [x * 10.0 ** torch.randint(-6, 1, x.shape, generator=g).float() for x in grads]
         for p, grad in zip(params, grads):
             p.grad = grad.clone()
         opt.param_groups[0]["lr"] = lr
@@ -69,6 +74,7 @@ def main():
     expected = {
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
         "adamw": adamw_case(),
+        "adamw_fused": adamw_case(shapes=((17, 23), (5,)), spread=True, fused=True),
         "clip": [clip_case(1.0), clip_case(100.0)],
     }
     with open(os.path.join(OUT, "expected.json"), "w") as f:

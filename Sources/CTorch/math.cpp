@@ -282,6 +282,20 @@ int ct_add_scaled_(ct_tensor t, ct_tensor other, double alpha) { CT_PROTECT({ at
 int ct_addcmul_(ct_tensor t, ct_tensor a, ct_tensor b, double value) { CT_PROTECT({ at::Tensor x = T(t); x.addcmul_(T(a), T(b), value); }) }
 int ct_addcdiv_(ct_tensor t, ct_tensor a, ct_tensor b, double value) { CT_PROTECT({ at::Tensor x = T(t); x.addcdiv_(T(a), T(b), value); }) }
 int ct_lerp_(ct_tensor t, ct_tensor end, double weight) { CT_PROTECT({ at::Tensor x = T(t); x.lerp_(T(end), weight); }) }
+int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_tensor *exp_avgs,
+                    const ct_tensor *exp_avg_sqs, const ct_tensor *steps, int64_t n, double lr, double beta1,
+                    double beta2, double weight_decay, double eps) {
+  CT_PROTECT({
+    auto list = [n](const ct_tensor *ts) {
+      std::vector<at::Tensor> v;
+      v.reserve((size_t)n);
+      for (int64_t i = 0; i < n; ++i) v.push_back(T(ts[i]));
+      return v;
+    };
+    at::_fused_adamw_(list(params), list(grads), list(exp_avgs), list(exp_avg_sqs), {}, list(steps), lr, beta1, beta2,
+                      weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+  })
+}
 int ct_zero_(ct_tensor t) { CT_PROTECT({ at::Tensor x = T(t); x.zero_(); }) }
 int ct_fill_(ct_tensor t, double value) { CT_PROTECT({ at::Tensor x = T(t); x.fill_(value); }) }
 int ct_sqrt_(ct_tensor t) {

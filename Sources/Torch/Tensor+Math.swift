@@ -220,6 +220,26 @@ extension Tensor {
   public func lerp_(_ end: Tensor, weight: Double) throws {
     try checked("lerp_", [self, end]) { ct_lerp_(handle, end.handle, weight) }
   }
+  /// torch.optim.AdamW(fused=True)'s update (`torch._fused_adamw_`, no AMSGrad) of every parameter in one call:
+  /// `steps` holds each parameter's step count, already advanced, as a float32 scalar (torch keeps it so).
+  public static func fusedAdamW_(parameters: [Tensor], gradients: [Tensor], firstMoments: [Tensor],
+                                 secondMoments: [Tensor], steps: [Tensor], learningRate: Double, beta1: Double,
+                                 beta2: Double, weightDecay: Double, epsilon: Double) throws
+  {
+    let lists = [parameters, gradients, firstMoments, secondMoments, steps]
+    precondition(lists.allSatisfy { $0.count == parameters.count }, "fusedAdamW_: one of each per parameter")
+    let handles = lists.map { $0.map { Optional($0.handle) } }
+    try withExtendedLifetime(lists) {
+      try checked("fusedAdamW_", parameters) {
+        handles[0].withUnsafeBufferPointer { p in handles[1].withUnsafeBufferPointer { g in
+          handles[2].withUnsafeBufferPointer { m in handles[3].withUnsafeBufferPointer { v in
+            handles[4].withUnsafeBufferPointer { s in
+              ct_fused_adamw_(p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress, s.baseAddress,
+                              Int64(parameters.count), learningRate, beta1, beta2, weightDecay, epsilon)
+            } } } } }
+      }
+    }
+  }
   public func zero_() throws { try checked("zero_", [self]) { ct_zero_(handle) } }
   public func fill_(_ value: Double) throws { try checked("fill_", [self]) { ct_fill_(handle, value) } }
   public func sqrt_() throws { try checked("sqrt_", [self]) { ct_sqrt_(handle) } }

@@ -72,7 +72,7 @@ public final class BitsAndBytesAdamW: AdamFamily {
       throw TrainingError("bitsandbytes AdamW state: metadata \"step\" is \(saved.metadata["step"].map { "\"\($0)\"" } ?? "missing"), expected a whole number")
     }
     guard saved.metadata["optimizer"] == "bitsandbytes_adamw", saved.metadata["state_bits"] == String(stateBits) else {
-      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch")"
+      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "AdamW (adamw_torch or adamw_torch_fused)")"
                             + (saved.metadata["state_bits"].map { " with \($0)-bit states" } ?? "")
                             + ", this run's optim is bitsandbytes AdamW with \(stateBits)-bit states; resume with the optim it was saved with")
     }

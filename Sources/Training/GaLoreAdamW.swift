@@ -51,7 +51,7 @@ enum GaLoreCheckpoint {
                       targets: Set<Int>, parameters: [Tensor]) throws -> (steps: [Int], projections: [Int: Tensor])
   {
     guard saved.metadata["optimizer"] == optimizer else {
-      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "adamw_torch"), this run's optim is \(optimizer); resume with the optim it was saved with")
+      throw TrainingError("the checkpoint's optimizer state is \(saved.metadata["optimizer"] ?? "AdamW (adamw_torch or adamw_torch_fused)"), this run's optim is \(optimizer); resume with the optim it was saved with")
     }
     let expected = metadata(optimizer: optimizer, steps: [], settings: settings, targets: targets)
     guard saved.metadata["galore"] == expected["galore"], saved.metadata["targets"] == expected["targets"] else {

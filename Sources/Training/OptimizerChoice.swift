@@ -7,7 +7,10 @@ import Torch
 
 /// `optim:` — which optimizer updates the trainable weights (transformers' `OptimizerNames` values).
 public enum OptimizerName: String, ConfigurationChoice, Sendable {
-  /// torch.optim.AdamW (AdamW.swift).
+  /// torch.optim.AdamW(fused=True) (AdamW.swift): PyTorch's fused kernel, one call for every parameter. What
+  /// transformers (5.x, with torch >= 2.8) and so TRL train with when `optim` is not set, and the default here too.
+  case adamwTorchFused = "adamw_torch_fused"
+  /// torch.optim.AdamW with its single-tensor arithmetic (AdamW.swift).
   case adamwTorch = "adamw_torch"
   /// bitsandbytes' AdamW with 8-bit block-wise states (BitsAndBytesAdamW.swift).
   case adamw8bit = "adamw_8bit"
@@ -35,7 +38,7 @@ public enum OptimizerName: String, ConfigurationChoice, Sendable {
   /// bitsandbytes' state width, or nil for torch's AdamW.
   var bitsAndBytesStateBits: Int? {
     switch self {
-    case .adamwTorch, .galoreAdamw, .galoreAdamw8bit: return nil
+    case .adamwTorchFused, .adamwTorch, .galoreAdamw, .galoreAdamw8bit: return nil
     case .adamw8bit, .pagedAdamw8bit: return 8
     case .pagedAdamw32bit: return 32
     }
@@ -183,7 +186,7 @@ extension TrainingConfiguration {
                                    fullPrecision: bits == 8 ? embeddings : [])
     }
     return try AdamW(parameters: tensors, learningRate: learningRate, beta1: adamBeta1, beta2: adamBeta2,
-                     epsilon: adamEpsilon, weightDecay: weightDecay)
+                     epsilon: adamEpsilon, weightDecay: weightDecay, fused: optim == .adamwTorchFused)
   }
 }
 
@@ -221,6 +224,7 @@ extension TrainingConfiguration {
   /// How `orpo train --dry-run` names the optimizer and its state.
   var optimizerDescription: String {
     switch optim {
+    case .adamwTorchFused: return "AdamW (adamw_torch_fused: PyTorch's fused kernel, float32 moments)"
     case .adamwTorch: return "AdamW (adamw_torch: float32 moments)"
     case .adamw8bit, .pagedAdamw8bit: return "bitsandbytes AdamW (\(optim.rawValue): 8-bit block-wise moments)"
     case .pagedAdamw32bit: return "bitsandbytes AdamW (paged_adamw_32bit: float32 moments)"

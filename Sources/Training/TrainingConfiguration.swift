@@ -143,7 +143,7 @@ public struct TrainingConfiguration: Equatable {
   public var adamBeta2: Double = 0.999
   public var adamEpsilon: Double = 1e-8
   public var maxGradNorm: Double = 1.0
-  public var optim: OptimizerName = .adamwTorch
+  public var optim: OptimizerName = .adamwTorchFused
   public var optimTargetModules: OptimizerTargets? = nil
   public var optimArgs: String? = nil
   public var gradientCheckpointing: Bool = false
@@ -260,7 +260,7 @@ public struct TrainingConfiguration: Equatable {
     .init("adam_epsilon", \.adamEpsilon, .positive, help: "AdamW's ε."),
     .init("max_grad_norm", \.maxGradNorm, .positive, help: "Clip the gradients' global norm to this."),
     .init("optim", \.optim,
-          help: "The optimizer, by transformers' name: adamw_torch, bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU), or GaLore (galore_adamw; galore_adamw_8bit with 8-bit moments)."),
+          help: "The optimizer, by transformers' name: adamw_torch_fused (transformers' and TRL's default: PyTorch's fused AdamW kernel), adamw_torch (its single-tensor arithmetic), bitsandbytes' AdamW with 8-bit block-wise states (adamw_8bit; paged_* are the same on the CPU), or GaLore (galore_adamw; galore_adamw_8bit with 8-bit moments)."),
     .init("optim_target_modules", \.optimTargetModules,
           help: "The linear layers GaLore projects: a regular expression over module paths, all-linear, or a list of names or expressions."),
     .init("optim_args", \.optimArgs,

@@ -142,12 +142,16 @@ private func relativeError(_ ours: Tensor, _ theirs: Tensor) throws -> Double {
     let text = "optim: adamw_8bit\n"
     let c = try TrainingConfiguration.load(recipeText: text, name: "recipe.yaml")
     #expect(c.optim == .adamw8bit)
-    #expect(TrainingConfiguration().optim == .adamwTorch)
+    // transformers' default with torch >= 2.8 (TRL's too): torch.optim.AdamW(fused=True).
+    #expect(TrainingConfiguration().optim == .adamwTorchFused)
+    #expect(try TrainingConfiguration.load(recipeText: "optim: adamw_torch\n", name: "recipe.yaml").optim == .adamwTorch)
+    #expect(try TrainingConfiguration.load(recipeText: "optim: adamw_torch_fused\n", name: "recipe.yaml").optim
+              == .adamwTorchFused)
     do {
       _ = try TrainingConfiguration.load(recipeText: "optim: adam8\n", name: "recipe.yaml")
       Issue.record("an unknown optimizer must be refused")
     } catch {
-      #expect("\(error)".hasPrefix("recipe.yaml:1: key \"optim\": expected one of adamw_torch, adamw_8bit, paged_adamw_8bit, paged_adamw_32bit"), "\(error)")
+      #expect("\(error)".hasPrefix("recipe.yaml:1: key \"optim\": expected one of adamw_torch_fused, adamw_torch, adamw_8bit, paged_adamw_8bit, paged_adamw_32bit"), "\(error)")
     }
   }
 

@@ -109,7 +109,7 @@ private func message(_ text: String) -> String {
       .contains("lr is not a GaLore argument (GaLore takes rank, update_proj_gap, scale, proj_type)"))
     #expect(message("finetuning_type: full\noptim: galore_adamw\noptim_target_modules: all-linear\nweight_decay: 0.01\n")
       .contains("key \"weight_decay\": galore_adamw runs with 0 (transformers passes GaLore only the learning rate)"))
-    #expect(message("optim_args: rank=8\n") == "recipe.yaml:1: key \"optim_args\": applies to the GaLore optimizers (optim is adamw_torch)")
+    #expect(message("optim_args: rank=8\n") == "recipe.yaml:1: key \"optim_args\": applies to the GaLore optimizers (optim is adamw_torch_fused)")
     #expect(message("optim: adamw_8bit\noptim_target_modules: q_proj\n").contains("key \"optim_target_modules\": applies to the GaLore optimizers"))
   }
 

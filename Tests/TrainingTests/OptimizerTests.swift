@@ -30,6 +30,7 @@ private struct OptimizerFixture: Decodable {
     let clipped: [[Double]]
   }
   let adamw: AdamWCase
+  let adamw_fused: AdamWCase
   let clip: [ClipCase]
 
   static func load() throws -> OptimizerFixture {
@@ -68,6 +69,50 @@ private func maxRelativeError(_ ours: Tensor, _ theirs: [Double]) throws -> Doub
       #expect(try maxRelativeError(state.tensor("exp_avg.\(i)"), f.exp_avg[i]) < 1e-6)
       #expect(try maxRelativeError(state.tensor("exp_avg_sq.\(i)"), f.exp_avg_sq[i]) < 1e-6)
     }
+  }
+
+  /// adamw_torch_fused is PyTorch's fused kernel itself: bit for bit the same parameters after every step and the same
+  /// moments (the fixture's values are those of torch 2.13 and 2.15 alike, with AVX2 or AVX-512), one kernel call a
+  /// step. (PyTorch's own single-tensor loop ends a few of these values an ulp away, through MKL's square root; ours,
+  /// with the IEEE square root, gives the fused kernel's values here.)
+  @Test func fusedAdamWMatchesPyTorchBitForBit() throws {
+    let f = try OptimizerFixture.load().adamw_fused
+    func run(fused: Bool) throws -> (steps: [[[Float]]], state: OptimizerState) {
+      let params = try zip(f.initial, f.shapes).map { try tensor($0, $1).requiringGrad() }
+      let adamw = try AdamW(parameters: params, learningRate: 1, beta1: f.betas[0], beta2: f.betas[1], epsilon: f.eps,
+                            weightDecay: f.weight_decay, fused: fused)
+      var steps: [[[Float]]] = []
+      for step in f.steps {
+        for (p, (g, shape)) in zip(params, zip(step.grads, f.shapes)) { try p.setGrad(tensor(g, shape)) }
+        adamw.learningRate = step.lr
+        try adamw.update()
+        steps.append(try params.map { try $0.scalars(as: Float.self) })
+      }
+      return (steps, try adamw.state())
+    }
+    let fused = try run(fused: true)
+    for (k, step) in f.steps.enumerated() {
+      for i in f.shapes.indices {
+        #expect(fused.steps[k][i] == step.params[i].map(Float.init), "step \(k + 1), parameter \(i)")
+      }
+    }
+    #expect(fused.state.metadata["step"] == String(f.step))
+    for i in f.shapes.indices {
+      #expect(try fused.state.tensor("exp_avg.\(i)").scalars(as: Float.self) == f.exp_avg[i].map(Float.init))
+      #expect(try fused.state.tensor("exp_avg_sq.\(i)").scalars(as: Float.self) == f.exp_avg_sq[i].map(Float.init))
+    }
+    // Which path ran: one fused call a step, none of the single-tensor ops.
+    func operators(fused: Bool) throws -> [String: Int] {
+      let p = try Tensor.ones([3]).requiringGrad()
+      let adamw = try AdamW(parameters: [p, try Tensor.ones([2]).requiringGrad()], learningRate: 0.1, fused: fused)
+      for q in adamw.parameters { try q.setGrad(try Tensor.ones(q.shape)) }
+      try OperatorProfile.begin()
+      try adamw.update()
+      return Dictionary(try OperatorProfile.end(limit: 100).map { ($0.name, $0.calls) }, uniquingKeysWith: +)
+    }
+    let (fusedCalls, singleCalls) = (try operators(fused: true), try operators(fused: false))
+    #expect(fusedCalls["aten::_fused_adamw_"] == 1 && fusedCalls["aten::addcdiv_"] == nil, "\(fusedCalls)")
+    #expect(singleCalls["aten::_fused_adamw_"] == nil && singleCalls["aten::addcdiv_"] == 2, "\(singleCalls)")
   }
 
   @Test(arguments: [0, 1]) func clippingMatchesPyTorch(index: Int) throws {

@@ -182,6 +182,11 @@ int ct_add_scaled_(ct_tensor t, ct_tensor other, double alpha);                 
 int ct_addcmul_(ct_tensor t, ct_tensor a, ct_tensor b, double value);            // t += value * a * b
 int ct_addcdiv_(ct_tensor t, ct_tensor a, ct_tensor b, double value);            // t += value * a / b
 int ct_lerp_(ct_tensor t, ct_tensor end, double weight);
+// torch.optim.AdamW(fused=True)'s update of n parameters in one call (at::_fused_adamw_, no AMSGrad): params, their
+// grads, both moments and one float32 step count each (already advanced), all on one device.
+int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_tensor *exp_avgs,
+                    const ct_tensor *exp_avg_sqs, const ct_tensor *steps, int64_t n, double lr, double beta1,
+                    double beta2, double weight_decay, double eps);
 int ct_zero_(ct_tensor t);
 int ct_fill_(ct_tensor t, double value);
 int ct_sqrt_(ct_tensor t);
