@@ -37,6 +37,13 @@ inline const at::Tensor &T(ct_tensor h) {
   if (!h) throw std::invalid_argument("null tensor handle");
   return h->t;
 }
+// The tensors of n handles (a TensorList's argument).
+inline std::vector<at::Tensor> tensors(const ct_tensor *ts, int64_t n) {
+  std::vector<at::Tensor> v;
+  v.reserve((size_t)n);
+  for (int64_t i = 0; i < n; ++i) v.push_back(T(ts[i]));
+  return v;
+}
 inline std::optional<at::Generator> gen(ct_generator g) {
   if (!g) return std::nullopt;
   return g->g;

@@ -286,14 +286,8 @@ int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_te
                     const ct_tensor *exp_avg_sqs, const ct_tensor *steps, int64_t n, double lr, double beta1,
                     double beta2, double weight_decay, double eps) {
   CT_PROTECT({
-    auto list = [n](const ct_tensor *ts) {
-      std::vector<at::Tensor> v;
-      v.reserve((size_t)n);
-      for (int64_t i = 0; i < n; ++i) v.push_back(T(ts[i]));
-      return v;
-    };
-    at::_fused_adamw_(list(params), list(grads), list(exp_avgs), list(exp_avg_sqs), {}, list(steps), lr, beta1, beta2,
-                      weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+    at::_fused_adamw_(tensors(params, n), tensors(grads, n), tensors(exp_avgs, n), tensors(exp_avg_sqs, n), {},
+                      tensors(steps, n), lr, beta1, beta2, weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
   })
 }
 int ct_zero_(ct_tensor t) { CT_PROTECT({ at::Tensor x = T(t); x.zero_(); }) }

@@ -2,13 +2,6 @@
 #include "common.h"
 using namespace ctorch;
 
-static std::vector<at::Tensor> list(const ct_tensor *ts, int64_t n) {
-  std::vector<at::Tensor> v;
-  v.reserve((size_t)n);
-  for (int64_t i = 0; i < n; ++i) v.push_back(T(ts[i]));
-  return v;
-}
-
 extern "C" {
 int ct_reshape(ct_tensor t, const int64_t *s, int64_t n, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).reshape(dims(s, n)))) }
 int ct_view(ct_tensor t, const int64_t *s, int64_t n, ct_tensor *out) { CT_PROTECT(CT_OUT(out, T(t).view(dims(s, n)))) }
@@ -50,8 +43,8 @@ int ct_masked_fill(ct_tensor t, ct_tensor mask, double value, ct_tensor *out) {
   CT_PROTECT(CT_OUT(out, T(t).masked_fill(T(mask), value)))
 }
 int ct_where(ct_tensor c, ct_tensor a, ct_tensor b, ct_tensor *out) { CT_PROTECT(CT_OUT(out, at::where(T(c), T(a), T(b)))) }
-int ct_cat(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, at::cat(list(ts, n), dim))) }
-int ct_stack(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, at::stack(list(ts, n), dim))) }
+int ct_cat(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, at::cat(tensors(ts, n), dim))) }
+int ct_stack(const ct_tensor *ts, int64_t n, int64_t dim, ct_tensor *out) { CT_PROTECT(CT_OUT(out, at::stack(tensors(ts, n), dim))) }
 int ct_split(ct_tensor t, int64_t size, int64_t chunks, int64_t dim, ct_tensor **out, int64_t *count) {
   CT_PROTECT({
     std::vector<at::Tensor> parts = chunks > 0 ? T(t).chunk(chunks, dim) : T(t).split(size, dim);
