@@ -87,7 +87,7 @@ public struct OutputFolder {
       let newestFolder = url.appendingPathComponent("checkpoint-\(newest)")
       if config.forceResume { return newestFolder }
       throw config.error("resume_from_checkpoint", "latest: no checkpoint in \(url.path) belongs to this run ("
-                           + (try mismatch(newestFolder, fingerprint)) + "); " + force)
+                           + (try mismatch(newestFolder, fingerprint, config)) + "); " + force)
     }
     let folder = URL(fileURLWithPath: requested)
     guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("trainer_state.json").path) else {
@@ -95,15 +95,26 @@ public struct OutputFolder {
     }
     if try RunFingerprint.read(from: folder) != fingerprint && !config.forceResume {
       throw config.error("resume_from_checkpoint", "\(folder.path) is not a checkpoint of this run ("
-                           + (try mismatch(folder, fingerprint)) + "); " + force)
+                           + (try mismatch(folder, fingerprint, config)) + "); " + force)
     }
     return folder
   }
 
   /// Why the checkpoint in `folder` is not this run's, in words.
-  private static func mismatch(_ folder: URL, _ fingerprint: RunFingerprint) throws -> String {
-    guard let recorded = try RunFingerprint.read(from: folder) else {
+  private static func mismatch(_ folder: URL, _ fingerprint: RunFingerprint, _ config: TrainingConfiguration) throws
+    -> String
+  {
+    guard var recorded = try RunFingerprint.read(from: folder) else {
       return "\(folder.lastPathComponent) records no run (no \(RunFingerprint.fileName))"
+    }
+    // A checkpoint that records no settings (written before they were) trained with optim adamw_torch unless its
+    // recipe said otherwise (the default before adamw_torch_fused): say so where that is the one difference.
+    var former = config
+    former.optim = .adamwTorch
+    if recorded.settings == nil, config.optim == .adamwTorchFused,
+       recorded.configuration == RunFingerprint.configurationHash(former)
+    {
+      recorded.settings = RunFingerprint.settings(former)
     }
     return "\(folder.lastPathComponent) differs from this run in " + recorded.differences(from: fingerprint).joined(separator: " and ")
   }

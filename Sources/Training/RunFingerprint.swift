@@ -5,10 +5,19 @@ import Data
 import Foundation
 import Support
 
-public struct RunFingerprint: Codable, Equatable, Sendable {
+public struct RunFingerprint: Codable, Sendable {
   public var configuration: String
   public var data: String
   public var model: String
+  /// The text of each key the configuration hash covers, so that a refusal can name the keys that differ (nil in
+  /// fingerprints written before it was recorded). Not compared: the hash stands for it.
+  public var settings: [String: String]? = nil
+}
+
+extension RunFingerprint: Equatable {
+  public static func == (a: RunFingerprint, b: RunFingerprint) -> Bool {
+    a.configuration == b.configuration && a.data == b.data && a.model == b.model
+  }
 }
 
 // In an extension, so the memberwise init stays synthesized.
@@ -27,11 +36,6 @@ extension RunFingerprint {
   /// The fingerprint of a run of `config` on `trainPairs` (as encoded, so the tokenizer and template count) with
   /// the model at `modelPath` (its file name and the sizes of its files).
   public init(config: TrainingConfiguration, trainPairs: [EncodedPair], modelPath: URL) {
-    var c = StableHash()
-    for key in TrainingConfiguration.keys where !Self.resumableKeys.contains(key.name) {
-      c.combine(key.name)
-      c.combine(key.text(config))
-    }
     var d = StableHash()
     d.combine(trainPairs.count)
     for pair in trainPairs {
@@ -42,7 +46,26 @@ extension RunFingerprint {
       d.combine(pair.chosenPromptLength)
       d.combine(pair.rejectedPromptLength)
     }
-    self.init(configuration: c.hex, data: d.hex, model: Self.modelHash(modelPath))
+    self.init(configuration: Self.configurationHash(config), data: d.hex, model: Self.modelHash(modelPath),
+              settings: Self.settings(config))
+  }
+
+  /// The keys that shape the trajectory, each with its text.
+  static func settings(_ config: TrainingConfiguration) -> [String: String] {
+    var settings: [String: String] = [:]
+    for key in TrainingConfiguration.keys where !Self.resumableKeys.contains(key.name) {
+      settings[key.name] = key.text(config)
+    }
+    return settings
+  }
+
+  static func configurationHash(_ config: TrainingConfiguration) -> String {
+    var c = StableHash()
+    for key in TrainingConfiguration.keys where !Self.resumableKeys.contains(key.name) {
+      c.combine(key.name)
+      c.combine(key.text(config))
+    }
+    return c.hex
   }
 
   static func modelHash(_ url: URL) -> String {
@@ -60,10 +83,19 @@ extension RunFingerprint {
     return h.hex
   }
 
-  /// The parts that differ from `other`, named for a message: "the configuration", "the training data", "the model".
+  /// The parts in which this (a checkpoint's) fingerprint differs from `other` (this run's), named for a message:
+  /// "the configuration" (with the keys that differ, where both record them), "the training data", "the model".
   public func differences(from other: RunFingerprint) -> [String] {
     var parts: [String] = []
-    if configuration != other.configuration { parts.append("the configuration") }
+    if configuration != other.configuration {
+      if let mine = settings, let theirs = other.settings {
+        let keys = Set(mine.keys).union(theirs.keys).filter { mine[$0] != theirs[$0] }.sorted()
+        let named = keys.prefix(6).map { "\($0): \(mine[$0] ?? "unknown") in the checkpoint, \(theirs[$0] ?? "unknown") in this run" }
+        parts.append("the configuration" + (named.isEmpty ? "" : " (" + named.joined(separator: "; ") + (keys.count > 6 ? "; …" : "") + ")"))
+      } else {
+        parts.append("the configuration")
+      }
+    }
     if data != other.data { parts.append("the training data") }
     if model != other.model { parts.append("the model") }
     return parts

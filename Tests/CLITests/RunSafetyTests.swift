@@ -84,15 +84,19 @@ struct RunSafetyTests {
     let first = try OrpoProcess.run(arguments(out, steps: 5))
     #expect(first.status == 0, "\(first.errors)")
     #expect(listing(out).filter { $0.hasPrefix("checkpoint-") } == ["checkpoint-2", "checkpoint-4"])
-    let run = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint-4/fingerprint.json"))) as? [String: String])
-    #expect(run.keys.sorted() == ["configuration", "data", "model"] && run.values.allSatisfy { $0.count == 16 })
+    let run = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoint-4/fingerprint.json"))) as? [String: Any])
+    #expect(run.keys.sorted() == ["configuration", "data", "model", "settings"])
+    #expect(["configuration", "data", "model"].allSatisfy { (run[$0] as? String)?.count == 16 })
+    let settings = try #require(run["settings"] as? [String: String])
+    #expect(settings["optim"] == "adamw_torch_fused" && settings["output_dir"] == nil, "resumable keys are not recorded")
     let before = try snapshot(out)
 
     // Another learning rate: its checkpoints are not this run's, latest is refused.
     let other = try OrpoProcess.run(arguments(out, steps: 6, extra: ["--learning-rate", "5e-4", "--resume-from-checkpoint", "latest"]))
     #expect(other.status == 1)
     #expect(other.errors.hasSuffix("\nError: --resume-from-checkpoint: latest: no checkpoint in \(out.path) belongs to this run (checkpoint-4 "
-              + "differs from this run in the configuration); give --force-resume to resume it anyway, or --overwrite-output-dir to start over\n"), "\(other.errors)")
+              + "differs from this run in the configuration (learning_rate: \(settings["learning_rate"]!) in the checkpoint, 0.0005 in this run)); "
+              + "give --force-resume to resume it anyway, or --overwrite-output-dir to start over\n"), "\(other.errors)")
     #expect(try snapshot(out) == before, "a refused resume changes nothing")
 
     // Other data, by path: named as the difference.
@@ -118,6 +122,22 @@ struct RunSafetyTests {
                                                                      "--force-resume"]))
     #expect(forced.status == 0, "\(forced.errors)")
     #expect(forced.errors.contains("orpo: resuming from \(checkpoint.path)\n"))
+
+    // A checkpoint whose fingerprint records no settings (written before they were) and that trained with
+    // adamw_torch, the default before adamw_torch_fused: that is named as the difference.
+    let legacy = dir.appendingPathComponent("legacy")
+    let old = try OrpoProcess.run(arguments(legacy, steps: 3, extra: ["--set", "optim=adamw_torch"]))
+    #expect(old.status == 0, "\(old.errors)")
+    let file = legacy.appendingPathComponent("checkpoint-2/fingerprint.json")
+    var recorded = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+    recorded["settings"] = nil
+    try JSONSerialization.data(withJSONObject: recorded).write(to: file)
+    let upgraded = try OrpoProcess.run(arguments(legacy, steps: 4, extra: ["--resume-from-checkpoint", "latest"]))
+    #expect(upgraded.status == 1)
+    #expect(upgraded.errors.contains("(checkpoint-2 differs from this run in the configuration (optim: adamw_torch in the checkpoint, "
+              + "adamw_torch_fused in this run)); "), "\(upgraded.errors)")
+    let kept = try OrpoProcess.run(arguments(legacy, steps: 4, extra: ["--resume-from-checkpoint", "latest", "--set", "optim=adamw_torch"]))
+    #expect(kept.status == 0 && kept.errors.contains("orpo: resuming from"), "\(kept.errors)")
   }
 
   /// The first SIGINT finishes the step, writes a checkpoint, prints the command that resumes it and exits 130;
