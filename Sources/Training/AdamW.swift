@@ -1,8 +1,9 @@
 // AdamW.swift — torch.optim.AdamW (Loshchilov & Hutter 2019, decoupled weight decay), either way PyTorch computes it,
 // so that runs match TRL's step for step: `fused` (optim adamw_torch_fused, transformers' default with torch >= 2.8,
 // so TRL's) is PyTorch's own fused kernel (`torch._fused_adamw_`, one call for every parameter); otherwise
-// (adamw_torch) the single-tensor arithmetic op for op (torch/optim/adam.py `_single_tensor_adam`). The two differ in
-// the last bit of a few values a step.
+// (adamw_torch) the single-tensor arithmetic op for op (torch/optim/adam.py `_single_tensor_adam`). PyTorch's own
+// single-tensor loop ends a few values a step an ulp away from the fused kernel's (its CPU square root is MKL's);
+// ours, with the IEEE square root, gave the fused kernel's values wherever we compared them.
 import Foundation
 import Torch
 
@@ -47,10 +48,10 @@ public final class AdamW: AdamFamily {
 
   public func update() throws {
     step += 1
+    if fused { return try fusedUpdate() }
     let bias1 = 1 - Foundation.pow(beta1, Double(step))
     let bias2Sqrt = (1 - Foundation.pow(beta2, Double(step))).squareRoot()
     let stepSize = learningRate / bias1
-    if fused { return try fusedUpdate() }
     try withNoGrad {
       for (k, p) in parameters.enumerated() {
         guard let g = p.grad else { continue }

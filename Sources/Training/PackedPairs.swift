@@ -1,8 +1,9 @@
 // PackedPairs.swift — prompt-prefix sharing without padding. Each pair becomes one segment
 // [shared prefix | chosen tail | rejected tail] of a single packed row; RoPE positions restart per branch and a
 // block mask lets each branch see only the shared prefix and itself. The prompt is computed once per pair, no pad
-// position is computed at all, and neither is a tail's last token (it predicts nothing and nothing attends to it). Log-probs are gathered by (source position, target token), so the scores (and
-// every loss, NLL and gradient built on them) are those of TRL's padded batch; logits/* average over real tokens only.
+// position is computed at all, and neither is a tail's last token (it predicts nothing and nothing attends to it).
+// Log-probs are gathered by (source position, target token), so the scores (and every loss, NLL and gradient built
+// on them) are those of TRL's padded batch; logits/* average over real tokens only.
 import Data
 import Foundation
 import Models
