@@ -40,7 +40,8 @@ struct Bench: ParsableCommand {
       discussion: """
         FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt sharing, every \
         padded position with --padded) and the causal attention they need, forward and backward, without gradient \
-        checkpointing's recomputation. MFU divides their rate by the matmul peak measured in the same process. \
+        checkpointing's recomputation. MFU divides their rate by the matmul peak measured in the same process (the \
+        faster of a measurement before the timed steps and one after them, so that a slow moment does not inflate it). \
         The run logs nothing, saves nothing and scores no probe pairs (probe_pairs: 0): it times the training work \
         TRL's trainer does.
         """)
@@ -112,13 +113,18 @@ struct Bench: ParsableCommand {
       if evalPairs > 0, run.trainer.evalPairs.isEmpty {
         throw CLIError("--eval-pairs \(evalPairs): the data has no held-out pairs (set eval_dataset, or use the built-in synthetic data)")
       }
-      // The peak the FLOPs are measured against: a square matmul in the compute dtype, in this process, before training.
+      // The peak the FLOPs are measured against: a square matmul in the compute dtype, in this process, before and
+      // after the timed steps, the faster of the two (on a shared host one measurement can fall in a slow moment).
       let peakDType: DType = config.adapterComputeDType ?? config.baseDType
-      let peak = try Training.SelfTest.matmulGFLOPs(size: config.device.isCUDA ? 8192 : 2048,
-                                                    dtype: peakDType == .float16 && !config.device.isCUDA ? .float32 : peakDType,
-                                                    device: config.device)
+      func measurePeak() throws -> Double {
+        try Training.SelfTest.matmulGFLOPs(size: config.device.isCUDA ? 8192 : 2048,
+                                           dtype: peakDType == .float16 && !config.device.isCUDA ? .float32 : peakDType,
+                                           device: config.device)
+      }
+      let peakBefore = try measurePeak()
       if config.device.isCUDA { try CUDA.resetPeakMemoryStats(device: config.device.index) }
       let timing = try time(run, profiling: profile || profileShapes)
+      let peak = Swift.max(peakBefore, try measurePeak())
       let (summary, operators, profiling, perStep) = (timing.summary, timing.operators, timing.profiling, timing.secondsPerStep)
       let pairs = Double(config.perDeviceTrainBatchSize * config.gradientAccumulationSteps)
       let achieved = timing.flopsPerStep / perStep / 1e9

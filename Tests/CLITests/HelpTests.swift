@@ -501,8 +501,9 @@ struct HelpTests {
     FLOPs are the matmul work of the positions the layout computes (each prompt once with prompt
     sharing, every padded position with --padded) and the causal attention they need, forward and
     backward, without gradient checkpointing's recomputation. MFU divides their rate by the matmul peak
-    measured in the same process. The run logs nothing, saves nothing and scores no probe pairs
-    (probe_pairs: 0): it times the training work TRL's trainer does.
+    measured in the same process (the faster of a measurement before the timed steps and one after
+    them, so that a slow moment does not inflate it). The run logs nothing, saves nothing and scores no
+    probe pairs (probe_pairs: 0): it times the training work TRL's trainer does.
 
     USAGE: orpo bench train [<options>]
 
