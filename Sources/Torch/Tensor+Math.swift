@@ -228,15 +228,16 @@ extension Tensor {
   {
     let lists = [parameters, gradients, firstMoments, secondMoments, steps]
     precondition(lists.allSatisfy { $0.count == parameters.count }, "fusedAdamW_: one of each per parameter")
-    let handles = lists.map { $0.map { Optional($0.handle) } }
+    // One run of handles, the five lists one after another.
+    let handles: [ct_tensor?] = lists.flatMap { $0.map(\.handle) }
+    let n = parameters.count
     try withExtendedLifetime(lists) {
       try checked("fusedAdamW_", parameters) {
-        handles[0].withUnsafeBufferPointer { p in handles[1].withUnsafeBufferPointer { g in
-          handles[2].withUnsafeBufferPointer { m in handles[3].withUnsafeBufferPointer { v in
-            handles[4].withUnsafeBufferPointer { s in
-              ct_fused_adamw_(p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress, s.baseAddress,
-                              Int64(parameters.count), learningRate, beta1, beta2, weightDecay, epsilon)
-            } } } } }
+        handles.withUnsafeBufferPointer { h in
+          let list = { (k: Int) in h.baseAddress.map { $0 + k * n } }
+          return ct_fused_adamw_(list(0), list(1), list(2), list(3), list(4), Int64(n), learningRate, beta1, beta2,
+                                 weightDecay, epsilon)
+        }
       }
     }
   }

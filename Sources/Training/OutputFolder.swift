@@ -104,17 +104,8 @@ public struct OutputFolder {
   private static func mismatch(_ folder: URL, _ fingerprint: RunFingerprint, _ config: TrainingConfiguration) throws
     -> String
   {
-    guard var recorded = try RunFingerprint.read(from: folder) else {
+    guard let recorded = try RunFingerprint.read(from: folder)?.withFormerDefaults(of: config) else {
       return "\(folder.lastPathComponent) records no run (no \(RunFingerprint.fileName))"
-    }
-    // A checkpoint that records no settings (written before they were) trained with optim adamw_torch unless its
-    // recipe said otherwise (the default before adamw_torch_fused): say so where that is the one difference.
-    var former = config
-    former.optim = .adamwTorch
-    if recorded.settings == nil, config.optim == .adamwTorchFused,
-       recorded.configuration == RunFingerprint.configurationHash(former)
-    {
-      recorded.settings = RunFingerprint.settings(former)
     }
     return "\(folder.lastPathComponent) differs from this run in " + recorded.differences(from: fingerprint).joined(separator: " and ")
   }

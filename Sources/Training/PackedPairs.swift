@@ -94,11 +94,8 @@ public struct PackedPairCollator {
     var start = 0
     let blocks = try lengths.map { length -> BlockDiagonalMask.Block in
       defer { start += length }
-      // query q may see key k: k not after q, and k in the shared prefix or in q's own branch.
-      let pos = try posT.narrow(0, start: start, length: length), tag = try partT.narrow(0, start: start, length: length)
-      let notAfter = try pos.unsqueezed(0).le(pos.unsqueezed(1))
-      let branch = try tag.unsqueezed(0).eq(0).logicalOr(tag.unsqueezed(0).eq(tag.unsqueezed(1)))
-      return .init(length: length, mask: try notAfter.logicalAnd(branch).view([1, 1, length, length]), positions: pos)
+      return try Self.block(positions: posT.narrow(0, start: start, length: length),
+                            branches: partT.narrow(0, start: start, length: length))
     }
     return PackedPairBatch(
       inputIDs: try row.select(0, 0).view([1, n]), positions: try posT.view([1, n]),
@@ -106,6 +103,15 @@ public struct PackedPairCollator {
       rejected: try r.build(from: all, at: 3 * n + c.packedCount(pairs: pairs.count), pairs: pairs.count),
       pairs: pairs.count,
       realTokens: pairs.reduce(0) { $0 + $1.tokenCount }, packedTokens: n)
+  }
+
+  /// One pair's block from its positions and branch tags ([L] each, on the device; 0 the shared prefix, 1 chosen,
+  /// 2 rejected): query q may see key k where k is not after q and lies in the shared prefix or in q's own branch.
+  static func block(positions pos: Tensor, branches tag: Tensor) throws -> BlockDiagonalMask.Block {
+    let length = pos.size(0)
+    let notAfter = try pos.unsqueezed(0).le(pos.unsqueezed(1))
+    let branch = try tag.unsqueezed(0).eq(0).logicalOr(tag.unsqueezed(0).eq(tag.unsqueezed(1)))
+    return .init(length: length, mask: try notAfter.logicalAnd(branch).view([1, 1, length, length]), positions: pos)
   }
 }
 

@@ -50,22 +50,36 @@ extension RunFingerprint {
               settings: Self.settings(config))
   }
 
-  /// The keys that shape the trajectory, each with its text.
+  /// The keys that shape the trajectory, in the table's order, each with its text: what the configuration hash covers.
+  static func hashedSettings(_ config: TrainingConfiguration) -> [(name: String, text: String)] {
+    TrainingConfiguration.keys.filter { !Self.resumableKeys.contains($0.name) }.map { ($0.name, $0.text(config)) }
+  }
+
   static func settings(_ config: TrainingConfiguration) -> [String: String] {
-    var settings: [String: String] = [:]
-    for key in TrainingConfiguration.keys where !Self.resumableKeys.contains(key.name) {
-      settings[key.name] = key.text(config)
-    }
-    return settings
+    Dictionary(hashedSettings(config).map { ($0.name, $0.text) }, uniquingKeysWith: { _, last in last })
   }
 
   static func configurationHash(_ config: TrainingConfiguration) -> String {
     var c = StableHash()
-    for key in TrainingConfiguration.keys where !Self.resumableKeys.contains(key.name) {
-      c.combine(key.name)
-      c.combine(key.text(config))
+    for (name, text) in hashedSettings(config) {
+      c.combine(name)
+      c.combine(text)
     }
     return c.hex
+  }
+
+  /// This (a checkpoint's) fingerprint with `settings` filled in where it records none (written before they were)
+  /// and its hash is `config`'s with the former default `optim: adamw_torch` (before adamw_torch_fused): then that
+  /// is the one difference, and `differences(from:)` can name it.
+  func withFormerDefaults(of config: TrainingConfiguration) -> RunFingerprint {
+    var former = config
+    former.optim = .adamwTorch
+    guard settings == nil, config.optim == .adamwTorchFused, configuration == Self.configurationHash(former) else {
+      return self
+    }
+    var filled = self
+    filled.settings = Self.settings(former)
+    return filled
   }
 
   static func modelHash(_ url: URL) -> String {

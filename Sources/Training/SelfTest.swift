@@ -227,11 +227,8 @@ public struct SelfTest {
       let tags = (0..<length).map { Int64($0 < prompt ? 0 : $0 < prompt + chosen ? 1 : 2) }
       let positions = (0..<length).map { Int64($0 < prompt + chosen ? $0 : $0 - chosen) }
       func block(on d: Device) throws -> BlockDiagonalMask {
-        let pos = try Tensor(positions).to(d), tag = try Tensor(tags).to(d)
-        let notAfter = try pos.unsqueezed(0).le(pos.unsqueezed(1))
-        let branch = try tag.unsqueezed(0).eq(0).logicalOr(tag.unsqueezed(0).eq(tag.unsqueezed(1)))
-        return BlockDiagonalMask(blocks: [.init(length: length, mask: try notAfter.logicalAnd(branch)
-          .view([1, 1, length, length]), positions: pos)])
+        BlockDiagonalMask(blocks: [try PackedPairCollator.block(positions: Tensor(positions).to(d),
+                                                                branches: Tensor(tags).to(d))])
       }
       let g = try Generator(seed: UInt64(length))
       // q, k, v [1, 4, L, 64] and the output's weights, rounded to `dtype` once so both sides see the same values.
